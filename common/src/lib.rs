@@ -1,0 +1,22 @@
+//! Low-level helpers shared by every applet: console output that never panics,
+//! atomic file replacement, TAI64N time stamps, signalfd, poll, errno texts.
+//! Each exists once here so that applets do not grow their own copies.
+
+pub mod errtext;
+pub mod fsutil;
+pub mod out;
+pub mod poll;
+pub mod sig;
+pub mod tai;
+
+use std::ffi::OsString;
+
+/// Every applet has this signature: `args[0]` is the name it was called by.
+pub type AppletMain = fn(&[OsString]) -> i32;
+
+/// One entry of the multi-call table.
+pub struct Applet {
+    pub name: &'static str,
+    pub main: AppletMain,
+    pub help: &'static str,
+}

@@ -1,0 +1,345 @@
+//! `runsv DIR`: the I/O shell around two `Service` cores (the service and its
+//! optional `log/`), one poll loop over a signalfd and the control FIFOs.
+
+use crate::service::{Action, Now, Program, Service};
+use crate::supervise_dir::SuperviseDir;
+use common::errtext::describe;
+use common::out;
+use common::poll::PollSet;
+use common::sig::{self, SignalFd};
+use common::tai::Tai64n;
+use std::ffi::{CString, OsString};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// One supervised program set: the core, its `supervise/` and where it lives.
+struct Unit {
+    core: Service,
+    sup: SuperviseDir,
+    is_log: bool,
+}
+
+struct Runsv {
+    prog: String,
+    epoch: Instant,
+    main: Unit,
+    log: Option<Unit>,
+    /// The log pipe (read end, write end); held by runsv so that it survives
+    /// restarts of either side, dropped on exit so the logger sees EOF.
+    pipe: Option<(OwnedFd, OwnedFd)>,
+    sigfd: SignalFd,
+}
+
+pub fn main(args: &[OsString]) -> i32 {
+    if args.len() != 2 {
+        out::err("usage: runsv dir\n");
+        return 1;
+    }
+    let prog = format!("runsv {}", args[1].to_string_lossy());
+    if let Err(e) = std::env::set_current_dir(&args[1]) {
+        out::fatal(
+            &prog,
+            &format!("unable to change to directory: {}", describe(&e)),
+        );
+        return 111;
+    }
+    match Runsv::setup(prog.clone()) {
+        Ok(mut r) => r.run(),
+        Err(msg) => {
+            out::fatal(&prog, &msg);
+            111
+        }
+    }
+}
+
+fn is_executable(path: &str) -> bool {
+    let Ok(c) = CString::new(path) else {
+        return false;
+    };
+    // SAFETY: valid C string.
+    let ok = unsafe { libc::access(c.as_ptr(), libc::X_OK) == 0 };
+    ok && Path::new(path).is_file()
+}
+
+fn make_pipe() -> Result<(OwnedFd, OwnedFd), String> {
+    let mut fds = [0i32; 2];
+    // SAFETY: fds is a valid array of two ints.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(format!(
+            "unable to create pipe for log service: {}",
+            describe(&e)
+        ));
+    }
+    use std::os::fd::FromRawFd;
+    // SAFETY: both are fresh descriptors we own.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+impl Runsv {
+    fn setup(prog: String) -> Result<Runsv, String> {
+        let has_log = Path::new("log").is_dir();
+        // Signals first: a child that dies before the loop starts is still seen.
+        let sigfd = SignalFd::new(&[libc::SIGCHLD, libc::SIGTERM])
+            .map_err(|e| format!("unable to create signalfd: {}", describe(&e)))?;
+        let main_sup = SuperviseDir::open(Path::new("."))?;
+        let log_sup = if has_log {
+            Some(SuperviseDir::open(Path::new("log"))?)
+        } else {
+            None
+        };
+        let pipe = if has_log { Some(make_pipe()?) } else { None };
+        let epoch = Instant::now();
+        let now = Now {
+            mono: epoch.elapsed(),
+            wall: Tai64n::now(),
+        };
+        let (main_core, main_actions) = Service::new(now, false, Path::new("down").exists());
+        let mut log_actions = Vec::new();
+        let log = log_sup.map(|sup| {
+            let (core, actions) = Service::new(now, true, Path::new("log/down").exists());
+            log_actions = actions;
+            Unit {
+                core,
+                sup,
+                is_log: true,
+            }
+        });
+        let mut r = Runsv {
+            prog,
+            epoch,
+            main: Unit {
+                core: main_core,
+                sup: main_sup,
+                is_log: false,
+            },
+            log,
+            pipe,
+            sigfd,
+        };
+        // The logger starts first so that it is reading when the service writes.
+        r.execute(true, log_actions);
+        r.execute(false, main_actions);
+        r.publish();
+        Ok(r)
+    }
+
+    fn now(&self) -> Now {
+        Now {
+            mono: self.epoch.elapsed(),
+            wall: Tai64n::now(),
+        }
+    }
+
+    fn unit(&mut self, is_log: bool) -> Option<&mut Unit> {
+        if is_log {
+            self.log.as_mut()
+        } else {
+            Some(&mut self.main)
+        }
+    }
+
+    fn run(&mut self) -> i32 {
+        let mut poll = PollSet::new();
+        loop {
+            if self.finished() {
+                return 0;
+            }
+            let now = self.now().mono;
+            let deadline = [
+                self.main.core.deadline(),
+                self.log.as_ref().and_then(|l| l.core.deadline()),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            poll.clear();
+            let sig_i = poll.add(self.sigfd.as_raw_fd());
+            let main_i = poll.add(self.main.sup.control_fd());
+            let log_i = self.log.as_ref().map(|l| poll.add(l.sup.control_fd()));
+            if let Err(e) = poll.wait(deadline.map(|d| d.saturating_sub(now))) {
+                out::warn(&self.prog, &format!("poll failed: {}", describe(&e)));
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                continue;
+            }
+            if poll.readable(sig_i) {
+                for s in self.sigfd.read_all() {
+                    match s {
+                        libc::SIGTERM => self.control(false, b'x'),
+                        _ => self.reap(),
+                    }
+                }
+            }
+            if poll.readable(main_i) {
+                for c in self.main.sup.read_control() {
+                    self.control(false, c);
+                }
+            }
+            if let Some(i) = log_i {
+                if poll.readable(i) {
+                    let bytes = self
+                        .log
+                        .as_mut()
+                        .map(|l| l.sup.read_control())
+                        .unwrap_or_default();
+                    for c in bytes {
+                        self.control(true, c);
+                    }
+                }
+            }
+            let now = self.now();
+            let a = self.main.core.tick(now);
+            self.execute(false, a);
+            if let Some(l) = self.log.as_mut() {
+                let a = l.core.tick(now);
+                self.execute(true, a);
+            }
+            self.publish();
+        }
+    }
+
+    /// `x` handling across the pair: once the service is down for good, close
+    /// the log's input so it drains and exits; runsv exits when both are down.
+    fn finished(&mut self) -> bool {
+        if !self.main.core.done() {
+            return false;
+        }
+        match self.log.as_mut() {
+            None => true,
+            Some(l) => {
+                if self.pipe.take().is_some() {
+                    l.core.want_exit();
+                    let _ = l.sup.publish(&l.core);
+                }
+                l.core.done()
+            }
+        }
+    }
+
+    fn control(&mut self, is_log: bool, letter: u8) {
+        let now = self.now();
+        let Some(u) = self.unit(is_log) else { return };
+        let actions = if u.is_log {
+            u.core.control(now, letter, &mut |_| false)
+        } else {
+            u.core.control(now, letter, &mut run_custom)
+        };
+        self.execute(is_log, actions);
+        self.publish();
+    }
+
+    fn reap(&mut self) {
+        while let Some((pid, st)) = sig::reap_any() {
+            let now = self.now();
+            for is_log in [false, true] {
+                let finish = if is_log { "log/finish" } else { "finish" };
+                let Some(u) = self.unit(is_log) else { continue };
+                if u.core.pid() != 0 && u.core.pid() == pid as u32 {
+                    let a = u.core.exited(now, st, is_executable(finish));
+                    self.execute(is_log, a);
+                }
+            }
+        }
+        self.publish();
+    }
+
+    fn execute(&mut self, is_log: bool, actions: Vec<Action>) {
+        let mut queue: std::collections::VecDeque<Action> = actions.into();
+        while let Some(a) = queue.pop_front() {
+            match a {
+                Action::Signal(s) => {
+                    if let Some(u) = self.unit(is_log) {
+                        sig::kill(u.core.pid() as i32, s);
+                    }
+                }
+                Action::Custom(letter) => {
+                    if !is_log {
+                        run_custom(letter);
+                    }
+                }
+                Action::Start(p) => {
+                    let result = self.spawn(is_log, p);
+                    let now = self.now();
+                    let finish = if is_log { "log/finish" } else { "finish" };
+                    let Some(u) = self.unit(is_log) else { continue };
+                    match result {
+                        Ok(pid) => u.core.started(now, pid),
+                        Err(msg) => {
+                            out::warn(&self.prog, &msg);
+                            let Some(u) = self.unit(is_log) else { continue };
+                            queue.extend(u.core.start_failed(now, is_executable(finish)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn spawn(&self, is_log: bool, p: Program) -> Result<u32, String> {
+        let (mut cmd, name) = match p {
+            Program::Run => (Command::new("./run"), "run"),
+            Program::Finish { code, signal } => {
+                let mut c = Command::new("./finish");
+                c.arg(code.to_string()).arg(signal.to_string());
+                (c, "finish")
+            }
+        };
+        let shown = if is_log {
+            format!("log/{name}")
+        } else {
+            format!("./{name}")
+        };
+        if let Some((r, w)) = &self.pipe {
+            let end = if is_log { r } else { w };
+            let fd = end
+                .try_clone()
+                .map_err(|e| format!("unable to start {shown}: {}", describe(&e)))?;
+            if is_log {
+                cmd.stdin(Stdio::from(fd));
+            } else {
+                cmd.stdout(Stdio::from(fd));
+            }
+        }
+        if is_log {
+            cmd.current_dir("log");
+        }
+        match cmd.spawn() {
+            Ok(child) => Ok(child.id()),
+            Err(e) => Err(format!("unable to start {shown}: {}", describe(&e))),
+        }
+    }
+
+    fn publish(&mut self) {
+        let mut units = vec![&mut self.main];
+        if let Some(l) = self.log.as_mut() {
+            units.push(l);
+        }
+        for u in units {
+            if let Err(e) = u.sup.publish(&u.core) {
+                let which = if u.is_log {
+                    "log/supervise"
+                } else {
+                    "supervise"
+                };
+                out::warn(
+                    &self.prog,
+                    &format!("unable to update {which}/status: {}", describe(&e)),
+                );
+            }
+        }
+    }
+}
+
+/// Run `control/X` if it is executable; true when it exited 0.
+fn run_custom(letter: u8) -> bool {
+    let path = format!("control/{}", letter as char);
+    if !letter.is_ascii_graphic() || letter == b'/' || !is_executable(&path) {
+        return false;
+    }
+    Command::new(format!("./{path}"))
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}

@@ -1,0 +1,310 @@
+//! `runsvdir [-P] DIR [LOG]`: one runsv per service subdirectory. New and
+//! removed directories are seen through inotify at once; a slow periodic
+//! rescan remains as a fallback for what inotify cannot see (a symlinked
+//! service whose target appears later). Idle, it sleeps in poll.
+
+use crate::scan::{is_service_name, DirAction, Found, Key, Table};
+use common::errtext::describe;
+use common::out;
+use common::poll::PollSet;
+use common::sig::{self, SignalFd};
+use std::ffi::{CString, OsString};
+use std::fs;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const PROG: &str = "runsvdir";
+
+/// The fallback rescan period (runit rescans every 5 s; inotify does the real work here).
+pub const FALLBACK_SCAN: Duration = Duration::from_secs(60);
+
+struct Runsvdir {
+    dir: PathBuf,
+    dir_key: Option<Key>,
+    new_session: bool,
+    runsv: PathBuf,
+    table: Table,
+    inotify: Option<OwnedFd>,
+    epoch: Instant,
+}
+
+pub fn main(args: &[OsString]) -> i32 {
+    let mut rest = &args[1.min(args.len())..];
+    let mut new_session = false;
+    if rest.first().is_some_and(|a| a == "-P") {
+        new_session = true;
+        rest = &rest[1..];
+    }
+    // The optional second argument is runit's readproctitle log space; errors go to stderr.
+    if rest.is_empty() || rest.len() > 2 || rest[0].as_bytes().starts_with(b"-") {
+        out::err("usage: runsvdir [-P] dir [log]\n");
+        return 100;
+    }
+    let dir = PathBuf::from(&rest[0]);
+    let sigfd = match SignalFd::new(&[libc::SIGCHLD, libc::SIGTERM, libc::SIGHUP]) {
+        Ok(s) => s,
+        Err(e) => {
+            out::fatal(
+                PROG,
+                &format!("unable to create signalfd: {}", describe(&e)),
+            );
+            return 111;
+        }
+    };
+    if let Err(e) = std::env::set_current_dir(&dir) {
+        out::fatal(
+            PROG,
+            &format!(
+                "unable to change directory to {}: {}",
+                dir.display(),
+                describe(&e)
+            ),
+        );
+        return 111;
+    }
+    // Our own binary as runsv (argv[0] "runsv"); runsv from PATH when it is gone.
+    let runsv = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("runsv"));
+    let mut r = Runsvdir {
+        dir,
+        dir_key: None,
+        new_session,
+        runsv,
+        table: Table::new(),
+        inotify: None,
+        epoch: Instant::now(),
+    };
+    r.watch();
+    r.run(&sigfd)
+}
+
+fn key_of(m: &fs::Metadata) -> Key {
+    Key {
+        dev: m.dev(),
+        ino: m.ino(),
+    }
+}
+
+impl Runsvdir {
+    /// (Re)create the inotify watch on the current directory.
+    fn watch(&mut self) {
+        // SAFETY: plain syscall.
+        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+        if fd < 0 {
+            let e = std::io::Error::last_os_error();
+            out::warn(
+                PROG,
+                &format!(
+                    "inotify unavailable, rescanning every {}s: {}",
+                    FALLBACK_SCAN.as_secs(),
+                    describe(&e)
+                ),
+            );
+            self.inotify = None;
+            return;
+        }
+        // SAFETY: fresh descriptor we own.
+        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+        let mask = libc::IN_CREATE
+            | libc::IN_DELETE
+            | libc::IN_MOVED_FROM
+            | libc::IN_MOVED_TO
+            | libc::IN_ATTRIB
+            | libc::IN_DELETE_SELF
+            | libc::IN_MOVE_SELF
+            | libc::IN_ONLYDIR;
+        let dot = CString::new(".").unwrap_or_default();
+        // SAFETY: valid descriptor and C string.
+        if unsafe { libc::inotify_add_watch(fd, dot.as_ptr(), mask) } < 0 {
+            let e = std::io::Error::last_os_error();
+            out::warn(
+                PROG,
+                &format!("unable to watch {}: {}", self.dir.display(), describe(&e)),
+            );
+        }
+        self.inotify = Some(owned);
+        self.dir_key = fs::metadata(".").ok().map(|m| key_of(&m));
+    }
+
+    fn now(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    fn run(&mut self, sigfd: &SignalFd) -> i32 {
+        let mut poll = PollSet::new();
+        let mut next_scan = Duration::ZERO;
+        loop {
+            let now = self.now();
+            if now >= next_scan {
+                self.check_dir();
+                self.scan();
+                next_scan = self.now() + FALLBACK_SCAN;
+            }
+            let now = self.now();
+            let deadline = self
+                .table
+                .deadline()
+                .map_or(next_scan, |d| d.min(next_scan));
+            poll.clear();
+            let sig_i = poll.add(sigfd.as_raw_fd());
+            let ino_i = self.inotify.as_ref().map(|fd| poll.add(fd.as_raw_fd()));
+            if let Err(e) = poll.wait(Some(deadline.saturating_sub(now))) {
+                out::warn(PROG, &format!("poll failed: {}", describe(&e)));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            if poll.readable(sig_i) {
+                for s in sigfd.read_all() {
+                    match s {
+                        libc::SIGTERM => return 0,
+                        libc::SIGHUP => {
+                            for pid in self.table.pids() {
+                                sig::kill(pid as i32, libc::SIGTERM);
+                            }
+                            return 111;
+                        }
+                        _ => {
+                            while let Some((pid, _)) = sig::reap_any() {
+                                self.table.exited(pid as u32, self.now());
+                            }
+                        }
+                    }
+                }
+            }
+            if let Some(i) = ino_i {
+                if poll.readable(i) && self.drain_inotify() {
+                    self.check_dir();
+                    self.scan();
+                }
+            }
+            let actions = self.table.tick(self.now());
+            self.execute(actions);
+        }
+    }
+
+    /// Read all pending inotify events; true when there were any.
+    fn drain_inotify(&mut self) -> bool {
+        let Some(fd) = self.inotify.as_ref() else {
+            return false;
+        };
+        let mut any = false;
+        let mut buf = [0u8; 4096];
+        loop {
+            // SAFETY: buf is valid for its length.
+            let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                break;
+            }
+            any = true;
+        }
+        any
+    }
+
+    /// The service directory itself replaced (e.g. a switched symlink): follow it.
+    fn check_dir(&mut self) {
+        let current = fs::metadata(&self.dir).ok().map(|m| key_of(&m));
+        if current.is_some() && current != self.dir_key {
+            if let Err(e) = std::env::set_current_dir(&self.dir) {
+                out::warn(
+                    PROG,
+                    &format!(
+                        "unable to change directory to {}: {}",
+                        self.dir.display(),
+                        describe(&e)
+                    ),
+                );
+                return;
+            }
+            self.watch();
+        }
+    }
+
+    fn scan(&mut self) {
+        let rd = match fs::read_dir(".") {
+            Ok(rd) => rd,
+            Err(e) => {
+                out::warn(
+                    PROG,
+                    &format!("unable to read {}: {}", self.dir.display(), describe(&e)),
+                );
+                return;
+            }
+        };
+        let mut found = Vec::new();
+        for ent in rd.flatten() {
+            let name = ent.file_name();
+            if !is_service_name(name.as_bytes()) {
+                continue;
+            }
+            // Follows symlinks: a link to a directory is a service too.
+            match fs::metadata(ent.path()) {
+                Ok(m) if m.is_dir() => found.push(Found {
+                    key: key_of(&m),
+                    name,
+                }),
+                _ => {}
+            }
+        }
+        // Stable order: services start in name order.
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        let (actions, skipped) = self.table.rescan(self.now(), &found);
+        if skipped > 0 {
+            out::warn(
+                PROG,
+                &format!(
+                    "{}: too many services, {skipped} not started",
+                    self.dir.display()
+                ),
+            );
+        }
+        self.execute(actions);
+    }
+
+    fn execute(&mut self, actions: Vec<DirAction>) {
+        for a in actions {
+            match a {
+                DirAction::Term(pid) => sig::kill(pid as i32, libc::SIGTERM),
+                DirAction::Start(key, name) => {
+                    let now = self.now();
+                    match self.spawn(&name) {
+                        Ok(pid) => self.table.started(key, pid, now),
+                        Err(e) => {
+                            out::warn(
+                                PROG,
+                                &format!(
+                                    "unable to start runsv {}: {}",
+                                    name.to_string_lossy(),
+                                    describe(&e)
+                                ),
+                            );
+                            self.table.start_failed(key, now);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn spawn(&self, name: &std::ffi::OsStr) -> std::io::Result<u32> {
+        let exe = if self.runsv.is_absolute() && self.runsv.exists() {
+            self.runsv.as_path()
+        } else {
+            std::path::Path::new("runsv")
+        };
+        let mut cmd = Command::new(exe);
+        cmd.arg0("runsv").arg(name);
+        if self.new_session {
+            // SAFETY: setsid is async-signal-safe.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::setsid();
+                    Ok(())
+                });
+            }
+        }
+        cmd.spawn().map(|c| c.id())
+    }
+}

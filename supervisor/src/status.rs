@@ -1,0 +1,155 @@
+//! The files in `supervise/` that runit's and daemontools' tools read:
+//! the 20-byte binary `status`, the human-readable `stat` and `pid`.
+//! Pure encoding and decoding; `supervise_dir` writes them.
+
+use common::tai::Tai64n;
+
+/// The three states runsv reports in byte 19 of `status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunState {
+    Down = 0,
+    Run = 1,
+    Finish = 2,
+}
+
+/// What the service is wanted to do. `Exit` is shown as `d` in `status`
+/// (runit's tools know only `u` and `d`) and as `want exit` in `stat`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Want {
+    Up,
+    Down,
+    Exit,
+}
+
+/// Everything `status` holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// Time of the last state change.
+    pub since: Tai64n,
+    /// Pid of `run` or `finish`, 0 when none.
+    pub pid: u32,
+    pub paused: bool,
+    /// `u` or `d`.
+    pub want: u8,
+    pub got_term: bool,
+    pub state: RunState,
+}
+
+pub const STATUS_LEN: usize = 20;
+
+impl Status {
+    pub fn encode(&self) -> [u8; STATUS_LEN] {
+        let mut b = [0u8; STATUS_LEN];
+        b[..12].copy_from_slice(&self.since.to_bytes());
+        b[12..16].copy_from_slice(&self.pid.to_le_bytes());
+        b[16] = self.paused as u8;
+        b[17] = self.want;
+        b[18] = self.got_term as u8;
+        b[19] = self.state as u8;
+        b
+    }
+
+    /// Decode a status record; `None` unless it is exactly 20 bytes with a known state.
+    pub fn decode(b: &[u8]) -> Option<Status> {
+        if b.len() != STATUS_LEN {
+            return None;
+        }
+        let mut t = [0u8; 12];
+        t.copy_from_slice(&b[..12]);
+        let state = match b[19] {
+            0 => RunState::Down,
+            1 => RunState::Run,
+            2 => RunState::Finish,
+            _ => return None,
+        };
+        Some(Status {
+            since: Tai64n::from_bytes(&t),
+            pid: u32::from_le_bytes([b[12], b[13], b[14], b[15]]),
+            paused: b[16] != 0,
+            want: b[17],
+            got_term: b[18] != 0,
+            state,
+        })
+    }
+}
+
+/// The text of `supervise/stat`, e.g. `run, got TERM, want down\n`.
+pub fn stat_text(state: RunState, paused: bool, got_term: bool, want: Want) -> String {
+    let mut s = String::from(match state {
+        RunState::Down => "down",
+        RunState::Run => "run",
+        RunState::Finish => "finish",
+    });
+    if paused {
+        s.push_str(", paused");
+    }
+    if got_term {
+        s.push_str(", got TERM");
+    }
+    if state != RunState::Down {
+        match want {
+            Want::Down => s.push_str(", want down"),
+            Want::Exit => s.push_str(", want exit"),
+            Want::Up => {}
+        }
+    }
+    s.push('\n');
+    s
+}
+
+/// The text of `supervise/pid`: the pid and a newline, or nothing.
+pub fn pid_text(pid: u32) -> String {
+    if pid == 0 {
+        String::new()
+    } else {
+        format!("{pid}\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_runit_layout() {
+        // A record taken from runit's runsv: pid 2321 running, want up.
+        let raw: [u8; 20] = [
+            0x40, 0, 0, 0, 0x6b, 0x06, 0xf9, 0xce, 0x09, 0xa9, 0x5d, 0xa4, 0x11, 0x09, 0, 0, 0,
+            0x75, 0, 1,
+        ];
+        let s = Status::decode(&raw).unwrap();
+        assert_eq!(s.pid, 2321);
+        assert_eq!(s.state, RunState::Run);
+        assert_eq!(s.want, b'u');
+        assert!(!s.paused && !s.got_term);
+        assert_eq!(s.since.unix_secs(), 0x6b06f9ce - 10);
+        assert_eq!(s.encode(), raw);
+    }
+
+    #[test]
+    fn rejects_short_and_unknown_state() {
+        assert!(Status::decode(&[0u8; 19]).is_none());
+        let mut b = [0u8; 20];
+        b[19] = 7;
+        assert!(Status::decode(&b).is_none());
+    }
+
+    #[test]
+    fn stat_texts_match_runit() {
+        assert_eq!(stat_text(RunState::Run, false, false, Want::Up), "run\n");
+        assert_eq!(
+            stat_text(RunState::Run, true, true, Want::Down),
+            "run, paused, got TERM, want down\n"
+        );
+        assert_eq!(
+            stat_text(RunState::Finish, false, false, Want::Exit),
+            "finish, want exit\n"
+        );
+        assert_eq!(
+            stat_text(RunState::Down, false, false, Want::Down),
+            "down\n"
+        );
+        assert_eq!(pid_text(0), "");
+        assert_eq!(pid_text(42), "42\n");
+    }
+}

@@ -1,0 +1,347 @@
+//! `sv [-v] [-w SEC] COMMAND SERVICE...`: runit's service control tool, same
+//! commands, status lines and exit codes. It reads `supervise/status`,
+//! probes `supervise/ok` and writes `supervise/control`.
+
+use crate::status::{RunState, Status};
+use crate::svargs::{parse_command, service_path, Command, Plan, Wait, DEFAULT_SVDIR};
+use common::errtext::describe;
+use common::out;
+use common::tai::Tai64n;
+use std::ffi::OsString;
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+const USAGE: &str = "usage: sv [-v] [-w sec] command service ...\n\n";
+/// Interval at which a waiting `sv` looks at the status again (runit: ~420 ms).
+const WAIT_STEP: Duration = Duration::from_millis(20);
+
+/// What a look at a service directory found.
+pub enum Probe {
+    /// The directory cannot be entered.
+    NoDir(io::Error),
+    /// `supervise/ok` cannot be opened for another reason than "no reader".
+    NoOk(io::Error),
+    /// No runsv is reading `supervise/ok`.
+    NotRunning,
+    /// `supervise/status` missing or malformed.
+    BadStatus(io::Error),
+    Running(Status),
+}
+
+/// Open `DIR/supervise/NAME` for writing without blocking; ENXIO means no runsv.
+pub fn open_fifo(dir: &Path, name: &str) -> io::Result<fs::File> {
+    OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(dir.join("supervise").join(name))
+}
+
+pub fn probe(dir: &Path) -> Probe {
+    match fs::metadata(dir) {
+        Err(e) => return Probe::NoDir(e),
+        Ok(m) if !m.is_dir() => return Probe::NoDir(io::Error::from_raw_os_error(libc::ENOTDIR)),
+        Ok(_) => {}
+    }
+    match open_fifo(dir, "ok") {
+        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => return Probe::NotRunning,
+        Err(e) => return Probe::NoOk(e),
+        Ok(_) => {}
+    }
+    match fs::read(dir.join("supervise/status")) {
+        Err(e) => Probe::BadStatus(e),
+        Ok(b) => match Status::decode(&b) {
+            Some(s) => Probe::Running(s),
+            None => Probe::BadStatus(io::Error::new(io::ErrorKind::InvalidData, "bad format")),
+        },
+    }
+}
+
+/// Send control bytes to the runsv of `dir`.
+pub fn send(dir: &Path, letters: &str) -> io::Result<()> {
+    let mut f = open_fifo(dir, "control")?;
+    f.write_all(letters.as_bytes())
+}
+
+fn now_unix() -> u64 {
+    Tai64n::now().unix_secs()
+}
+
+fn normally_up(dir: &Path) -> bool {
+    !dir.join("down").exists()
+}
+
+/// `./check` exits 0 (or does not exist).
+fn check_passes(dir: &Path) -> bool {
+    let check = dir.join("check");
+    if !check.is_file() {
+        return true;
+    }
+    std::process::Command::new("./check")
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// A status report, or the failure message to print instead.
+fn report(name: &str, dir: &Path, with_log: bool) -> Result<String, String> {
+    let st = match probe(dir) {
+        Probe::NoDir(e) => {
+            return Err(format!(
+                "fail: {name}: unable to change to service directory: {}",
+                describe(&e)
+            ))
+        }
+        Probe::NoOk(e) => {
+            return Err(format!(
+                "warning: {name}: unable to open supervise/ok: {}",
+                describe(&e)
+            ))
+        }
+        Probe::NotRunning => return Err(format!("fail: {name}: runsv not running")),
+        Probe::BadStatus(e) => {
+            return Err(format!(
+                "warning: {name}: unable to read supervise/status: {}",
+                describe(&e)
+            ))
+        }
+        Probe::Running(st) => st,
+    };
+    let mut line = crate::svargs::status_line(name, &st, now_unix(), normally_up(dir));
+    let log = dir.join("log");
+    if with_log && log.is_dir() {
+        match probe(&log) {
+            Probe::Running(ls) => {
+                line.push_str("; ");
+                line.push_str(&crate::svargs::status_line(
+                    "log",
+                    &ls,
+                    now_unix(),
+                    normally_up(&log),
+                ));
+            }
+            Probe::NotRunning => line.push_str("; fail: log: runsv not running"),
+            Probe::NoOk(e) => line.push_str(&format!(
+                "; warning: log: unable to open supervise/ok: {}",
+                describe(&e)
+            )),
+            _ => {}
+        }
+    }
+    Ok(line)
+}
+
+/// Whether the service reached what `wait` asks for, having been sent the
+/// command at `sent`.
+fn reached(wait: Wait, dir: &Path, sent: Tai64n) -> bool {
+    let st = match probe(dir) {
+        Probe::NotRunning => return wait == Wait::Exit,
+        Probe::Running(st) => st,
+        _ => return false,
+    };
+    let running = st.pid != 0 && st.state == RunState::Run;
+    match wait {
+        Wait::Report => true,
+        Wait::Exit => false,
+        Wait::Up => running && check_passes(dir),
+        Wait::Down => st.pid == 0 && st.state == RunState::Down,
+        Wait::Once => (running && st.want == b'd') || (st.pid == 0 && st.since >= sent),
+        Wait::Restarted => {
+            (st.pid == 0 && st.want == b'd')
+                || (running && st.since >= sent && !st.got_term && check_passes(dir))
+        }
+        Wait::Cont => st.pid == 0 || !st.paused,
+        Wait::Requested => {
+            if st.want == b'u' {
+                running && check_passes(dir)
+            } else {
+                st.pid == 0 && st.state == RunState::Down
+            }
+        }
+    }
+}
+
+struct Options {
+    verbose: bool,
+    wait: Duration,
+}
+
+fn parse_wait(s: &str) -> Option<Duration> {
+    s.parse::<u64>().ok().map(Duration::from_secs)
+}
+
+pub fn main(args: &[OsString]) -> i32 {
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut opts = Options {
+        verbose: false,
+        wait: std::env::var("SVWAIT")
+            .ok()
+            .and_then(|s| parse_wait(&s))
+            .unwrap_or(Duration::from_secs(7)),
+    };
+    let mut i = 1;
+    while i < args.len() && args[i].starts_with('-') && args[i].len() > 1 {
+        let a = &args[i];
+        if a == "--" {
+            i += 1;
+            break;
+        }
+        let mut chars = a[1..].char_indices();
+        while let Some((pos, c)) = chars.next() {
+            match c {
+                'v' => opts.verbose = true,
+                'w' => {
+                    let rest = &a[1 + pos + 1..];
+                    let val = if !rest.is_empty() {
+                        rest.to_string()
+                    } else {
+                        i += 1;
+                        match args.get(i) {
+                            Some(v) => v.clone(),
+                            None => {
+                                out::err(USAGE);
+                                return 100;
+                            }
+                        }
+                    };
+                    match parse_wait(&val) {
+                        Some(d) => opts.wait = d,
+                        None => {
+                            out::err(USAGE);
+                            return 100;
+                        }
+                    }
+                    opts.verbose = true;
+                    break;
+                }
+                _ => {
+                    out::err(USAGE);
+                    return 100;
+                }
+            }
+        }
+        i += 1;
+    }
+    if args.len() < i + 2 {
+        out::err(USAGE);
+        return 100;
+    }
+    let Some(command) = parse_command(&args[i], opts.verbose) else {
+        out::err(USAGE);
+        return 100;
+    };
+    let svdir = PathBuf::from(std::env::var("SVDIR").unwrap_or_else(|_| DEFAULT_SVDIR.to_string()));
+    let services: Vec<(String, PathBuf)> = args[i + 1..]
+        .iter()
+        .map(|a| (a.clone(), service_path(&svdir, a)))
+        .collect();
+    let failures = match command {
+        Command::Status => status_all(&services),
+        Command::Control(plan) => control_all(&services, &plan, &opts),
+    };
+    failures.min(99) as i32
+}
+
+fn status_all(services: &[(String, PathBuf)]) -> usize {
+    let mut failures = 0;
+    for (name, dir) in services {
+        match report(name, dir, true) {
+            Ok(line) => {
+                out::out(&format!("{line}\n"));
+            }
+            Err(msg) => {
+                out::out(&format!("{msg}\n"));
+                failures += 1;
+            }
+        }
+    }
+    failures
+}
+
+fn control_all(services: &[(String, PathBuf)], plan: &Plan, opts: &Options) -> usize {
+    let mut failures = 0;
+    let sent = Tai64n::now();
+    let mut waiting: Vec<&(String, PathBuf)> = Vec::new();
+    for svc in services {
+        let (name, dir) = svc;
+        if let Probe::NoDir(e) = probe(dir) {
+            out::out(&format!(
+                "fail: {name}: unable to change to service directory: {}\n",
+                describe(&e)
+            ));
+            failures += 1;
+            continue;
+        }
+        if plan.only_if_running {
+            match probe(dir) {
+                Probe::Running(st) if st.pid != 0 => {}
+                _ => {
+                    waiting.push(svc);
+                    continue;
+                }
+            }
+        }
+        if !plan.send.is_empty() {
+            if let Err(e) = send(dir, plan.send) {
+                let msg = if e.raw_os_error() == Some(libc::ENXIO) {
+                    format!("fail: {name}: runsv not running\n")
+                } else {
+                    format!(
+                        "fail: {name}: unable to open supervise/control: {}\n",
+                        describe(&e)
+                    )
+                };
+                out::out(&msg);
+                failures += 1;
+                continue;
+            }
+        }
+        if plan.wait.is_some() {
+            waiting.push(svc);
+        }
+    }
+    let Some(wait) = plan.wait else {
+        return failures;
+    };
+    let deadline = Instant::now() + opts.wait;
+    loop {
+        waiting.retain(|(name, dir)| {
+            if !reached(wait, dir, sent) {
+                return true;
+            }
+            let line = match wait {
+                Wait::Exit => format!("ok: {name}: runsv not running\n"),
+                _ => match report(name, dir, false) {
+                    Ok(l) => format!("ok: {l}\n"),
+                    Err(m) => format!("{m}\n"),
+                },
+            };
+            out::out(&line);
+            false
+        });
+        if waiting.is_empty() || Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(WAIT_STEP.min(deadline.saturating_duration_since(Instant::now())));
+    }
+    for (name, dir) in waiting {
+        failures += 1;
+        let line = report(name, dir, false).unwrap_or_else(|m| m);
+        if plan.kill_on_timeout {
+            let _ = send(dir, "k");
+            out::out(&format!("kill: {line}\n"));
+        } else {
+            out::out(&format!("timeout: {line}\n"));
+        }
+    }
+    failures
+}
