@@ -133,3 +133,20 @@ pub fn kill(pid: i32, sig: i32) {
         unsafe { libc::kill(pid, sig) };
     }
 }
+
+/// Give a child started by `cmd` a clean signal state: nothing blocked (our
+/// signalfd signals would otherwise stay blocked across exec) and SIGPIPE at
+/// its default. Every daemon starts its children through this.
+pub fn clean_child(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            Ok(())
+        })
+    }
+}

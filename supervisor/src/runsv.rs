@@ -305,7 +305,7 @@ impl Runsv {
         if is_log {
             cmd.current_dir("log");
         }
-        match cmd.spawn() {
+        match sig::clean_child(&mut cmd).spawn() {
             Ok(child) => Ok(child.id()),
             Err(e) => Err(format!("unable to start {shown}: {}", describe(&e))),
         }
@@ -338,7 +338,7 @@ fn run_custom(letter: u8) -> bool {
     if !letter.is_ascii_graphic() || letter == b'/' || !is_executable(&path) {
         return false;
     }
-    Command::new(format!("./{path}"))
+    sig::clean_child(&mut Command::new(format!("./{path}")))
         .status()
         .map(|s| s.success())
         .unwrap_or(false)

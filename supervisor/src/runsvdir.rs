@@ -296,6 +296,7 @@ impl Runsvdir {
         };
         let mut cmd = Command::new(exe);
         cmd.arg0("runsv").arg(name);
+        sig::clean_child(&mut cmd);
         if self.new_session {
             // SAFETY: setsid is async-signal-safe.
             unsafe {

@@ -1,0 +1,227 @@
+//! Helpers shared by the integration tests: the applet links, temporary
+//! service trees, processes that are ended by pid when a test ends, bounded
+//! waits, and prerequisites that fail in CI instead of skipping.
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub fn ferrite() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_ferrite"))
+}
+
+/// A directory with one symlink per applet (`runsv`, `sv`, ...), made once.
+pub fn bin_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let d = std::env::temp_dir().join(format!("ferrite-bin-{}", std::process::id()));
+        fs::create_dir_all(&d).unwrap();
+        let st = Command::new(ferrite())
+            .arg("--install")
+            .arg(&d)
+            .status()
+            .unwrap();
+        assert!(st.success(), "ferrite --install failed");
+        d
+    })
+}
+
+pub fn applet(name: &str) -> PathBuf {
+    bin_dir().join(name)
+}
+
+/// A temporary directory removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let p = std::env::temp_dir().join(format!("ferrite-t-{}-{tag}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+    pub fn join(&self, p: &str) -> PathBuf {
+        self.0.join(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Write an executable script.
+pub fn script(path: &Path, body: &str) {
+    if let Some(d) = path.parent() {
+        fs::create_dir_all(d).unwrap();
+    }
+    fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A process the test started; on drop it and the service processes it
+/// recorded (from `supervise/pid` files) are ended by pid.
+pub struct Proc {
+    pub child: Child,
+    /// supervise directories whose pids belong to this process tree
+    pub owned: Vec<PathBuf>,
+}
+
+impl Proc {
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+    pub fn signal(&self, sig: i32) {
+        unsafe { libc::kill(self.pid(), sig) };
+    }
+    /// Wait for exit up to `t`; the exit status when it ended.
+    pub fn wait_exit(&mut self, t: Duration) -> Option<std::process::ExitStatus> {
+        let end = Instant::now() + t;
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return Some(st);
+            }
+            if Instant::now() >= end {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let pids: Vec<i32> = self
+            .owned
+            .iter()
+            .filter_map(|d| fs::read_to_string(d.join("pid")).ok())
+            .filter_map(|s| s.trim().parse().ok())
+            .collect();
+        if let Ok(None) = self.child.try_wait() {
+            self.signal(libc::SIGTERM);
+            if self.wait_exit(Duration::from_secs(3)).is_none() {
+                self.signal(libc::SIGKILL);
+                let _ = self.child.wait();
+            }
+        }
+        for p in pids {
+            if p > 0 {
+                unsafe { libc::kill(p, libc::SIGKILL) };
+            }
+        }
+    }
+}
+
+/// Start `runsv DIR` (ours unless `exe` says otherwise), stderr to `DIR.stderr`.
+pub fn start_runsv_with(exe: &Path, dir: &Path) -> Proc {
+    let err = fs::File::create(dir.with_extension("stderr")).unwrap();
+    let child = Command::new(exe)
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .unwrap();
+    let mut owned = vec![dir.join("supervise")];
+    if dir.join("log").is_dir() {
+        owned.push(dir.join("log/supervise"));
+    }
+    Proc { child, owned }
+}
+
+pub fn start_runsv(dir: &Path) -> Proc {
+    start_runsv_with(&applet("runsv"), dir)
+}
+
+pub fn stderr_of(dir: &Path) -> String {
+    fs::read_to_string(dir.with_extension("stderr")).unwrap_or_default()
+}
+
+/// Poll `cond` every 5 ms until it holds or `t` passes.
+pub fn wait_until(t: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + t;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Run a command, returning (exit code, stdout, stderr).
+pub fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.stdin(Stdio::null()).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Our `sv` with `$SVDIR` set.
+pub fn sv(svdir: &Path, args: &[&str]) -> (i32, String, String) {
+    run(Command::new(applet("sv")).env("SVDIR", svdir).args(args))
+}
+
+/// The 20-byte status record of a service directory.
+pub fn status(dir: &Path) -> Option<[u8; 20]> {
+    let b = fs::read(dir.join("supervise/status")).ok()?;
+    b.try_into().ok()
+}
+
+pub fn pid_of(dir: &Path) -> i32 {
+    status(dir).map_or(0, |s| {
+        u32::from_le_bytes([s[12], s[13], s[14], s[15]]) as i32
+    })
+}
+
+pub fn state_of(dir: &Path) -> Option<u8> {
+    status(dir).map(|s| s[19])
+}
+
+pub fn is_running(dir: &Path) -> bool {
+    pid_of(dir) != 0 && state_of(dir) == Some(1)
+}
+
+/// A prerequisite (a program, root, ...). In CI (`CI=true`) a missing one
+/// fails the test; elsewhere the test is skipped with a loud message.
+pub fn require(what: &str, present: bool) -> bool {
+    if present {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("prerequisite missing in CI: {what}");
+    }
+    eprintln!("SKIPPED (prerequisite missing: {what})");
+    false
+}
+
+pub fn have_program(path: &str) -> bool {
+    Path::new(path).exists()
+}
+
+pub fn is_root() -> bool {
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Voluntary context switches of a process: how often it went to sleep and woke up.
+pub fn voluntary_switches(pid: i32) -> u64 {
+    let s = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}

@@ -1,0 +1,371 @@
+//! runsv as a process on temporary service directories.
+
+mod common;
+use common::*;
+use std::fs;
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(5);
+
+fn lines(p: &std::path::Path) -> Vec<String> {
+    fs::read_to_string(p)
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn starts_run_and_writes_runit_supervise_files() {
+    let t = TempDir::new("start");
+    let svc = t.join("svc");
+    script(&svc.join("run"), "exec sleep 100");
+    let _r = start_runsv(&svc);
+    assert!(wait_until(T, || is_running(&svc)), "service never ran");
+    let pid = pid_of(&svc);
+    assert_eq!(
+        fs::read_to_string(svc.join("supervise/pid")).unwrap(),
+        format!("{pid}\n")
+    );
+    assert_eq!(
+        fs::read_to_string(svc.join("supervise/stat")).unwrap(),
+        "run\n"
+    );
+    let st = status(&svc).unwrap();
+    assert_eq!(st[17], b'u');
+    // the status time stamp is TAI64: 2^62 + 10 + now
+    let secs = u64::from_be_bytes(st[..8].try_into().unwrap());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(secs.abs_diff((1 << 62) + 10 + now) <= 2);
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let meta = fs::metadata(svc.join("supervise/control")).unwrap();
+    assert!(meta.file_type().is_fifo());
+    assert_eq!(
+        meta.permissions().mode() & 0o777,
+        0o600,
+        "control FIFO must be root-only"
+    );
+    let meta = fs::metadata(svc.join("supervise")).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o700);
+    assert!(fs::metadata(svc.join("supervise/ok"))
+        .unwrap()
+        .file_type()
+        .is_fifo());
+}
+
+#[test]
+fn second_runsv_refuses_with_111() {
+    let t = TempDir::new("lock");
+    let svc = t.join("svc");
+    script(&svc.join("run"), "exec sleep 100");
+    let _r = start_runsv(&svc);
+    assert!(wait_until(T, || is_running(&svc)));
+    let (code, _, err) = run(std::process::Command::new(applet("runsv")).arg(&svc));
+    assert_eq!(code, 111);
+    assert!(
+        err.contains("unable to lock supervise/lock: temporary failure"),
+        "{err}"
+    );
+}
+
+#[test]
+fn down_file_once_up_down_and_finish_arguments() {
+    let t = TempDir::new("updown");
+    let svc = t.join("svc");
+    script(&svc.join("run"), "echo started >> ../runs\nexec sleep 100");
+    script(&svc.join("finish"), "echo \"$1 $2\" >> ../finish");
+    fs::write(svc.join("down"), "").unwrap();
+    let _r = start_runsv(&svc);
+    assert!(wait_until(T, || state_of(&svc) == Some(0)));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(lines(&t.join("runs")).is_empty(), "down file ignored");
+    // once: starts, and is not restarted after it is killed
+    assert_eq!(sv(t.path(), &["once", "svc"]).0, 0);
+    assert!(wait_until(T, || is_running(&svc)));
+    assert_eq!(
+        fs::read_to_string(svc.join("supervise/stat")).unwrap(),
+        "run, want down\n"
+    );
+    assert_eq!(sv(t.path(), &["kill", "svc"]).0, 0);
+    assert!(
+        wait_until(T, || lines(&t.join("finish")) == ["-1 9"]),
+        "finish args: {:?}",
+        lines(&t.join("finish"))
+    );
+    assert!(wait_until(T, || state_of(&svc) == Some(0)));
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(
+        lines(&t.join("runs")).len(),
+        1,
+        "once restarted the service"
+    );
+    // up, then down: TERM ends it and finish sees signal 15
+    assert_eq!(sv(t.path(), &["up", "svc"]).0, 0);
+    assert!(wait_until(T, || is_running(&svc)));
+    let (code, out, _) = sv(t.path(), &["-w", "5", "down", "svc"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("ok: down: svc: "), "{out}");
+    assert!(wait_until(T, || lines(&t.join("finish")).len() == 2));
+    assert_eq!(lines(&t.join("finish"))[1], "-1 15");
+    // exit code reaches finish as the first argument
+    script(&svc.join("run"), "exit 7");
+    assert_eq!(sv(t.path(), &["once", "svc"]).0, 0);
+    assert!(wait_until(T, || lines(&t.join("finish")).len() == 3));
+    assert_eq!(lines(&t.join("finish"))[2], "7 0");
+}
+
+#[test]
+fn signals_reach_the_service() {
+    let t = TempDir::new("signals");
+    let svc = t.join("svc");
+    script(
+        &svc.join("run"),
+        "for s in HUP ALRM INT QUIT USR1 USR2 CONT; do trap \"echo $s >> ../got\" $s; done\n\
+         echo ready > ../ready\nwhile :; do sleep 0.05; done",
+    );
+    let _r = start_runsv(&svc);
+    assert!(wait_until(T, || t.join("ready").exists()));
+    for (cmd, name) in [
+        ("hup", "HUP"),
+        ("alarm", "ALRM"),
+        ("interrupt", "INT"),
+        ("quit", "QUIT"),
+        ("1", "USR1"),
+        ("2", "USR2"),
+    ] {
+        assert_eq!(sv(t.path(), &[cmd, "svc"]).0, 0);
+        assert!(
+            wait_until(T, || lines(&t.join("got")).last().map(String::as_str)
+                == Some(name)),
+            "{name} not delivered: {:?}",
+            lines(&t.join("got"))
+        );
+    }
+    // pause stops the process; cont resumes it
+    assert_eq!(sv(t.path(), &["pause", "svc"]).0, 0);
+    assert!(wait_until(T, || fs::read_to_string(
+        svc.join("supervise/stat")
+    )
+    .unwrap()
+        == "run, paused\n"));
+    let pid = pid_of(&svc);
+    assert!(wait_until(T, || fs::read_to_string(format!(
+        "/proc/{pid}/stat"
+    ))
+    .unwrap_or_default()
+    .contains(") T ")));
+    assert_eq!(sv(t.path(), &["cont", "svc"]).0, 0);
+    assert!(wait_until(T, || fs::read_to_string(
+        svc.join("supervise/stat")
+    )
+    .unwrap()
+        == "run\n"));
+    // term: the service dies and is restarted (want up)
+    assert_eq!(sv(t.path(), &["term", "svc"]).0, 0);
+    assert!(wait_until(T, || is_running(&svc) && pid_of(&svc) != pid));
+}
+
+#[test]
+fn log_pipe_survives_restarts_of_both_sides() {
+    let t = TempDir::new("logpipe");
+    let svc = t.join("svc");
+    // The service writes 300 numbered lines per generation, then idles.
+    script(
+        &svc.join("run"),
+        "g=$(cat ../gen 2>/dev/null || echo 0); echo $((g+1)) > ../gen\n\
+         i=0; while [ $i -lt 300 ]; do echo \"$g $i\"; i=$((i+1)); done\nexec sleep 100",
+    );
+    // The logger takes 70 lines (byte-wise reads: nothing read ahead), then
+    // exits, so it is restarted four times per generation while lines wait in the pipe.
+    script(
+        &svc.join("log/run"),
+        "n=0; while [ $n -lt 70 ] && IFS= read -r l; do echo \"$l\" >> ../../out; n=$((n+1)); done",
+    );
+    let _r = start_runsv(&svc);
+    let expect = |g: usize| -> Vec<String> {
+        (0..=g)
+            .flat_map(|g| (0..300).map(move |i| format!("{g} {i}")))
+            .collect()
+    };
+    assert!(
+        wait_until(Duration::from_secs(15), || lines(&t.join("out")).len()
+            >= 300),
+        "first generation incomplete: {} lines",
+        lines(&t.join("out")).len()
+    );
+    assert_eq!(lines(&t.join("out")), expect(0));
+    // restart the service: its new output goes through the same pipe
+    assert_eq!(sv(t.path(), &["kill", "svc"]).0, 0);
+    assert!(wait_until(Duration::from_secs(15), || lines(
+        &t.join("out")
+    )
+    .len()
+        >= 600));
+    assert_eq!(
+        lines(&t.join("out")),
+        expect(1),
+        "a line was lost or duplicated"
+    );
+}
+
+#[test]
+fn crash_loop_restarts_at_most_once_per_second() {
+    let t = TempDir::new("crash");
+    let svc = t.join("svc");
+    script(&svc.join("run"), "date +%s.%N >> ../starts\nexit 1");
+    let mut r = start_runsv(&svc);
+    std::thread::sleep(Duration::from_millis(3500));
+    let starts: Vec<f64> = lines(&t.join("starts"))
+        .iter()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    assert!(
+        (3..=5).contains(&starts.len()),
+        "{} starts in 3.5 s",
+        starts.len()
+    );
+    for w in starts.windows(2) {
+        assert!(w[1] - w[0] >= 0.95, "restarted after {:.3}s", w[1] - w[0]);
+    }
+    // and runsv itself sleeps in between: at most a few wake-ups per restart
+    let before = voluntary_switches(r.pid());
+    std::thread::sleep(Duration::from_millis(2000));
+    let woke = voluntary_switches(r.pid()) - before;
+    assert!(woke <= 20, "runsv woke {woke} times in 2 s");
+    assert!(r.wait_exit(Duration::ZERO).is_none());
+}
+
+#[test]
+fn control_garbage_is_ignored() {
+    let t = TempDir::new("garbage");
+    let svc = t.join("svc");
+    script(&svc.join("run"), "exec sleep 100");
+    let mut r = start_runsv(&svc);
+    assert!(wait_until(T, || is_running(&svc)));
+    let pid = pid_of(&svc);
+    let garbage: Vec<u8> = (0u8..=255)
+        .filter(|b| !b"udopchaitkx12q".contains(b))
+        .chain(b"\n\n\0zzz".iter().copied())
+        .collect();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(svc.join("supervise/control"))
+        .unwrap();
+    use std::io::Write;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .open(svc.join("supervise/control"))
+        .unwrap();
+    f.write_all(&garbage).unwrap();
+    drop(f);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        r.wait_exit(Duration::ZERO).is_none(),
+        "runsv died on garbage"
+    );
+    assert_eq!(pid_of(&svc), pid, "service disturbed by garbage");
+    assert_eq!(
+        fs::read_to_string(svc.join("supervise/stat")).unwrap(),
+        "run\n"
+    );
+    assert_eq!(sv(t.path(), &["status", "svc"]).0, 0);
+}
+
+#[test]
+fn exit_command_and_sigterm_end_runsv_after_the_log_drains() {
+    let t = TempDir::new("exit");
+    let svc = t.join("svc");
+    script(&svc.join("run"), "echo last words\nexec sleep 100");
+    script(&svc.join("log/run"), "exec cat > ../../out");
+    let mut r = start_runsv(&svc);
+    assert!(wait_until(T, || is_running(&svc) && is_running(&svc.join("log"))));
+    r.signal(libc::SIGTERM);
+    let st = r.wait_exit(T).expect("runsv did not exit on TERM");
+    assert_eq!(st.code(), Some(0));
+    // the logger saw end-of-file only after everything was written
+    assert_eq!(fs::read_to_string(t.join("out")).unwrap(), "last words\n");
+}
+
+#[test]
+fn custom_control_scripts() {
+    let t = TempDir::new("custom");
+    let svc = t.join("svc");
+    script(
+        &svc.join("run"),
+        "trap 'echo HUP >> ../got' HUP\nwhile :; do sleep 0.05; done",
+    );
+    // control/h handles hup itself (exit 0): the service gets no signal.
+    script(&svc.join("control/h"), "echo h >> ../custom");
+    // control/t exits 1: the default TERM is still sent; control/d runs after.
+    script(&svc.join("control/t"), "echo t >> ../custom; exit 1");
+    script(&svc.join("control/d"), "echo d >> ../custom");
+    let _r = start_runsv(&svc);
+    assert!(wait_until(T, || is_running(&svc)));
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(sv(t.path(), &["hup", "svc"]).0, 0);
+    assert!(wait_until(T, || lines(&t.join("custom")) == ["h"]));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        lines(&t.join("got")).is_empty(),
+        "HUP sent despite control/h"
+    );
+    let (code, out, _) = sv(t.path(), &["-w", "5", "down", "svc"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(lines(&t.join("custom")), ["h", "t", "d"]);
+}
+
+#[test]
+fn bad_service_directories_give_clear_errors_without_busy_loops() {
+    let t = TempDir::new("bad");
+    // missing run: a warning per attempt, attempts at most once per second
+    let missing = t.join("missing");
+    fs::create_dir_all(&missing).unwrap();
+    let mut r = start_runsv(&missing);
+    std::thread::sleep(Duration::from_millis(2500));
+    let err = stderr_of(&missing);
+    let n = err
+        .matches("unable to start ./run: file does not exist")
+        .count();
+    assert!((2..=4).contains(&n), "{n} attempts in 2.5 s: {err}");
+    assert!(r.wait_exit(Duration::ZERO).is_none());
+    // the supervisor still answers
+    let (code, out, _) = sv(t.path(), &["status", "missing"]);
+    assert_eq!(code, 0, "{out}");
+    drop(r);
+    // run not executable
+    let noexec = t.join("noexec");
+    fs::create_dir_all(&noexec).unwrap();
+    fs::write(noexec.join("run"), "#!/bin/sh\nexec sleep 100\n").unwrap();
+    let _r2 = start_runsv(&noexec);
+    assert!(wait_until(T, || stderr_of(&noexec)
+        .contains("unable to start ./run: access denied")));
+    // a file instead of a directory, and a missing directory
+    fs::write(t.join("file"), "").unwrap();
+    let (code, _, err) = run(std::process::Command::new(applet("runsv")).arg(t.join("file")));
+    assert_eq!(code, 111);
+    assert!(
+        err.contains("unable to change to directory: not a directory"),
+        "{err}"
+    );
+    let (code, _, err) = run(std::process::Command::new(applet("runsv")).arg(t.join("nope")));
+    assert_eq!(code, 111);
+    assert!(err.contains("file does not exist"), "{err}");
+    let (code, _, err) = run(&mut std::process::Command::new(applet("runsv")));
+    assert_eq!(code, 1);
+    assert_eq!(err, "usage: runsv dir\n");
+}
+
+#[test]
+fn unwritable_service_directory_is_a_clear_fatal_error() {
+    let t = TempDir::new("ro");
+    let svc = t.join("svc");
+    script(&svc.join("run"), "exec sleep 100");
+    // As root permissions do not stop us: a supervise that is a file does.
+    fs::write(svc.join("supervise"), "").unwrap();
+    let (code, _, err) = run(std::process::Command::new(applet("runsv")).arg(&svc));
+    assert_eq!(code, 111);
+    assert!(err.contains("supervise"), "{err}");
+}
