@@ -1,0 +1,220 @@
+//! runsvdir as a process: inotify pick-up, removal, restarts, signals, idleness.
+
+mod common;
+use common::*;
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const T: Duration = Duration::from_secs(5);
+
+fn start_runsvdir(dir: &Path, extra: &[&str]) -> Proc {
+    let err = fs::File::create(dir.with_extension("stderr")).unwrap();
+    let child = Command::new(applet("runsvdir"))
+        .args(extra)
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .unwrap();
+    Proc {
+        child,
+        owned: vec![],
+    }
+}
+
+/// The pid of the runsv supervising `svc`, from /proc (its cmdline is `runsv NAME`).
+fn runsv_pid(parent: i32, name: &str) -> Option<i32> {
+    for e in fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let ppid: i32 = stat
+            .rsplit(')')
+            .next()
+            .and_then(|s| s.split_whitespace().nth(1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let cmd = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if ppid == parent && cmd == format!("runsv\0{name}\0").as_bytes() {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+/// Stops every runsv of a tree (by sending `x`) so nothing outlives the test.
+struct Tree<'a>(&'a Path);
+impl Drop for Tree<'_> {
+    fn drop(&mut self) {
+        for e in fs::read_dir(self.0).into_iter().flatten().flatten() {
+            let d = e.path();
+            for s in [d.join("supervise"), d.join("log/supervise")] {
+                if let Ok(p) = fs::read_to_string(s.join("pid")) {
+                    if let Ok(pid) = p.trim().parse::<i32>() {
+                        unsafe { libc::kill(pid, libc::SIGKILL) };
+                    }
+                }
+            }
+            let _ = sv(self.0, &["exit", &d.to_string_lossy()]);
+        }
+    }
+}
+
+fn make_service(dir: &Path, body: &str) {
+    script(&dir.join("run"), body);
+}
+
+#[test]
+fn starts_services_ignores_dot_dirs_and_files() {
+    let t = TempDir::new("rsd-basic");
+    let root = t.join("service");
+    make_service(&root.join("a"), "exec sleep 100");
+    make_service(&root.join("b"), "exec sleep 100");
+    make_service(&root.join(".hidden"), "exec sleep 100");
+    fs::write(root.join("plainfile"), "").unwrap();
+    // a symlink to a directory is a service too
+    make_service(&t.join("elsewhere/c"), "exec sleep 100");
+    std::os::unix::fs::symlink(t.join("elsewhere/c"), root.join("c")).unwrap();
+    let _tree = Tree(&root);
+    let _r = start_runsvdir(&root, &[]);
+    for s in ["a", "b", "c"] {
+        assert!(
+            wait_until(T, || is_running(&root.join(s))),
+            "{s} not started"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!root.join(".hidden/supervise").exists());
+}
+
+#[test]
+fn new_directory_is_picked_up_within_100ms_and_removed_one_is_stopped() {
+    let t = TempDir::new("rsd-inotify");
+    let root = t.join("service");
+    fs::create_dir_all(&root).unwrap();
+    let _tree = Tree(&root);
+    let r = start_runsvdir(&root, &[]);
+    std::thread::sleep(Duration::from_millis(300));
+    // prepared elsewhere, moved in atomically, as an installer does
+    make_service(&t.join("staging/new"), "exec sleep 100");
+    let t0 = Instant::now();
+    fs::rename(t.join("staging/new"), root.join("new")).unwrap();
+    assert!(wait_until(T, || root.join("new/supervise/stat").exists()));
+    let took = t0.elapsed();
+    assert!(
+        took < Duration::from_millis(100),
+        "picked up after {took:?}"
+    );
+    assert!(wait_until(T, || is_running(&root.join("new"))));
+    let runsv = runsv_pid(r.pid(), "new").expect("runsv for new");
+    // removed: its runsv gets TERM (and, being runsv, takes its service down)
+    let svc_pid = pid_of(&root.join("new"));
+    fs::rename(root.join("new"), t.join("gone")).unwrap();
+    assert!(
+        wait_until(T, || !Path::new(&format!("/proc/{runsv}")).exists()
+            || fs::read_to_string(format!("/proc/{runsv}/stat"))
+                .unwrap_or_default()
+                .contains(") Z ")),
+        "runsv of a removed directory still running"
+    );
+    assert!(wait_until(T, || !Path::new(&format!(
+        "/proc/{svc_pid}/cmdline"
+    ))
+    .exists()
+        || fs::read(format!("/proc/{svc_pid}/cmdline"))
+            .unwrap_or_default()
+            .is_empty()));
+}
+
+#[test]
+fn dead_runsv_is_restarted() {
+    let t = TempDir::new("rsd-restart");
+    let root = t.join("service");
+    make_service(&root.join("a"), "exec sleep 100");
+    let _tree = Tree(&root);
+    let r = start_runsvdir(&root, &[]);
+    assert!(wait_until(T, || is_running(&root.join("a"))));
+    let first = runsv_pid(r.pid(), "a").unwrap();
+    let svc = pid_of(&root.join("a"));
+    unsafe { libc::kill(first, libc::SIGKILL) };
+    unsafe { libc::kill(svc, libc::SIGKILL) };
+    assert!(wait_until(T, || runsv_pid(r.pid(), "a").is_some_and(|p| p != first)));
+    assert!(wait_until(T, || is_running(&root.join("a"))
+        && pid_of(&root.join("a")) != svc));
+}
+
+#[test]
+fn idle_runsvdir_does_not_wake_up() {
+    let t = TempDir::new("rsd-idle");
+    let root = t.join("service");
+    make_service(&root.join("a"), "exec sleep 100");
+    let _tree = Tree(&root);
+    let r = start_runsvdir(&root, &[]);
+    assert!(wait_until(T, || is_running(&root.join("a"))));
+    std::thread::sleep(Duration::from_millis(300));
+    let before = voluntary_switches(r.pid());
+    std::thread::sleep(Duration::from_secs(6));
+    let woke = voluntary_switches(r.pid()) - before;
+    assert_eq!(
+        woke, 0,
+        "runsvdir woke {woke} times in 6 idle seconds (runit: every 5 s)"
+    );
+}
+
+#[test]
+fn sighup_terms_every_runsv_and_exits_111_sigterm_exits_0() {
+    let t = TempDir::new("rsd-signals");
+    let root = t.join("service");
+    make_service(&root.join("a"), "exec sleep 100");
+    make_service(&root.join("b"), "exec sleep 100");
+    let _tree = Tree(&root);
+    let mut r = start_runsvdir(&root, &[]);
+    assert!(wait_until(T, || is_running(&root.join("a"))
+        && is_running(&root.join("b"))));
+    let pids = [
+        runsv_pid(r.pid(), "a").unwrap(),
+        runsv_pid(r.pid(), "b").unwrap(),
+    ];
+    r.signal(libc::SIGHUP);
+    assert_eq!(r.wait_exit(T).and_then(|s| s.code()), Some(111));
+    for p in pids {
+        assert!(
+            wait_until(T, || !Path::new(&format!("/proc/{p}")).exists()),
+            "runsv {p} survived HUP"
+        );
+    }
+    // TERM: runsvdir exits 0 at once and leaves the runsv processes alone
+    let mut r = start_runsvdir(&root, &["-P"]);
+    assert!(wait_until(T, || runsv_pid(r.pid(), "a").is_some()));
+    let a = runsv_pid(r.pid(), "a").unwrap();
+    // -P: the runsv leads its own session
+    let stat = fs::read_to_string(format!("/proc/{a}/stat")).unwrap();
+    let sid: i32 = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(3)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(sid, a, "-P did not give runsv its own session");
+    r.signal(libc::SIGTERM);
+    assert_eq!(r.wait_exit(T).and_then(|s| s.code()), Some(0));
+    assert!(Path::new(&format!("/proc/{a}")).exists());
+    unsafe { libc::kill(a, libc::SIGTERM) };
+}
+
+#[test]
+fn usage_and_missing_directory() {
+    let (code, _, err) = run(&mut Command::new(applet("runsvdir")));
+    assert_eq!(code, 100);
+    assert!(err.starts_with("usage: runsvdir"));
+    let (code, _, err) = run(Command::new(applet("runsvdir")).arg("/nonexistent/dir"));
+    assert_eq!(code, 111);
+    assert!(err.contains("file does not exist"), "{err}");
+}
