@@ -370,7 +370,6 @@ fn apply(plan: &Plan, child: &[OsString]) -> Result<i32, String> {
     }
     if let Some((path, wait)) = &plan.lock {
         let f = fs::OpenOptions::new()
-            .write(true)
             .append(true)
             .create(true)
             .mode(0o600)

@@ -56,7 +56,6 @@ impl SuperviseDir {
             }
         }
         let lock = OpenOptions::new()
-            .write(true)
             .append(true)
             .create(true)
             .mode(0o600)

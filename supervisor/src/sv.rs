@@ -195,8 +195,7 @@ pub fn main(args: &[OsString]) -> i32 {
             i += 1;
             break;
         }
-        let mut chars = a[1..].char_indices();
-        while let Some((pos, c)) = chars.next() {
+        for (pos, c) in a[1..].char_indices() {
             match c {
                 'v' => opts.verbose = true,
                 'w' => {
@@ -253,17 +252,18 @@ pub fn main(args: &[OsString]) -> i32 {
 
 fn status_all(services: &[(String, PathBuf)]) -> usize {
     let mut failures = 0;
+    // One write for the whole report: a status over hundreds of services
+    // should not cost a system call per line.
+    let mut text = String::new();
     for (name, dir) in services {
-        match report(name, dir, true) {
-            Ok(line) => {
-                out::out(&format!("{line}\n"));
-            }
-            Err(msg) => {
-                out::out(&format!("{msg}\n"));
-                failures += 1;
-            }
-        }
+        let line = report(name, dir, true).unwrap_or_else(|msg| {
+            failures += 1;
+            msg
+        });
+        text.push_str(&line);
+        text.push('\n');
     }
+    out::out(&text);
     failures
 }
 

@@ -1,0 +1,40 @@
+# ferrite — the commands an embedded engineer expects.
+#   make            static musl release binary for x86_64
+#   make test       the whole test suite (lint, unit, process, interop, size)
+#   make bench      side-by-side benchmarks (results go to BENCHMARKS.md by hand)
+
+TARGET        ?= x86_64-unknown-linux-musl
+RELEASE_BIN   := target/$(TARGET)/release/ferrite
+# The whole stack must never grow past 1.5 MiB (BusyBox static is ~1.2 MB).
+MAX_BYTES     := 1572864
+
+.PHONY: all build aarch64 test lint unit size-check bench clean
+
+all: build
+
+build:
+	cargo build --release --target $(TARGET) -p ferrite
+
+aarch64:
+	$(MAKE) build TARGET=aarch64-unknown-linux-musl
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+unit:
+	cargo test --workspace --all-targets
+
+size-check: build
+	@bytes=$$(stat -c %s $(RELEASE_BIN)); \
+	 file $(RELEASE_BIN) | grep -Eq 'static(-pie)? linked|statically linked' || { echo "FAIL: $(RELEASE_BIN) is not static"; exit 1; }; \
+	 if [ $$bytes -gt $(MAX_BYTES) ]; then echo "FAIL: $(RELEASE_BIN) is $$bytes bytes (limit $(MAX_BYTES))"; exit 1; fi; \
+	 echo "size-check: $(RELEASE_BIN) is $$bytes bytes, static (limit $(MAX_BYTES))"
+
+test: lint size-check aarch64 unit
+
+bench: build
+	python3 bench/supervision.py
+
+clean:
+	cargo clean
