@@ -6,67 +6,30 @@ use common::Applet;
 use std::ffi::OsString;
 use std::path::Path;
 
+const fn applet(name: &'static str, main: common::AppletMain, help: &'static str) -> Applet {
+    Applet { name, main, help }
+}
+
+/// Sorted by name.
+#[rustfmt::skip]
 const APPLETS: &[Applet] = &[
-    Applet {
-        name: "chpst",
-        main: supervisor::chpst::main,
-        help: "run a program with a changed process state",
-    },
-    Applet {
-        name: "envdir",
-        main: supervisor::chpst::main,
-        help: "run a program with environment from a directory",
-    },
-    Applet {
-        name: "envuidgid",
-        main: supervisor::chpst::main,
-        help: "run a program with $UID and $GID of a user",
-    },
-    Applet {
-        name: "pgrphack",
-        main: supervisor::chpst::main,
-        help: "run a program in a new session",
-    },
-    Applet {
-        name: "runsv",
-        main: supervisor::runsv::main,
-        help: "supervise one service directory",
-    },
-    Applet {
-        name: "runsvdir",
-        main: supervisor::runsvdir::main,
-        help: "start and watch a runsv per service directory",
-    },
-    Applet {
-        name: "setlock",
-        main: supervisor::chpst::main,
-        help: "run a program holding a lock file",
-    },
-    Applet {
-        name: "setuidgid",
-        main: supervisor::chpst::main,
-        help: "run a program as another user",
-    },
-    Applet {
-        name: "softlimit",
-        main: supervisor::chpst::main,
-        help: "run a program with resource limits",
-    },
-    Applet {
-        name: "sv",
-        main: supervisor::sv::main,
-        help: "control and query supervised services",
-    },
-    Applet {
-        name: "svc",
-        main: supervisor::svc::svc_main,
-        help: "daemontools-style service control",
-    },
-    Applet {
-        name: "svok",
-        main: supervisor::svc::svok_main,
-        help: "exit 0 when a supervisor runs in a directory",
-    },
+    applet("chpst", supervisor::chpst::main, "run a program with a changed process state"),
+    applet("envdir", supervisor::chpst::main, "run a program with environment from a directory"),
+    applet("envuidgid", supervisor::chpst::main, "run a program with $UID and $GID of a user"),
+    applet("getty", init::getty::main, "open a tty, ask for a login name, run login"),
+    applet("halt", init::reboot::main, "halt the machine (via init, or -f now)"),
+    applet("init", init::pid1::main, "PID 1: boot, supervise, shut down"),
+    applet("pgrphack", supervisor::chpst::main, "run a program in a new session"),
+    applet("poweroff", init::reboot::main, "power the machine off (via init, or -f now)"),
+    applet("reboot", init::reboot::main, "reboot the machine (via init, or -f now)"),
+    applet("runsv", supervisor::runsv::main, "supervise one service directory"),
+    applet("runsvdir", supervisor::runsvdir::main, "start and watch a runsv per service directory"),
+    applet("setlock", supervisor::chpst::main, "run a program holding a lock file"),
+    applet("setuidgid", supervisor::chpst::main, "run a program as another user"),
+    applet("softlimit", supervisor::chpst::main, "run a program with resource limits"),
+    applet("sv", supervisor::sv::main, "control and query supervised services"),
+    applet("svc", supervisor::svc::svc_main, "daemontools-style service control"),
+    applet("svok", supervisor::svc::svok_main, "exit 0 when a supervisor runs in a directory"),
 ];
 
 fn find(name: &str) -> Option<&'static Applet> {
@@ -101,14 +64,40 @@ fn install(dir: &Path) -> i32 {
     rc
 }
 
+/// The applet a service directory stands for when its `run` is a link to
+/// ferrite: `getty_ttyS0` -> getty (the part before the first `_`).
+fn service_applet(dir_name: &str) -> Option<&'static Applet> {
+    find(dir_name.split('_').next().unwrap_or(dir_name))
+}
+
 fn dispatch(args: Vec<OsString>) -> i32 {
     let argv0 = args.first().cloned().unwrap_or_default();
     let base = Path::new(&argv0)
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
+    // The kernel starts /init or /sbin/init.
+    let base = if base == "linuxrc" {
+        "init".to_string()
+    } else {
+        base
+    };
     if let Some(a) = find(&base) {
         return (a.main)(&args);
+    }
+    if base == "run" {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let dir = cwd
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        return match service_applet(&dir) {
+            Some(a) => (a.main)(&args),
+            None => {
+                common::out::err(&format!("ferrite: no applet for service directory {dir}\n"));
+                100
+            }
+        };
     }
     // Called as ferrite (or an unknown name): the applet is the first argument.
     let Some(first) = args.get(1).map(|s| s.to_string_lossy().into_owned()) else {

@@ -1,3 +1,9 @@
-//! PID 1 (boot, supervise, shutdown stages), reboot/poweroff/halt and getty.
-//! Not built yet: see the issue "PID 1, serial getty, rootfs builder and a
-//! QEMU boot". The crate exists so the workspace shows the architecture.
+//! PID 1 and the console: `init` (boot, supervise, shutdown stages),
+//! `reboot`/`poweroff`/`halt`, and `getty`.
+
+pub mod boot;
+pub mod getty;
+pub mod issue;
+pub mod pid1;
+pub mod reboot;
+pub mod shutdown;

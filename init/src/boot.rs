@@ -1,0 +1,302 @@
+//! Stage 1 of init: the mounts, host name, kernel modules, loopback, the
+//! board's boot hook and the live service directory. Every step reports its
+//! failure on the console and boot goes on.
+
+use common::errtext::describe;
+use std::ffi::CString;
+use std::fs;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+/// Where the image keeps its service definitions (read-only is fine).
+pub const SERVICE_SOURCE: &str = "/etc/service";
+/// The live copies on tmpfs: runsv writes `supervise/` there, and the
+/// network services drop their ipconf files into `/var/run/service/fw/`.
+pub const SERVICE_LIVE: &str = "/run/service";
+
+pub fn log(msg: &str) {
+    common::out::err(&format!("ferrite init: {msg}\n"));
+}
+
+fn mount(
+    src: &str,
+    target: &str,
+    fstype: &str,
+    flags: libc::c_ulong,
+    data: &str,
+) -> io::Result<()> {
+    let _ = fs::create_dir_all(target);
+    let (s, t, f, d) = (
+        CString::new(src).unwrap_or_default(),
+        CString::new(target).unwrap_or_default(),
+        CString::new(fstype).unwrap_or_default(),
+        CString::new(data).unwrap_or_default(),
+    );
+    // SAFETY: valid C strings.
+    let r = unsafe { libc::mount(s.as_ptr(), t.as_ptr(), f.as_ptr(), flags, d.as_ptr().cast()) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Whether something is mounted on `target` already (per /proc/self/mounts).
+fn is_mountpoint(target: &str) -> bool {
+    fs::read_to_string("/proc/self/mounts")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split_whitespace().nth(1) == Some(target))
+}
+
+/// Mount the pseudo file systems; returns what was mounted, in order.
+pub fn mount_basics() -> Vec<String> {
+    let nosuid = libc::MS_NOSUID;
+    let nodev = libc::MS_NODEV;
+    let noexec = libc::MS_NOEXEC;
+    let table: [(&str, &str, &str, libc::c_ulong, &str); 6] = [
+        ("proc", "/proc", "proc", nosuid | nodev | noexec, ""),
+        ("sysfs", "/sys", "sysfs", nosuid | nodev | noexec, ""),
+        ("devtmpfs", "/dev", "devtmpfs", nosuid, "mode=0755"),
+        (
+            "devpts",
+            "/dev/pts",
+            "devpts",
+            nosuid | noexec,
+            "gid=5,mode=0620,ptmxmode=0666",
+        ),
+        ("tmpfs", "/dev/shm", "tmpfs", nosuid | nodev, "mode=1777"),
+        ("tmpfs", "/run", "tmpfs", nosuid | nodev, "mode=0755"),
+    ];
+    let mut mounted = Vec::new();
+    for (src, target, fstype, flags, data) in table {
+        if target != "/proc" && is_mountpoint(target) {
+            continue;
+        }
+        match mount(src, target, fstype, flags, data) {
+            Ok(()) => mounted.push(target.to_string()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {}
+            Err(e) => log(&format!("cannot mount {target}: {}", describe(&e))),
+        }
+    }
+    // /var/run is /run (a symlink in the image; made here when missing).
+    let var_run = Path::new("/var/run");
+    if fs::symlink_metadata(var_run).is_err() {
+        let _ = fs::create_dir_all("/var");
+        if let Err(e) = std::os::unix::fs::symlink("/run", var_run) {
+            log(&format!("cannot link /var/run to /run: {}", describe(&e)));
+        }
+    }
+    mounted
+}
+
+/// Set the host name from /etc/hostname (first line).
+pub fn set_hostname() {
+    let Ok(text) = fs::read_to_string("/etc/hostname") else {
+        return;
+    };
+    let name = text.lines().next().unwrap_or("").trim();
+    if name.is_empty() {
+        return;
+    }
+    // SAFETY: valid buffer and length.
+    if unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) } != 0 {
+        let e = io::Error::last_os_error();
+        log(&format!("cannot set host name {name}: {}", describe(&e)));
+    }
+}
+
+/// The running kernel's release (`uname -r`).
+pub fn kernel_release() -> String {
+    // SAFETY: utsname is plain data, filled by uname.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return String::new();
+    }
+    let bytes: Vec<u8> = u
+        .release
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Find `NAME.ko` under `dir` (module names treat `-` and `_` alike).
+fn find_module(dir: &Path, name: &str) -> Option<PathBuf> {
+    let want = format!("{}.ko", name.replace('-', "_"));
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).ok()?.flatten() {
+            let p = e.path();
+            let ft = e.file_type().ok()?;
+            if ft.is_dir() {
+                stack.push(p);
+            } else if e.file_name().to_string_lossy().replace('-', "_") == want {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+/// The module list: one name or path per line; `#` starts a comment.
+pub fn parse_module_list(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
+        .collect()
+}
+
+/// Load one module file with finit_module(2); already loaded counts as done.
+pub fn load_module_file(path: &Path) -> io::Result<()> {
+    let f = fs::File::open(path)?;
+    let empty = CString::default();
+    // SAFETY: valid descriptor and C string.
+    let r = unsafe { libc::syscall(libc::SYS_finit_module, f.as_raw_fd(), empty.as_ptr(), 0) };
+    if r != 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EEXIST) {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// Load the modules listed in `list`, in order; each failure is reported.
+pub fn load_modules(list: &Path) {
+    let Ok(text) = fs::read_to_string(list) else {
+        return;
+    };
+    let moddir = PathBuf::from("/lib/modules").join(kernel_release());
+    for entry in parse_module_list(&text) {
+        let path = if entry.contains('/') {
+            Some(PathBuf::from(&entry))
+        } else {
+            find_module(&moddir, &entry)
+        };
+        match path {
+            None => log(&format!(
+                "module {entry}: not found under {}",
+                moddir.display()
+            )),
+            Some(p) => match load_module_file(&p) {
+                Ok(()) => log(&format!("loaded module {entry}")),
+                Err(e) => log(&format!(
+                    "module {entry} ({}): {}",
+                    p.display(),
+                    describe(&e)
+                )),
+            },
+        }
+    }
+}
+
+/// Bring `lo` up; the kernel gives it 127.0.0.1/8 itself.
+pub fn loopback_up() {
+    // SAFETY: plain socket and ioctls on a zeroed ifreq with a valid name.
+    unsafe {
+        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if s < 0 {
+            log("cannot bring lo up: no socket");
+            return;
+        }
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (i, b) in b"lo".iter().enumerate() {
+            req.ifr_name[i] = *b as libc::c_char;
+        }
+        let ok = libc::ioctl(s, libc::SIOCGIFFLAGS as _, &mut req) == 0 && {
+            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            libc::ioctl(s, libc::SIOCSIFFLAGS as _, &req) == 0
+        };
+        if !ok {
+            let e = io::Error::last_os_error();
+            log(&format!("cannot bring lo up: {}", describe(&e)));
+        }
+        libc::close(s);
+    }
+}
+
+/// Run the board's boot hook if there is one, waiting for it.
+pub fn run_hook(path: &Path) {
+    if !path.is_file() {
+        return;
+    }
+    let mut cmd = std::process::Command::new(path);
+    match common::sig::clean_child(&mut cmd).status() {
+        Ok(st) if st.success() => {}
+        Ok(st) => log(&format!("{} exited with {st}", path.display())),
+        Err(e) => log(&format!("cannot run {}: {}", path.display(), describe(&e))),
+    }
+}
+
+/// Copy a tree, keeping symlinks as links and file modes; existing entries are kept.
+pub fn copy_tree(src: &Path, dst: &Path) -> io::Result<()> {
+    fs::create_dir_all(dst)?;
+    for e in fs::read_dir(src)? {
+        let e = e?;
+        let (from, to) = (e.path(), dst.join(e.file_name()));
+        if fs::symlink_metadata(&to).is_ok() {
+            continue;
+        }
+        let ft = e.file_type()?;
+        if ft.is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(&from)?, &to)?;
+        } else if ft.is_dir() {
+            copy_tree(&from, &to)?;
+        } else {
+            fs::copy(&from, &to)?;
+        }
+    }
+    Ok(())
+}
+
+/// Make the live service directory: a copy of each service definition.
+pub fn install_services(src: &Path, live: &Path) {
+    if !src.is_dir() {
+        log(&format!("no service definitions in {}", src.display()));
+        let _ = fs::create_dir_all(live);
+        return;
+    }
+    if let Err(e) = copy_tree(src, live) {
+        log(&format!(
+            "cannot copy {} to {}: {}",
+            src.display(),
+            live.display(),
+            describe(&e)
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_list_format() {
+        assert_eq!(
+            parse_module_list("# net\ne1000\n\n  virtio_net  # comment\n/lib/x.ko\n"),
+            vec!["e1000", "virtio_net", "/lib/x.ko"]
+        );
+    }
+
+    #[test]
+    fn copies_trees_with_links() {
+        let d = std::env::temp_dir().join(format!("ferrite-copy-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(d.join("src/getty_ttyS0/log")).unwrap();
+        fs::write(d.join("src/getty_ttyS0/args"), "-L").unwrap();
+        std::os::unix::fs::symlink("/bin/ferrite", d.join("src/getty_ttyS0/run")).unwrap();
+        copy_tree(&d.join("src"), &d.join("live")).unwrap();
+        assert_eq!(
+            fs::read_link(d.join("live/getty_ttyS0/run")).unwrap(),
+            Path::new("/bin/ferrite")
+        );
+        assert_eq!(fs::read(d.join("live/getty_ttyS0/args")).unwrap(), b"-L");
+        assert!(d.join("live/getty_ttyS0/log").is_dir());
+        // a second copy keeps what is there
+        copy_tree(&d.join("src"), &d.join("live")).unwrap();
+        fs::remove_dir_all(&d).unwrap();
+    }
+}

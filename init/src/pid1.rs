@@ -1,0 +1,355 @@
+//! `init`: PID 1. Stage 1 boots (see `boot`), stage 2 runs `runsvdir` and
+//! reaps every orphan, stage 3 stops everything and ends with `reboot(2)`.
+//! It never panics and never exits while it is the machine's PID 1: every
+//! error is reported on the console and handled.
+//!
+//! `init --no-boot --svdir DIR` skips stage 1 and the final unmounting, for
+//! containers and for tests in a PID namespace. `reboot(2)` is only called by
+//! a process whose pid is 1; elsewhere init only ever signals its own children.
+
+use crate::boot::{self, log};
+use crate::shutdown::Ending;
+use common::errtext::describe;
+use common::poll::PollSet;
+use common::sig::{self, SignalFd};
+use std::ffi::OsString;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// How long services get to stop before everything is signalled.
+const STOP_TIMEOUT: Duration = Duration::from_secs(7);
+/// Between TERM and KILL for the processes that remain.
+const KILL_GRACE: Duration = Duration::from_secs(2);
+/// Retry period when runsvdir cannot be started at all.
+const RETRY_SLOW: Duration = Duration::from_secs(5);
+
+struct Config {
+    boot: bool,
+    svdir: PathBuf,
+    stop_timeout: Duration,
+}
+
+fn parse(args: &[OsString]) -> Config {
+    let mut c = Config {
+        boot: true,
+        svdir: PathBuf::from("/var/service"),
+        stop_timeout: STOP_TIMEOUT,
+    };
+    let mut i = 1;
+    while i < args.len() {
+        let a = args[i].to_string_lossy();
+        match a.as_ref() {
+            "--no-boot" => c.boot = false,
+            "--svdir" if i + 1 < args.len() => {
+                i += 1;
+                c.svdir = PathBuf::from(&args[i]);
+            }
+            "--stop-timeout" if i + 1 < args.len() => {
+                i += 1;
+                match args[i].to_string_lossy().parse() {
+                    Ok(s) => c.stop_timeout = Duration::from_secs(s),
+                    Err(_) => log("--stop-timeout takes seconds; keeping 7"),
+                }
+            }
+            // The kernel hands init the command line words it does not know.
+            other => log(&format!("ignoring argument {other}")),
+        }
+        i += 1;
+    }
+    c
+}
+
+/// The path to start ourselves again under another applet name.
+fn self_exe(argv0: &Path) -> PathBuf {
+    match std::env::current_exe() {
+        Ok(p) if p.exists() => p,
+        _ => argv0.to_path_buf(),
+    }
+}
+
+fn ensure_std_fds() {
+    for fd in 0..3 {
+        // SAFETY: fcntl on a possibly closed descriptor only reports EBADF.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+            let null = std::ffi::CString::new("/dev/null").unwrap_or_default();
+            // SAFETY: open returns the lowest free descriptor, which is `fd`.
+            unsafe { libc::open(null.as_ptr(), libc::O_RDWR) };
+        }
+    }
+}
+
+pub fn main(args: &[OsString]) -> i32 {
+    let cfg = parse(args);
+    // SAFETY: plain syscall.
+    let is_pid1 = unsafe { libc::getpid() } == 1;
+    ensure_std_fds();
+    if std::env::var_os("PATH").is_none() {
+        std::env::set_var("PATH", "/bin:/sbin:/usr/bin:/usr/sbin");
+    }
+    let signals = [
+        libc::SIGCHLD,
+        libc::SIGTERM,
+        libc::SIGINT,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGHUP,
+    ];
+    let sigfd = loop {
+        match SignalFd::new(&signals) {
+            Ok(s) => break s,
+            Err(e) => {
+                log(&format!(
+                    "cannot create signalfd: {}; retrying",
+                    describe(&e)
+                ));
+                std::thread::sleep(RETRY_SLOW);
+            }
+        }
+    };
+    if is_pid1 {
+        // Ctrl-Alt-Del becomes SIGINT to us instead of an instant reboot.
+        // SAFETY: plain syscall; fails harmlessly in a PID namespace.
+        unsafe { libc::reboot(libc::RB_DISABLE_CAD) };
+    } else {
+        // Orphans of our tree come to us, so that we can reap them.
+        // SAFETY: plain prctl.
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    }
+    let exe = self_exe(Path::new(
+        args.first().map(|a| a.as_os_str()).unwrap_or_default(),
+    ));
+    let mounted = if cfg.boot { stage1() } else { Vec::new() };
+    let (ending, runsvdir) = stage2(&cfg, &sigfd, &exe);
+    stage3(&cfg, &sigfd, ending, runsvdir, &mounted, is_pid1)
+}
+
+fn stage1() -> Vec<String> {
+    log("booting");
+    let mounted = boot::mount_basics();
+    boot::set_hostname();
+    boot::load_modules(Path::new("/etc/modules"));
+    boot::loopback_up();
+    boot::run_hook(Path::new("/etc/ferrite/boot"));
+    boot::install_services(
+        Path::new(boot::SERVICE_SOURCE),
+        Path::new(boot::SERVICE_LIVE),
+    );
+    mounted
+}
+
+fn spawn_runsvdir(exe: &Path, svdir: &Path) -> std::io::Result<u32> {
+    let mut cmd = Command::new(exe);
+    cmd.arg0("runsvdir").arg("-P").arg(svdir);
+    sig::clean_child(&mut cmd).spawn().map(|c| c.id())
+}
+
+fn emergency_shell() -> Option<u32> {
+    let sh = Path::new("/bin/sh");
+    if !sh.exists() {
+        return None;
+    }
+    log("starting an emergency shell on the console");
+    let mut cmd = Command::new(sh);
+    sig::clean_child(&mut cmd).spawn().ok().map(|c| c.id())
+}
+
+/// Stage 2: keep runsvdir running, reap everything, wait for a shutdown signal.
+fn stage2(cfg: &Config, sigfd: &SignalFd, exe: &Path) -> (Ending, u32) {
+    let mut runsvdir: u32 = 0;
+    let mut shell: u32 = 0;
+    let mut last_start: Option<Instant> = None;
+    let mut next_start = Instant::now();
+    let mut poll = PollSet::new();
+    loop {
+        if runsvdir == 0 && Instant::now() >= next_start {
+            last_start = Some(Instant::now());
+            match spawn_runsvdir(exe, &cfg.svdir) {
+                Ok(pid) => runsvdir = pid,
+                Err(e) => {
+                    log(&format!(
+                        "cannot start runsvdir ({}): {}; retrying in {}s",
+                        exe.display(),
+                        describe(&e),
+                        RETRY_SLOW.as_secs()
+                    ));
+                    if shell == 0 {
+                        shell = emergency_shell().unwrap_or(0);
+                    }
+                    next_start = Instant::now() + RETRY_SLOW;
+                }
+            }
+        }
+        let timeout = (runsvdir == 0).then(|| next_start.saturating_duration_since(Instant::now()));
+        poll.clear();
+        let i = poll.add(sigfd.as_raw_fd());
+        if let Err(e) = poll.wait(timeout) {
+            log(&format!("poll: {}", describe(&e)));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if !poll.readable(i) {
+            continue;
+        }
+        for s in sigfd.read_all() {
+            if let Some(ending) = Ending::from_signal(s) {
+                return (ending, runsvdir);
+            }
+        }
+        // SIGCHLD, and a sweep after any wake-up: reap every child there is.
+        while let Some((pid, st)) = sig::reap_any() {
+            if pid as u32 == runsvdir && runsvdir != 0 {
+                runsvdir = 0;
+                log(&format!(
+                    "runsvdir exited (code {}, signal {}); restarting",
+                    st.code, st.signal
+                ));
+                // at most once a second
+                next_start = last_start.map_or(Instant::now(), |t| t + Duration::from_secs(1));
+            } else if pid as u32 == shell && shell != 0 {
+                shell = 0;
+            }
+        }
+    }
+}
+
+/// Pids of our children (processes whose parent is us), from /proc.
+fn children() -> Vec<i32> {
+    // SAFETY: plain syscall.
+    let me = unsafe { libc::getpid() };
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let ppid = stat
+            .rsplit(')')
+            .next()
+            .and_then(|s| s.split_whitespace().nth(1))
+            .and_then(|s| s.parse::<i32>().ok());
+        if ppid == Some(me) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// Reap until no child is left or `timeout` passes; true when none is left.
+fn reap_until_none(sigfd: &SignalFd, timeout: Duration) -> bool {
+    let end = Instant::now() + timeout;
+    let mut poll = PollSet::new();
+    loop {
+        while sig::reap_any().is_some() {}
+        // SAFETY: plain syscall: ECHILD says no children at all.
+        let r = unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) };
+        if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD) {
+            return true;
+        }
+        let now = Instant::now();
+        if now >= end {
+            return false;
+        }
+        poll.clear();
+        poll.add(sigfd.as_raw_fd());
+        let _ = poll.wait(Some((end - now).min(Duration::from_millis(100))));
+        let _ = sigfd.read_all();
+    }
+}
+
+/// Signal every process left: all of them when we are PID 1, else our children.
+fn signal_rest(sig_no: i32, is_pid1: bool) {
+    if is_pid1 {
+        // SAFETY: -1 = every process we may signal except ourselves (we are PID 1).
+        unsafe { libc::kill(-1, sig_no) };
+    } else {
+        for pid in children() {
+            sig::kill(pid, sig_no);
+        }
+    }
+}
+
+/// Stage 3: stop services, then every process, sync, unmount, reboot(2).
+fn stage3(
+    cfg: &Config,
+    sigfd: &SignalFd,
+    ending: Ending,
+    runsvdir: u32,
+    mounted: &[String],
+    is_pid1: bool,
+) -> i32 {
+    log(&format!("{}: stopping services", ending.verb()));
+    if runsvdir != 0 {
+        // runsvdir exits at once on TERM and leaves the runsv processes to us.
+        sig::kill(runsvdir as i32, libc::SIGTERM);
+    }
+    stop_services(&cfg.svdir);
+    if !reap_until_none(sigfd, cfg.stop_timeout) {
+        log("services still running: sending TERM to all processes");
+        signal_rest(libc::SIGTERM, is_pid1);
+        signal_rest(libc::SIGCONT, is_pid1);
+        if !reap_until_none(sigfd, KILL_GRACE) {
+            log("sending KILL to all processes");
+            signal_rest(libc::SIGKILL, is_pid1);
+            reap_until_none(sigfd, KILL_GRACE);
+        }
+    }
+    // SAFETY: plain syscall.
+    unsafe { libc::sync() };
+    if cfg.boot {
+        unmount_all(mounted);
+    }
+    if !is_pid1 {
+        log(&format!("not PID 1: {} requested, exiting", ending.verb()));
+        return 0;
+    }
+    log(&ending.verb().to_string());
+    // SAFETY: plain syscall; on success it does not return.
+    unsafe { libc::reboot(ending.reboot_cmd()) };
+    let e = std::io::Error::last_os_error();
+    log(&format!("reboot(2) failed: {}; halting here", describe(&e)));
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+        while sig::reap_any().is_some() {}
+    }
+}
+
+/// Send `x` to every service's runsv: it takes the service down, lets the
+/// logger drain and exits.
+fn stop_services(svdir: &Path) {
+    let Ok(rd) = std::fs::read_dir(svdir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        if e.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let _ = supervisor::sv::send(&e.path(), "x");
+    }
+}
+
+fn unmount_all(mounted: &[String]) {
+    for target in mounted.iter().rev() {
+        let c = std::ffi::CString::new(target.as_str()).unwrap_or_default();
+        // SAFETY: valid C string.
+        if unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } != 0 {
+            let e = std::io::Error::last_os_error();
+            log(&format!("cannot unmount {target}: {}", describe(&e)));
+        }
+    }
+    let root = std::ffi::CString::new("/").unwrap_or_default();
+    // SAFETY: valid C strings; remounting / read-only so the disk is clean.
+    unsafe {
+        libc::mount(
+            std::ptr::null(),
+            root.as_ptr(),
+            std::ptr::null(),
+            libc::MS_REMOUNT | libc::MS_RDONLY,
+            std::ptr::null(),
+        )
+    };
+}
