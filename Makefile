@@ -38,3 +38,14 @@ bench: build
 
 clean:
 	cargo clean
+
+# ---- images -------------------------------------------------------------
+BOARD ?= qemu-x86_64
+ROOTFS := cargo run -q --release -p rootfs --
+
+.PHONY: image qemu
+image:
+	$(ROOTFS) image board-configs/$(BOARD).toml
+
+qemu: image
+	$(ROOTFS) qemu board-configs/$(BOARD).toml

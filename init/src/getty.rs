@@ -107,6 +107,36 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
     Ok(o)
 }
 
+/// The command line of `getty_TTY/run`: the options and optional
+/// `[BAUD] [TERM]` of the `args` file, with the tty from the directory name.
+pub fn service_words(args_file: &str, tty: &str) -> Vec<String> {
+    let words: Vec<String> = args_file.split_whitespace().map(String::from).collect();
+    // Options end at the first word that is neither an option nor an option's value.
+    let mut i = 0;
+    while i < words.len() && words[i].starts_with('-') {
+        let w = &words[i];
+        let takes_value = w.len() == 2 && "lfHIta".contains(&w[1..]);
+        i += if takes_value { 2 } else { 1 };
+    }
+    let i = i.min(words.len());
+    let mut out = words[..i].to_vec();
+    let rest = &words[i..];
+    let (baud, term) = match rest.first() {
+        Some(b)
+            if b.split(',')
+                .next()
+                .is_some_and(|x| x.parse::<u32>().is_ok()) =>
+        {
+            (b.clone(), rest.get(1))
+        }
+        _ => ("115200".to_string(), rest.first()),
+    };
+    out.push(baud);
+    out.push(tty.to_string());
+    out.extend(term.cloned());
+    out
+}
+
 /// A login name we hand to login: not empty, no leading `-` (it would be an
 /// option), printable ASCII without spaces.
 pub fn valid_login_name(name: &str) -> bool {
@@ -177,25 +207,25 @@ pub fn main(args: &[OsString]) -> i32 {
     let service_mode =
         Path::new(&argv0).file_name().is_some_and(|n| n == "run") && words.is_empty();
     if service_mode {
-        if let Ok(text) = std::fs::read_to_string("args") {
-            words = text.split_whitespace().map(String::from).collect();
-        }
+        let text = std::fs::read_to_string("args").unwrap_or_default();
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let dir = cwd
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tty = dir
+            .split_once('_')
+            .map(|(_, t)| t.to_string())
+            .unwrap_or_default();
+        words = service_words(&text, &tty);
     }
-    let mut o = match parse(&words) {
+    let o = match parse(&words) {
         Ok(o) => o,
         Err(e) => {
             out::err(&format!("{PROG}: {e}\nusage: getty [-iLhn] [-l LOGIN] [-f ISSUE] [-H HOST] [-I INIT] [-t SEC] [-a USER] BAUD TTY [TERM]\n"));
             return 100;
         }
     };
-    if service_mode && o.tty.is_none() {
-        let cwd = std::env::current_dir().unwrap_or_default();
-        let dir = cwd
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        o.tty = dir.split_once('_').map(|(_, t)| t.to_string());
-    }
     let Some(tty) = o.tty.clone() else {
         out::err("usage: getty [-iLhn] [-l LOGIN] [-f ISSUE] [-H HOST] [-I INIT] [-t SEC] [-a USER] BAUD TTY [TERM]\n");
         return 100;
@@ -388,6 +418,22 @@ mod tests {
         assert!(p("-Z 9600 tty1").is_err());
         assert!(p("fast tty1").is_err());
         assert!(p("-t").is_err());
+    }
+
+    #[test]
+    fn service_mode_takes_the_tty_from_the_directory() {
+        let w = service_words("-L 115200 vt100\n", "ttyS0");
+        assert_eq!(w, ["-L", "115200", "ttyS0", "vt100"]);
+        let o = parse(&w).unwrap();
+        assert_eq!(
+            (o.tty.as_deref(), o.baud, o.term.as_deref()),
+            (Some("ttyS0"), Some(115200), Some("vt100"))
+        );
+        assert_eq!(service_words("", "tty1"), ["115200", "tty1"]);
+        assert_eq!(
+            service_words("-a root -l /bin/sh linux", "ttyAMA0"),
+            ["-a", "root", "-l", "/bin/sh", "115200", "ttyAMA0", "linux"]
+        );
     }
 
     #[test]

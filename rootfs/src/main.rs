@@ -1,7 +1,166 @@
-//! Host tool: board config -> rootfs tree, initramfs (cpio newc), QEMU run.
-//! Not built yet: see the issue "PID 1, serial getty, rootfs builder and a QEMU boot".
+//! `ferrite-rootfs`: the host tool behind `make image` and `make qemu`.
+//!
+//!   ferrite-rootfs image BOARD.toml [--ferrite BIN] [--kernel IMAGE] [--out DIR]
+//!   ferrite-rootfs qemu  BOARD.toml [--out DIR] [--monitor SOCK] [--no-reboot]
+//!   ferrite-rootfs cpio  DIR OUT.cpio.gz      (any directory as an initramfs)
+
+use rootfs::board::Board;
+use rootfs::image::{build, Inputs, Tree};
+use std::path::{Path, PathBuf};
+
+const USAGE: &str =
+    "usage: ferrite-rootfs image BOARD.toml [--ferrite BIN] [--kernel IMAGE] [--out DIR]\n       \
+ferrite-rootfs qemu BOARD.toml [--out DIR] [--monitor SOCK] [--no-reboot]\n       \
+ferrite-rootfs cpio DIR OUT.cpio.gz";
+
+struct Args {
+    cmd: String,
+    board: PathBuf,
+    out: Option<PathBuf>,
+    ferrite: Option<PathBuf>,
+    kernel: Option<PathBuf>,
+    monitor: Option<PathBuf>,
+    no_reboot: bool,
+    rest: Vec<String>,
+}
+
+fn parse() -> Result<Args, String> {
+    let mut it = std::env::args().skip(1);
+    let cmd = it.next().ok_or(USAGE)?;
+    let mut a = Args {
+        cmd,
+        board: PathBuf::new(),
+        out: None,
+        ferrite: None,
+        kernel: None,
+        monitor: None,
+        no_reboot: false,
+        rest: Vec::new(),
+    };
+    while let Some(x) = it.next() {
+        let mut val = |name: &str| {
+            it.next()
+                .map(PathBuf::from)
+                .ok_or(format!("{name} needs a value"))
+        };
+        match x.as_str() {
+            "--out" => a.out = Some(val("--out")?),
+            "--ferrite" => a.ferrite = Some(val("--ferrite")?),
+            "--kernel" => a.kernel = Some(val("--kernel")?),
+            "--monitor" => a.monitor = Some(val("--monitor")?),
+            "--no-reboot" => a.no_reboot = true,
+            s if s.starts_with("--") => return Err(format!("unknown option {s}\n{USAGE}")),
+            _ => a.rest.push(x),
+        }
+    }
+    if let Some(b) = a.rest.first() {
+        a.board = PathBuf::from(b);
+    }
+    Ok(a)
+}
+
+fn image_dir(board: &Board, out: &Option<PathBuf>) -> PathBuf {
+    out.clone()
+        .unwrap_or_else(|| PathBuf::from("target/images").join(&board.name))
+}
+
+fn load_board(path: &Path) -> Result<(Board, PathBuf), String> {
+    if path.as_os_str().is_empty() {
+        return Err(USAGE.into());
+    }
+    let board = Board::load(path)?;
+    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    Ok((board, dir))
+}
+
+fn run() -> Result<i32, String> {
+    let a = parse()?;
+    match a.cmd.as_str() {
+        "image" => {
+            let (board, dir) = load_board(&a.board)?;
+            let out = image_dir(&board, &a.out);
+            let inputs = Inputs {
+                repo: std::env::current_dir().map_err(|e| e.to_string())?,
+                out: out.clone(),
+                ferrite: a.ferrite,
+                kernel: a.kernel,
+            };
+            let tree = build(&board, &dir, &inputs)?;
+            let size = std::fs::metadata(out.join("initramfs.cpio.gz"))
+                .map(|m| m.len())
+                .unwrap_or(0);
+            println!(
+                "{}: {} entries, initramfs {} bytes; kernel {}",
+                out.join("initramfs.cpio.gz").display(),
+                tree.nodes.len(),
+                size,
+                out.join("vmlinuz").display()
+            );
+            Ok(0)
+        }
+        "qemu" => {
+            let (board, _) = load_board(&a.board)?;
+            let out = image_dir(&board, &a.out);
+            if !out.join("initramfs.cpio.gz").exists() {
+                return Err(format!(
+                    "no image in {}: run `make image BOARD={}` first",
+                    out.display(),
+                    board.name
+                ));
+            }
+            let monitor = a.monitor.unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("ferrite-{}-monitor.sock", board.name))
+            });
+            let _ = std::fs::remove_file(&monitor);
+            let mut cmd = rootfs::qemu::command(&board, &out, &monitor, a.no_reboot)?;
+            eprintln!(
+                "ferrite-rootfs: booting {} in QEMU (software emulation)",
+                board.name
+            );
+            eprintln!(
+                "  QEMU monitor:  socat - UNIX-CONNECT:{}",
+                monitor.display()
+            );
+            eprintln!(
+                "  pull the cable: echo 'set_link n0 off' | socat - UNIX-CONNECT:{}",
+                monitor.display()
+            );
+            eprintln!(
+                "  replug it:      echo 'set_link n0 on' | socat - UNIX-CONNECT:{}",
+                monitor.display()
+            );
+            eprintln!("  log in as root (no password); `poweroff` ends QEMU");
+            let st = cmd
+                .status()
+                .map_err(|e| format!("cannot run {:?}: {e} (Debian: apt-get install qemu-system-x86 / qemu-system-arm)", cmd.get_program()))?;
+            Ok(st.code().unwrap_or(1))
+        }
+        "cpio" => {
+            let (Some(dir), Some(out)) = (a.rest.first(), a.rest.get(1)) else {
+                return Err(USAGE.into());
+            };
+            let mut t = Tree::default();
+            t.copy_dir(Path::new(dir), "")?;
+            t.nodes.remove("");
+            t.char_dev("dev/console", 0o600, 5, 1);
+            t.char_dev("dev/null", 0o666, 1, 3);
+            let f = std::fs::File::create(out).map_err(|e| format!("{out}: {e}"))?;
+            let mut gz = flate2::write::GzEncoder::new(f, flate2::Compression::best());
+            t.write_cpio(&mut gz)
+                .and_then(|_| gz.finish())
+                .map_err(|e| e.to_string())?;
+            Ok(0)
+        }
+        _ => Err(USAGE.into()),
+    }
+}
 
 fn main() {
-    eprintln!("ferrite-rootfs: not implemented yet");
-    std::process::exit(100);
+    match run() {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("ferrite-rootfs: {e}");
+            std::process::exit(2);
+        }
+    }
 }

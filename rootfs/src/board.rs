@@ -1,0 +1,186 @@
+//! Board configuration: one TOML file per board in `board-configs/`.
+//! Unknown keys and missing fields are errors that name the key.
+
+use serde::Deserialize;
+use std::path::Path;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Board {
+    /// Board name (e.g. `qemu-x86_64`).
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Rust target triple ferrite is built for.
+    pub target: String,
+    pub hostname: String,
+    pub kernel: Kernel,
+    pub console: Console,
+    /// Kernel modules to include and load at boot, in order (names, no `.ko`).
+    #[serde(default)]
+    pub modules: Vec<String>,
+    /// Include Debian's busybox-static so a human can log in and look around.
+    #[serde(default)]
+    pub busybox: bool,
+    /// How to boot the image in QEMU, when the board is a QEMU machine.
+    pub qemu: Option<Qemu>,
+    /// Service directories to install from `rootfs/templates/`.
+    #[serde(default, rename = "service")]
+    pub services: Vec<Service>,
+    /// Extra files to put into the image.
+    #[serde(default, rename = "file")]
+    pub files: Vec<ExtraFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Kernel {
+    /// Debian architecture (`amd64`, `arm64`) of the kernel and packages.
+    pub arch: String,
+    /// Debian package with the kernel (a metapackage such as
+    /// `linux-image-amd64` is resolved to the versioned package it depends on).
+    pub debian_package: Option<String>,
+    /// A kernel image on disk instead (e.g. a vendor kernel); `--kernel` overrides it.
+    pub path: Option<String>,
+    /// Directory with that kernel's modules (`lib/modules/VERSION` inside it).
+    pub modules_dir: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Console {
+    pub tty: String,
+    pub baud: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Qemu {
+    pub binary: String,
+    #[serde(default)]
+    pub machine: Option<String>,
+    #[serde(default)]
+    pub cpu: Option<String>,
+    pub memory_mb: u32,
+    pub nic: String,
+    #[serde(default)]
+    pub extra_args: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// Directory name under `rootfs/templates/`.
+    pub template: String,
+    /// Service directory name in the image (e.g. `getty_ttyS0`).
+    pub name: String,
+    /// Written to the service's `args` file (options for a native applet).
+    #[serde(default)]
+    pub args: Option<String>,
+    /// Install with a `down` file (not started at boot).
+    #[serde(default)]
+    pub down: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraFile {
+    /// Absolute path in the image.
+    pub path: String,
+    #[serde(default)]
+    pub content: Option<String>,
+    /// A file on the build machine, relative to the board file.
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default = "default_mode")]
+    pub mode: u32,
+}
+
+fn default_mode() -> u32 {
+    0o644
+}
+
+impl Board {
+    pub fn parse(text: &str, origin: &str) -> Result<Board, String> {
+        let b: Board =
+            toml::from_str(text).map_err(|e| format!("{origin}: {}", e.to_string().trim_end()))?;
+        b.check().map_err(|e| format!("{origin}: {e}"))?;
+        Ok(b)
+    }
+
+    pub fn load(path: &Path) -> Result<Board, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Board::parse(&text, &path.display().to_string())
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.kernel.debian_package.is_none() && self.kernel.path.is_none() {
+            return Err("kernel: needs `debian_package` or `path`".into());
+        }
+        for s in &self.services {
+            if s.name.is_empty() || s.name.contains('/') || s.name.starts_with('.') {
+                return Err(format!("service name {:?} is not a directory name", s.name));
+            }
+        }
+        for f in &self.files {
+            if !f.path.starts_with('/') {
+                return Err(format!("file path {:?} must be absolute", f.path));
+            }
+            if f.content.is_some() == f.source.is_some() {
+                return Err(format!(
+                    "file {}: give exactly one of `content` and `source`",
+                    f.path
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+name = "t"
+target = "x86_64-unknown-linux-musl"
+hostname = "h"
+[kernel]
+arch = "amd64"
+debian_package = "linux-image-amd64"
+[console]
+tty = "ttyS0"
+baud = 115200
+"#;
+
+    #[test]
+    fn minimal_board_parses() {
+        let b = Board::parse(MINIMAL, "t.toml").unwrap();
+        assert_eq!(b.console.tty, "ttyS0");
+        assert!(b.services.is_empty());
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = Board::parse(&format!("{MINIMAL}colour = \"red\"\n"), "t.toml").unwrap_err();
+        assert!(e.contains("colour"), "{e}");
+        let e = Board::parse(
+            &MINIMAL.replace("baud = 115200", "baud = 115200\nparity = 1"),
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(e.contains("parity"), "{e}");
+    }
+
+    #[test]
+    fn missing_field_is_named() {
+        let e = Board::parse(&MINIMAL.replace("hostname = \"h\"\n", ""), "t.toml").unwrap_err();
+        assert!(e.contains("hostname"), "{e}");
+        let e = Board::parse(
+            &MINIMAL.replace("debian_package = \"linux-image-amd64\"\n", ""),
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(e.contains("debian_package"), "{e}");
+    }
+}

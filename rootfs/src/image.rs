@@ -1,0 +1,370 @@
+//! Assemble the root tree of a board in memory and write it as a gzipped
+//! cpio initramfs, with the kernel beside it.
+
+use crate::board::Board;
+use crate::cpio;
+use crate::fetch;
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    Dir(u32),
+    File(u32, Vec<u8>),
+    Link(String),
+    Char(u32, u32, u32),
+}
+
+/// The image's file tree; paths have no leading `/`.
+#[derive(Default, Debug)]
+pub struct Tree {
+    pub nodes: BTreeMap<String, Node>,
+}
+
+impl Tree {
+    fn parents(&mut self, path: &str) {
+        let mut cur = String::new();
+        let parts: Vec<&str> = path.split('/').collect();
+        for p in &parts[..parts.len() - 1] {
+            if !cur.is_empty() {
+                cur.push('/');
+            }
+            cur.push_str(p);
+            self.nodes.entry(cur.clone()).or_insert(Node::Dir(0o755));
+        }
+    }
+    pub fn dir(&mut self, path: &str, perm: u32) {
+        let path = path.trim_matches('/');
+        self.parents(path);
+        self.nodes.insert(path.to_string(), Node::Dir(perm));
+    }
+    pub fn file(&mut self, path: &str, perm: u32, data: Vec<u8>) {
+        let path = path.trim_matches('/');
+        self.parents(path);
+        self.nodes.insert(path.to_string(), Node::File(perm, data));
+    }
+    pub fn link(&mut self, path: &str, target: &str) {
+        let path = path.trim_matches('/');
+        self.parents(path);
+        self.nodes
+            .insert(path.to_string(), Node::Link(target.to_string()));
+    }
+    pub fn char_dev(&mut self, path: &str, perm: u32, major: u32, minor: u32) {
+        let path = path.trim_matches('/');
+        self.parents(path);
+        self.nodes
+            .insert(path.to_string(), Node::Char(perm, major, minor));
+    }
+
+    /// Copy a directory of the build machine into the tree (links stay links).
+    pub fn copy_dir(&mut self, src: &Path, dst: &str) -> Result<(), String> {
+        self.dir(dst, 0o755);
+        let mut entries: Vec<_> = fs::read_dir(src)
+            .map_err(|e| format!("{}: {e}", src.display()))?
+            .flatten()
+            .collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let to = format!("{}/{name}", dst.trim_end_matches('/'));
+            let meta = fs::symlink_metadata(e.path()).map_err(|err| err.to_string())?;
+            if meta.file_type().is_symlink() {
+                let t = fs::read_link(e.path()).map_err(|err| err.to_string())?;
+                self.link(&to, &t.to_string_lossy());
+            } else if meta.is_dir() {
+                self.copy_dir(&e.path(), &to)?;
+            } else {
+                use std::os::unix::fs::PermissionsExt;
+                let data =
+                    fs::read(e.path()).map_err(|err| format!("{}: {err}", e.path().display()))?;
+                self.file(&to, meta.permissions().mode() & 0o7777, data);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn write_cpio(&self, out: impl Write) -> std::io::Result<()> {
+        let mut w = cpio::Writer::new(out);
+        for (path, node) in &self.nodes {
+            match node {
+                Node::Dir(p) => w.dir(path, *p)?,
+                Node::File(p, d) => w.file(path, *p, d)?,
+                Node::Link(t) => w.symlink(path, t)?,
+                Node::Char(p, ma, mi) => w.char_dev(path, *p, *ma, *mi)?,
+            }
+        }
+        w.finish()?;
+        Ok(())
+    }
+
+    pub fn manifest(&self) -> String {
+        let mut s = String::new();
+        for (path, node) in &self.nodes {
+            let line = match node {
+                Node::Dir(p) => format!("d {p:04o} /{path}\n"),
+                Node::File(p, d) => format!("f {p:04o} /{path} {} bytes\n", d.len()),
+                Node::Link(t) => format!("l /{path} -> {t}\n"),
+                Node::Char(p, ma, mi) => format!("c {p:04o} /{path} {ma},{mi}\n"),
+            };
+            s.push_str(&line);
+        }
+        s
+    }
+}
+
+/// What `build` needs besides the board.
+pub struct Inputs {
+    pub repo: PathBuf,
+    pub out: PathBuf,
+    pub ferrite: Option<PathBuf>,
+    pub kernel: Option<PathBuf>,
+}
+
+/// Applets of the ferrite binary (`--list`), running the host build when the
+/// target binary cannot run here.
+fn applets(ferrite: &Path, repo: &Path) -> Result<Vec<String>, String> {
+    let out = Command::new(ferrite).arg("--list").output();
+    let out = match out {
+        Ok(o) if o.status.success() => o,
+        _ => Command::new("cargo")
+            .args(["run", "-q", "-p", "ferrite", "--", "--list"])
+            .current_dir(repo)
+            .output()
+            .map_err(|e| format!("cannot list applets: {e}"))?,
+    };
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect())
+}
+
+fn build_ferrite(board: &Board, repo: &Path) -> Result<PathBuf, String> {
+    eprintln!("ferrite-rootfs: building ferrite for {}", board.target);
+    let st = Command::new("cargo")
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "ferrite",
+            "--target",
+            &board.target,
+        ])
+        .current_dir(repo)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !st.success() {
+        return Err(format!(
+            "cargo build for {} failed (is the target installed? `rustup target add {}`)",
+            board.target, board.target
+        ));
+    }
+    Ok(repo
+        .join("target")
+        .join(&board.target)
+        .join("release/ferrite"))
+}
+
+fn find_file(dir: &Path, file_name: &str) -> Option<PathBuf> {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).ok()?.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if e.file_name().to_string_lossy() == file_name {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+const ISSUE: &str = "\nferrite on \\n (\\s \\r \\m), console \\l\n\n";
+
+/// Build the image: returns the tree (also written as `initramfs.cpio.gz`,
+/// `contents.txt` and, with the kernel, `vmlinuz` in `inputs.out`).
+pub fn build(board: &Board, board_dir: &Path, inputs: &Inputs) -> Result<Tree, String> {
+    let cache = inputs.repo.join("target/cache/debian");
+    let ferrite = match &inputs.ferrite {
+        Some(p) => p.clone(),
+        None => build_ferrite(board, &inputs.repo)?,
+    };
+    let binary = fs::read(&ferrite).map_err(|e| format!("{}: {e}", ferrite.display()))?;
+    // The kernel (and its modules).
+    let kernel_path = inputs
+        .kernel
+        .clone()
+        .or_else(|| board.kernel.path.as_ref().map(|p| board_dir.join(p)));
+    let (kernel_image, modules_dir) = match (&kernel_path, &board.kernel.debian_package) {
+        (Some(k), _) => (
+            k.clone(),
+            board.kernel.modules_dir.as_ref().map(|m| board_dir.join(m)),
+        ),
+        (None, Some(pkg)) => {
+            let pkg = fetch::resolve(pkg, &board.kernel.arch)?;
+            let root = fetch::debian_package(&cache, &pkg, &board.kernel.arch)?;
+            let k = fetch::kernel_in(&root)?;
+            (k.image, k.modules)
+        }
+        (None, None) => {
+            return Err(
+                "no kernel: set kernel.path or kernel.debian_package, or pass --kernel".into(),
+            )
+        }
+    };
+
+    let mut t = Tree::default();
+    for d in [
+        "bin",
+        "sbin",
+        "etc",
+        "proc",
+        "sys",
+        "dev",
+        "run",
+        "lib",
+        "usr/bin",
+        "usr/sbin",
+        "var/log",
+        "etc/ferrite",
+    ] {
+        t.dir(d, 0o755);
+    }
+    t.dir("tmp", 0o1777);
+    t.dir("root", 0o700);
+    t.char_dev("dev/console", 0o600, 5, 1);
+    t.char_dev("dev/null", 0o666, 1, 3);
+    t.link("var/run", "../run");
+    t.link("var/service", "../run/service");
+    t.file("bin/ferrite", 0o755, binary);
+    t.link("init", "bin/ferrite");
+
+    let ferrite_applets = applets(&ferrite, &inputs.repo)?;
+    if board.busybox {
+        let root = fetch::debian_package(&cache, "busybox-static", &board.kernel.arch)?;
+        let bb = root.join("bin/busybox");
+        let data = fs::read(&bb).map_err(|e| format!("{}: {e}", bb.display()))?;
+        t.file("bin/busybox", 0o755, data);
+        // Its applet list: from the unpacked binary when it runs here, else the host's.
+        let list = Command::new(&bb)
+            .arg("--list-full")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .or_else(|| Command::new("busybox").arg("--list-full").output().ok())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_else(|| "bin/sh\nbin/ls\nbin/cat\nbin/login\n".into());
+        for path in list
+            .lines()
+            .filter(|l| !l.is_empty() && !l.ends_with("/busybox"))
+        {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            // ferrite's own applets (runsv, sv, init, getty, ...) are never BusyBox's.
+            if !ferrite_applets.iter().any(|a| a == name) {
+                t.link(path, "/bin/busybox");
+            }
+        }
+    }
+    // ferrite's applets win over BusyBox's.
+    for a in &ferrite_applets {
+        t.link(&format!("bin/{a}"), "ferrite");
+    }
+    for a in ["init", "reboot", "poweroff", "halt", "getty"] {
+        t.link(&format!("sbin/{a}"), "../bin/ferrite");
+    }
+
+    t.file(
+        "etc/hostname",
+        0o644,
+        format!("{}\n", board.hostname).into_bytes(),
+    );
+    let shell = if board.busybox {
+        "/bin/sh"
+    } else {
+        "/bin/false"
+    };
+    t.file(
+        "etc/passwd",
+        0o644,
+        format!("root::0:0:root:/root:{shell}\n").into_bytes(),
+    );
+    t.file("etc/group", 0o644, b"root:x:0:\ntty:x:5:\n".to_vec());
+    t.file("etc/issue", 0o644, ISSUE.as_bytes().to_vec());
+    t.file("etc/shells", 0o644, format!("{shell}\n").into_bytes());
+
+    // Modules: copied at their path under lib/modules/RELEASE, loaded by name.
+    let mut listed = String::new();
+    for m in &board.modules {
+        let dir = modules_dir
+            .as_ref()
+            .ok_or_else(|| format!("module {m}: the kernel has no module directory"))?;
+        let file = find_file(dir, &format!("{m}.ko"))
+            .ok_or_else(|| format!("module {m}: no {m}.ko under {}", dir.display()))?;
+        let release = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let rel = file.strip_prefix(dir).map_err(|e| e.to_string())?;
+        let data = fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        t.file(
+            &format!("lib/modules/{release}/{}", rel.display()),
+            0o644,
+            data,
+        );
+        listed.push_str(m);
+        listed.push('\n');
+    }
+    t.file("etc/modules", 0o644, listed.into_bytes());
+
+    // Services from templates.
+    let templates = inputs.repo.join("rootfs/templates");
+    t.dir("etc/service", 0o755);
+    for s in &board.services {
+        let src = templates.join(&s.template);
+        if !src.is_dir() {
+            return Err(format!(
+                "service {}: no template {} in {}",
+                s.name,
+                s.template,
+                templates.display()
+            ));
+        }
+        let dst = format!("etc/service/{}", s.name);
+        t.copy_dir(&src, &dst)?;
+        if let Some(a) = &s.args {
+            t.file(&format!("{dst}/args"), 0o644, format!("{a}\n").into_bytes());
+        }
+        if s.down {
+            t.file(&format!("{dst}/down"), 0o644, Vec::new());
+        }
+    }
+    for f in &board.files {
+        let data = match (&f.content, &f.source) {
+            (Some(c), _) => c.clone().into_bytes(),
+            (None, Some(src)) => {
+                let p = board_dir.join(src);
+                fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?
+            }
+            _ => Vec::new(),
+        };
+        t.file(&f.path, f.mode, data);
+    }
+
+    fs::create_dir_all(&inputs.out).map_err(|e| format!("{}: {e}", inputs.out.display()))?;
+    let cpio_path = inputs.out.join("initramfs.cpio.gz");
+    let file = fs::File::create(&cpio_path).map_err(|e| format!("{}: {e}", cpio_path.display()))?;
+    let mut gz =
+        flate2::write::GzEncoder::new(std::io::BufWriter::new(file), flate2::Compression::best());
+    t.write_cpio(&mut gz)
+        .and_then(|_| gz.finish())
+        .and_then(|mut w| w.flush())
+        .map_err(|e| format!("{}: {e}", cpio_path.display()))?;
+    fs::write(inputs.out.join("contents.txt"), t.manifest()).map_err(|e| e.to_string())?;
+    let kdst = inputs.out.join("vmlinuz");
+    fs::copy(&kernel_image, &kdst)
+        .map_err(|e| format!("{} -> {}: {e}", kernel_image.display(), kdst.display()))?;
+    Ok(t)
+}

@@ -1,0 +1,8 @@
+//! The image builder: a board config (TOML) becomes a root tree, an
+//! initramfs (cpio newc, gzip) and a QEMU command line.
+
+pub mod board;
+pub mod cpio;
+pub mod fetch;
+pub mod image;
+pub mod qemu;

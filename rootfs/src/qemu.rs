@@ -1,0 +1,57 @@
+//! The QEMU command line for a board's image.
+
+use crate::board::Board;
+use std::path::Path;
+use std::process::Command;
+
+/// `qemu-system-* ... -kernel vmlinuz -initrd initramfs.cpio.gz`, serial
+/// console on stdio, monitor on a unix socket, user-mode network on `n0`.
+pub fn command(
+    board: &Board,
+    image_dir: &Path,
+    monitor: &Path,
+    no_reboot: bool,
+) -> Result<Command, String> {
+    let q = board.qemu.as_ref().ok_or_else(|| {
+        format!(
+            "board {} has no [qemu] section: it cannot be booted here",
+            board.name
+        )
+    })?;
+    let mut c = Command::new(&q.binary);
+    if let Some(m) = &q.machine {
+        c.args(["-M", m]);
+    }
+    if let Some(cpu) = &q.cpu {
+        c.args(["-cpu", cpu]);
+    }
+    c.args([
+        "-accel",
+        "tcg",
+        "-m",
+        &q.memory_mb.to_string(),
+        "-display",
+        "none",
+        "-serial",
+        "stdio",
+    ]);
+    c.arg("-monitor")
+        .arg(format!("unix:{},server=on,wait=off", monitor.display()));
+    c.arg("-kernel").arg(image_dir.join("vmlinuz"));
+    c.arg("-initrd").arg(image_dir.join("initramfs.cpio.gz"));
+    c.args([
+        "-append",
+        &format!("console={},{}", board.console.tty, board.console.baud),
+    ]);
+    c.args([
+        "-netdev",
+        "user,id=n0",
+        "-device",
+        &format!("{},netdev=n0", q.nic),
+    ]);
+    if no_reboot {
+        c.arg("-no-reboot");
+    }
+    c.args(&q.extra_args);
+    Ok(c)
+}
