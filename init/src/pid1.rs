@@ -307,7 +307,7 @@ fn stage3(
         log(&format!("not PID 1: {} requested, exiting", ending.verb()));
         return 0;
     }
-    log(&ending.verb().to_string());
+    log(ending.verb());
     // SAFETY: plain syscall; on success it does not return.
     unsafe { libc::reboot(ending.reboot_cmd()) };
     let e = std::io::Error::last_os_error();

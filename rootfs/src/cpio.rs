@@ -95,9 +95,11 @@ impl<W: Write> Writer<W> {
     }
 }
 
-/// Parse a newc archive back into (name, mode, data, rdev) entries; for tests
-/// and for checking images.
-pub fn read_all(mut b: &[u8]) -> Result<Vec<(String, u32, Vec<u8>, (u32, u32))>, String> {
+/// One archive member as read back: name, mode, data, (rdev major, minor).
+pub type Member = (String, u32, Vec<u8>, (u32, u32));
+
+/// Parse a newc archive back into its members; for tests and for checking images.
+pub fn read_all(mut b: &[u8]) -> Result<Vec<Member>, String> {
     let mut out = Vec::new();
     let total = b.len();
     loop {
