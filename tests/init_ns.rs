@@ -1,0 +1,245 @@
+//! init as PID 1 of a fresh PID+mount namespace (`unshare --pid --fork
+//! --mount-proc`): stage 2 (runsvdir, restarts, reaping) and stage 3
+//! (services stopped, everything gone, poweroff ends the namespace).
+
+mod common;
+use common::*;
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(10);
+
+fn prerequisites() -> bool {
+    require("root", is_root())
+        && require(
+            "unshare, nsenter (util-linux)",
+            have_program("/usr/bin/unshare") && have_program("/usr/bin/nsenter"),
+        )
+}
+
+fn ppid_of(pid: i32) -> Option<i32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(')')
+        .next()?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn state_of_proc(pid: i32) -> Option<char> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(')')
+        .next()?
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
+}
+
+fn children_of(pid: i32) -> Vec<i32> {
+    fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter(|&p| ppid_of(p) == Some(pid))
+        .collect()
+}
+
+fn descendants(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        for c in children_of(p) {
+            out.push(c);
+            todo.push(c);
+        }
+    }
+    out
+}
+
+fn cmdline(pid: i32) -> String {
+    String::from_utf8_lossy(&fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default())
+        .replace('\0', " ")
+}
+
+/// `unshare` running `ferrite init --no-boot --svdir SVDIR`, and init's pid (in our namespace).
+fn start_init(svdir: &Path, log: &Path) -> (Proc, i32) {
+    let out = fs::File::create(log).unwrap();
+    let child = Command::new("/usr/bin/unshare")
+        .args(["--pid", "--fork", "--mount-proc"])
+        .arg(ferrite())
+        .args(["init", "--no-boot", "--stop-timeout", "5", "--svdir"])
+        .arg(svdir)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap();
+    let p = Proc {
+        child,
+        owned: vec![],
+    };
+    let mut init = 0;
+    assert!(wait_until(T, || {
+        init = children_of(p.pid()).first().copied().unwrap_or(0);
+        init != 0 && cmdline(init).contains("init --no-boot")
+    }));
+    (p, init)
+}
+
+#[test]
+fn init_reaps_orphans_restarts_runsvdir_and_powers_off() {
+    if !prerequisites() {
+        return;
+    }
+    let t = TempDir::new("init-ns");
+    let svdir = t.join("service");
+    // Orphans: each burst leaves 5 background children whose parent exits.
+    script(
+        &svdir.join("orphans/run"),
+        "for i in 1 2 3 4 5; do (sleep 0.2 &); done\necho burst >> ../../bursts\nexec sleep 1",
+    );
+    script(&svdir.join("calm/run"), "exec sleep 100");
+    script(
+        &svdir.join("calm/finish"),
+        &format!("echo \"$1 $2\" > {}/calm-finished", t.path().display()),
+    );
+    script(
+        &svdir.join("calm/log/run"),
+        &format!("exec cat > {}/calm-log", t.path().display()),
+    );
+    let (mut unshare, init) = start_init(&svdir, &t.join("console"));
+    assert!(
+        wait_until(T, || is_running(&svdir.join("calm"))),
+        "services did not start"
+    );
+    assert!(wait_until(T, || fs::read_to_string(t.join("bursts"))
+        .unwrap_or_default()
+        .lines()
+        .count()
+        >= 3));
+    // orphans re-parented to init are reaped: no zombie children of init
+    std::thread::sleep(Duration::from_millis(500));
+    let zombies: Vec<i32> = children_of(init)
+        .into_iter()
+        .filter(|&p| state_of_proc(p) == Some('Z'))
+        .collect();
+    assert!(zombies.is_empty(), "zombies left under init: {zombies:?}");
+
+    // runsvdir killed: init starts a new one
+    let rsd = children_of(init)
+        .into_iter()
+        .find(|&p| cmdline(p).starts_with("runsvdir"))
+        .expect("runsvdir");
+    unsafe { libc::kill(rsd, libc::SIGKILL) };
+    assert!(
+        wait_until(T, || children_of(init)
+            .into_iter()
+            .any(|p| p != rsd && cmdline(p).starts_with("runsvdir"))),
+        "runsvdir not restarted"
+    );
+
+    // SIGUSR2: stage 3 runs finish scripts, ends every process, powers off
+    let tree = descendants(init);
+    assert!(!tree.is_empty());
+    unsafe { libc::kill(init, libc::SIGUSR2) };
+    let st = unshare
+        .wait_exit(Duration::from_secs(20))
+        .expect("init did not end the namespace");
+    // reboot(RB_POWER_OFF) in a PID namespace ends its init with SIGINT
+    use std::os::unix::process::ExitStatusExt;
+    assert!(
+        st.signal() == Some(libc::SIGINT) || st.code() == Some(128 + libc::SIGINT),
+        "unshare ended with {st:?}"
+    );
+    assert_eq!(
+        fs::read_to_string(t.join("calm-finished")).unwrap(),
+        "-1 15\n"
+    );
+    for p in tree {
+        assert!(
+            !Path::new(&format!("/proc/{p}")).exists(),
+            "process {p} survived shutdown"
+        );
+    }
+    let console = fs::read_to_string(t.join("console")).unwrap();
+    assert!(
+        console.contains("ferrite init: power off: stopping services"),
+        "{console}"
+    );
+}
+
+#[test]
+fn reboot_applet_and_stubborn_services() {
+    if !prerequisites() {
+        return;
+    }
+    let t = TempDir::new("init-reboot");
+    let svdir = t.join("service");
+    // ignores TERM: stage 3 must escalate to KILL after the stop timeout
+    script(
+        &svdir.join("stubborn/run"),
+        "trap '' TERM\nwhile :; do sleep 0.1; done",
+    );
+    let (mut unshare, init) = start_init(&svdir, &t.join("console"));
+    assert!(wait_until(T, || is_running(&svdir.join("stubborn"))));
+    // `reboot` inside the namespace signals its PID 1
+    let st = Command::new("/usr/bin/nsenter")
+        .args(["-t", &init.to_string(), "-p", "-m"])
+        .arg(ferrite())
+        .arg("reboot")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let st = unshare
+        .wait_exit(Duration::from_secs(30))
+        .expect("init did not end");
+    use std::os::unix::process::ExitStatusExt;
+    // RB_AUTOBOOT in a PID namespace ends its init with SIGHUP
+    assert!(
+        st.signal() == Some(libc::SIGHUP) || st.code() == Some(128 + libc::SIGHUP),
+        "unshare ended with {st:?}"
+    );
+    let console = fs::read_to_string(t.join("console")).unwrap();
+    assert!(
+        console.contains("sending TERM to all processes"),
+        "{console}"
+    );
+}
+
+#[test]
+fn init_outside_pid1_never_reboots_the_host() {
+    // Not PID 1 and not in a namespace: stage 3 only ends its own children and exits.
+    let t = TempDir::new("init-plain");
+    let svdir = t.join("service");
+    script(&svdir.join("a/run"), "exec sleep 100");
+    let out = fs::File::create(t.join("console")).unwrap();
+    let child = Command::new(ferrite())
+        .args(["init", "--no-boot", "--svdir"])
+        .arg(&svdir)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap();
+    let mut p = Proc {
+        child,
+        owned: vec![svdir.join("a/supervise")],
+    };
+    assert!(wait_until(T, || is_running(&svdir.join("a"))));
+    let svc = pid_of(&svdir.join("a"));
+    p.signal(libc::SIGTERM);
+    let st = p
+        .wait_exit(Duration::from_secs(15))
+        .expect("init did not exit");
+    assert_eq!(st.code(), Some(0));
+    assert!(!Path::new(&format!("/proc/{svc}")).exists() || state_of_proc(svc) == Some('Z'));
+    let console = fs::read_to_string(t.join("console")).unwrap();
+    assert!(
+        console.contains("not PID 1: reboot requested, exiting"),
+        "{console}"
+    );
+}
