@@ -1,6 +1,8 @@
 # ferrite — the commands an embedded engineer expects.
 #   make            static musl release binary for x86_64
-#   make test       the whole test suite (lint, unit, process, interop, size)
+#   make qemu       build the default board's image and boot it in QEMU
+#   make image      only build it (BOARD=qemu-x86_64 by default)
+#   make test       the whole test suite (lint, size, unit, process, interop, QEMU boots)
 #   make bench      side-by-side benchmarks (results go to BENCHMARKS.md by hand)
 
 TARGET        ?= x86_64-unknown-linux-musl
@@ -31,10 +33,11 @@ size-check: build
 	 if [ $$bytes -gt $(MAX_BYTES) ]; then echo "FAIL: $(RELEASE_BIN) is $$bytes bytes (limit $(MAX_BYTES))"; exit 1; fi; \
 	 echo "size-check: $(RELEASE_BIN) is $$bytes bytes, static (limit $(MAX_BYTES))"
 
-test: lint size-check aarch64 unit
+test: lint size-check aarch64 image unit
 
-bench: build
+bench: build image
 	python3 bench/supervision.py
+	python3 bench/boot.py
 
 clean:
 	cargo clean

@@ -1,0 +1,310 @@
+//! Boot the real thing: the qemu-x86_64 board's image (built by `make image`,
+//! which `make test` runs first) under QEMU with software emulation, driven
+//! through the serial console and the QEMU monitor with bounded waits.
+
+mod common;
+use common::*;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub struct Vm {
+    child: Child,
+    stdin: ChildStdin,
+    out: Arc<Mutex<Vec<u8>>>,
+    seen: usize,
+    pub monitor: PathBuf,
+    _dir: TempDir,
+}
+
+impl Vm {
+    pub fn boot(board_name: &str, no_reboot: bool) -> Vm {
+        let board =
+            rootfs::board::Board::load(&repo().join(format!("board-configs/{board_name}.toml")))
+                .unwrap();
+        let dir = TempDir::new("qemu");
+        let monitor = dir.join("monitor.sock");
+        let images = repo().join("target/images").join(board_name);
+        let mut cmd = rootfs::qemu::command(&board, &images, &monitor, no_reboot).unwrap();
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot start QEMU");
+        let stdin = child.stdin.take().unwrap();
+        let out = Arc::new(Mutex::new(Vec::new()));
+        for mut pipe in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let out = out.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    out.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+            });
+        }
+        Vm {
+            child,
+            stdin,
+            out,
+            seen: 0,
+            monitor,
+            _dir: dir,
+        }
+    }
+
+    pub fn output(&self) -> String {
+        String::from_utf8_lossy(&self.out.lock().unwrap()).into_owned()
+    }
+
+    fn tail(&self) -> String {
+        let o = self.output();
+        let start = o.len().saturating_sub(3000);
+        o[o.floor_char_boundary(start)..].to_string()
+    }
+
+    /// Wait for `pat` in the console output after what earlier expects consumed.
+    pub fn expect(&mut self, pat: &str, timeout: Duration) -> Duration {
+        let t0 = Instant::now();
+        loop {
+            {
+                let o = self.out.lock().unwrap();
+                if let Some(i) = find(&o[self.seen..], pat.as_bytes()) {
+                    self.seen += i + pat.len();
+                    return t0.elapsed();
+                }
+            }
+            if t0.elapsed() > timeout {
+                panic!(
+                    "timed out after {timeout:?} waiting for {pat:?}; console tail:\n{}",
+                    self.tail()
+                );
+            }
+            if let Ok(Some(st)) = self.child.try_wait() {
+                panic!(
+                    "QEMU exited ({st}) while waiting for {pat:?}; console tail:\n{}",
+                    self.tail()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn send(&mut self, s: &str) {
+        self.stdin.write_all(s.as_bytes()).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    /// One QEMU monitor command; returns what the monitor answered.
+    pub fn monitor(&self, cmd: &str) -> String {
+        let mut s = None;
+        for _ in 0..100 {
+            if let Ok(c) = UnixStream::connect(&self.monitor) {
+                s = Some(c);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut s = s.expect("QEMU monitor socket");
+        s.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 1024];
+        let mut read_some = |s: &mut UnixStream, answer: &mut Vec<u8>| {
+            while let Ok(n) = s.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                answer.extend_from_slice(&buf[..n]);
+            }
+        };
+        read_some(&mut s, &mut answer);
+        s.write_all(format!("{cmd}\n").as_bytes()).unwrap();
+        answer.clear();
+        read_some(&mut s, &mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let t0 = Instant::now();
+        while t0.elapsed() < timeout {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return Some(st);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+pub fn image_ready(board: &str) -> bool {
+    let images = repo().join("target/images").join(board);
+    require(
+        &format!("qemu-system-x86_64 and the {board} image (make image BOARD={board})"),
+        Path::new("/usr/bin/qemu-system-x86_64").exists()
+            && images.join("vmlinuz").exists()
+            && images.join("initramfs.cpio.gz").exists(),
+    )
+}
+
+const BOOT: Duration = Duration::from_secs(120);
+const STEP: Duration = Duration::from_secs(30);
+
+#[test]
+fn boots_to_login_runs_a_command_and_powers_off() {
+    if !image_ready("qemu-x86_64") {
+        return;
+    }
+    let mut vm = Vm::boot("qemu-x86_64", false);
+    vm.expect("ferrite init: booting", BOOT);
+    vm.expect("ferrite init: loaded module e1000", STEP);
+    let took = vm.expect("ferrite login: ", BOOT);
+    eprintln!("login prompt after {took:?}");
+    vm.send("root\n");
+    vm.expect("# ", STEP);
+    vm.send("echo fe$((20+22))rrite\n");
+    vm.expect("fe42rrite", STEP);
+    // the supervision tree as a user sees it
+    vm.send("sv status getty_ttyS0; readlink /proc/1/exe\n");
+    vm.expect("run: getty_ttyS0: (pid ", STEP);
+    vm.expect("/bin/ferrite", STEP);
+    vm.send("poweroff\n");
+    vm.expect("ferrite init: power off: stopping services", STEP);
+    let st = vm
+        .wait_exit(Duration::from_secs(60))
+        .expect("QEMU did not exit after poweroff");
+    assert_eq!(st.code(), Some(0), "QEMU exit status after poweroff");
+}
+
+#[test]
+fn ctrl_alt_delete_reboots_cleanly() {
+    if !image_ready("qemu-x86_64") {
+        return;
+    }
+    let mut vm = Vm::boot("qemu-x86_64", true);
+    vm.expect("ferrite login: ", BOOT);
+    vm.monitor("sendkey ctrl-alt-delete");
+    vm.expect("ferrite init: reboot: stopping services", STEP);
+    vm.expect("ferrite init: reboot", STEP);
+    // -no-reboot: QEMU exits instead of rebooting
+    let st = vm
+        .wait_exit(Duration::from_secs(60))
+        .expect("QEMU did not exit on reboot");
+    assert_eq!(st.code(), Some(0));
+}
+
+#[test]
+fn image_contents_match_the_board() {
+    if !image_ready("qemu-x86_64") {
+        return;
+    }
+    let gz = std::fs::read(repo().join("target/images/qemu-x86_64/initramfs.cpio.gz")).unwrap();
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut raw)
+        .unwrap();
+    let entries = rootfs::cpio::read_all(&raw).unwrap();
+    let get = |name: &str| {
+        entries
+            .iter()
+            .find(|e| e.0 == name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    assert_eq!(get("init").2, b"bin/ferrite");
+    assert_eq!(get("etc/service/getty_ttyS0/run").2, b"/bin/ferrite");
+    assert_eq!(get("dev/console").3, (5, 1));
+    assert_eq!(get("var/service").2, b"../run/service");
+    assert_eq!(get("bin/sv").2, b"ferrite");
+    assert_eq!(get("bin/login").2, b"/bin/busybox");
+    assert_eq!(get("etc/modules").2, b"e1000\n");
+    assert!(entries
+        .iter()
+        .any(|e| e.0.starts_with("lib/modules/") && e.0.ends_with("/e1000.ko")));
+    let ferrite = &get("bin/ferrite").2;
+    assert!(
+        ferrite.len() < 1_572_864,
+        "ferrite is {} bytes",
+        ferrite.len()
+    );
+}
+
+#[test]
+fn a_module_that_fails_to_load_is_reported_and_boot_continues() {
+    if !image_ready("qemu-x86_64") {
+        return;
+    }
+    // The kernel release, from the default image's module path.
+    let contents =
+        std::fs::read_to_string(repo().join("target/images/qemu-x86_64/contents.txt")).unwrap();
+    let release = contents
+        .lines()
+        .find_map(|l| l.split("/lib/modules/").nth(1))
+        .and_then(|r| r.split('/').next())
+        .expect("module path in contents.txt")
+        .to_string();
+    let dir = TempDir::new("bad-modules");
+    let board_text = std::fs::read_to_string(repo().join("board-configs/qemu-x86_64.toml")).unwrap()
+        + &format!(
+            "\n[[file]]\npath = \"/etc/modules\"\ncontent = \"no_such_module\\nbroken\\ne1000\\n\"\n\
+             [[file]]\npath = \"/lib/modules/{release}/extra/broken.ko\"\ncontent = \"not an ELF file\"\n"
+        );
+    let board = rootfs::board::Board::parse(&board_text, "test board").unwrap();
+    let inputs = rootfs::image::Inputs {
+        repo: repo(),
+        out: dir.join("image"),
+        ferrite: Some(repo().join("target/x86_64-unknown-linux-musl/release/ferrite")),
+        kernel: None,
+    };
+    rootfs::image::build(&board, &repo().join("board-configs"), &inputs).unwrap();
+    // boot that image in place of the default one
+    let mut cmd =
+        rootfs::qemu::command(&board, &dir.join("image"), &dir.join("mon.sock"), true).unwrap();
+    let out = std::fs::File::create(dir.join("console")).unwrap();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap();
+    let console = || std::fs::read_to_string(dir.join("console")).unwrap_or_default();
+    let ok = wait_until(BOOT, || console().contains("ferrite login: "));
+    let _ = child.kill();
+    let _ = child.wait();
+    let c = console();
+    assert!(ok, "no login prompt; console:\n{c}");
+    assert!(
+        c.contains("ferrite init: module no_such_module: not found under /lib/modules/"),
+        "{c}"
+    );
+    assert!(
+        c.contains("ferrite init: module broken (/lib/modules/"),
+        "{c}"
+    );
+    assert!(c.contains("ferrite init: loaded module e1000"), "{c}");
+}
