@@ -46,9 +46,17 @@ clean:
 BOARD ?= qemu-x86_64
 ROOTFS := cargo run -q --release -p rootfs --
 
-.PHONY: image qemu
+.PHONY: image qemu cable-off cable-on monitor
 image:
 	$(ROOTFS) image board-configs/$(BOARD).toml
 
 qemu: image
 	$(ROOTFS) qemu board-configs/$(BOARD).toml
+
+# The virtual cable of a running `make qemu`, through the QEMU monitor.
+cable-off:
+	$(ROOTFS) monitor board-configs/$(BOARD).toml set_link n0 off
+cable-on:
+	$(ROOTFS) monitor board-configs/$(BOARD).toml set_link n0 on
+monitor:
+	$(ROOTFS) monitor board-configs/$(BOARD).toml $(CMD)

@@ -82,6 +82,11 @@ fn dispatch(args: Vec<OsString>) -> i32 {
     } else {
         base
     };
+    // sv linked into /etc/init.d/ is an LSB init script for the service of that name.
+    let parent = Path::new(&argv0).parent().and_then(|p| p.file_name());
+    if parent.is_some_and(|p| p == "init.d") {
+        return supervisor::sv::lsb_main(&args);
+    }
     if let Some(a) = find(&base) {
         return (a.main)(&args);
     }

@@ -11,7 +11,8 @@ const T: Duration = Duration::from_secs(5);
 fn tree(tag: &str) -> (TempDir, Proc) {
     let t = TempDir::new(tag);
     let svc = t.join("svc");
-    script(&svc.join("run"), "exec sleep 100");
+    // HUP ignored: `reload` must find it still running
+    script(&svc.join("run"), "trap '' HUP\nexec sleep 100");
     script(&svc.join("log/run"), "exec cat > /dev/null");
     let r = start_runsv(&svc);
     assert!(wait_until(T, || is_running(&svc) && is_running(&svc.join("log"))));
@@ -276,4 +277,34 @@ fn multicall_dispatch() {
     let (code, _, err) = run(Command::new(ferrite()).args(["no-such-applet"]));
     assert_eq!(code, 100);
     assert!(err.contains("unknown applet"));
+}
+
+#[test]
+fn sv_as_an_lsb_init_script() {
+    let (t, _r) = tree("sv-lsb-link");
+    let initd = t.join("init.d");
+    fs::create_dir_all(&initd).unwrap();
+    std::os::unix::fs::symlink(ferrite(), initd.join("svc")).unwrap();
+    let script = |args: &[&str]| {
+        run(Command::new(initd.join("svc"))
+            .env("SVDIR", t.path())
+            .args(args))
+    };
+    let (code, out, _) = script(&["status"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("run: svc: (pid "), "{out}");
+    let (code, out, _) = script(&["stop"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("ok: down: svc: "), "{out}");
+    assert_eq!(script(&["status"]).0, 3, "LSB: 3 when down");
+    assert_eq!(script(&["-w", "5", "start"]).0, 0);
+    assert_eq!(script(&["bogus"]).0, 2, "LSB: 2 on usage errors");
+    assert_eq!(script(&[]).0, 2);
+    // a service without a runsv: status unknown
+    std::os::unix::fs::symlink(ferrite(), initd.join("idle")).unwrap();
+    fs::create_dir_all(t.join("idle")).unwrap();
+    let (code, _, _) = run(Command::new(initd.join("idle"))
+        .env("SVDIR", t.path())
+        .arg("status"));
+    assert_eq!(code, 4);
 }

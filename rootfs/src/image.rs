@@ -366,5 +366,44 @@ pub fn build(board: &Board, board_dir: &Path, inputs: &Inputs) -> Result<Tree, S
     let kdst = inputs.out.join("vmlinuz");
     fs::copy(&kernel_image, &kdst)
         .map_err(|e| format!("{} -> {}: {e}", kernel_image.display(), kdst.display()))?;
+    if board.qemu.as_ref().is_some_and(|q| q.pvh) {
+        extract_vmlinux(&kdst, &inputs.out.join("vmlinux"))?;
+    }
     Ok(t)
+}
+
+/// The ELF kernel inside an XZ-compressed bzImage (for PVH boots).
+pub fn extract_vmlinux(bzimage: &Path, out: &Path) -> Result<(), String> {
+    let data = fs::read(bzimage).map_err(|e| format!("{}: {e}", bzimage.display()))?;
+    let magic = [0xfd, b'7', b'z', b'X', b'Z', 0];
+    let start = data
+        .windows(magic.len())
+        .position(|w| w == magic)
+        .ok_or_else(|| {
+            format!(
+                "{}: no XZ-compressed kernel inside (pvh needs one)",
+                bzimage.display()
+            )
+        })?;
+    // The payload is XZ with the x86 BCJ filter; xz(1) decodes it and
+    // --single-stream ignores what the bzImage carries after the stream.
+    let mut child = Command::new("xz")
+        .args(["--decompress", "--stdout", "--single-stream"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run xz (Debian: apt-get install xz-utils): {e}"))?;
+    let mut stdin = child.stdin.take().ok_or("xz: no stdin")?;
+    let payload = data[start..].to_vec();
+    let feeder = std::thread::spawn(move || stdin.write_all(&payload));
+    let output = child.wait_with_output().map_err(|e| format!("xz: {e}"))?;
+    let _ = feeder.join();
+    let elf = output.stdout;
+    if !elf.starts_with(b"\x7fELF") {
+        return Err(format!(
+            "{}: the XZ payload is not an ELF kernel",
+            bzimage.display()
+        ));
+    }
+    fs::write(out, &elf).map_err(|e| format!("{}: {e}", out.display()))
 }

@@ -3,6 +3,7 @@
 //!   ferrite-rootfs image BOARD.toml [--ferrite BIN] [--kernel IMAGE] [--out DIR]
 //!   ferrite-rootfs qemu  BOARD.toml [--out DIR] [--monitor SOCK] [--no-reboot]
 //!   ferrite-rootfs cpio  DIR OUT.cpio.gz      (any directory as an initramfs)
+//!   ferrite-rootfs monitor BOARD.toml|SOCK COMMAND...   (e.g. `set_link n0 off`)
 
 use rootfs::board::Board;
 use rootfs::image::{build, Inputs, Tree};
@@ -11,7 +12,8 @@ use std::path::{Path, PathBuf};
 const USAGE: &str =
     "usage: ferrite-rootfs image BOARD.toml [--ferrite BIN] [--kernel IMAGE] [--out DIR]\n       \
 ferrite-rootfs qemu BOARD.toml [--out DIR] [--monitor SOCK] [--no-reboot]\n       \
-ferrite-rootfs cpio DIR OUT.cpio.gz";
+ferrite-rootfs cpio DIR OUT.cpio.gz\n       \
+ferrite-rootfs monitor BOARD.toml|SOCK COMMAND...";
 
 struct Args {
     cmd: String,
@@ -57,6 +59,37 @@ fn parse() -> Result<Args, String> {
         a.board = PathBuf::from(b);
     }
     Ok(a)
+}
+
+fn default_monitor(board: &Board) -> PathBuf {
+    std::env::temp_dir().join(format!("ferrite-{}-monitor.sock", board.name))
+}
+
+/// Send one command to a QEMU monitor socket and print its answer.
+fn monitor(sock: &Path, cmd: &str) -> Result<i32, String> {
+    use std::io::{Read, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(sock)
+        .map_err(|e| format!("{}: {e} (is `make qemu` running?)", sock.display()))?;
+    s.set_read_timeout(Some(std::time::Duration::from_millis(300)))
+        .map_err(|e| e.to_string())?;
+    let mut buf = [0u8; 4096];
+    while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+    s.write_all(format!("{cmd}\n").as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut answer = Vec::new();
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&answer);
+    let text = text.replace("(qemu) ", "").replace(cmd, "");
+    let text = text.trim();
+    if !text.is_empty() {
+        println!("{text}");
+    }
+    Ok(0)
 }
 
 fn image_dir(board: &Board, out: &Option<PathBuf>) -> PathBuf {
@@ -108,9 +141,7 @@ fn run() -> Result<i32, String> {
                     board.name
                 ));
             }
-            let monitor = a.monitor.unwrap_or_else(|| {
-                std::env::temp_dir().join(format!("ferrite-{}-monitor.sock", board.name))
-            });
+            let monitor = a.monitor.unwrap_or_else(|| default_monitor(&board));
             let _ = std::fs::remove_file(&monitor);
             let mut cmd = rootfs::qemu::command(&board, &out, &monitor, a.no_reboot)?;
             eprintln!(
@@ -150,6 +181,17 @@ fn run() -> Result<i32, String> {
                 .and_then(|_| gz.finish())
                 .map_err(|e| e.to_string())?;
             Ok(0)
+        }
+        "monitor" => {
+            let (Some(target), true) = (a.rest.first(), a.rest.len() > 1) else {
+                return Err(USAGE.into());
+            };
+            let sock = if target.ends_with(".toml") {
+                default_monitor(&Board::load(Path::new(target))?)
+            } else {
+                PathBuf::from(target)
+            };
+            monitor(&sock, &a.rest[1..].join(" "))
         }
         _ => Err(USAGE.into()),
     }

@@ -37,7 +37,13 @@ pub fn command(
     ]);
     c.arg("-monitor")
         .arg(format!("unix:{},server=on,wait=off", monitor.display()));
-    c.arg("-kernel").arg(image_dir.join("vmlinuz"));
+    let vmlinux = image_dir.join("vmlinux");
+    let kernel = if q.pvh && vmlinux.exists() {
+        vmlinux
+    } else {
+        image_dir.join("vmlinuz")
+    };
+    c.arg("-kernel").arg(kernel);
     c.arg("-initrd").arg(image_dir.join("initramfs.cpio.gz"));
     c.args([
         "-append",

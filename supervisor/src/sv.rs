@@ -176,6 +176,65 @@ fn parse_wait(s: &str) -> Option<Duration> {
     s.parse::<u64>().ok().map(Duration::from_secs)
 }
 
+/// `sv` linked as an LSB init script (`/etc/init.d/NAME [-w SEC] COMMAND`):
+/// the service is the link's base name, and the exit codes are LSB's
+/// (status: 0 running, 3 down, 4 unknown; 1 trouble or timeout; 2 usage).
+pub fn lsb_main(args: &[OsString]) -> i32 {
+    let name = args
+        .first()
+        .and_then(|a| Path::new(a).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let words: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut opts = Options {
+        verbose: true,
+        wait: std::env::var("SVWAIT")
+            .ok()
+            .and_then(|s| parse_wait(&s))
+            .unwrap_or(Duration::from_secs(7)),
+    };
+    let usage = || {
+        out::err(&format!("usage: {name} [-w sec] command\n"));
+        2
+    };
+    let mut i = 0;
+    if words.first().is_some_and(|w| w == "-w") {
+        match words.get(1).and_then(|w| parse_wait(w)) {
+            Some(d) => opts.wait = d,
+            None => return usage(),
+        }
+        i = 2;
+    }
+    let Some(command) = words.get(i).and_then(|w| parse_command(w, true)) else {
+        return usage();
+    };
+    let svdir = PathBuf::from(std::env::var("SVDIR").unwrap_or_else(|_| DEFAULT_SVDIR.to_string()));
+    let services = vec![(name.clone(), service_path(&svdir, &name))];
+    match command {
+        Command::Status => {
+            let code = match probe(&services[0].1) {
+                Probe::Running(st) if st.pid != 0 => 0,
+                Probe::Running(_) => 3,
+                Probe::NoDir(_) => 151,
+                _ => 4,
+            };
+            status_all(&services);
+            code
+        }
+        Command::Control(plan) => {
+            if control_all(&services, &plan, &opts) > 0 {
+                1
+            } else {
+                0
+            }
+        }
+    }
+}
+
 pub fn main(args: &[OsString]) -> i32 {
     let args: Vec<String> = args
         .iter()

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Boot benchmark: time from QEMU start to the `login:` prompt on the serial
+console, median of 5, ferrite's qemu-x86_64 image side by side with a
+reference image on the same kernel whose init is BusyBox init with an
+inittab that respawns BusyBox getty on ttyS0 (built here from Debian's
+busybox-static; no BusyBox binary is committed). Also image sizes and the
+memory of PID 1 and of each runsv after boot (from smaps_rollup).
+"""
+import os, re, shutil, statistics, subprocess, sys, tempfile, threading, time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IMG = os.path.join(REPO, "target/images/qemu-x86_64")
+BUSYBOX = os.path.join(REPO, "target/cache/debian/amd64/busybox-static/root/bin/busybox")
+RUNS = int(os.environ.get("RUNS", "5"))
+# Both images boot the same kernel: the uncompressed one (PVH) when the
+# image has it, as `make qemu` does.
+KERNEL = os.path.join(IMG, "vmlinux") if os.path.exists(os.path.join(IMG, "vmlinux")) else os.path.join(IMG, "vmlinuz")
+
+
+def busybox_image(tmp):
+    root = os.path.join(tmp, "bbroot")
+    for d in ["bin", "sbin", "etc", "proc", "sys", "dev", "tmp", "root", "usr/bin", "usr/sbin", "lib"]:
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    shutil.copy(BUSYBOX, os.path.join(root, "bin/busybox"))
+    applets = subprocess.run([BUSYBOX, "--list-full"], capture_output=True, text=True, check=True).stdout.split()
+    for a in applets:
+        p = os.path.join(root, a)
+        if not os.path.lexists(p):
+            os.symlink("/bin/busybox", p)
+    os.symlink("bin/busybox", os.path.join(root, "init"))
+    # the same module as the ferrite image, loaded by BusyBox's insmod
+    mods = subprocess.run(["find", os.path.join(REPO, "target/cache/debian/amd64"), "-name", "e1000.ko"],
+                          capture_output=True, text=True).stdout.split()
+    shutil.copy(mods[0], os.path.join(root, "lib/e1000.ko"))
+    with open(os.path.join(root, "etc/inittab"), "w") as f:
+        f.write("::sysinit:/bin/mount -t proc proc /proc\n"
+                "::sysinit:/bin/mount -t sysfs sysfs /sys\n"
+                "::sysinit:/bin/mount -t devtmpfs devtmpfs /dev\n"
+                "::sysinit:/sbin/insmod /lib/e1000.ko\n"
+                "::sysinit:/bin/hostname busybox\n"
+                "ttyS0::respawn:/sbin/getty -L 115200 ttyS0 vt100\n"
+                "::ctrlaltdel:/sbin/reboot\n")
+    with open(os.path.join(root, "etc/passwd"), "w") as f:
+        f.write("root::0:0:root:/root:/bin/sh\n")
+    with open(os.path.join(root, "etc/group"), "w") as f:
+        f.write("root:x:0:\n")
+    out = os.path.join(tmp, "busybox.cpio.gz")
+    subprocess.run(["cargo", "run", "-q", "--release", "-p", "rootfs", "--", "cpio", root, out], cwd=REPO, check=True)
+    return out
+
+
+class Vm:
+    def __init__(self, initrd):
+        self.buf = b""
+        self.lock = threading.Lock()
+        self.t0 = time.monotonic()
+        self.p = subprocess.Popen(
+            ["qemu-system-x86_64", "-accel", "tcg", "-m", "256", "-display", "none", "-serial", "stdio",
+             "-kernel", KERNEL, "-initrd", initrd,
+             "-append", "console=ttyS0,115200", "-netdev", "user,id=n0", "-device", "e1000,netdev=n0",
+             "-no-reboot"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        while True:
+            b = self.p.stdout.read1(4096)
+            if not b:
+                return
+            with self.lock:
+                self.buf += b
+
+    def wait_for(self, pat, timeout=120, start=0):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self.lock:
+                i = self.buf.find(pat, start)
+            if i >= 0:
+                return time.monotonic() - self.t0, i + len(pat)
+            time.sleep(0.005)
+        raise TimeoutError(pat)
+
+    def send(self, s):
+        self.p.stdin.write(s.encode())
+        self.p.stdin.flush()
+
+    def stop(self):
+        self.p.kill()
+        self.p.wait()
+
+
+MEM_SCRIPT = ("for p in 1 $(pidof runsv); do echo \"MEM $p $(cat /proc/$p/comm) "
+              "$(grep -E '^(Rss|Pss):' /proc/$p/smaps_rollup | tr -s ' ' | tr '\\n' ' ')\"; done; echo MEMDONE\n")
+
+
+def memory(vm, pos):
+    vm.send("root\n")
+    _, pos = vm.wait_for(b"# ", 30, pos)
+    vm.send(MEM_SCRIPT)
+    _, end = vm.wait_for(b"MEMDONE\r\n", 30, pos)
+    text = vm.buf[pos:end].decode(errors="replace")
+    rows = re.findall(r"MEM (\d+) (\S+) Rss: (\d+) kB Pss: (\d+) kB", text)
+    return [(int(p), c, int(r), int(s)) for p, c, r, s in rows]
+
+
+def main():
+    for need in (os.path.join(IMG, "initramfs.cpio.gz"), BUSYBOX):
+        if not os.path.exists(need):
+            sys.exit(f"missing {need}: run `make image` first")
+    tmp = tempfile.mkdtemp(prefix="ferrite-bootbench-")
+    bb = busybox_image(tmp)
+    images = {"ferrite": os.path.join(IMG, "initramfs.cpio.gz"), "busybox": bb}
+    times = {k: [] for k in images}
+    mem = {}
+    for i in range(RUNS):
+        for name, initrd in images.items():
+            vm = Vm(initrd)
+            try:
+                t, pos = vm.wait_for(b"login: ")
+                times[name].append(t)
+                if i == 0:
+                    mem[name] = memory(vm, pos)
+            finally:
+                vm.stop()
+    sizes = {k: os.path.getsize(v) for k, v in images.items()}
+    shutil.rmtree(tmp, ignore_errors=True)
+    ferrite_bin = os.path.join(REPO, "target/x86_64-unknown-linux-musl/release/ferrite")
+    print("| measure | ferrite | BusyBox init + getty |")
+    print("|---|---|---|")
+    print(f"| QEMU start to `login:`, median of {RUNS} (s) | {statistics.median(times['ferrite']):.2f} | {statistics.median(times['busybox']):.2f} |")
+    print(f"| ... all runs (s) | {' '.join(f'{t:.2f}' for t in times['ferrite'])} | {' '.join(f'{t:.2f}' for t in times['busybox'])} |")
+    print(f"| initramfs.cpio.gz (bytes) | {sizes['ferrite']} (incl. BusyBox for the shell) | {sizes['busybox']} |")
+    print(f"| init binary (bytes, static) | {os.path.getsize(ferrite_bin)} (ferrite) | {os.path.getsize(BUSYBOX)} (busybox) |")
+    for name in images:
+        for pid, comm, rss, pss in mem.get(name, []):
+            print(f"| {name}: pid {pid} `{comm}` after boot: Rss / Pss (KiB) | {rss} / {pss} | |" if name == "ferrite"
+                  else f"| {name}: pid {pid} `{comm}` after boot: Rss / Pss (KiB) | | {rss} / {pss} |")
+
+
+if __name__ == "__main__":
+    main()
