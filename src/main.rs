@@ -32,8 +32,16 @@ const APPLETS: &[Applet] = &[
     applet("svok", supervisor::svc::svok_main, "exit 0 when a supervisor runs in a directory"),
 ];
 
+/// Find an applet and name the process after it, so that `ps -o comm`,
+/// `top` and `pidof` show `runsv`, not `ferrite`.
 fn find(name: &str) -> Option<&'static Applet> {
-    APPLETS.iter().find(|a| a.name == name)
+    let a = APPLETS.iter().find(|a| a.name == name)?;
+    let mut comm = [0u8; 16];
+    let n = a.name.len().min(15);
+    comm[..n].copy_from_slice(&a.name.as_bytes()[..n]);
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
+    unsafe { libc::prctl(libc::PR_SET_NAME, comm.as_ptr()) };
+    Some(a)
 }
 
 fn usage() -> i32 {
