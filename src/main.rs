@@ -29,6 +29,7 @@ const APPLETS: &[Applet] = &[
     applet("softlimit", supervisor::chpst::main, "run a program with resource limits"),
     applet("sv", supervisor::sv::main, "control and query supervised services"),
     applet("svc", supervisor::svc::svc_main, "daemontools-style service control"),
+    applet("svlogd", supervisor::svlogd::main, "log lines from stdin into rotated directories"),
     applet("svok", supervisor::svc::svok_main, "exit 0 when a supervisor runs in a directory"),
 ];
 
@@ -74,7 +75,11 @@ fn install(dir: &Path) -> i32 {
 
 /// The applet a service directory stands for when its `run` is a link to
 /// ferrite: `getty_ttyS0` -> getty (the part before the first `_`).
+/// `log` (a service's logger) -> svlogd, the standard per-service logger.
 fn service_applet(dir_name: &str) -> Option<&'static Applet> {
+    if dir_name == "log" {
+        return find("svlogd");
+    }
     find(dir_name.split('_').next().unwrap_or(dir_name))
 }
 

@@ -12,3 +12,4 @@ pub mod supervise_dir;
 pub mod sv;
 pub mod svargs;
 pub mod svc;
+pub mod svlogd;
