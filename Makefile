@@ -37,6 +37,7 @@ test: lint size-check aarch64 image unit
 
 bench: build image
 	python3 bench/supervision.py
+	python3 bench/svlogd.py
 	python3 bench/boot.py
 
 clean:

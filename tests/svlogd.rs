@@ -213,7 +213,8 @@ fn patterns_prefix_stderr_and_replacement() {
         fs::read_to_string(d.join("current")).unwrap(),
         "app: an debug: keep me\napp: an error here\napp: bin_ary_\napp: _ylophone\n"
     );
-    assert_eq!(err, "an error here\n");
+    // stderr gets the prefix too
+    assert_eq!(err, "app: an error here\n");
 }
 
 #[test]

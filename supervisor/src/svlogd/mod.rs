@@ -463,13 +463,18 @@ impl Logger {
     fn line(&mut self, line: &mut [u8], stamp: &str) {
         scrub(line, self.opts.replace, &self.opts.replace_set);
         let len = self.opts.len;
-        let mut to_err = false;
+        let errbuf = &mut self.errbuf;
         for d in self.slots.iter_mut().filter_map(|s| match s {
             Slot::Open(d) => Some(d.as_mut()),
             _ => None,
         }) {
-            let (mut to_log, err) = config::route(&d.cfg.patterns, line, len);
-            to_err |= err;
+            let (mut to_log, to_err) = config::route(&d.cfg.patterns, line, len);
+            if to_err {
+                errbuf.extend_from_slice(stamp.as_bytes());
+                errbuf.extend_from_slice(&d.cfg.prefix);
+                errbuf.extend_from_slice(line);
+                errbuf.push(b'\n');
+            }
             if let (Some(sock), Some((addr, keep))) = (&d.udp, d.cfg.udp) {
                 if to_log {
                     let mut pkt = d.cfg.prefix.clone();
@@ -493,11 +498,6 @@ impl Logger {
             if d.pending.len() >= WRITE_CHUNK {
                 d.flush();
             }
-        }
-        if to_err {
-            self.errbuf.extend_from_slice(stamp.as_bytes());
-            self.errbuf.extend_from_slice(line);
-            self.errbuf.push(b'\n');
         }
     }
 
