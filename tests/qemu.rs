@@ -165,41 +165,78 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 pub fn image_ready(board: &str) -> bool {
     let images = repo().join("target/images").join(board);
+    let b =
+        rootfs::board::Board::load(&repo().join(format!("board-configs/{board}.toml"))).unwrap();
+    let qemu = b.qemu.map(|q| q.binary).unwrap_or_default();
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(&qemu).exists()))
+        .unwrap_or(false);
     require(
-        &format!("qemu-system-x86_64 and the {board} image (make image BOARD={board})"),
-        Path::new("/usr/bin/qemu-system-x86_64").exists()
-            && images.join("vmlinuz").exists()
-            && images.join("initramfs.cpio.gz").exists(),
+        &format!("{qemu} and the {board} image (make image BOARD={board})"),
+        on_path && images.join("vmlinuz").exists() && images.join("initramfs.cpio.gz").exists(),
     )
 }
 
 const BOOT: Duration = Duration::from_secs(120);
 const STEP: Duration = Duration::from_secs(30);
 
-#[test]
-fn boots_to_login_runs_a_command_and_powers_off() {
-    if !image_ready("qemu-x86_64") {
+/// Boot `board`, log in on its serial console, run a command, power off.
+fn login_command_poweroff(board: &str, tty: &str, machine: &str) {
+    if !image_ready(board) {
         return;
     }
-    let mut vm = Vm::boot("qemu-x86_64", false);
+    let mut vm = Vm::boot(board, false);
     vm.expect("ferrite init: booting", BOOT);
     vm.expect("ferrite init: loaded module e1000", STEP);
+    vm.expect(&format!("console {tty}"), BOOT);
     let took = vm.expect("ferrite login: ", BOOT);
-    eprintln!("login prompt after {took:?}");
+    eprintln!("{board}: login prompt after {took:?}");
     vm.send("root\n");
     vm.expect("# ", STEP);
-    vm.send("echo fe$((20+22))rrite\n");
+    vm.send("uname -m; echo fe$((20+22))rrite\n");
+    vm.expect(machine, STEP);
     vm.expect("fe42rrite", STEP);
     // the supervision tree as a user sees it
-    vm.send("sv status getty_ttyS0; readlink /proc/1/exe\n");
-    vm.expect("run: getty_ttyS0: (pid ", STEP);
+    vm.send(&format!("sv status getty_{tty}; readlink /proc/1/exe\n"));
+    vm.expect(&format!("run: getty_{tty}: (pid "), STEP);
     vm.expect("/bin/ferrite", STEP);
+    cable_pull_and_replug(&mut vm);
     vm.send("poweroff\n");
     vm.expect("ferrite init: power off: stopping services", STEP);
     let st = vm
         .wait_exit(Duration::from_secs(60))
         .expect("QEMU did not exit after poweroff");
     assert_eq!(st.code(), Some(0), "QEMU exit status after poweroff");
+}
+
+/// The guest sees the virtual cable go and come back (carrier of eth0).
+fn cable_pull_and_replug(vm: &mut Vm) {
+    // wait (bounded) until the carrier is VALUE, then print it
+    let wait = |value: u8| {
+        format!(
+            "i=0; while [ $i -lt 40 ] && [ \"$(cat /sys/class/net/eth0/carrier)\" != {value} ]; do sleep 0.25; i=$((i+1)); done; \
+             echo carrier=$(cat /sys/class/net/eth0/carrier)\n"
+        )
+    };
+    vm.send("ip link set eth0 up\n");
+    vm.send(&wait(1));
+    vm.expect("carrier=1", STEP);
+    vm.monitor("set_link n0 off");
+    vm.send(&wait(0));
+    vm.expect("carrier=0", STEP);
+    vm.monitor("set_link n0 on");
+    vm.send(&wait(1));
+    vm.expect("carrier=1", STEP);
+}
+
+#[test]
+fn boots_to_login_runs_a_command_and_powers_off() {
+    login_command_poweroff("qemu-x86_64", "ttyS0", "x86_64");
+}
+
+#[test]
+fn aarch64_boots_to_login_runs_a_command_and_powers_off() {
+    login_command_poweroff("qemu-aarch64", "ttyAMA0", "aarch64");
 }
 
 #[test]
@@ -307,4 +344,60 @@ fn a_module_that_fails_to_load_is_reported_and_boot_continues() {
         "{c}"
     );
     assert!(c.contains("ferrite init: loaded module e1000"), "{c}");
+}
+
+#[test]
+fn rpi4_image_has_what_the_board_promises() {
+    let ferrite = repo().join("target/aarch64-unknown-linux-musl/release/ferrite");
+    if !require("the aarch64 build (make aarch64)", ferrite.exists()) {
+        return;
+    }
+    let board = rootfs::board::Board::load(&repo().join("board-configs/rpi4.toml")).unwrap();
+    let dir = TempDir::new("rpi4");
+    let inputs = rootfs::image::Inputs {
+        repo: repo(),
+        out: dir.join("image"),
+        ferrite: Some(ferrite),
+        kernel: None,
+    };
+    rootfs::image::build(&board, &repo().join("board-configs"), &inputs).unwrap();
+    assert!(
+        !dir.join("image/vmlinuz").exists(),
+        "the Pi brings its own kernel"
+    );
+    let gz = std::fs::read(dir.join("image/initramfs.cpio.gz")).unwrap();
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut raw)
+        .unwrap();
+    let entries = rootfs::cpio::read_all(&raw).unwrap();
+    let get = |name: &str| {
+        entries
+            .iter()
+            .find(|e| e.0 == name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    // aarch64 ELF binaries (e_machine 183)
+    for bin in ["bin/ferrite", "bin/busybox"] {
+        let elf = &get(bin).2;
+        assert_eq!(&elf[..4], b"\x7fELF", "{bin}");
+        assert_eq!(
+            u16::from_le_bytes([elf[18], elf[19]]),
+            183,
+            "{bin} is not aarch64"
+        );
+    }
+    assert_eq!(get("init").2, b"bin/ferrite");
+    assert_eq!(get("etc/hostname").2, b"rpi4\n");
+    assert_eq!(get("etc/service/getty_ttyS0/run").2, b"/bin/ferrite");
+    assert_eq!(get("etc/service/getty_ttyS0/args").2, b"-L 115200 vt100\n");
+    let supplicant = get("etc/service/supplicant_wlan0/run");
+    assert_eq!(supplicant.1 & 0o111, 0o111, "supplicant run not executable");
+    assert!(String::from_utf8_lossy(&supplicant.2).contains("wpa_supplicant -i \"$IF\""));
+    assert_eq!(
+        get("etc/service/supplicant_wlan0/log/run").2,
+        b"/bin/ferrite"
+    );
+    assert_eq!(get("dev/console").3, (5, 1));
+    assert_eq!(get("etc/modules").2, b"");
 }

@@ -30,12 +30,17 @@ pub struct Board {
     /// Extra files to put into the image.
     #[serde(default, rename = "file")]
     pub files: Vec<ExtraFile>,
+    /// Printed after the image is built: how to install it on the board.
+    #[serde(default)]
+    pub install_notes: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Kernel {
     /// Debian architecture (`amd64`, `arm64`) of the kernel and packages.
+    /// A board whose firmware brings its own kernel (Raspberry Pi) may name
+    /// neither `debian_package` nor `path`: the image is then the initramfs.
     pub arch: String,
     /// Debian package with the kernel (a metapackage such as
     /// `linux-image-amd64` is resolved to the versioned package it depends on).
@@ -118,8 +123,9 @@ impl Board {
     }
 
     fn check(&self) -> Result<(), String> {
-        if self.kernel.debian_package.is_none() && self.kernel.path.is_none() {
-            return Err("kernel: needs `debian_package` or `path`".into());
+        if self.qemu.is_some() && self.kernel.debian_package.is_none() && self.kernel.path.is_none()
+        {
+            return Err("kernel: a QEMU board needs `debian_package` or `path`".into());
         }
         for s in &self.services {
             if s.name.is_empty() || s.name.contains('/') || s.name.starts_with('.') {

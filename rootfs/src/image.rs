@@ -141,6 +141,12 @@ fn applets(ferrite: &Path, repo: &Path) -> Result<Vec<String>, String> {
         .collect())
 }
 
+/// The qemu-user emulator that runs binaries of `target` here (Debian's qemu-user-static).
+pub fn user_emulator(target: &str) -> String {
+    let arch = target.split('-').next().unwrap_or(target);
+    format!("qemu-{arch}-static")
+}
+
 fn build_ferrite(board: &Board, repo: &Path) -> Result<PathBuf, String> {
     eprintln!("ferrite-rootfs: building ferrite for {}", board.target);
     let st = Command::new("cargo")
@@ -200,20 +206,20 @@ pub fn build(board: &Board, board_dir: &Path, inputs: &Inputs) -> Result<Tree, S
         .or_else(|| board.kernel.path.as_ref().map(|p| board_dir.join(p)));
     let (kernel_image, modules_dir) = match (&kernel_path, &board.kernel.debian_package) {
         (Some(k), _) => (
-            k.clone(),
+            Some(k.clone()),
             board.kernel.modules_dir.as_ref().map(|m| board_dir.join(m)),
         ),
         (None, Some(pkg)) => {
             let pkg = fetch::resolve(pkg, &board.kernel.arch)?;
             let root = fetch::debian_package(&cache, &pkg, &board.kernel.arch)?;
             let k = fetch::kernel_in(&root)?;
-            (k.image, k.modules)
+            (Some(k.image), k.modules)
         }
-        (None, None) => {
-            return Err(
-                "no kernel: set kernel.path or kernel.debian_package, or pass --kernel".into(),
-            )
-        }
+        // The board's firmware brings the kernel: the image is the initramfs.
+        (None, None) => (
+            None,
+            board.kernel.modules_dir.as_ref().map(|m| board_dir.join(m)),
+        ),
     };
 
     let mut t = Tree::default();
@@ -248,13 +254,18 @@ pub fn build(board: &Board, board_dir: &Path, inputs: &Inputs) -> Result<Tree, S
         let bb = root.join("bin/busybox");
         let data = fs::read(&bb).map_err(|e| format!("{}: {e}", bb.display()))?;
         t.file("bin/busybox", 0o755, data);
-        // Its applet list: from the unpacked binary when it runs here, else the host's.
-        let list = Command::new(&bb)
-            .arg("--list-full")
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .or_else(|| Command::new("busybox").arg("--list-full").output().ok())
+        // Its applet list: from the unpacked binary (natively, or under
+        // qemu-user for another architecture), else from the host's busybox.
+        let run_list = |cmd: &mut Command| cmd.output().ok().filter(|o| o.status.success());
+        let list = run_list(Command::new(&bb).arg("--list-full"))
+            .or_else(|| {
+                run_list(
+                    Command::new(user_emulator(&board.target))
+                        .arg(&bb)
+                        .arg("--list-full"),
+                )
+            })
+            .or_else(|| run_list(Command::new("busybox").arg("--list-full")))
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_else(|| "bin/sh\nbin/ls\nbin/cat\nbin/login\n".into());
         for path in list
@@ -363,11 +374,13 @@ pub fn build(board: &Board, board_dir: &Path, inputs: &Inputs) -> Result<Tree, S
         .and_then(|mut w| w.flush())
         .map_err(|e| format!("{}: {e}", cpio_path.display()))?;
     fs::write(inputs.out.join("contents.txt"), t.manifest()).map_err(|e| e.to_string())?;
-    let kdst = inputs.out.join("vmlinuz");
-    fs::copy(&kernel_image, &kdst)
-        .map_err(|e| format!("{} -> {}: {e}", kernel_image.display(), kdst.display()))?;
-    if board.qemu.as_ref().is_some_and(|q| q.pvh) {
-        extract_vmlinux(&kdst, &inputs.out.join("vmlinux"))?;
+    if let Some(kernel_image) = kernel_image {
+        let kdst = inputs.out.join("vmlinuz");
+        fs::copy(&kernel_image, &kdst)
+            .map_err(|e| format!("{} -> {}: {e}", kernel_image.display(), kdst.display()))?;
+        if board.qemu.as_ref().is_some_and(|q| q.pvh) {
+            extract_vmlinux(&kdst, &inputs.out.join("vmlinux"))?;
+        }
     }
     Ok(t)
 }

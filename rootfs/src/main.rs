@@ -65,6 +65,24 @@ fn default_monitor(board: &Board) -> PathBuf {
     std::env::temp_dir().join(format!("ferrite-{}-monitor.sock", board.name))
 }
 
+/// Remove terminal escape sequences (`ESC [ ... letter`).
+fn strip_escapes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else if c != '\r' {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Send one command to a QEMU monitor socket and print its answer.
 fn monitor(sock: &Path, cmd: &str) -> Result<i32, String> {
     use std::io::{Read, Write};
@@ -83,8 +101,10 @@ fn monitor(sock: &Path, cmd: &str) -> Result<i32, String> {
         }
         answer.extend_from_slice(&buf[..n]);
     }
+    // The monitor echoes the command (with line-editing escapes) on the first line.
     let text = String::from_utf8_lossy(&answer);
-    let text = text.replace("(qemu) ", "").replace(cmd, "");
+    let text = text.split_once('\n').map_or("", |(_, rest)| rest);
+    let text = strip_escapes(text).replace("(qemu)", "");
     let text = text.trim();
     if !text.is_empty() {
         println!("{text}");
@@ -119,16 +139,26 @@ fn run() -> Result<i32, String> {
                 kernel: a.kernel,
             };
             let tree = build(&board, &dir, &inputs)?;
-            let size = std::fs::metadata(out.join("initramfs.cpio.gz"))
-                .map(|m| m.len())
-                .unwrap_or(0);
+            let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+            let initramfs = out.join("initramfs.cpio.gz");
             println!(
-                "{}: {} entries, initramfs {} bytes; kernel {}",
-                out.join("initramfs.cpio.gz").display(),
+                "{}: {} entries, {} bytes",
+                initramfs.display(),
                 tree.nodes.len(),
-                size,
-                out.join("vmlinuz").display()
+                size(&initramfs)
             );
+            let kernel = out.join("vmlinuz");
+            if kernel.exists() {
+                println!("{}: {} bytes", kernel.display(), size(&kernel));
+            }
+            if let Some(notes) = &board.install_notes {
+                println!(
+                    "\n{}",
+                    notes
+                        .trim_end()
+                        .replace("{out}", &out.display().to_string())
+                );
+            }
             Ok(0)
         }
         "qemu" => {
@@ -148,18 +178,12 @@ fn run() -> Result<i32, String> {
                 "ferrite-rootfs: booting {} in QEMU (software emulation)",
                 board.name
             );
-            eprintln!(
-                "  QEMU monitor:  socat - UNIX-CONNECT:{}",
-                monitor.display()
-            );
-            eprintln!(
-                "  pull the cable: echo 'set_link n0 off' | socat - UNIX-CONNECT:{}",
-                monitor.display()
-            );
-            eprintln!(
-                "  replug it:      echo 'set_link n0 on' | socat - UNIX-CONNECT:{}",
-                monitor.display()
-            );
+            let m = monitor.display();
+            let b = &board.name;
+            eprintln!("  QEMU monitor on {m}; from another terminal:");
+            eprintln!("    make cable-off BOARD={b}    pull the cable (set_link n0 off)");
+            eprintln!("    make cable-on BOARD={b}     replug it (set_link n0 on)");
+            eprintln!("    make monitor BOARD={b} CMD='info network'");
             eprintln!("  log in as root (no password); `poweroff` ends QEMU");
             let st = cmd
                 .status()
