@@ -49,16 +49,20 @@ def busybox_image(tmp):
     return out
 
 
+X86 = ["qemu-system-x86_64", "-accel", "tcg", "-m", "256", "-append", "console=ttyS0,115200"]
+ARM = ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a57", "-accel", "tcg", "-m", "256",
+       "-append", "console=ttyAMA0,115200"]
+ARM_IMG = os.path.join(REPO, "target/images/qemu-aarch64")
+
+
 class Vm:
-    def __init__(self, initrd):
+    def __init__(self, initrd, machine=X86, kernel=KERNEL):
         self.buf = b""
         self.lock = threading.Lock()
         self.t0 = time.monotonic()
         self.p = subprocess.Popen(
-            ["qemu-system-x86_64", "-accel", "tcg", "-m", "256", "-display", "none", "-serial", "stdio",
-             "-kernel", KERNEL, "-initrd", initrd,
-             "-append", "console=ttyS0,115200", "-netdev", "user,id=n0", "-device", "e1000,netdev=n0",
-             "-no-reboot"],
+            machine + ["-display", "none", "-serial", "stdio", "-kernel", kernel, "-initrd", initrd,
+                       "-netdev", "user,id=n0", "-device", "e1000,netdev=n0", "-no-reboot"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -111,15 +115,26 @@ def main():
     bb = busybox_image(tmp)
     images = {"ferrite": os.path.join(IMG, "initramfs.cpio.gz"), "busybox": bb}
     times = {k: [] for k in images}
+    userspace = {k: [] for k in images}
     mem = {}
     for i in range(RUNS):
         for name, initrd in images.items():
             vm = Vm(initrd)
             try:
+                t_init, _ = vm.wait_for(b"Run /init")
                 t, pos = vm.wait_for(b"login: ")
                 times[name].append(t)
+                userspace[name].append(t - t_init)
                 if i == 0:
                     mem[name] = memory(vm, pos)
+            finally:
+                vm.stop()
+    arm = []
+    if os.path.exists(os.path.join(ARM_IMG, "initramfs.cpio.gz")):
+        for _ in range(RUNS):
+            vm = Vm(os.path.join(ARM_IMG, "initramfs.cpio.gz"), ARM, os.path.join(ARM_IMG, "vmlinuz"))
+            try:
+                arm.append(vm.wait_for(b"login: ")[0])
             finally:
                 vm.stop()
     sizes = {k: os.path.getsize(v) for k, v in images.items()}
@@ -128,9 +143,12 @@ def main():
     print("| measure | ferrite | BusyBox init + getty |")
     print("|---|---|---|")
     print(f"| QEMU start to `login:`, median of {RUNS} (s) | {statistics.median(times['ferrite']):.2f} | {statistics.median(times['busybox']):.2f} |")
+    print(f"| kernel's `Run /init` to `login:` (userspace only), median (s) | {statistics.median(userspace['ferrite']):.2f} | {statistics.median(userspace['busybox']):.2f} |")
     print(f"| ... all runs (s) | {' '.join(f'{t:.2f}' for t in times['ferrite'])} | {' '.join(f'{t:.2f}' for t in times['busybox'])} |")
     print(f"| initramfs.cpio.gz (bytes) | {sizes['ferrite']} (incl. BusyBox for the shell) | {sizes['busybox']} |")
     print(f"| init binary (bytes, static) | {os.path.getsize(ferrite_bin)} (ferrite) | {os.path.getsize(BUSYBOX)} (busybox) |")
+    if arm:
+        print(f"| qemu-aarch64 (virt, Cortex-A57, TCG) start to `login:`, median of {RUNS} (s) | {statistics.median(arm):.2f} | |")
     for name in images:
         for pid, comm, rss, pss in mem.get(name, []):
             print(f"| {name}: pid {pid} `{comm}` after boot: Rss / Pss (KiB) | {rss} / {pss} | |" if name == "ferrite"
