@@ -1,0 +1,6 @@
+//! DHCPv4 client: wire format (`msg`), validated leases (`lease`), the
+//! sans-I/O state machine (`client`), framing (`frame`) and the `udhcpc`
+//! applet (`udhcpc`).
+
+pub mod lease;
+pub mod msg;
