@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 
 /// A lease shorter than this is treated as this long (a zero or tiny lease
 /// would make the client renew in a busy loop).
-pub const MIN_LEASE: u32 = 30;
+pub const MIN_LEASE: u32 = 10;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Route {

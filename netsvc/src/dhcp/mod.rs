@@ -2,5 +2,6 @@
 //! sans-I/O state machine (`client`), framing (`frame`) and the `udhcpc`
 //! applet (`udhcpc`).
 
+pub mod client;
 pub mod lease;
 pub mod msg;
