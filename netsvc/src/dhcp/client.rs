@@ -76,6 +76,8 @@ pub enum State {
     Released,
 }
 
+/// One event at a time, never stored: the size of `Start` does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Event<'a> {
     Start {
