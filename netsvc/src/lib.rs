@@ -3,3 +3,4 @@
 //! DHCP issue); the others follow.
 
 pub mod dhcp;
+pub mod netlink;

@@ -3,5 +3,6 @@
 //! applet (`udhcpc`).
 
 pub mod client;
+pub mod frame;
 pub mod lease;
 pub mod msg;
