@@ -28,7 +28,9 @@ impl Link {
     /// kernel's operstate is up or unknown). LOWER_UP alone is not enough:
     /// an admin-up veth reports it before it can carry traffic.
     pub fn carrier(&self) -> bool {
-        !self.deleted && self.flags & libc::IFF_UP as u32 != 0 && self.flags & libc::IFF_RUNNING as u32 != 0
+        !self.deleted
+            && self.flags & libc::IFF_UP as u32 != 0
+            && self.flags & libc::IFF_RUNNING as u32 != 0
     }
 }
 
@@ -101,7 +103,12 @@ impl Netlink {
             let mut sa: libc::sockaddr_nl = std::mem::zeroed();
             sa.nl_family = libc::AF_NETLINK as u16;
             sa.nl_groups = RTMGRP_LINK;
-            if libc::bind(fd, (&sa as *const libc::sockaddr_nl).cast(), std::mem::size_of::<libc::sockaddr_nl>() as u32) != 0 {
+            if libc::bind(
+                fd,
+                (&sa as *const libc::sockaddr_nl).cast(),
+                std::mem::size_of::<libc::sockaddr_nl>() as u32,
+            ) != 0
+            {
                 return Err(io::Error::last_os_error());
             }
             Ok(Netlink { fd: owned, seq: 1 })
@@ -134,7 +141,8 @@ impl Netlink {
         let mut buf = vec![0u8; 16384];
         loop {
             // SAFETY: valid buffer.
-            let n = unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            let n =
+                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
             if n <= 0 {
                 break;
             }
@@ -184,13 +192,21 @@ mod tests {
     fn parses_link_messages() {
         let up = (libc::IFF_UP | libc::IFF_RUNNING | libc::IFF_LOWER_UP) as u32;
         let mut b = newlink(3, up, "eth0", 6);
-        b.extend(newlink(4, libc::IFF_UP as u32 | libc::IFF_LOWER_UP as u32, "veth1", 2));
+        b.extend(newlink(
+            4,
+            libc::IFF_UP as u32 | libc::IFF_LOWER_UP as u32,
+            "veth1",
+            2,
+        ));
         let links = parse_links(&b);
         assert_eq!(links.len(), 2);
         assert_eq!(links[0].name.as_deref(), Some("eth0"));
         assert_eq!(links[0].operstate, Some(6));
         assert!(links[0].carrier());
-        assert!(!links[1].carrier(), "LOWER_UP without RUNNING is no carrier");
+        assert!(
+            !links[1].carrier(),
+            "LOWER_UP without RUNNING is no carrier"
+        );
         // garbage does not panic
         assert!(parse_links(&[0xff; 7]).is_empty());
         assert!(parse_links(&b[..20]).is_empty());

@@ -6,3 +6,4 @@ pub mod client;
 pub mod frame;
 pub mod lease;
 pub mod msg;
+pub mod udhcpc;

@@ -1,0 +1,958 @@
+//! `udhcpc`: the DHCP client with BusyBox's command line and handler-script
+//! protocol (`deconfig`, `bound`, `renew`, `nak`, `leasefail`; lease values
+//! in the environment only). One poll loop over a packet socket (before the
+//! interface has an address), a UDP socket (unicast renewals), a netlink
+//! socket (carrier) and a signalfd; the decisions are `client::Client`'s.
+
+use super::client::{Action, Client, Config, Dest, Event, State};
+use super::frame;
+use super::lease::Lease;
+use super::msg::{opt, Message};
+use crate::netlink::Netlink;
+use common::errtext::describe;
+use common::fsutil::atomic_write;
+use common::out;
+use common::poll::PollSet;
+use common::sig::{self, SignalFd};
+use std::ffi::{CString, OsString};
+use std::io;
+use std::net::Ipv4Addr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const PROG: &str = "udhcpc";
+const DEFAULT_SCRIPT: &str = "/usr/share/udhcpc/default.script";
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub interface: String,
+    pub script: String,
+    pub pidfile: Option<PathBuf>,
+    pub foreground: bool,
+    pub background: bool,
+    pub quit: bool,
+    pub now: bool,
+    pub tries: u32,
+    pub timeout: Option<u64>,
+    pub pause: u64,
+    pub release: bool,
+    pub request: Option<Ipv4Addr>,
+    pub hostname: Option<String>,
+    pub vendor: Option<String>,
+    pub extra: Vec<(u8, Vec<u8>)>,
+    pub params: Vec<u8>,
+    pub no_client_id: bool,
+    pub arp: bool,
+    pub verbose: bool,
+    pub no_classless: bool,
+    pub state_dir: PathBuf,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            interface: "eth0".into(),
+            script: DEFAULT_SCRIPT.into(),
+            pidfile: None,
+            foreground: false,
+            background: false,
+            quit: false,
+            now: false,
+            tries: 3,
+            timeout: None,
+            pause: 20,
+            release: false,
+            request: None,
+            hostname: None,
+            vendor: None,
+            extra: Vec::new(),
+            params: Vec::new(),
+            no_client_id: false,
+            arp: false,
+            verbose: false,
+            no_classless: false,
+            state_dir: PathBuf::from("/var/lib/ferrite/dhcp"),
+        }
+    }
+}
+
+/// Option names that `-x NAME:VALUE` and `-O NAME` accept (BusyBox's).
+fn option_code(name: &str) -> Option<u8> {
+    if let Some(hex) = name.strip_prefix("0x") {
+        return u8::from_str_radix(hex, 16).ok();
+    }
+    if let Ok(n) = name.parse::<u8>() {
+        return Some(n);
+    }
+    Some(match name {
+        "subnet" => opt::SUBNET_MASK,
+        "router" => opt::ROUTER,
+        "dns" => opt::DNS,
+        "hostname" => opt::HOSTNAME,
+        "domain" => opt::DOMAIN_NAME,
+        "mtu" => opt::MTU,
+        "broadcast" => opt::BROADCAST,
+        "ntpsrv" => opt::NTP,
+        "lease" => opt::LEASE_TIME,
+        "serverid" => opt::SERVER_ID,
+        "message" => opt::MESSAGE,
+        "vendor" => opt::VENDOR_CLASS,
+        "clientid" => opt::CLIENT_ID,
+        "fqdn" => opt::FQDN,
+        "search" => opt::DOMAIN_SEARCH,
+        "staticroutes" => opt::CLASSLESS_ROUTES,
+        _ => return None,
+    })
+}
+
+/// `-x OPT:VAL`: names take text (or a number for `lease`), numbers take hex.
+pub fn parse_x(spec: &str) -> Result<(u8, Vec<u8>), String> {
+    let (name, val) = spec
+        .split_once(':')
+        .ok_or(format!("-x {spec}: want OPT:VAL"))?;
+    let code = option_code(name).ok_or(format!("-x {spec}: unknown option {name}"))?;
+    let data = if name.starts_with("0x") || name.parse::<u8>().is_ok() {
+        let clean: String = val.chars().filter(|c| c.is_ascii_hexdigit()).collect();
+        if clean.len() % 2 != 0 || clean.is_empty() {
+            return Err(format!("-x {spec}: value must be hex bytes"));
+        }
+        (0..clean.len() / 2)
+            .map(|i| u8::from_str_radix(&clean[2 * i..2 * i + 2], 16).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<u8>, String>>()?
+    } else if code == opt::LEASE_TIME {
+        val.parse::<u32>()
+            .map_err(|_| format!("-x {spec}: not a number"))?
+            .to_be_bytes()
+            .to_vec()
+    } else {
+        val.as_bytes().to_vec()
+    };
+    Ok((code, data))
+}
+
+/// BusyBox udhcpc's command line (short and long forms).
+pub fn parse_args(args: &[String]) -> Result<Options, String> {
+    let mut o = Options::default();
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].clone();
+        // --long=value and --long value
+        let (key, inline): (String, Option<String>) = match a.split_once('=') {
+            Some((k, v)) if a.starts_with("--") => (k.to_string(), Some(v.to_string())),
+            _ => (a.clone(), None),
+        };
+        let value = |i: &mut usize| -> Result<String, String> {
+            if let Some(v) = inline.clone() {
+                return Ok(v);
+            }
+            *i += 1;
+            args.get(*i)
+                .cloned()
+                .ok_or(format!("option {key} needs a value"))
+        };
+        // short options may be glued: -fq, -i eth0, -ieth0, -t3
+        if !key.starts_with("--") && key.starts_with('-') && key.len() > 2 {
+            let c = &key[1..2];
+            if "fbqnRvCSoaB".contains(c) && key[2..].chars().all(|x| "fbqnRvCSoaB".contains(x)) {
+                for ch in key[1..].chars() {
+                    args_flag(&mut o, ch)?;
+                }
+                i += 1;
+                continue;
+            }
+            // -ieth0 style
+            let rest = key[2..].to_string();
+            apply_valued(&mut o, c, rest)?;
+            i += 1;
+            continue;
+        }
+        match key.as_str() {
+            "-i" | "--interface" => o.interface = value(&mut i)?,
+            "-s" | "--script" => o.script = value(&mut i)?,
+            "-p" | "--pidfile" => o.pidfile = Some(PathBuf::from(value(&mut i)?)),
+            "-t" | "--retries" => apply_valued(&mut o, "t", value(&mut i)?)?,
+            "-T" | "--timeout" => apply_valued(&mut o, "T", value(&mut i)?)?,
+            "-A" | "--tryagain" => apply_valued(&mut o, "A", value(&mut i)?)?,
+            "-r" | "--request" => apply_valued(&mut o, "r", value(&mut i)?)?,
+            "-x" => apply_valued(&mut o, "x", value(&mut i)?)?,
+            "-O" | "--request-option" => apply_valued(&mut o, "O", value(&mut i)?)?,
+            "-V" | "--vendorclass" => o.vendor = Some(value(&mut i)?),
+            "-H" | "-h" | "--hostname" => apply_valued(&mut o, "H", value(&mut i)?)?,
+            "-F" | "--fqdn" => {
+                let v = value(&mut i)?;
+                let mut d = vec![0x01, 0, 0];
+                d.extend_from_slice(v.as_bytes());
+                o.extra.push((opt::FQDN, d));
+            }
+            "--state-dir" => o.state_dir = PathBuf::from(value(&mut i)?),
+            "--no-classless-routes" => o.no_classless = true,
+            "--foreground" => o.foreground = true,
+            "--background" => o.background = true,
+            "--quit" => o.quit = true,
+            "--now" => o.now = true,
+            "--release" => o.release = true,
+            "--clientid-none" => o.no_client_id = true,
+            "--arping" => o.arp = true,
+            "--verbose" => o.verbose = true,
+            "--syslog" | "--no-default-options" => {}
+            k if k.starts_with('-') && k.len() == 2 => {
+                args_flag(&mut o, k.chars().nth(1).unwrap_or('?'))?
+            }
+            _ => return Err(format!("unknown argument {a}")),
+        }
+        i += 1;
+    }
+    Ok(o)
+}
+
+fn args_flag(o: &mut Options, c: char) -> Result<(), String> {
+    match c {
+        'f' => o.foreground = true,
+        'b' => o.background = true,
+        'q' => o.quit = true,
+        'n' => o.now = true,
+        'R' => o.release = true,
+        'v' => o.verbose = true,
+        'C' => o.no_client_id = true,
+        'a' => o.arp = true,
+        'S' | 'o' | 'B' => {}
+        _ => return Err(format!("unknown option -{c}")),
+    }
+    Ok(())
+}
+
+fn apply_valued(o: &mut Options, c: &str, v: String) -> Result<(), String> {
+    let num = |v: &str| {
+        v.parse::<u64>()
+            .map_err(|_| format!("-{c}: not a number: {v}"))
+    };
+    match c {
+        "i" => o.interface = v,
+        "s" => o.script = v,
+        "p" => o.pidfile = Some(PathBuf::from(v)),
+        "t" => o.tries = num(&v)?.clamp(1, 1000) as u32,
+        "T" => o.timeout = Some(num(&v)?.max(1)),
+        "A" => o.pause = num(&v)?,
+        "r" => o.request = Some(v.parse().map_err(|_| format!("-r: not an address: {v}"))?),
+        "x" => {
+            let (code, data) = parse_x(&v)?;
+            if code == opt::HOSTNAME {
+                o.hostname = Some(String::from_utf8_lossy(&data).into_owned());
+            } else {
+                o.extra.push((code, data));
+            }
+        }
+        "O" => o
+            .params
+            .push(option_code(&v).ok_or(format!("-O: unknown option {v}"))?),
+        "V" => o.vendor = Some(v),
+        // `--hostname=null`, as old run scripts pass it, sends no host name
+        "H" => o.hostname = (v != "null" && !v.is_empty()).then_some(v),
+        _ => return Err(format!("unknown option -{c}")),
+    }
+    Ok(())
+}
+
+fn usage() -> i32 {
+    out::err(
+        "usage: udhcpc [-fbqnRvCa] [-i IFACE] [-s PROG] [-p PIDFILE] [-t N] [-T SEC] [-A SEC]\n\
+         \x20             [-r IP] [-x OPT:VAL]... [-O OPT]... [-V VENDOR] [-H|--hostname NAME]\n",
+    );
+    1
+}
+
+/// Interface index and MAC address.
+fn interface(name: &str) -> io::Result<(i32, [u8; 6])> {
+    let c = CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: valid C string; ioctl on a zeroed ifreq with the name set.
+    unsafe {
+        let index = libc::if_nametoindex(c.as_ptr());
+        if index == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if s < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let sock = OwnedFd::from_raw_fd(s);
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (i, b) in name.bytes().take(15).enumerate() {
+            req.ifr_name[i] = b as libc::c_char;
+        }
+        if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFHWADDR as _, &mut req) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let sa = req.ifr_ifru.ifru_hwaddr;
+        let mut mac = [0u8; 6];
+        for (i, m) in mac.iter_mut().enumerate() {
+            *m = sa.sa_data[i] as u8;
+        }
+        Ok((index as i32, mac))
+    }
+}
+
+fn packet_socket(index: i32, proto: u16) -> io::Result<OwnedFd> {
+    // SAFETY: plain socket calls with valid structures.
+    unsafe {
+        let fd = libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            proto.to_be() as i32,
+        );
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let owned = OwnedFd::from_raw_fd(fd);
+        let mut sa: libc::sockaddr_ll = std::mem::zeroed();
+        sa.sll_family = libc::AF_PACKET as u16;
+        sa.sll_protocol = proto.to_be();
+        sa.sll_ifindex = index;
+        if libc::bind(
+            fd,
+            (&sa as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        ) != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(owned)
+    }
+}
+
+/// Ask for PACKET_AUXDATA, which says whether a packet's checksum is final.
+fn enable_auxdata(fd: RawFd) {
+    let one: libc::c_int = 1;
+    // SAFETY: valid option value.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_PACKET,
+            libc::PACKET_AUXDATA,
+            (&one as *const i32).cast(),
+            4,
+        )
+    };
+}
+
+/// Receive one packet; returns its length and whether its checksum is ready.
+fn recv_packet(fd: RawFd, buf: &mut [u8]) -> Option<(usize, bool)> {
+    const TP_STATUS_CSUMNOTREADY: u32 = 1 << 3;
+    let mut cbuf = [0u64; 16];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: msghdr points at valid buffers for the call; cmsg walking uses libc's macros.
+    unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&cbuf) as _;
+        let n = libc::recvmsg(fd, &mut msg, 0);
+        if n <= 0 {
+            return None;
+        }
+        let mut ready = true;
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_PACKET && (*c).cmsg_type == libc::PACKET_AUXDATA {
+                let aux =
+                    std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const libc::tpacket_auxdata);
+                if aux.tp_status & TP_STATUS_CSUMNOTREADY != 0 {
+                    ready = false;
+                }
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+        Some((n as usize, ready))
+    }
+}
+
+fn attach_filter(fd: RawFd) -> io::Result<()> {
+    let prog: Vec<libc::sock_filter> = frame::bpf_filter()
+        .into_iter()
+        .map(|(code, jt, jf, k)| libc::sock_filter { code, jt, jf, k })
+        .collect();
+    let fprog = libc::sock_fprog {
+        len: prog.len() as u16,
+        filter: prog.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: fprog points at `prog`, alive for the call.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&fprog as *const libc::sock_fprog).cast(),
+            std::mem::size_of::<libc::sock_fprog>() as u32,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Send `data` to the Ethernet broadcast address through a packet socket.
+fn send_broadcast(fd: RawFd, index: i32, proto: u16, data: &[u8]) -> io::Result<()> {
+    // SAFETY: valid buffer and address.
+    unsafe {
+        let mut sa: libc::sockaddr_ll = std::mem::zeroed();
+        sa.sll_family = libc::AF_PACKET as u16;
+        sa.sll_protocol = proto.to_be();
+        sa.sll_ifindex = index;
+        sa.sll_halen = 6;
+        sa.sll_addr[..6].copy_from_slice(&[0xff; 6]);
+        let n = libc::sendto(
+            fd,
+            data.as_ptr().cast(),
+            data.len(),
+            0,
+            (&sa as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        );
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// A UDP socket on port 68 bound to the interface, for unicast renewals.
+fn udp_socket(ifname: &str) -> io::Result<std::net::UdpSocket> {
+    // SAFETY: plain socket calls.
+    unsafe {
+        let fd = libc::socket(
+            libc::AF_INET,
+            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        );
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let sock = std::net::UdpSocket::from_raw_fd(fd);
+        let one: libc::c_int = 1;
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_REUSEADDR,
+            (&one as *const i32).cast(),
+            4,
+        );
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_BROADCAST,
+            (&one as *const i32).cast(),
+            4,
+        );
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_BINDTODEVICE,
+            ifname.as_ptr().cast(),
+            ifname.len() as u32,
+        );
+        let mut sa: libc::sockaddr_in = std::mem::zeroed();
+        sa.sin_family = libc::AF_INET as u16;
+        sa.sin_port = frame::CLIENT_PORT.to_be();
+        if libc::bind(
+            fd,
+            (&sa as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as u32,
+        ) != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(sock)
+    }
+}
+
+/// ARP probe (RFC 5227): is `ip` answered by another host within `wait`?
+fn arp_in_use(index: i32, mac: [u8; 6], ip: Ipv4Addr, wait: Duration) -> bool {
+    const ETH_P_ARP: u16 = 0x0806;
+    let Ok(fd) = packet_socket(index, ETH_P_ARP) else {
+        return false;
+    };
+    let mut req = vec![0, 1, 8, 0, 6, 4, 0, 1];
+    req.extend_from_slice(&mac);
+    req.extend_from_slice(&[0, 0, 0, 0]); // sender IP 0: a probe
+    req.extend_from_slice(&[0; 6]);
+    req.extend_from_slice(&ip.octets());
+    let end = Instant::now() + wait;
+    let mut next_probe = Instant::now();
+    let mut poll = PollSet::new();
+    while Instant::now() < end {
+        if Instant::now() >= next_probe {
+            let _ = send_broadcast(fd.as_raw_fd(), index, ETH_P_ARP, &req);
+            next_probe = Instant::now() + wait / 3;
+        }
+        poll.clear();
+        poll.add(fd.as_raw_fd());
+        let _ = poll.wait(Some(
+            next_probe
+                .min(end)
+                .saturating_duration_since(Instant::now()),
+        ));
+        let mut buf = [0u8; 64];
+        loop {
+            // SAFETY: valid buffer.
+            let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n < 28 {
+                break;
+            }
+            // a reply or probe from another host that claims the address
+            let sender_mac = &buf[8..14];
+            let sender_ip = &buf[14..18];
+            let target_ip = &buf[24..28];
+            let other = sender_mac != mac;
+            if other
+                && (sender_ip == ip.octets()
+                    || (buf[7] == 1 && target_ip == ip.octets() && sender_ip == [0; 4]))
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+struct Shell {
+    o: Options,
+    index: i32,
+    mac: [u8; 6],
+    pkt: OwnedFd,
+    udp: Option<std::net::UdpSocket>,
+    client: Client,
+    epoch: Instant,
+    last_type: u8,
+}
+
+impl Shell {
+    fn now(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    fn log(&self, msg: &str) {
+        out::err(&format!("{PROG}: {msg}\n"));
+    }
+
+    fn lease_file(&self) -> PathBuf {
+        self.o.state_dir.join(format!("{}.lease", self.o.interface))
+    }
+
+    /// A remembered lease and how much of it is left (wall clock).
+    fn remembered(&self) -> Option<(Lease, Duration)> {
+        let text = std::fs::read_to_string(self.lease_file()).ok()?;
+        let mut f = text.split_whitespace();
+        let ip: Ipv4Addr = f.next()?.parse().ok()?;
+        let server: Ipv4Addr = f.next()?.parse().ok()?;
+        let lease: u64 = f.next()?.parse().ok()?;
+        let at: u64 = f.next()?.parse().ok()?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs();
+        let left = (at + lease).checked_sub(now)?;
+        let mut m = Message::new(super::msg::BOOTREPLY, 0, self.mac);
+        m.yiaddr = ip;
+        m.set(opt::SERVER_ID, server.octets().to_vec());
+        m.set(opt::LEASE_TIME, (lease as u32).to_be_bytes().to_vec());
+        Some((Lease::from_message(&m)?, Duration::from_secs(left)))
+    }
+
+    fn remember(&self, l: &Lease) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let text = format!("{} {} {} {}\n", l.ip, l.server, l.lease, now);
+        let _ = std::fs::create_dir_all(&self.o.state_dir);
+        if let Err(e) = atomic_write(&self.lease_file(), text.as_bytes(), 0o600, true) {
+            if self.o.verbose {
+                self.log(&format!(
+                    "cannot remember the lease in {}: {}",
+                    self.lease_file().display(),
+                    describe(&e)
+                ));
+            }
+        }
+    }
+
+    fn script(&self, event: &str, lease: Option<&Lease>) {
+        let mut cmd = Command::new(&self.o.script);
+        cmd.arg(event).env("interface", &self.o.interface);
+        if let Some(l) = lease {
+            for (k, v) in l.script_env(&self.o.interface, self.last_type) {
+                cmd.env(k, v);
+            }
+        }
+        match sig::clean_child(&mut cmd).status() {
+            Ok(st) if !st.success() && self.o.verbose => self.log(&format!("script {event}: {st}")),
+            Err(e) => self.log(&format!(
+                "cannot run {} {event}: {}",
+                self.o.script,
+                describe(&e)
+            )),
+            _ => {}
+        }
+    }
+
+    fn send(&self, m: &Message, dest: Dest) {
+        let payload = m.encode();
+        let r = match (dest, &self.udp) {
+            (Dest::Unicast(server), Some(udp)) => udp
+                .send_to(&payload, (server, frame::SERVER_PORT))
+                .map(|_| ()),
+            _ => {
+                let src = if m.ciaddr.is_unspecified() {
+                    Ipv4Addr::UNSPECIFIED
+                } else {
+                    m.ciaddr
+                };
+                let p = frame::build(src, Ipv4Addr::BROADCAST, &payload);
+                send_broadcast(self.pkt.as_raw_fd(), self.index, 0x0800, &p)
+            }
+        };
+        if let Err(e) = r {
+            self.log(&format!("sending: {}", describe(&e)));
+        }
+        if self.o.verbose {
+            self.log(&format!("sent {:?} to {dest:?}", m.msg_type()));
+        }
+    }
+
+    /// Carry out the client's actions; `Some(code)` when the program must end.
+    fn execute(&mut self, actions: Vec<Action>) -> Option<i32> {
+        for a in actions {
+            match a {
+                Action::Send(m, d) => self.send(&m, d),
+                Action::Deconfig => self.script("deconfig", None),
+                Action::Bound(l) => {
+                    for w in &l.warnings {
+                        self.log(w);
+                    }
+                    self.log(&format!(
+                        "lease of {} obtained from {}, lease time {}",
+                        l.ip, l.server, l.lease
+                    ));
+                    self.last_type = 5;
+                    self.script("bound", Some(&l));
+                    if self.o.quit {
+                        if self.o.release {
+                            let r = self.client.handle(self.now(), Event::Release);
+                            self.execute(r);
+                        }
+                        return Some(0);
+                    }
+                    if !self.o.foreground {
+                        daemonize(&self.o);
+                    }
+                }
+                Action::Renew(l) => {
+                    self.last_type = 5;
+                    self.script("renew", Some(&l));
+                }
+                Action::Nak => self.script("nak", None),
+                Action::LeaseFail => {
+                    self.log("no lease, failing");
+                    self.script("leasefail", None);
+                    if self.o.now {
+                        return Some(1);
+                    }
+                    if self.o.background && !self.o.foreground {
+                        daemonize(&self.o);
+                    }
+                }
+                Action::ArpProbe(ip) => {
+                    let in_use = arp_in_use(self.index, self.mac, ip, Duration::from_millis(1000));
+                    if in_use {
+                        self.log(&format!("{ip} is in use by another host: declining"));
+                    }
+                    let r = self.client.handle(self.now(), Event::ArpResult { in_use });
+                    if let Some(c) = self.execute(r) {
+                        return Some(c);
+                    }
+                }
+                Action::Remember(l) => self.remember(&l),
+                Action::Forget => {
+                    let _ = std::fs::remove_file(self.lease_file());
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Go to the background (once), as BusyBox does without -f.
+fn daemonize(o: &Options) {
+    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if DONE.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    // SAFETY: single-threaded; the parent exits at once.
+    unsafe {
+        match libc::fork() {
+            0 => {
+                libc::setsid();
+            }
+            pid if pid > 0 => libc::_exit(0),
+            _ => return,
+        }
+    }
+    write_pidfile(o);
+}
+
+fn write_pidfile(o: &Options) {
+    if let Some(p) = &o.pidfile {
+        let _ = atomic_write(
+            p,
+            format!("{}\n", std::process::id()).as_bytes(),
+            0o644,
+            false,
+        );
+    }
+}
+
+pub fn main(args: &[OsString]) -> i32 {
+    let words: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let o = match parse_args(&words) {
+        Ok(o) => o,
+        Err(e) => {
+            out::err(&format!("{PROG}: {e}\n"));
+            return usage();
+        }
+    };
+    run(o)
+}
+
+pub fn run(o: Options) -> i32 {
+    let (index, mac) = match interface(&o.interface) {
+        Ok(x) => x,
+        Err(e) => {
+            out::err(&format!(
+                "{PROG}: interface {}: {}\n",
+                o.interface,
+                describe(&e)
+            ));
+            return 1;
+        }
+    };
+    let sigfd = match SignalFd::new(&[libc::SIGUSR1, libc::SIGUSR2, libc::SIGTERM, libc::SIGINT]) {
+        Ok(s) => s,
+        Err(e) => {
+            out::err(&format!("{PROG}: signalfd: {}\n", describe(&e)));
+            return 1;
+        }
+    };
+    let pkt = match packet_socket(index, 0x0800)
+        .and_then(|fd| attach_filter(fd.as_raw_fd()).map(|_| fd))
+    {
+        Ok(fd) => fd,
+        Err(e) => {
+            out::err(&format!(
+                "{PROG}: packet socket on {}: {}\n",
+                o.interface,
+                describe(&e)
+            ));
+            return 1;
+        }
+    };
+    enable_auxdata(pkt.as_raw_fd());
+    let udp = udp_socket(&o.interface).ok();
+    let mut nl = Netlink::link_events().ok();
+    let mut seed = [0u8; 8];
+    // SAFETY: valid buffer.
+    unsafe { libc::getrandom(seed.as_mut_ptr().cast(), 8, 0) };
+    let mut cfg = Config::new(mac, u64::from_ne_bytes(seed) ^ std::process::id() as u64);
+    if o.no_client_id {
+        cfg.client_id.clear();
+    }
+    cfg.hostname = o.hostname.clone();
+    cfg.vendor_class = o.vendor.as_ref().map(|v| v.as_bytes().to_vec());
+    cfg.request_ip = o.request;
+    cfg.extra_params = o.params.clone();
+    cfg.extra_options = o.extra.clone();
+    cfg.tries = o.tries;
+    if let Some(t) = o.timeout {
+        cfg.initial_timeout = Duration::from_secs(t);
+    }
+    cfg.failure_pause = Duration::from_secs(o.pause);
+    cfg.arp_check = o.arp;
+    cfg.classless_routes = !o.no_classless;
+    let mut sh = Shell {
+        o,
+        index,
+        mac,
+        pkt,
+        udp,
+        client: Client::new(cfg),
+        epoch: Instant::now(),
+        last_type: 0,
+    };
+    if sh.o.foreground || sh.o.quit {
+        write_pidfile(&sh.o);
+    }
+    // The carrier now: a netlink request (answered below), or assume up.
+    let mut link_up = true;
+    if let Some(n) = nl.as_mut() {
+        if n.request_link(index).is_ok() {
+            let mut poll = PollSet::new();
+            poll.add(n.as_raw_fd());
+            let _ = poll.wait(Some(Duration::from_millis(500)));
+            if let Some(l) = n.read_links().into_iter().rev().find(|l| l.index == index) {
+                link_up = l.carrier();
+            }
+        }
+    }
+    if !link_up {
+        sh.log(&format!("{}: no carrier, waiting for it", sh.o.interface));
+    }
+    let remembered = sh.remembered();
+    let start = sh.client.handle(
+        sh.now(),
+        Event::Start {
+            link_up,
+            remembered,
+        },
+    );
+    if let Some(code) = sh.execute(start) {
+        return finish(&sh, code);
+    }
+    let mut poll = PollSet::new();
+    let mut buf = vec![0u8; 2048];
+    loop {
+        let timeout = sh.client.deadline().map(|d| d.saturating_sub(sh.now()));
+        poll.clear();
+        let si = poll.add(sigfd.as_raw_fd());
+        let pi = poll.add(sh.pkt.as_raw_fd());
+        let ui = sh.udp.as_ref().map(|u| poll.add(u.as_raw_fd()));
+        let ni = nl.as_ref().map(|n| poll.add(n.as_raw_fd()));
+        if let Err(e) = poll.wait(timeout) {
+            sh.log(&format!("poll: {}", describe(&e)));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let mut actions = Vec::new();
+        if poll.readable(si) {
+            for s in sigfd.read_all() {
+                match s {
+                    libc::SIGUSR1 => actions.extend(sh.client.handle(sh.now(), Event::RenewNow)),
+                    libc::SIGUSR2 => actions.extend(sh.client.handle(sh.now(), Event::Release)),
+                    _ => {
+                        if sh.o.release {
+                            let r = sh.client.handle(sh.now(), Event::Release);
+                            sh.execute(r);
+                        }
+                        return finish(&sh, 0);
+                    }
+                }
+            }
+        }
+        if let (Some(i), Some(n)) = (ni, nl.as_ref()) {
+            if poll.readable(i) {
+                for l in n.read_links().into_iter().filter(|l| l.index == index) {
+                    let ev = if l.carrier() {
+                        Event::LinkUp
+                    } else {
+                        Event::LinkDown
+                    };
+                    if sh.o.verbose {
+                        sh.log(&format!(
+                            "carrier {}",
+                            if l.carrier() { "up" } else { "down" }
+                        ));
+                    }
+                    actions.extend(sh.client.handle(sh.now(), ev));
+                }
+            }
+        }
+        if poll.readable(pi) {
+            while let Some((n, ready)) = recv_packet(sh.pkt.as_raw_fd(), &mut buf) {
+                let Some(payload) = frame::parse_with(&buf[..n], ready) else {
+                    continue;
+                };
+                let Ok(m) = Message::decode(payload) else {
+                    continue;
+                };
+                if let Some(t) = m.msg_type() {
+                    sh.last_type = t as u8;
+                }
+                actions.extend(sh.client.handle(sh.now(), Event::Packet(&m)));
+            }
+        }
+        if let (Some(i), Some(u)) = (ui, sh.udp.as_ref()) {
+            if poll.readable(i) {
+                // Replies are read from the packet socket; this one only keeps
+                // port 68 open (no ICMP unreachable) and is drained.
+                let mut b = [0u8; 1500];
+                while u.recv(&mut b).is_ok() {}
+            }
+        }
+        if sh.client.deadline().is_some_and(|d| sh.now() >= d) {
+            actions.extend(sh.client.handle(sh.now(), Event::Timer));
+        }
+        if let Some(code) = sh.execute(actions) {
+            return finish(&sh, code);
+        }
+        if sh.o.verbose && sh.client.state() == State::Released {
+            sh.log("released; SIGUSR1 to start again");
+        }
+    }
+}
+
+fn finish(sh: &Shell, code: i32) -> i32 {
+    if let Some(p) = &sh.o.pidfile {
+        let _ = std::fs::remove_file(p);
+    }
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Result<Options, String> {
+        parse_args(&s.split_whitespace().map(String::from).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn busybox_command_lines() {
+        let o = p("-i eth1 -f -q -n -t 5 -T 2 -A 10 -s /etc/dhcp.sh -p /run/u.pid -R").unwrap();
+        assert_eq!(o.interface, "eth1");
+        assert!(o.foreground && o.quit && o.now && o.release);
+        assert_eq!((o.tries, o.timeout, o.pause), (5, Some(2), 10));
+        assert_eq!(o.script, "/etc/dhcp.sh");
+        let o = p("-fqn -ieth2 -t3").unwrap();
+        assert!(o.foreground && o.quit && o.now);
+        assert_eq!((o.interface.as_str(), o.tries), ("eth2", 3));
+        let o = p("--interface=eth0 --foreground --hostname=router -x lease:3600 -x 0x3d:0100beef -O staticroutes -V acme -r 10.0.0.9").unwrap();
+        assert_eq!(o.hostname.as_deref(), Some("router"));
+        assert_eq!(
+            o.extra,
+            vec![
+                (51, 3600u32.to_be_bytes().to_vec()),
+                (0x3d, vec![1, 0, 0xbe, 0xef])
+            ]
+        );
+        assert_eq!(o.params, vec![121]);
+        assert_eq!(o.vendor.as_deref(), Some("acme"));
+        assert_eq!(o.request, Some(Ipv4Addr::new(10, 0, 0, 9)));
+        // the seed's run script
+        let o = p("-S -a -i eth0 --hostname=null -s ./dhcp_handler -f").unwrap();
+        assert_eq!(o.hostname, None);
+        assert!(o.arp);
+        let o = p("-x hostname:bbox").unwrap();
+        assert_eq!(o.hostname.as_deref(), Some("bbox"));
+        assert!(p("-Z").is_err());
+        assert!(p("-x nocolon").is_err());
+        assert!(p("-x 0x3d:zz").is_err());
+        assert!(p("-t").is_err());
+    }
+}
