@@ -12,6 +12,7 @@ const NLM_F_REQUEST: u16 = 1;
 const RTMGRP_LINK: u32 = 1;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_OPERSTATE: u16 = 16;
+const IFLA_CARRIER_DOWN_COUNT: u16 = 48;
 
 /// One link as the kernel reported it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,6 +21,10 @@ pub struct Link {
     pub flags: u32,
     pub name: Option<String>,
     pub operstate: Option<u8>,
+    /// How often the carrier went down since boot (kernel 4.16+): a quick
+    /// unplug and replug can reach userspace as one "up" message, and
+    /// this counter still tells that the cable was out.
+    pub carrier_downs: Option<u32>,
     pub deleted: bool,
 }
 
@@ -50,6 +55,7 @@ pub fn parse_links(mut b: &[u8]) -> Vec<Link> {
                 flags: u32::from_ne_bytes([body[8], body[9], body[10], body[11]]),
                 name: None,
                 operstate: None,
+                carrier_downs: None,
                 deleted: typ == RTM_DELLINK,
             };
             let mut a = &body[16..];
@@ -66,6 +72,10 @@ pub fn parse_links(mut b: &[u8]) -> Vec<Link> {
                         link.name = Some(String::from_utf8_lossy(n).into_owned());
                     }
                     IFLA_OPERSTATE if !data.is_empty() => link.operstate = Some(data[0]),
+                    IFLA_CARRIER_DOWN_COUNT if data.len() >= 4 => {
+                        link.carrier_downs =
+                            Some(u32::from_ne_bytes([data[0], data[1], data[2], data[3]]))
+                    }
                     _ => {}
                 }
                 a = &a[(alen.div_ceil(4) * 4).min(a.len())..];

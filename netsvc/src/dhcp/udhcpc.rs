@@ -802,6 +802,7 @@ pub fn run(o: Options) -> i32 {
     }
     // The carrier now: a netlink request (answered below), or assume up.
     let mut link_up = true;
+    let mut carrier_downs: Option<u32> = None;
     if let Some(n) = nl.as_mut() {
         if n.request_link(index).is_ok() {
             let mut poll = PollSet::new();
@@ -809,6 +810,7 @@ pub fn run(o: Options) -> i32 {
             let _ = poll.wait(Some(Duration::from_millis(500)));
             if let Some(l) = n.read_links().into_iter().rev().find(|l| l.index == index) {
                 link_up = l.carrier();
+                carrier_downs = l.carrier_downs;
             }
         }
     }
@@ -858,18 +860,22 @@ pub fn run(o: Options) -> i32 {
         if let (Some(i), Some(n)) = (ni, nl.as_ref()) {
             if poll.readable(i) {
                 for l in n.read_links().into_iter().filter(|l| l.index == index) {
-                    let ev = if l.carrier() {
-                        Event::LinkUp
-                    } else {
-                        Event::LinkDown
-                    };
-                    if sh.o.verbose {
-                        sh.log(&format!(
-                            "carrier {}",
-                            if l.carrier() { "up" } else { "down" }
-                        ));
+                    // a loss too short to be reported on its own still counts
+                    let bounced =
+                        matches!((carrier_downs, l.carrier_downs), (Some(a), Some(b)) if b > a);
+                    carrier_downs = l.carrier_downs.or(carrier_downs);
+                    if bounced || !l.carrier() {
+                        if sh.o.verbose {
+                            sh.log("carrier down");
+                        }
+                        actions.extend(sh.client.handle(sh.now(), Event::LinkDown));
                     }
-                    actions.extend(sh.client.handle(sh.now(), ev));
+                    if l.carrier() {
+                        if sh.o.verbose {
+                            sh.log("carrier up");
+                        }
+                        actions.extend(sh.client.handle(sh.now(), Event::LinkUp));
+                    }
                 }
             }
         }

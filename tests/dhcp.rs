@@ -1,0 +1,449 @@
+//! The DHCP client against a real DHCP server: dnsmasq in network namespaces
+//! joined by veth pairs (root only). Every namespace, interface and process
+//! is the test's own and is removed when it ends.
+
+mod common;
+use common::*;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const T: Duration = Duration::from_secs(15);
+
+fn prerequisites() -> bool {
+    require("root (network namespaces)", is_root())
+        && require(
+            "ip (iproute2)",
+            have_program("/usr/sbin/ip") || have_program("/sbin/ip") || have_program("/bin/ip"),
+        )
+        && require(
+            "dnsmasq (Debian dnsmasq-base)",
+            have_program("/usr/sbin/dnsmasq"),
+        )
+}
+
+fn ip(args: &[&str]) {
+    let st = Command::new("ip").args(args).status().unwrap();
+    assert!(st.success(), "ip {args:?} failed");
+}
+
+/// A network namespace, deleted on drop.
+struct Ns(String);
+impl Ns {
+    fn new(tag: &str) -> Ns {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "fe{tag}{}x{}",
+            std::process::id() % 100000,
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        let _ = Command::new("ip")
+            .args(["netns", "del", &name])
+            .stderr(Stdio::null())
+            .status();
+        ip(&["netns", "add", &name]);
+        ip(&["-n", &name, "link", "set", "lo", "up"]);
+        Ns(name)
+    }
+    fn exec(&self) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.0]);
+        c
+    }
+}
+impl Drop for Ns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// A veth pair: `a` in namespace `na`, `b` in `nb`.
+fn veth(na: &Ns, a: &str, nb: &Ns, b: &str) {
+    ip(&[
+        "link", "add", a, "netns", &na.0, "type", "veth", "peer", "name", b, "netns", &nb.0,
+    ]);
+}
+
+struct Daemon {
+    child: Child,
+    log: PathBuf,
+}
+impl Daemon {
+    fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn dnsmasq(ns: &Ns, iface: &str, range: &str, dir: &Path, extra: &[&str]) -> Daemon {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    let log = dir.join(format!("dnsmasq-{n}.log"));
+    let child = ns
+        .exec()
+        .args([
+            "/usr/sbin/dnsmasq",
+            "--no-daemon",
+            "--port=0",
+            "--bind-interfaces",
+            "--no-ping",
+            "--log-dhcp",
+        ])
+        .arg(format!("--interface={iface}"))
+        .arg(format!("--dhcp-range={range}"))
+        .arg(format!(
+            "--dhcp-leasefile={}",
+            dir.join(format!("leases-{n}")).display()
+        ))
+        .arg(format!(
+            "--pid-file={}",
+            dir.join(format!("dnsmasq-{n}.pid")).display()
+        ))
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let d = Daemon { child, log };
+    assert!(
+        wait_until(T, || d.log().contains("DHCP, sockets bound")),
+        "dnsmasq did not start: {}",
+        d.log()
+    );
+    d
+}
+
+/// A BusyBox-style handler: logs each event with its environment and
+/// configures the interface as the usual default.script does.
+fn handler(dir: &Path) -> PathBuf {
+    let p = dir.join("handler");
+    script(
+        &p,
+        &format!(
+            "echo \"$1 ip=$ip mask=$mask subnet=$subnet router=$router dns=$dns lease=$lease serverid=$serverid broadcast=$broadcast domain=$domain\" >> {log}\n\
+             case $1 in\n\
+             deconfig) ip addr flush dev $interface ;;\n\
+             bound|renew) ip addr flush dev $interface; ip addr add $ip/$mask broadcast $broadcast dev $interface ;;\n\
+             esac",
+            log = dir.join("events").display()
+        ),
+    );
+    p
+}
+
+fn events(dir: &Path) -> Vec<String> {
+    fs::read_to_string(dir.join("events"))
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+fn udhcpc(ns: &Ns, dir: &Path, args: &[&str]) -> Daemon {
+    let log = dir.join("udhcpc.log");
+    let child = ns
+        .exec()
+        .arg(applet("udhcpc"))
+        .args(["-f", "-s"])
+        .arg(handler(dir))
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    Daemon { child, log }
+}
+
+fn field<'a>(event: &'a str, key: &str) -> &'a str {
+    event
+        .split(' ')
+        .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+        .unwrap_or("")
+}
+
+fn addresses(ns: &Ns, iface: &str) -> String {
+    let out = ns
+        .exec()
+        .args(["ip", "-4", "-o", "addr", "show", "dev", iface])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Client namespace with `vc`, server namespace with `vs` 10.77.0.1/24.
+fn lab() -> (Ns, Ns) {
+    let (s, c) = (Ns::new("s"), Ns::new("c"));
+    veth(&s, "vs", &c, "vc");
+    ip(&["-n", &s.0, "addr", "add", "10.77.0.1/24", "dev", "vs"]);
+    ip(&["-n", &s.0, "link", "set", "vs", "up"]);
+    ip(&["-n", &c.0, "link", "set", "vc", "up"]);
+    (s, c)
+}
+
+#[test]
+fn lease_environment_renewal_and_release() {
+    if !prerequisites() {
+        return;
+    }
+    let t = TempDir::new("dhcp-lease");
+    let (s, c) = lab();
+    let srv = dnsmasq(
+        &s,
+        "vs",
+        "10.77.0.100,10.77.0.150,255.255.255.0,600",
+        t.path(),
+        &[
+            "--dhcp-option=3,10.77.0.1",
+            "--dhcp-option=6,10.77.0.53,10.77.0.54",
+            "--domain=lab.example",
+        ],
+    );
+    let cl = udhcpc(&c, t.path(), &["-i", "vc", "-R"]);
+    assert!(
+        wait_until(T, || events(t.path())
+            .iter()
+            .any(|e| e.starts_with("bound"))),
+        "no lease: {}",
+        cl.log()
+    );
+    let ev = events(t.path());
+    assert!(ev[0].starts_with("deconfig"), "{ev:?}");
+    let b = ev.iter().find(|e| e.starts_with("bound")).unwrap();
+    let ipaddr = field(b, "ip").to_string();
+    assert!(ipaddr.starts_with("10.77.0.1"), "{b}");
+    assert_eq!(field(b, "mask"), "24");
+    assert_eq!(field(b, "subnet"), "255.255.255.0");
+    assert_eq!(field(b, "router"), "10.77.0.1");
+    assert_eq!(field(b, "dns"), "10.77.0.53");
+    assert_eq!(field(b, "serverid"), "10.77.0.1");
+    assert_eq!(field(b, "lease"), "600");
+    assert_eq!(field(b, "broadcast"), "10.77.0.255");
+    assert_eq!(field(b, "domain"), "lab.example");
+    assert!(
+        addresses(&c, "vc").contains(&format!("{ipaddr}/24")),
+        "the handler configured the address"
+    );
+    // SIGUSR1: renew now, by unicast to the server
+    unsafe { libc::kill(cl.child.id() as i32, libc::SIGUSR1) };
+    assert!(
+        wait_until(T, || events(t.path())
+            .iter()
+            .any(|e| e.starts_with("renew"))),
+        "{}",
+        cl.log()
+    );
+    assert!(
+        srv.log().contains(&format!("DHCPREQUEST(vs) {ipaddr}")),
+        "{}",
+        srv.log()
+    );
+    // SIGTERM with -R: RELEASE reaches the server, the handler deconfigures
+    let mut cl = cl;
+    unsafe { libc::kill(cl.child.id() as i32, libc::SIGTERM) };
+    let st = cl.child.wait().unwrap();
+    assert!(st.success());
+    assert!(
+        wait_until(T, || srv
+            .log()
+            .contains(&format!("DHCPRELEASE(vs) {ipaddr}"))),
+        "{}",
+        srv.log()
+    );
+    assert!(events(t.path()).last().unwrap().starts_with("deconfig"));
+    assert!(!addresses(&c, "vc").contains("10.77."));
+}
+
+#[test]
+fn nak_after_the_server_changes_its_range() {
+    if !prerequisites() {
+        return;
+    }
+    let t = TempDir::new("dhcp-nak");
+    let (s, c) = lab();
+    let srv = dnsmasq(
+        &s,
+        "vs",
+        "10.77.0.100,10.77.0.110,255.255.255.0,600",
+        t.path(),
+        &[],
+    );
+    let cl = udhcpc(&c, t.path(), &["-i", "vc"]);
+    assert!(
+        wait_until(T, || events(t.path())
+            .iter()
+            .any(|e| e.starts_with("bound"))),
+        "{}",
+        cl.log()
+    );
+    drop(srv);
+    let _srv2 = dnsmasq(
+        &s,
+        "vs",
+        "10.77.0.200,10.77.0.210,255.255.255.0,600",
+        t.path(),
+        &["--dhcp-authoritative"],
+    );
+    unsafe { libc::kill(cl.child.id() as i32, libc::SIGUSR1) };
+    assert!(
+        wait_until(T, || events(t.path())
+            .iter()
+            .filter(|e| e.starts_with("bound"))
+            .count()
+            == 2),
+        "{:?} {}",
+        events(t.path()),
+        cl.log()
+    );
+    let ev = events(t.path());
+    let i = ev
+        .iter()
+        .position(|e| e.starts_with("nak"))
+        .expect("nak event");
+    assert!(ev[i + 1].starts_with("deconfig"), "{ev:?}");
+    assert!(
+        field(ev.last().unwrap(), "ip").starts_with("10.77.0.2"),
+        "{ev:?}"
+    );
+}
+
+#[test]
+fn waits_for_carrier_then_gets_a_lease_at_once() {
+    if !prerequisites() {
+        return;
+    }
+    let t = TempDir::new("dhcp-carrier");
+    let (s, c) = lab();
+    ip(&["-n", &s.0, "link", "set", "vs", "down"]);
+    let srv = dnsmasq(
+        &s,
+        "vs",
+        "10.77.0.100,10.77.0.150,255.255.255.0,600",
+        t.path(),
+        &[],
+    );
+    let cl = udhcpc(&c, t.path(), &["-i", "vc", "-v"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        cl.log().contains("no carrier, waiting for it"),
+        "{}",
+        cl.log()
+    );
+    assert!(
+        !cl.log().contains("sent Some(Discover)"),
+        "sent into a dead link: {}",
+        cl.log()
+    );
+    let t0 = Instant::now();
+    ip(&["-n", &s.0, "link", "set", "vs", "up"]);
+    assert!(
+        wait_until(T, || events(t.path())
+            .iter()
+            .any(|e| e.starts_with("bound"))),
+        "{}",
+        cl.log()
+    );
+    let took = t0.elapsed();
+    eprintln!("carrier up to bound: {took:?}");
+    assert!(
+        took < Duration::from_secs(2),
+        "lease {took:?} after the carrier came: {}",
+        srv.log()
+    );
+}
+
+#[test]
+fn cable_moved_to_another_network() {
+    if !prerequisites() {
+        return;
+    }
+    let t = TempDir::new("dhcp-move");
+    // client --- switch (bridge) --- server A / server B
+    let (c, sw, a, b) = (Ns::new("c"), Ns::new("w"), Ns::new("a"), Ns::new("b"));
+    veth(&c, "vc", &sw, "pc");
+    veth(&a, "va", &sw, "pa");
+    veth(&b, "vb", &sw, "pb");
+    ip(&["-n", &sw.0, "link", "add", "br0", "type", "bridge"]);
+    for p in ["pc", "pa", "pb"] {
+        ip(&["-n", &sw.0, "link", "set", p, "master", "br0"]);
+    }
+    ip(&["-n", &sw.0, "link", "set", "br0", "up"]);
+    ip(&["-n", &sw.0, "link", "set", "pc", "up"]);
+    ip(&["-n", &sw.0, "link", "set", "pa", "up"]);
+    ip(&["-n", &a.0, "addr", "add", "10.71.0.1/24", "dev", "va"]);
+    ip(&["-n", &b.0, "addr", "add", "10.72.0.1/24", "dev", "vb"]);
+    ip(&["-n", &a.0, "link", "set", "va", "up"]);
+    ip(&["-n", &b.0, "link", "set", "vb", "up"]);
+    ip(&["-n", &c.0, "link", "set", "vc", "up"]);
+    let _da = dnsmasq(
+        &a,
+        "va",
+        "10.71.0.100,10.71.0.150,255.255.255.0,3600",
+        t.path(),
+        &[],
+    );
+    let _db = dnsmasq(
+        &b,
+        "vb",
+        "10.72.0.100,10.72.0.150,255.255.255.0,3600",
+        t.path(),
+        &[],
+    );
+    let cl = udhcpc(&c, t.path(), &["-i", "vc", "-v"]);
+    assert!(
+        wait_until(T, || events(t.path())
+            .iter()
+            .any(|e| e.starts_with("bound"))),
+        "{}",
+        cl.log()
+    );
+    assert!(field(events(t.path()).last().unwrap(), "ip").starts_with("10.71.0."));
+    // pull the cable, plug it into network B
+    ip(&["-n", &sw.0, "link", "set", "pc", "down"]);
+    ip(&["-n", &sw.0, "link", "set", "pa", "down"]);
+    ip(&["-n", &sw.0, "link", "set", "pb", "up"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let t0 = Instant::now();
+    ip(&["-n", &sw.0, "link", "set", "pc", "up"]);
+    assert!(
+        wait_until(T, || field(
+            events(t.path()).last().map(String::as_str).unwrap_or(""),
+            "ip"
+        )
+        .starts_with("10.72.0.")),
+        "{:?} {}",
+        events(t.path()),
+        cl.log()
+    );
+    let took = t0.elapsed();
+    eprintln!("replug into another network to new lease: {took:?}");
+    assert!(
+        took < Duration::from_secs(3),
+        "new network's lease after {took:?} (udhcpc waits until T1)"
+    );
+    let ev = events(t.path());
+    assert!(
+        ev[ev.len() - 2].starts_with("deconfig"),
+        "the old address must go first: {ev:?}"
+    );
+}
+
+#[test]
+fn a_missing_interface_is_a_clear_error() {
+    let (code, _, err) = run(Command::new(applet("udhcpc")).args(["-i", "nosuchif0", "-f", "-q"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("interface nosuchif0"), "{err}");
+    let (code, _, err) = run(Command::new(applet("udhcpc")).args(["-Z"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("usage: udhcpc"), "{err}");
+}
