@@ -158,7 +158,7 @@ pub struct Client {
 const MAX_TIMEOUT: Duration = Duration::from_secs(64);
 /// INIT-REBOOT waits this long per try, twice, before starting over: a cable
 /// moved to another network must not wait for long timeouts.
-const REBOOT_TIMEOUT: Duration = Duration::from_millis(400);
+const REBOOT_TIMEOUT: Duration = Duration::from_millis(250);
 /// RFC 2131 §3.1: after a DECLINE, wait before starting again.
 const DECLINE_PAUSE: Duration = Duration::from_secs(10);
 /// RFC 2131 §4.4.5: renew/rebind retransmissions no more often than this.

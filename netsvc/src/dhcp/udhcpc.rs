@@ -115,7 +115,7 @@ pub fn parse_x(spec: &str) -> Result<(u8, Vec<u8>), String> {
     let code = option_code(name).ok_or(format!("-x {spec}: unknown option {name}"))?;
     let data = if name.starts_with("0x") || name.parse::<u8>().is_ok() {
         let clean: String = val.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-        if clean.len() % 2 != 0 || clean.is_empty() {
+        if !clean.len().is_multiple_of(2) || clean.is_empty() {
             return Err(format!("-x {spec}: value must be hex bytes"));
         }
         (0..clean.len() / 2)
