@@ -412,7 +412,9 @@ fn cable_moved_to_another_network() {
     ip(&["-n", &sw.0, "link", "set", "pc", "down"]);
     ip(&["-n", &sw.0, "link", "set", "pa", "down"]);
     ip(&["-n", &sw.0, "link", "set", "pb", "up"]);
-    std::thread::sleep(Duration::from_millis(300));
+    // out for a moment, as a hand moves a cable (the kernel reports carrier
+    // changes of one device at most once a second: a shorter pull is seen late)
+    std::thread::sleep(Duration::from_millis(1200));
     let t0 = Instant::now();
     ip(&["-n", &sw.0, "link", "set", "pc", "up"]);
     assert!(
@@ -426,7 +428,7 @@ fn cable_moved_to_another_network() {
         cl.log()
     );
     let took = t0.elapsed();
-    eprintln!("replug into another network to new lease: {took:?}");
+    eprintln!("replug into another network to new lease: {took:?}\n{}", cl.log());
     assert!(
         took < Duration::from_secs(3),
         "new network's lease after {took:?} (udhcpc waits until T1)"

@@ -23,7 +23,8 @@ pub struct Config {
     /// `-t`: DISCOVERs (and REQUESTs) before giving up for a while.
     pub tries: u32,
     /// First retransmission timeout; doubled each time, up to 64 s (RFC 2131
-    /// §4.1, which starts at 4 s: a LAN answers in milliseconds, so 1 s).
+    /// §4.1 starts at 4 s; a LAN answers in milliseconds, and a DISCOVER lost
+    /// to a switch port that is not forwarding yet should cost half a second).
     pub initial_timeout: Duration,
     /// `-A`: pause after a failed round before trying again.
     pub failure_pause: Duration,
@@ -48,7 +49,7 @@ impl Config {
             extra_params: Vec::new(),
             extra_options: Vec::new(),
             tries: 3,
-            initial_timeout: Duration::from_secs(1),
+            initial_timeout: Duration::from_millis(500),
             failure_pause: Duration::from_secs(20),
             arp_check: false,
             classless_routes: true,
@@ -678,9 +679,9 @@ mod tests {
                 [(MsgType::Discover, Dest::Broadcast)]
             );
         }
-        // 1 s then 2 s, each within one eighth
-        assert!((0.875..=1.125).contains(&waits[0]), "{waits:?}");
-        assert!((1.75..=2.25).contains(&waits[1]), "{waits:?}");
+        // 0.5 s then 1 s, each within one eighth
+        assert!((0.4375..=0.5625).contains(&waits[0]), "{waits:?}");
+        assert!((0.875..=1.125).contains(&waits[1]), "{waits:?}");
         now = c.deadline().unwrap();
         assert_eq!(c.handle(now, Event::Timer), [Action::LeaseFail]);
         assert_eq!(c.state(), State::Paused);

@@ -537,7 +537,12 @@ impl Shell {
     }
 
     fn log(&self, msg: &str) {
-        out::err(&format!("{PROG}: {msg}\n"));
+        if self.o.verbose {
+            // with -v, seconds since start: the timing is what one debugs
+            out::err(&format!("{PROG}: [{:.3}] {msg}\n", self.now().as_secs_f64()));
+        } else {
+            out::err(&format!("{PROG}: {msg}\n"));
+        }
     }
 
     fn lease_file(&self) -> PathBuf {
