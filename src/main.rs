@@ -14,6 +14,7 @@ const fn applet(name: &'static str, main: common::AppletMain, help: &'static str
 #[rustfmt::skip]
 const APPLETS: &[Applet] = &[
     applet("chpst", supervisor::chpst::main, "run a program with a changed process state"),
+    applet("dhcp", netsvc::dhcp::udhcpc::native_main, "DHCP client that needs no shell (ipconf + fw)"),
     applet("envdir", supervisor::chpst::main, "run a program with environment from a directory"),
     applet("envuidgid", supervisor::chpst::main, "run a program with $UID and $GID of a user"),
     applet("getty", init::getty::main, "open a tty, ask for a login name, run login"),

@@ -428,7 +428,10 @@ fn cable_moved_to_another_network() {
         cl.log()
     );
     let took = t0.elapsed();
-    eprintln!("replug into another network to new lease: {took:?}\n{}", cl.log());
+    eprintln!(
+        "replug into another network to new lease: {took:?}\n{}",
+        cl.log()
+    );
     assert!(
         took < Duration::from_secs(3),
         "new network's lease after {took:?} (udhcpc waits until T1)"
@@ -448,4 +451,87 @@ fn a_missing_interface_is_a_clear_error() {
     let (code, _, err) = run(Command::new(applet("udhcpc")).args(["-Z"]));
     assert_eq!(code, 1);
     assert!(err.contains("usage: udhcpc"), "{err}");
+}
+
+#[test]
+fn native_mode_writes_ipconf_and_pokes_a_supervised_fw() {
+    if !prerequisites() {
+        return;
+    }
+    let t = TempDir::new("dhcp-native");
+    let (s, c) = lab();
+    let _srv = dnsmasq(
+        &s,
+        "vs",
+        "10.77.0.100,10.77.0.150,255.255.255.0,600",
+        t.path(),
+        &["--dhcp-option=6,10.77.0.53"],
+    );
+    // fw, one-shot as in the seed: it marks itself "once" first, then records what it sees
+    let fw = t.join("service/fw");
+    script(
+        &fw.join("run"),
+        &format!(
+            "{sv} once .\nsleep 0.2\necho \"run $(grep ^ip= dhcp_vc.ipconf 2>/dev/null)\" >> {runs}",
+            sv = applet("sv").display(),
+            runs = t.join("fw-runs").display()
+        ),
+    );
+    fs::write(fw.join("down"), "").unwrap();
+    let _fw = start_runsv(&fw);
+    assert!(wait_until(T, || fw.join("supervise/ok").exists()));
+    std::thread::sleep(Duration::from_millis(200));
+    let svc = t.join("service/dhcp_vc");
+    fs::create_dir_all(&svc).unwrap();
+    let log = t.join("dhcp.log");
+    let mut cl = c
+        .exec()
+        .arg(applet("dhcp"))
+        .args(["--fw-dir"])
+        .arg(&fw)
+        .arg("--fw-service")
+        .arg(&fw)
+        .arg("--state-dir")
+        .arg(t.join("state"))
+        .current_dir(&svc)
+        .stdin(Stdio::null())
+        .stderr(fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let runs = || fs::read_to_string(t.join("fw-runs")).unwrap_or_default();
+    assert!(
+        wait_until(T, || runs().contains("run ip='10.77.0.1")),
+        "fw never saw the lease: {:?} {}",
+        runs(),
+        fs::read_to_string(&log).unwrap_or_default()
+    );
+    let ipconf = fs::read_to_string(fw.join("dhcp_vc.ipconf")).unwrap();
+    assert!(
+        ipconf.contains("if='vc'")
+            && ipconf.contains("gw='10.77.0.1'\nnet='0/0'")
+            && ipconf.contains("dns='10.77.0.53'"),
+        "{ipconf}"
+    );
+    assert!(
+        ipconf
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .all(|l| l.contains("='")),
+        "every value quoted: {ipconf}"
+    );
+    let env = fs::read_to_string(svc.join("env.out")).unwrap();
+    assert!(env.contains("router='10.77.0.1'"), "{env}");
+    // a one-shot fw: it ran once, and stays down
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(runs().lines().count(), 1, "{:?}", runs());
+    // the client stops: the ipconf goes and fw runs again
+    unsafe { libc::kill(cl.id() as i32, libc::SIGTERM) };
+    assert!(cl.wait().unwrap().success());
+    assert!(!fw.join("dhcp_vc.ipconf").exists());
+    assert!(!svc.join("env.out").exists());
+    assert!(
+        wait_until(T, || runs().lines().last() == Some("run ")),
+        "{:?}",
+        runs()
+    );
 }

@@ -6,4 +6,5 @@ pub mod client;
 pub mod frame;
 pub mod lease;
 pub mod msg;
+pub mod native;
 pub mod udhcpc;

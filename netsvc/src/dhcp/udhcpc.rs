@@ -48,6 +48,8 @@ pub struct Options {
     pub verbose: bool,
     pub no_classless: bool,
     pub state_dir: PathBuf,
+    /// Native mode: files and fw instead of a script.
+    pub native: Option<super::native::Native>,
 }
 
 impl Default for Options {
@@ -74,6 +76,7 @@ impl Default for Options {
             verbose: false,
             no_classless: false,
             state_dir: PathBuf::from("/var/lib/ferrite/dhcp"),
+            native: None,
         }
     }
 }
@@ -539,7 +542,10 @@ impl Shell {
     fn log(&self, msg: &str) {
         if self.o.verbose {
             // with -v, seconds since start: the timing is what one debugs
-            out::err(&format!("{PROG}: [{:.3}] {msg}\n", self.now().as_secs_f64()));
+            out::err(&format!(
+                "{PROG}: [{:.3}] {msg}\n",
+                self.now().as_secs_f64()
+            ));
         } else {
             out::err(&format!("{PROG}: {msg}\n"));
         }
@@ -588,6 +594,19 @@ impl Shell {
     }
 
     fn script(&self, event: &str, lease: Option<&Lease>) {
+        if let Some(n) = &self.o.native {
+            match (event, lease) {
+                ("bound" | "renew", Some(l)) => {
+                    let env = l.script_env(&self.o.interface, self.last_type);
+                    if let Err(e) = n.bound(&self.o.interface, l, &env) {
+                        self.log(&format!("cannot write the lease: {e}"));
+                    }
+                }
+                ("deconfig", _) => n.deconfig(&self.o.interface),
+                _ => {}
+            }
+            return;
+        }
         let mut cmd = Command::new(&self.o.script);
         cmd.arg(event).env("interface", &self.o.interface);
         if let Some(l) = lease {
@@ -922,7 +941,78 @@ fn finish(sh: &Shell, code: i32) -> i32 {
     if let Some(p) = &sh.o.pidfile {
         let _ = std::fs::remove_file(p);
     }
+    // Native mode ends like the seed's `finish`: the address is no longer ours.
+    if let Some(n) = &sh.o.native {
+        if !sh.o.quit {
+            n.deconfig(&sh.o.interface);
+        }
+    }
     code
+}
+
+/// `dhcp [-v] [udhcpc options]`: the native client. As `dhcp_IF/run` linked
+/// to ferrite it needs no arguments: the interface is IF, the lease goes to
+/// `/var/run/service/fw/dhcp_IF.ipconf`, `fw` (`/var/service/fw`) is poked,
+/// and `env.out` is written in the service directory for the pinger. Extra
+/// udhcpc options may come from `./args`.
+pub fn native_main(args: &[OsString]) -> i32 {
+    let mut words: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    if let Ok(text) = std::fs::read_to_string("args") {
+        if words.is_empty() {
+            words = text.split_whitespace().map(String::from).collect();
+        }
+    }
+    let mut fw_dir = PathBuf::from("/var/run/service/fw");
+    let mut fw_service = PathBuf::from("/var/service/fw");
+    // --fw-dir / --fw-service are native-only options
+    let mut rest = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        match words[i].as_str() {
+            "--fw-dir" if i + 1 < words.len() => {
+                fw_dir = PathBuf::from(&words[i + 1]);
+                i += 1;
+            }
+            "--fw-service" if i + 1 < words.len() => {
+                fw_service = PathBuf::from(&words[i + 1]);
+                i += 1;
+            }
+            w => rest.push(w.to_string()),
+        }
+        i += 1;
+    }
+    let mut o = match parse_args(&rest) {
+        Ok(o) => o,
+        Err(e) => {
+            out::err(&format!("dhcp: {e}\n"));
+            return usage();
+        }
+    };
+    if !rest
+        .iter()
+        .any(|w| w == "-i" || w.starts_with("-i") || w.starts_with("--interface"))
+    {
+        match super::native::interface_from_dir(&cwd) {
+            Some(ifname) => o.interface = ifname,
+            None => {
+                out::err("dhcp: no interface: give -i IF or run it as dhcp_IF/run\n");
+                return 1;
+            }
+        }
+    }
+    o.foreground = true;
+    o.native = Some(super::native::Native {
+        fw_dir,
+        fw_service,
+        env_out: cwd.join("env.out"),
+        classless_routes: !o.no_classless,
+    });
+    run(o)
 }
 
 #[cfg(test)]
