@@ -535,3 +535,264 @@ fn native_mode_writes_ipconf_and_pokes_a_supervised_fw() {
         runs()
     );
 }
+
+// ---- a DHCP server written here, for what dnsmasq will not do ----------
+
+use netsvc::dhcp::msg::{opt, Message, MsgType, BOOTREPLY};
+use std::net::{Ipv4Addr, UdpSocket};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+/// Answers DISCOVER and REQUEST from a thread inside namespace `ns` (setns
+/// is per thread), by broadcast on `iface`, with replies built by `reply`;
+/// stops answering when `quiet` is set, and ends when `stop` is set.
+struct TestServer {
+    stop: Arc<AtomicBool>,
+    quiet: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestServer {
+    fn start(ns: &Ns, iface: &str, reply: fn(&Message, MsgType) -> Message) -> TestServer {
+        let stop = Arc::new(AtomicBool::new(false));
+        let quiet = Arc::new(AtomicBool::new(false));
+        let (st, qt) = (stop.clone(), quiet.clone());
+        let path = format!("/run/netns/{}", ns.0);
+        let iface = iface.to_string();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle = std::thread::spawn(move || {
+            let f = fs::File::open(&path).unwrap();
+            use std::os::fd::AsRawFd;
+            assert_eq!(unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) }, 0);
+            let sock = UdpSocket::bind("0.0.0.0:67").unwrap();
+            sock.set_broadcast(true).unwrap();
+            unsafe {
+                libc::setsockopt(
+                    sock.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_BINDTODEVICE,
+                    iface.as_ptr().cast(),
+                    iface.len() as u32,
+                )
+            };
+            sock.set_read_timeout(Some(Duration::from_millis(100)))
+                .unwrap();
+            tx.send(()).unwrap();
+            let mut buf = [0u8; 1500];
+            while !st.load(Ordering::SeqCst) {
+                let Ok((n, _)) = sock.recv_from(&mut buf) else {
+                    continue;
+                };
+                let Ok(m) = Message::decode(&buf[..n]) else {
+                    continue;
+                };
+                if qt.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let t = match m.msg_type() {
+                    Some(MsgType::Discover) => MsgType::Offer,
+                    Some(MsgType::Request) => MsgType::Ack,
+                    _ => continue,
+                };
+                let r = reply(&m, t);
+                let _ = sock.send_to(&r.encode(), "255.255.255.255:68");
+            }
+        });
+        rx.recv_timeout(T).expect("test server did not start");
+        TestServer {
+            stop,
+            quiet,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn base_reply(m: &Message, t: MsgType, lease: u32) -> Message {
+    let mut r = Message::new(BOOTREPLY, m.xid, m.mac());
+    r.yiaddr = Ipv4Addr::new(10, 77, 0, 42);
+    r.set(opt::MSG_TYPE, vec![t as u8]);
+    r.set(opt::SERVER_ID, vec![10, 77, 0, 1]);
+    r.set(opt::SUBNET_MASK, vec![255, 255, 255, 0]);
+    r.set(opt::ROUTER, vec![10, 77, 0, 1]);
+    r.set(opt::LEASE_TIME, lease.to_be_bytes().to_vec());
+    r
+}
+
+fn hostile_reply(m: &Message, t: MsgType) -> Message {
+    let mut r = base_reply(m, t, 0); // a zero lease
+    r.set(opt::HOSTNAME, b"x; touch /tmp/ferrite-PWNED-h #".to_vec());
+    r.set(opt::DOMAIN_NAME, b"$(touch /tmp/ferrite-PWNED-d)".to_vec());
+    // search: a label with a quote and a newline
+    r.set(opt::DOMAIN_SEARCH, b"\x05a'b\nc\x00".to_vec());
+    // option 121 with a prefix length of 40
+    r.set(
+        opt::CLASSLESS_ROUTES,
+        vec![40, 10, 0, 0, 0, 0, 10, 77, 0, 9],
+    );
+    // DNS option of 7 bytes, and a 255-byte vendor blob
+    r.set(opt::DNS, vec![1, 2, 3, 4, 5, 6, 7]);
+    r.set(43, vec![b'\''; 255]);
+    r.sname = b"evil`reboot`".to_vec();
+    r
+}
+
+fn short_lease_reply(m: &Message, t: MsgType) -> Message {
+    base_reply(m, t, 10)
+}
+
+#[test]
+fn hostile_server_cannot_harm_the_box() {
+    if !prerequisites() {
+        return;
+    }
+    let t = TempDir::new("dhcp-hostile");
+    let (s, c) = lab();
+    let _ = fs::remove_file("/tmp/ferrite-PWNED-h");
+    let _ = fs::remove_file("/tmp/ferrite-PWNED-d");
+    let _srv = TestServer::start(&s, "vs", hostile_reply);
+    // the handler dumps its whole environment, the way a careless script would use it
+    let dump = t.join("env-dump");
+    let cl = udhcpc(&c, t.path(), &["-i", "vc", "-q"]);
+    let _ = &cl;
+    assert!(
+        wait_until(T, || events(t.path())
+            .iter()
+            .any(|e| e.starts_with("bound"))),
+        "{}",
+        cl.log()
+    );
+    let b = events(t.path())
+        .into_iter()
+        .find(|e| e.starts_with("bound"))
+        .unwrap();
+    assert_eq!(field(&b, "ip"), "10.77.0.42");
+    assert_eq!(
+        field(&b, "lease"),
+        "10",
+        "a zero lease is raised to the minimum"
+    );
+    assert_eq!(field(&b, "dns"), "", "a malformed DNS option is dropped");
+    assert_eq!(field(&b, "domain"), "");
+    assert_eq!(
+        field(&b, "router"),
+        "10.77.0.1",
+        "bad option 121 dropped, router kept"
+    );
+    let log = cl.log();
+    for w in [
+        "invalid host name",
+        "invalid domain name",
+        "option 121",
+        "option 119",
+        "option 6",
+    ] {
+        assert!(log.contains(w), "no warning about {w}: {log}");
+    }
+    // nothing from the network was executed
+    assert!(!Path::new("/tmp/ferrite-PWNED-h").exists());
+    assert!(!Path::new("/tmp/ferrite-PWNED-d").exists());
+    // the native files are safe to source
+    let fw = t.join("fw");
+    fs::create_dir_all(&fw).unwrap();
+    let svc = t.join("dhcp_vc");
+    fs::create_dir_all(&svc).unwrap();
+    let mut n = c
+        .exec()
+        .arg(applet("dhcp"))
+        .args(["-q", "--fw-dir"])
+        .arg(&fw)
+        .arg("--fw-service")
+        .arg(&fw)
+        .arg("--state-dir")
+        .arg(t.join("state2"))
+        .current_dir(&svc)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(n.wait().unwrap().success());
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            ". {}; . {}; echo \"$ip|$hostname|$opt43\" > {}",
+            fw.join("dhcp_vc.ipconf").display(),
+            svc.join("env.out").display(),
+            dump.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(out.success());
+    let d = fs::read_to_string(&dump).unwrap();
+    assert!(d.starts_with("10.77.0.42||27272727"), "{d}");
+    assert!(
+        !Path::new("/tmp/ferrite-PWNED-h").exists() && !Path::new("/tmp/ferrite-PWNED-d").exists()
+    );
+}
+
+#[test]
+fn short_lease_renews_then_rebinds_and_expires() {
+    if !prerequisites() {
+        return;
+    }
+    let t = TempDir::new("dhcp-short");
+    let (s, c) = lab();
+    let srv = TestServer::start(&s, "vs", short_lease_reply);
+    let cl = udhcpc(&c, t.path(), &["-i", "vc", "-v"]);
+    assert!(
+        wait_until(T, || events(t.path())
+            .iter()
+            .any(|e| e.starts_with("bound"))),
+        "{}",
+        cl.log()
+    );
+    let t0 = Instant::now();
+    // T1 = 5 s: renewed by unicast
+    assert!(
+        wait_until(T, || events(t.path())
+            .iter()
+            .any(|e| e.starts_with("renew"))),
+        "{}",
+        cl.log()
+    );
+    let renewed = t0.elapsed();
+    assert!(
+        renewed >= Duration::from_millis(4500),
+        "renewed after {renewed:?}, before T1"
+    );
+    assert!(
+        cl.log()
+            .contains("sent Some(Request) to Unicast(10.77.0.1)"),
+        "{}",
+        cl.log()
+    );
+    // the server goes silent: REBINDING (broadcast) at T2, deconfig at expiry
+    srv.quiet.store(true, Ordering::SeqCst);
+    let t1 = Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(20), || events(t.path())
+            .last()
+            .is_some_and(|e| e.starts_with("deconfig"))),
+        "{:?} {}",
+        events(t.path()),
+        cl.log()
+    );
+    let expired = t1.elapsed();
+    assert!(
+        expired >= Duration::from_secs(8) && expired <= Duration::from_secs(12),
+        "expired after {expired:?}"
+    );
+    let log = cl.log();
+    let after_renew = &log[log.find("Unicast").unwrap()..];
+    assert!(
+        after_renew.contains("sent Some(Request) to Broadcast"),
+        "no REBINDING: {log}"
+    );
+}
