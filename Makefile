@@ -43,6 +43,7 @@ test: lint size-check aarch64 unit-aarch64 images unit
 bench: build image
 	python3 bench/supervision.py
 	python3 bench/svlogd.py
+	python3 bench/dhcp.py
 	python3 bench/boot.py
 
 clean:
