@@ -796,3 +796,90 @@ fn short_lease_renews_then_rebinds_and_expires() {
         "no REBINDING: {log}"
     );
 }
+
+fn classless_reply(m: &Message, t: MsgType) -> Message {
+    let mut r = base_reply(m, t, 600);
+    r.set(opt::DNS, vec![10, 77, 0, 53]);
+    r.set(opt::DOMAIN_NAME, b"lab.example".to_vec());
+    // 10.200.0.0/16 via 10.77.0.9 and the default route via 10.77.0.1
+    r.set(
+        opt::CLASSLESS_ROUTES,
+        vec![16, 10, 200, 10, 77, 0, 9, 0, 10, 77, 0, 1],
+    );
+    // a router option that option 121 overrides (RFC 3442)
+    r.set(opt::ROUTER, vec![10, 77, 0, 254]);
+    r
+}
+
+#[test]
+fn native_apply_installs_address_routes_and_resolv_conf() {
+    if !prerequisites() {
+        return;
+    }
+    let t = TempDir::new("dhcp-apply");
+    let (s, c) = lab();
+    let _srv = TestServer::start(&s, "vs", classless_reply);
+    let svc = t.join("dhcp_vc");
+    fs::create_dir_all(&svc).unwrap();
+    let resolv = t.join("resolv.conf");
+    let log = t.join("dhcp.log");
+    let mut cl = c
+        .exec()
+        .arg(applet("dhcp"))
+        .args(["--apply", "--resolv-conf"])
+        .arg(&resolv)
+        .arg("--fw-dir")
+        .arg(t.join("fw"))
+        .arg("--fw-service")
+        .arg(t.join("fw"))
+        .arg("--state-dir")
+        .arg(t.join("state"))
+        .current_dir(&svc)
+        .stdin(Stdio::null())
+        .stderr(fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let routes = || {
+        let out = c
+            .exec()
+            .args(["ip", "-4", "route", "show", "dev", "vc"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(
+        wait_until(T, || addresses(&c, "vc").contains("10.77.0.42/24")),
+        "no address: {} {}",
+        addresses(&c, "vc"),
+        fs::read_to_string(&log).unwrap_or_default()
+    );
+    let a = addresses(&c, "vc");
+    assert!(
+        a.contains("brd 10.77.0.255") && a.contains("valid_lft 6"),
+        "lifetime from the lease: {a}"
+    );
+    assert!(
+        wait_until(T, || routes().contains("default via 10.77.0.1")),
+        "{}",
+        routes()
+    );
+    let r = routes();
+    assert!(r.contains("10.200.0.0/16 via 10.77.0.9"), "{r}");
+    assert!(
+        !r.contains("10.77.0.254"),
+        "option 121 must override the router option: {r}"
+    );
+    assert_eq!(
+        fs::read_to_string(&resolv).unwrap(),
+        "domain lab.example\nnameserver 10.77.0.53\n"
+    );
+    // stopped (sv down): the address and routes are gone
+    unsafe { libc::kill(cl.id() as i32, libc::SIGTERM) };
+    assert!(cl.wait().unwrap().success());
+    assert!(
+        !addresses(&c, "vc").contains("10.77.0.42"),
+        "{}",
+        addresses(&c, "vc")
+    );
+    assert!(!routes().contains("default"), "{}", routes());
+}

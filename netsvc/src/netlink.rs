@@ -222,3 +222,175 @@ mod tests {
         assert!(parse_links(&b[..20]).is_empty());
     }
 }
+
+// ---- addresses and routes -------------------------------------------------
+
+const RTM_NEWADDR: u16 = 20;
+const RTM_DELADDR: u16 = 21;
+const RTM_NEWROUTE: u16 = 24;
+const RTM_DELROUTE: u16 = 25;
+const NLM_F_ACK: u16 = 4;
+const NLM_F_EXCL: u16 = 0x200;
+const NLM_F_CREATE: u16 = 0x400;
+const NLM_F_REPLACE: u16 = 0x100;
+const NLMSG_ERROR: u16 = 2;
+const IFA_ADDRESS: u16 = 1;
+const IFA_LOCAL: u16 = 2;
+const IFA_BROADCAST: u16 = 4;
+const IFA_CACHEINFO: u16 = 6;
+const RTA_DST: u16 = 1;
+const RTA_OIF: u16 = 4;
+const RTA_GATEWAY: u16 = 5;
+
+fn attr(buf: &mut Vec<u8>, typ: u16, data: &[u8]) {
+    buf.extend_from_slice(&((4 + data.len()) as u16).to_ne_bytes());
+    buf.extend_from_slice(&typ.to_ne_bytes());
+    buf.extend_from_slice(data);
+    while buf.len() % 4 != 0 {
+        buf.push(0);
+    }
+}
+
+/// An IPv4 address with its prefix, broadcast and lifetime (seconds;
+/// u32::MAX forever), as `ip addr add` would make it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Addr {
+    pub ip: std::net::Ipv4Addr,
+    pub prefix: u8,
+    pub broadcast: Option<std::net::Ipv4Addr>,
+    pub lifetime: u32,
+}
+
+/// An IPv4 route: destination/prefix (0/0 is the default route), gateway, device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RouteSpec {
+    pub dst: std::net::Ipv4Addr,
+    pub prefix: u8,
+    pub gateway: Option<std::net::Ipv4Addr>,
+    pub index: i32,
+}
+
+/// A netlink socket for changes (not subscribed to events).
+pub struct Rtnl {
+    fd: OwnedFd,
+    seq: u32,
+}
+
+impl Rtnl {
+    pub fn open() -> io::Result<Rtnl> {
+        // SAFETY: plain socket call.
+        let fd = unsafe {
+            libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                libc::NETLINK_ROUTE,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: fresh descriptor we own.
+        Ok(Rtnl {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            seq: 1,
+        })
+    }
+
+    /// Send one request and wait for its acknowledgement.
+    fn request(&mut self, typ: u16, flags: u16, body: &[u8]) -> io::Result<()> {
+        self.seq += 1;
+        let mut m = Vec::with_capacity(16 + body.len());
+        m.extend_from_slice(&((16 + body.len()) as u32).to_ne_bytes());
+        m.extend_from_slice(&typ.to_ne_bytes());
+        m.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK | flags).to_ne_bytes());
+        m.extend_from_slice(&self.seq.to_ne_bytes());
+        m.extend_from_slice(&0u32.to_ne_bytes());
+        m.extend_from_slice(body);
+        // SAFETY: valid buffers.
+        unsafe {
+            if libc::send(self.fd.as_raw_fd(), m.as_ptr().cast(), m.len(), 0) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0);
+                if n < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                let b = &buf[..n as usize];
+                if b.len() >= 20 && u16::from_ne_bytes([b[4], b[5]]) == NLMSG_ERROR {
+                    let seq = u32::from_ne_bytes([b[8], b[9], b[10], b[11]]);
+                    if seq != self.seq {
+                        continue;
+                    }
+                    let err = i32::from_ne_bytes([b[16], b[17], b[18], b[19]]);
+                    return if err == 0 {
+                        Ok(())
+                    } else {
+                        Err(io::Error::from_raw_os_error(-err))
+                    };
+                }
+            }
+        }
+    }
+
+    fn addr_body(index: i32, a: &Addr) -> Vec<u8> {
+        let mut b = vec![libc::AF_INET as u8, a.prefix, 0, 0];
+        b.extend_from_slice(&(index as u32).to_ne_bytes());
+        attr(&mut b, IFA_LOCAL, &a.ip.octets());
+        attr(&mut b, IFA_ADDRESS, &a.ip.octets());
+        if let Some(bc) = a.broadcast {
+            attr(&mut b, IFA_BROADCAST, &bc.octets());
+        }
+        let mut ci = Vec::new();
+        ci.extend_from_slice(&a.lifetime.to_ne_bytes()); // preferred
+        ci.extend_from_slice(&a.lifetime.to_ne_bytes()); // valid
+        ci.extend_from_slice(&[0u8; 8]);
+        attr(&mut b, IFA_CACHEINFO, &ci);
+        b
+    }
+
+    /// Add or update an address (its lifetime is refreshed on renewal).
+    pub fn set_address(&mut self, index: i32, a: &Addr) -> io::Result<()> {
+        self.request(
+            RTM_NEWADDR,
+            NLM_F_CREATE | NLM_F_REPLACE,
+            &Self::addr_body(index, a),
+        )
+    }
+
+    pub fn del_address(&mut self, index: i32, a: &Addr) -> io::Result<()> {
+        self.request(RTM_DELADDR, 0, &Self::addr_body(index, a))
+    }
+
+    fn route_body(r: &RouteSpec) -> Vec<u8> {
+        // rtmsg: family, dst_len, src_len, tos, table main, protocol boot(3),
+        // scope universe (link when there is no gateway), type unicast
+        let scope = if r.gateway.is_some() { 0 } else { 253 };
+        let mut b = vec![libc::AF_INET as u8, r.prefix, 0, 0, 254, 3, scope, 1];
+        b.extend_from_slice(&0u32.to_ne_bytes());
+        if r.prefix > 0 {
+            attr(&mut b, RTA_DST, &r.dst.octets());
+        }
+        if let Some(g) = r.gateway {
+            attr(&mut b, RTA_GATEWAY, &g.octets());
+        }
+        attr(&mut b, RTA_OIF, &(r.index as u32).to_ne_bytes());
+        b
+    }
+
+    pub fn add_route(&mut self, r: &RouteSpec) -> io::Result<()> {
+        match self.request(
+            RTM_NEWROUTE,
+            NLM_F_CREATE | NLM_F_EXCL,
+            &Self::route_body(r),
+        ) {
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(()),
+            other => other,
+        }
+    }
+
+    pub fn del_route(&mut self, r: &RouteSpec) -> io::Result<()> {
+        self.request(RTM_DELROUTE, 0, &Self::route_body(r))
+    }
+}

@@ -5,6 +5,7 @@
 //! poked only when the file really changed.
 
 use super::lease::Lease;
+use crate::netlink::{Addr, RouteSpec, Rtnl};
 use common::fsutil::atomic_write;
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,96 @@ pub struct Native {
     /// Where `env.out` goes (the service directory).
     pub env_out: PathBuf,
     pub classless_routes: bool,
+    /// `--apply`: also install the lease through netlink and write resolv.conf.
+    pub apply: Option<Apply>,
+}
+
+/// Applying the lease directly (for boxes without fw).
+#[derive(Debug)]
+pub struct Apply {
+    pub index: i32,
+    pub resolv_conf: PathBuf,
+    /// What was installed, to take away again.
+    applied: std::cell::RefCell<Option<(Addr, Vec<RouteSpec>)>>,
+}
+
+impl Clone for Apply {
+    fn clone(&self) -> Self {
+        Apply::new(self.index, self.resolv_conf.clone())
+    }
+}
+
+impl Apply {
+    pub fn new(index: i32, resolv_conf: PathBuf) -> Apply {
+        Apply {
+            index,
+            resolv_conf,
+            applied: std::cell::RefCell::new(None),
+        }
+    }
+
+    fn install(&self, l: &Lease, classless: bool) -> Result<(), String> {
+        let mut nl = Rtnl::open().map_err(|e| format!("netlink: {e}"))?;
+        let addr = Addr {
+            ip: l.ip,
+            prefix: l.prefix,
+            broadcast: Some(l.broadcast_or_default()),
+            lifetime: l.lease,
+        };
+        let routes: Vec<RouteSpec> = l
+            .effective_routes(classless)
+            .iter()
+            .map(|r| RouteSpec {
+                dst: r.net,
+                prefix: r.prefix,
+                gateway: (!r.gateway.is_unspecified()).then_some(r.gateway),
+                index: self.index,
+            })
+            .collect();
+        // another address than before: the old one goes first
+        if let Some((old, _)) = self.applied.borrow().as_ref() {
+            if old.ip != addr.ip || old.prefix != addr.prefix {
+                let _ = nl.del_address(self.index, old);
+            }
+        }
+        nl.set_address(self.index, &addr)
+            .map_err(|e| format!("address {}/{}: {e}", addr.ip, addr.prefix))?;
+        for r in &routes {
+            if let Err(e) = nl.add_route(r) {
+                return Err(format!(
+                    "route {}/{} via {:?}: {e}",
+                    r.dst, r.prefix, r.gateway
+                ));
+            }
+        }
+        *self.applied.borrow_mut() = Some((addr, routes));
+        if !l.dns.is_empty() {
+            let mut text = String::new();
+            if let Some(d) = &l.domain {
+                text.push_str(&format!("domain {d}\n"));
+            }
+            if !l.search.is_empty() {
+                text.push_str(&format!("search {}\n", l.search.join(" ")));
+            }
+            for d in &l.dns {
+                text.push_str(&format!("nameserver {d}\n"));
+            }
+            atomic_write(&self.resolv_conf, text.as_bytes(), 0o644, true)
+                .map_err(|e| format!("{}: {e}", self.resolv_conf.display()))?;
+        }
+        Ok(())
+    }
+
+    fn remove(&self) {
+        if let Some((addr, routes)) = self.applied.borrow_mut().take() {
+            if let Ok(mut nl) = Rtnl::open() {
+                for r in routes.iter().rev() {
+                    let _ = nl.del_route(r);
+                }
+                let _ = nl.del_address(self.index, &addr);
+            }
+        }
+    }
 }
 
 /// A value single-quoted for sh: the file stays safe to source.
@@ -93,6 +184,9 @@ impl Native {
         l: &Lease,
         env: &[(String, String)],
     ) -> Result<(), String> {
+        if let Some(a) = &self.apply {
+            a.install(l, self.classless_routes)?;
+        }
         let text = ipconf(interface, l, self.classless_routes);
         let path = self.ipconf_path(interface);
         let _ = std::fs::create_dir_all(&self.fw_dir);
@@ -108,6 +202,9 @@ impl Native {
 
     /// No lease: remove the files; poke fw when there was one.
     pub fn deconfig(&self, interface: &str) {
+        if let Some(a) = &self.apply {
+            a.remove();
+        }
         let _ = std::fs::remove_file(&self.env_out);
         if std::fs::remove_file(self.ipconf_path(interface)).is_ok() {
             self.poke_fw();

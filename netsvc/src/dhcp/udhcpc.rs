@@ -950,7 +950,10 @@ fn finish(sh: &Shell, code: i32) -> i32 {
     code
 }
 
-/// `dhcp [-v] [udhcpc options]`: the native client. As `dhcp_IF/run` linked
+/// `dhcp [--apply [--resolv-conf FILE]] [--fw-dir DIR] [--fw-service DIR]
+/// [udhcpc options]`: the native client. `--apply` installs the address
+/// (with the lease as its lifetime), the routes (option 121 when present) and
+/// resolv.conf itself, through netlink. As `dhcp_IF/run` linked
 /// to ferrite it needs no arguments: the interface is IF, the lease goes to
 /// `/var/run/service/fw/dhcp_IF.ipconf`, `fw` (`/var/service/fw`) is poked,
 /// and `env.out` is written in the service directory for the pinger. Extra
@@ -969,6 +972,8 @@ pub fn native_main(args: &[OsString]) -> i32 {
     }
     let mut fw_dir = PathBuf::from("/var/run/service/fw");
     let mut fw_service = PathBuf::from("/var/service/fw");
+    let mut apply = false;
+    let mut resolv_conf = PathBuf::from("/etc/resolv.conf");
     // --fw-dir / --fw-service are native-only options
     let mut rest = Vec::new();
     let mut i = 0;
@@ -980,6 +985,11 @@ pub fn native_main(args: &[OsString]) -> i32 {
             }
             "--fw-service" if i + 1 < words.len() => {
                 fw_service = PathBuf::from(&words[i + 1]);
+                i += 1;
+            }
+            "--apply" => apply = true,
+            "--resolv-conf" if i + 1 < words.len() => {
+                resolv_conf = PathBuf::from(&words[i + 1]);
                 i += 1;
             }
             w => rest.push(w.to_string()),
@@ -1006,11 +1016,27 @@ pub fn native_main(args: &[OsString]) -> i32 {
         }
     }
     o.foreground = true;
+    let apply = if apply {
+        match interface(&o.interface) {
+            Ok((index, _)) => Some(super::native::Apply::new(index, resolv_conf)),
+            Err(e) => {
+                out::err(&format!(
+                    "dhcp: interface {}: {}\n",
+                    o.interface,
+                    describe(&e)
+                ));
+                return 1;
+            }
+        }
+    } else {
+        None
+    };
     o.native = Some(super::native::Native {
         fw_dir,
         fw_service,
         env_out: cwd.join("env.out"),
         classless_routes: !o.no_classless,
+        apply,
     });
     run(o)
 }
