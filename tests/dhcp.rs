@@ -883,3 +883,83 @@ fn native_apply_installs_address_routes_and_resolv_conf() {
     );
     assert!(!routes().contains("default"), "{}", routes());
 }
+
+#[test]
+fn arp_check_declines_an_address_in_use() {
+    if !prerequisites() {
+        return;
+    }
+    let t = TempDir::new("dhcp-arp");
+    let (s, c) = lab();
+    // another host already has the address the server hands out
+    ip(&["-n", &s.0, "addr", "add", "10.77.0.42/24", "dev", "vs"]);
+    let _srv = TestServer::start(&s, "vs", short_lease_reply);
+    let cl = udhcpc(&c, t.path(), &["-i", "vc", "-a", "-v"]);
+    assert!(
+        wait_until(T, || cl
+            .log()
+            .contains("10.77.0.42 is in use by another host: declining")),
+        "{}",
+        cl.log()
+    );
+    assert!(
+        wait_until(T, || cl.log().contains("sent Some(Decline) to Broadcast")),
+        "{}",
+        cl.log()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !events(t.path()).iter().any(|e| e.starts_with("bound")),
+        "bound to an address in use"
+    );
+}
+
+#[test]
+fn hostname_vendor_and_client_id_reach_the_server() {
+    if !prerequisites() {
+        return;
+    }
+    let t = TempDir::new("dhcp-ids");
+    let (s, c) = lab();
+    let srv = dnsmasq(
+        &s,
+        "vs",
+        "10.77.0.100,10.77.0.150,255.255.255.0,600",
+        t.path(),
+        &[],
+    );
+    let mut cl = udhcpc(
+        &c,
+        t.path(),
+        &[
+            "-i",
+            "vc",
+            "-q",
+            "-x",
+            "hostname:fbox",
+            "-V",
+            "ferrite-test",
+        ],
+    );
+    assert!(cl.child.wait().unwrap().success(), "{}", cl.log());
+    let log = srv.log();
+    assert!(log.contains("client provides name: fbox"), "{log}");
+    assert!(log.contains("vendor class: ferrite-test"), "{log}");
+    // the lease file: expiry, MAC, address, name, client id (01 = Ethernet + MAC)
+    let leases: String = fs::read_dir(t.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("leases-"))
+        .map(|e| fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    let line = leases
+        .lines()
+        .find(|l| l.contains(" fbox "))
+        .unwrap_or_else(|| panic!("{leases}"));
+    let f: Vec<&str> = line.split(' ').collect();
+    assert_eq!(
+        f[4],
+        format!("01:{}", f[1]),
+        "client id from the MAC: {line}"
+    );
+}
