@@ -4,6 +4,7 @@
 
 pub mod errtext;
 pub mod fsutil;
+pub mod getopt;
 pub mod out;
 pub mod poll;
 pub mod sig;

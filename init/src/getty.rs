@@ -9,6 +9,7 @@
 
 use crate::issue::{expand, IssueInfo};
 use common::errtext::describe;
+use common::getopt::Opt;
 use common::out;
 use std::ffi::{CString, OsString};
 use std::os::unix::process::CommandExt;
@@ -36,53 +37,26 @@ pub struct Options {
 /// Parse BusyBox getty's arguments (without argv[0]).
 pub fn parse(args: &[String]) -> Result<Options, String> {
     let mut o = Options::default();
-    let mut positional = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let a = &args[i];
-        if a.len() > 1 && a.starts_with('-') && positional.is_empty() {
-            let flags: Vec<char> = a[1..].chars().collect();
-            let mut j = 0;
-            while j < flags.len() {
-                let c = flags[j];
-                if "lfHIta".contains(c) {
-                    let rest: String = flags[j + 1..].iter().collect();
-                    let val = if rest.is_empty() {
-                        i += 1;
-                        args.get(i)
-                            .cloned()
-                            .ok_or(format!("option -{c} needs a value"))?
-                    } else {
-                        rest
-                    };
-                    match c {
-                        'l' => o.login = Some(val),
-                        'f' => o.issue = Some(val),
-                        'H' => o.host = Some(val),
-                        'I' => o.init = Some(val),
-                        't' => {
-                            o.timeout =
-                                Some(val.parse().map_err(|_| format!("bad timeout: {val}"))?)
-                        }
-                        _ => o.autologin = Some(val),
-                    }
-                    break;
-                }
-                match c {
-                    'i' => o.no_issue = true,
-                    'L' => o.local = true,
-                    'h' => o.hw_flow = true,
-                    'n' => o.no_prompt = true,
-                    'm' | 'w' => {}
-                    _ => return Err(format!("unknown option -{c}")),
-                }
-                j += 1;
+    let (opts, first) = common::getopt::parse(args, "lfHIta")?;
+    for opt in opts {
+        match opt {
+            Opt::Value('l', v) => o.login = Some(v),
+            Opt::Value('f', v) => o.issue = Some(v),
+            Opt::Value('H', v) => o.host = Some(v),
+            Opt::Value('I', v) => o.init = Some(v),
+            Opt::Value('t', v) => {
+                o.timeout = Some(v.parse().map_err(|_| format!("bad timeout: {v}"))?)
             }
-        } else {
-            positional.push(a.clone());
+            Opt::Value(_, v) => o.autologin = Some(v),
+            Opt::Flag('i') => o.no_issue = true,
+            Opt::Flag('L') => o.local = true,
+            Opt::Flag('h') => o.hw_flow = true,
+            Opt::Flag('n') => o.no_prompt = true,
+            Opt::Flag('m' | 'w') => {}
+            Opt::Flag(c) => return Err(format!("unknown option -{c}")),
         }
-        i += 1;
     }
+    let positional = &args[first..];
     // BAUD[,BAUD...] TTY [TERM], or TTY BAUD [TERM]
     let speed = |s: &str| s.split(',').next().and_then(|b| b.parse::<u32>().ok());
     match positional.len() {

@@ -3,6 +3,7 @@
 
 use crate::shutdown::Ending;
 use common::errtext::describe;
+use common::getopt::Opt;
 use common::out;
 use std::ffi::OsString;
 use std::path::Path;
@@ -22,37 +23,28 @@ pub fn main(args: &[OsString]) -> i32 {
         100
     };
     let (mut force, mut nosync, mut delay) = (false, false, 0u64);
-    let mut i = 1;
-    while i < args.len() {
-        let a = args[i].to_string_lossy().into_owned();
-        let Some(flags) = a.strip_prefix('-') else {
-            return usage();
-        };
-        let mut chars = flags.chars();
-        while let Some(c) = chars.next() {
-            match c {
-                'f' => force = true,
-                'n' => nosync = true,
-                'w' => {}
-                'd' => {
-                    let rest: String = chars.by_ref().collect();
-                    let v = if rest.is_empty() {
-                        i += 1;
-                        args.get(i)
-                            .map(|s| s.to_string_lossy().into_owned())
-                            .unwrap_or_default()
-                    } else {
-                        rest
-                    };
-                    match v.parse() {
-                        Ok(d) => delay = d,
-                        Err(_) => return usage(),
-                    }
-                }
-                _ => return usage(),
-            }
+    let words: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let Ok((opts, first)) = common::getopt::parse(&words, "d") else {
+        return usage();
+    };
+    if first != words.len() {
+        return usage();
+    }
+    for opt in opts {
+        match opt {
+            Opt::Flag('f') => force = true,
+            Opt::Flag('n') => nosync = true,
+            Opt::Flag('w') => {}
+            Opt::Value(_, v) => match v.parse() {
+                Ok(d) => delay = d,
+                Err(_) => return usage(),
+            },
+            Opt::Flag(_) => return usage(),
         }
-        i += 1;
     }
     if delay > 0 {
         std::thread::sleep(std::time::Duration::from_secs(delay));

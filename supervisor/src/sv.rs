@@ -247,48 +247,28 @@ pub fn main(args: &[OsString]) -> i32 {
             .and_then(|s| parse_wait(&s))
             .unwrap_or(Duration::from_secs(7)),
     };
-    let mut i = 1;
-    while i < args.len() && args[i].starts_with('-') && args[i].len() > 1 {
-        let a = &args[i];
-        if a == "--" {
-            i += 1;
-            break;
-        }
-        for (pos, c) in a[1..].char_indices() {
-            match c {
-                'v' => opts.verbose = true,
-                'w' => {
-                    let rest = &a[1 + pos + 1..];
-                    let val = if !rest.is_empty() {
-                        rest.to_string()
-                    } else {
-                        i += 1;
-                        match args.get(i) {
-                            Some(v) => v.clone(),
-                            None => {
-                                out::err(USAGE);
-                                return 100;
-                            }
-                        }
-                    };
-                    match parse_wait(&val) {
-                        Some(d) => opts.wait = d,
-                        None => {
-                            out::err(USAGE);
-                            return 100;
-                        }
-                    }
-                    opts.verbose = true;
-                    break;
-                }
-                _ => {
+    let Ok((parsed, first)) = common::getopt::parse(&args[1.min(args.len())..], "w") else {
+        out::err(USAGE);
+        return 100;
+    };
+    for opt in parsed {
+        match opt {
+            common::getopt::Opt::Flag('v') => opts.verbose = true,
+            common::getopt::Opt::Value(_, v) => match parse_wait(&v) {
+                // -w implies -v
+                Some(d) => (opts.wait, opts.verbose) = (d, true),
+                None => {
                     out::err(USAGE);
                     return 100;
                 }
+            },
+            common::getopt::Opt::Flag(_) => {
+                out::err(USAGE);
+                return 100;
             }
         }
-        i += 1;
     }
+    let i = first + 1;
     if args.len() < i + 2 {
         out::err(USAGE);
         return 100;

@@ -14,6 +14,7 @@ pub mod rotate;
 pub mod stamp;
 
 use common::errtext::describe;
+use common::getopt::Opt;
 use common::out;
 use common::poll::PollSet;
 use common::sig::{self, SignalFd};
@@ -55,44 +56,22 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
         buflen: 64 * 1024,
         dirs: Vec::new(),
     };
-    let mut i = 0;
-    while i < args.len() && args[i].starts_with('-') && args[i].len() > 1 {
-        let a = &args[i];
-        let chars: Vec<char> = a[1..].chars().collect();
-        let mut j = 0;
-        while j < chars.len() {
-            let c = chars[j];
-            if "rRlb".contains(c) {
-                let rest: String = chars[j + 1..].iter().collect();
-                let v = if rest.is_empty() {
-                    i += 1;
-                    args.get(i)
-                        .cloned()
-                        .ok_or(format!("option -{c} needs a value"))?
-                } else {
-                    rest
-                };
-                match c {
-                    'r' => {
-                        if v.len() != 1 {
-                            return Err("-r takes one character".into());
-                        }
-                        o.replace = Some(v.as_bytes()[0]);
-                    }
-                    'R' => o.replace_set = v.into_bytes(),
-                    'l' => o.len = v.parse().map_err(|_| format!("bad -l: {v}"))?,
-                    _ => o.buflen = v.parse().map_err(|_| format!("bad -b: {v}"))?,
+    let (opts, i) = common::getopt::parse(args, "rRlb")?;
+    for opt in opts {
+        match opt {
+            Opt::Flag('t') => o.stamp = (o.stamp + 1).min(3),
+            Opt::Flag('v') => o.verbose = true,
+            Opt::Value('r', v) => {
+                if v.len() != 1 {
+                    return Err("-r takes one character".into());
                 }
-                break;
+                o.replace = Some(v.as_bytes()[0]);
             }
-            match c {
-                't' => o.stamp = (o.stamp + 1).min(3),
-                'v' => o.verbose = true,
-                _ => return Err(format!("unknown option -{c}")),
-            }
-            j += 1;
+            Opt::Value('R', v) => o.replace_set = v.into_bytes(),
+            Opt::Value('l', v) => o.len = v.parse().map_err(|_| format!("bad -l: {v}"))?,
+            Opt::Value(_, v) => o.buflen = v.parse().map_err(|_| format!("bad -b: {v}"))?,
+            Opt::Flag(c) => return Err(format!("unknown option -{c}")),
         }
-        i += 1;
     }
     o.dirs = args[i..].iter().map(PathBuf::from).collect();
     if o.dirs.is_empty() {
