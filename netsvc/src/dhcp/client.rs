@@ -282,9 +282,7 @@ impl Client {
             m.set(opt::REQUESTED_IP, ip.octets().to_vec());
         }
         let wait = self.backoff(self.cfg.initial_timeout, self.tries);
-        self.timer = Some(now + wait);
-        self.tries += 1;
-        vec![Action::Send(m, Dest::Broadcast)]
+        self.broadcast_try(now, m, wait)
     }
 
     fn request_offer(&mut self, now: Duration) -> Vec<Action> {
@@ -296,9 +294,7 @@ impl Client {
         m.set(opt::REQUESTED_IP, offer.ip.octets().to_vec());
         m.set(opt::SERVER_ID, offer.server.octets().to_vec());
         let wait = self.backoff(self.cfg.initial_timeout, self.tries);
-        self.timer = Some(now + wait);
-        self.tries += 1;
-        vec![Action::Send(m, Dest::Broadcast)]
+        self.broadcast_try(now, m, wait)
     }
 
     fn reboot_request(&mut self, now: Duration) -> Vec<Action> {
@@ -308,7 +304,12 @@ impl Client {
         self.state = State::Rebooting;
         let mut m = self.base_message(now, MsgType::Request);
         m.set(opt::REQUESTED_IP, c.lease.ip.octets().to_vec());
-        self.timer = Some(now + REBOOT_TIMEOUT);
+        self.broadcast_try(now, m, REBOOT_TIMEOUT)
+    }
+
+    /// Broadcast one try of an exchange and wait `wait` for its answer.
+    fn broadcast_try(&mut self, now: Duration, m: Message, wait: Duration) -> Vec<Action> {
+        self.timer = Some(now + wait);
         self.tries += 1;
         vec![Action::Send(m, Dest::Broadcast)]
     }
