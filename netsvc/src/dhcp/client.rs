@@ -32,6 +32,9 @@ pub struct Config {
     pub arp_check: bool,
     /// Honour option 121 (switch off against TunnelVision-style steering).
     pub classless_routes: bool,
+    /// `-B`: ask servers to broadcast their replies (for relays and servers
+    /// that cannot reach a client without an address by unicast).
+    pub broadcast_flag: bool,
     /// Seed for transaction ids and jitter (from getrandom in the shell).
     pub seed: u64,
 }
@@ -53,6 +56,7 @@ impl Config {
             failure_pause: Duration::from_secs(20),
             arp_check: false,
             classless_routes: true,
+            broadcast_flag: false,
             seed,
         }
     }
@@ -229,6 +233,9 @@ impl Client {
     fn base_message(&self, now: Duration, t: MsgType) -> Message {
         let mut m = Message::new(BOOTREQUEST, self.xid, self.cfg.mac);
         m.secs = (now.saturating_sub(self.started).as_secs()).min(u16::MAX as u64) as u16;
+        if self.cfg.broadcast_flag && matches!(t, MsgType::Discover | MsgType::Request) {
+            m.flags = 0x8000;
+        }
         m.set(opt::MSG_TYPE, vec![t as u8]);
         m.set(opt::CLIENT_ID, self.cfg.client_id.clone());
         if t != MsgType::Release && t != MsgType::Decline {
@@ -642,6 +649,21 @@ mod tests {
         assert_eq!(sent(&a), [(MsgType::Discover, Dest::Broadcast)]);
         let Action::Send(d, _) = &a[1] else { panic!() };
         assert_eq!(d.get(opt::CLIENT_ID), Some(&[1, 2, 0, 0, 0, 0, 1][..]));
+        assert_eq!(d.flags, 0, "no broadcast flag unless asked (-B)");
+        let mut cfg = Config::new(MAC, 1);
+        cfg.broadcast_flag = true;
+        let mut b = Client::new(cfg);
+        let ab = b.handle(
+            s(0.0),
+            Event::Start {
+                link_up: true,
+                remembered: None,
+            },
+        );
+        let Action::Send(db, _) = &ab[1] else {
+            panic!()
+        };
+        assert_eq!(db.flags, 0x8000);
         assert!(d
             .get(opt::PARAM_LIST)
             .unwrap()

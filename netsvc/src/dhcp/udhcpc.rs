@@ -47,6 +47,7 @@ pub struct Options {
     pub arp: bool,
     pub verbose: bool,
     pub no_classless: bool,
+    pub broadcast_flag: bool,
     pub state_dir: PathBuf,
     /// Native mode: files and fw instead of a script.
     pub native: Option<super::native::Native>,
@@ -75,6 +76,7 @@ impl Default for Options {
             arp: false,
             verbose: false,
             no_classless: false,
+            broadcast_flag: false,
             state_dir: PathBuf::from("/var/lib/ferrite/dhcp"),
             native: None,
         }
@@ -199,6 +201,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
             "--clientid-none" => o.no_client_id = true,
             "--arping" => o.arp = true,
             "--verbose" => o.verbose = true,
+            "--broadcast" => o.broadcast_flag = true,
             "--syslog" | "--no-default-options" => {}
             k if k.starts_with('-') && k.len() == 2 => {
                 args_flag(&mut o, k.chars().nth(1).unwrap_or('?'))?
@@ -220,7 +223,8 @@ fn args_flag(o: &mut Options, c: char) -> Result<(), String> {
         'v' => o.verbose = true,
         'C' => o.no_client_id = true,
         'a' => o.arp = true,
-        'S' | 'o' | 'B' => {}
+        'B' => o.broadcast_flag = true,
+        'S' | 'o' => {}
         _ => return Err(format!("unknown option -{c}")),
     }
     Ok(())
@@ -260,7 +264,7 @@ fn apply_valued(o: &mut Options, c: &str, v: String) -> Result<(), String> {
 
 fn usage() -> i32 {
     out::err(
-        "usage: udhcpc [-fbqnRvCa] [-i IFACE] [-s PROG] [-p PIDFILE] [-t N] [-T SEC] [-A SEC]\n\
+        "usage: udhcpc [-fbqnRvCaB] [-i IFACE] [-s PROG] [-p PIDFILE] [-t N] [-T SEC] [-A SEC]\n\
          \x20             [-r IP] [-x OPT:VAL]... [-O OPT]... [-V VENDOR] [-H|--hostname NAME]\n",
     );
     1
@@ -811,6 +815,7 @@ pub fn run(o: Options) -> i32 {
     cfg.failure_pause = Duration::from_secs(o.pause);
     cfg.arp_check = o.arp;
     cfg.classless_routes = !o.no_classless;
+    cfg.broadcast_flag = o.broadcast_flag;
     let mut sh = Shell {
         o,
         index,
