@@ -201,12 +201,26 @@ fn login_command_poweroff(board: &str, tty: &str, machine: &str) {
     vm.expect(&format!("run: getty_{tty}: (pid "), STEP);
     vm.expect("/bin/ferrite", STEP);
     cable_pull_and_replug(&mut vm);
+    lease_from_the_user_network(&mut vm);
     vm.send("poweroff\n");
     vm.expect("ferrite init: power off: stopping services", STEP);
     let st = vm
         .wait_exit(Duration::from_secs(60))
         .expect("QEMU did not exit after poweroff");
     assert_eq!(st.code(), Some(0), "QEMU exit status after poweroff");
+}
+
+/// ferrite's DHCP client gets QEMU's user-network lease and installs it
+/// (native mode with --apply: address, default route, resolv.conf).
+fn lease_from_the_user_network(vm: &mut Vm) {
+    vm.send(
+        "dhcp -i eth0 -q --apply --resolv-conf /tmp/resolv.conf --fw-dir /tmp --fw-service /tmp --state-dir /tmp \
+         && ip -4 addr show dev eth0 && ip route && cat /tmp/resolv.conf && echo lease-done\n",
+    );
+    vm.expect("inet 10.0.2.15/24", STEP);
+    vm.expect("default via 10.0.2.2", STEP);
+    vm.expect("nameserver 10.0.2.3", STEP);
+    vm.expect("lease-done", STEP);
 }
 
 /// The guest sees the virtual cable go and come back (carrier of eth0).
