@@ -45,7 +45,9 @@ pub fn main(args: &[OsString]) -> i32 {
         out::err("usage: runsvdir [-P] dir [log]\n");
         return 100;
     }
-    let dir = PathBuf::from(&rest[0]);
+    // Absolute, so that the fallback scan can tell a replaced directory
+    // after we have changed into it.
+    let dir = std::path::absolute(&rest[0]).unwrap_or_else(|_| PathBuf::from(&rest[0]));
     let sigfd = match SignalFd::new(&[libc::SIGCHLD, libc::SIGTERM, libc::SIGHUP]) {
         Ok(s) => s,
         Err(e) => {
