@@ -3,4 +3,5 @@
 //! DHCP issue); the others follow.
 
 pub mod dhcp;
+pub mod fw;
 pub mod netlink;

@@ -268,6 +268,9 @@ pub struct RouteSpec {
     pub prefix: u8,
     pub gateway: Option<std::net::Ipv4Addr>,
     pub index: i32,
+    /// Who made the route (rtnetlink's protocol; fw marks its own).
+    pub protocol: u8,
+    pub metric: u32,
 }
 
 /// A netlink socket for changes (not subscribed to events).
@@ -367,7 +370,16 @@ impl Rtnl {
         // rtmsg: family, dst_len, src_len, tos, table main, protocol boot(3),
         // scope universe (link when there is no gateway), type unicast
         let scope = if r.gateway.is_some() { 0 } else { 253 };
-        let mut b = vec![libc::AF_INET as u8, r.prefix, 0, 0, 254, 3, scope, 1];
+        let mut b = vec![
+            libc::AF_INET as u8,
+            r.prefix,
+            0,
+            0,
+            254,
+            r.protocol,
+            scope,
+            1,
+        ];
         b.extend_from_slice(&0u32.to_ne_bytes());
         if r.prefix > 0 {
             attr(&mut b, RTA_DST, &r.dst.octets());
@@ -376,6 +388,9 @@ impl Rtnl {
             attr(&mut b, RTA_GATEWAY, &g.octets());
         }
         attr(&mut b, RTA_OIF, &(r.index as u32).to_ne_bytes());
+        if r.metric > 0 {
+            attr(&mut b, RTA_PRIORITY, &r.metric.to_ne_bytes());
+        }
         b
     }
 
@@ -392,5 +407,152 @@ impl Rtnl {
 
     pub fn del_route(&mut self, r: &RouteSpec) -> io::Result<()> {
         self.request(RTM_DELROUTE, 0, &Self::route_body(r))
+    }
+}
+
+// ---- dumps ---------------------------------------------------------------
+
+const RTM_GETADDR: u16 = 22;
+const RTM_GETROUTE: u16 = 26;
+const NLM_F_DUMP: u16 = 0x300;
+const NLMSG_DONE: u16 = 3;
+const RTA_PRIORITY: u16 = 6;
+
+/// An IPv4 address as the kernel lists it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddrEntry {
+    pub index: i32,
+    pub ip: std::net::Ipv4Addr,
+    pub prefix: u8,
+}
+
+/// An IPv4 route of the main table as the kernel lists it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RouteEntry {
+    pub dst: std::net::Ipv4Addr,
+    pub prefix: u8,
+    pub gateway: Option<std::net::Ipv4Addr>,
+    pub index: i32,
+    pub protocol: u8,
+    pub metric: u32,
+}
+
+fn ip4(d: &[u8]) -> Option<std::net::Ipv4Addr> {
+    (d.len() == 4).then(|| std::net::Ipv4Addr::new(d[0], d[1], d[2], d[3]))
+}
+
+/// Attributes of a message body after a fixed header of `skip` bytes.
+fn attrs(body: &[u8], skip: usize) -> Vec<(u16, &[u8])> {
+    let mut out = Vec::new();
+    let mut a = body.get(skip..).unwrap_or(&[]);
+    while a.len() >= 4 {
+        let len = u16::from_ne_bytes([a[0], a[1]]) as usize;
+        let typ = u16::from_ne_bytes([a[2], a[3]]) & 0x3fff;
+        if len < 4 || len > a.len() {
+            break;
+        }
+        out.push((typ, &a[4..len]));
+        a = &a[(len.div_ceil(4) * 4).min(a.len())..];
+    }
+    out
+}
+
+impl Rtnl {
+    /// Send a dump request and collect the bodies of its answers.
+    fn dump(&mut self, typ: u16, family_body: &[u8]) -> io::Result<Vec<(u16, Vec<u8>)>> {
+        self.seq += 1;
+        let mut m = Vec::new();
+        m.extend_from_slice(&((16 + family_body.len()) as u32).to_ne_bytes());
+        m.extend_from_slice(&typ.to_ne_bytes());
+        m.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+        m.extend_from_slice(&self.seq.to_ne_bytes());
+        m.extend_from_slice(&0u32.to_ne_bytes());
+        m.extend_from_slice(family_body);
+        let mut out = Vec::new();
+        // SAFETY: valid buffers.
+        unsafe {
+            if libc::send(self.fd.as_raw_fd(), m.as_ptr().cast(), m.len(), 0) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let mut buf = vec![0u8; 32768];
+            loop {
+                let n = libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0);
+                if n < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                let mut b = &buf[..n as usize];
+                while b.len() >= 16 {
+                    let len = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as usize;
+                    let t = u16::from_ne_bytes([b[4], b[5]]);
+                    if len < 16 || len > b.len() {
+                        break;
+                    }
+                    if t == NLMSG_DONE {
+                        return Ok(out);
+                    }
+                    if t == NLMSG_ERROR {
+                        let err = i32::from_ne_bytes([b[16], b[17], b[18], b[19]]);
+                        return Err(io::Error::from_raw_os_error(-err));
+                    }
+                    out.push((t, b[16..len].to_vec()));
+                    b = &b[(len.div_ceil(4) * 4).min(b.len())..];
+                }
+            }
+        }
+    }
+
+    /// Every IPv4 address.
+    pub fn addresses(&mut self) -> io::Result<Vec<AddrEntry>> {
+        let body = [libc::AF_INET as u8, 0, 0, 0, 0, 0, 0, 0];
+        Ok(self
+            .dump(RTM_GETADDR, &body)?
+            .iter()
+            .filter(|(t, b)| *t == RTM_NEWADDR && b.len() >= 8)
+            .filter_map(|(_, b)| {
+                let local = attrs(b, 8)
+                    .into_iter()
+                    .find(|(t, _)| *t == IFA_LOCAL)
+                    .and_then(|(_, d)| ip4(d))?;
+                Some(AddrEntry {
+                    index: i32::from_ne_bytes([b[4], b[5], b[6], b[7]]),
+                    ip: local,
+                    prefix: b[1],
+                })
+            })
+            .collect())
+    }
+
+    /// Every IPv4 route of the main table.
+    pub fn routes(&mut self) -> io::Result<Vec<RouteEntry>> {
+        let body = [libc::AF_INET as u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        Ok(self
+            .dump(RTM_GETROUTE, &body)?
+            .iter()
+            .filter(|(t, b)| *t == RTM_NEWROUTE && b.len() >= 12 && b[4] == 254)
+            .map(|(_, b)| {
+                let mut r = RouteEntry {
+                    dst: std::net::Ipv4Addr::UNSPECIFIED,
+                    prefix: b[1],
+                    gateway: None,
+                    index: 0,
+                    protocol: b[5],
+                    metric: 0,
+                };
+                for (t, d) in attrs(b, 12) {
+                    match t {
+                        RTA_DST => r.dst = ip4(d).unwrap_or(r.dst),
+                        RTA_GATEWAY => r.gateway = ip4(d),
+                        RTA_OIF if d.len() == 4 => {
+                            r.index = i32::from_ne_bytes([d[0], d[1], d[2], d[3]])
+                        }
+                        RTA_PRIORITY if d.len() == 4 => {
+                            r.metric = u32::from_ne_bytes([d[0], d[1], d[2], d[3]])
+                        }
+                        _ => {}
+                    }
+                }
+                r
+            })
+            .collect())
     }
 }

@@ -62,6 +62,8 @@ impl Apply {
                 prefix: r.prefix,
                 gateway: (!r.gateway.is_unspecified()).then_some(r.gateway),
                 index: self.index,
+                protocol: 3, // "boot": from DHCP
+                metric: 0,
             })
             .collect();
         // another address than before: the old one goes first

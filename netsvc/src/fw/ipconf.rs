@@ -1,0 +1,213 @@
+//! ipconf files, the seed's network configuration format, parsed without
+//! a shell: `key=value` lines (values bare, 'single' or "double" quoted) or
+//! BusyBox's array form (`let cfg=cfg+1`, `if[$cfg]=eth0`, ...). Keys: if,
+//! ip, ipmask (ADDR/PREFIX), gw, net (`0/0` is the default route), dns,
+//! domain, search, mtu. A repeated gw/net pair is one more route.
+
+use std::net::Ipv4Addr;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IfConf {
+    pub interface: String,
+    pub addrs: Vec<(Ipv4Addr, u8)>,
+    /// (destination, prefix, gateway)
+    pub routes: Vec<(Ipv4Addr, u8, Option<Ipv4Addr>)>,
+    pub dns: Vec<Ipv4Addr>,
+    pub domain: Option<String>,
+    pub search: Vec<String>,
+}
+
+/// Undo sh quoting of one value: 'single' (with '\'' escapes), "double", bare.
+fn unquote(v: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut chars = v.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => loop {
+                match chars.next() {
+                    Some('\'') => break,
+                    Some(x) => out.push(x),
+                    None => return Err("unterminated single quote".into()),
+                }
+            },
+            '"' => loop {
+                match chars.next() {
+                    Some('"') => break,
+                    Some('\\') => out.push(chars.next().ok_or("unterminated double quote")?),
+                    Some('$' | '`') => return Err("expansion in a value".into()),
+                    Some(x) => out.push(x),
+                    None => return Err("unterminated double quote".into()),
+                }
+            },
+            '\\' => out.push(chars.next().ok_or("trailing backslash")?),
+            '$' | '`' | ';' | '&' | '|' | '(' | ')' | '<' | '>' => {
+                return Err(format!("shell syntax {c:?} in a value"));
+            }
+            ' ' | '\t' => return Err("unquoted space in a value".into()),
+            x => out.push(x),
+        }
+    }
+    Ok(out)
+}
+
+fn cidr(v: &str) -> Result<(Ipv4Addr, u8), String> {
+    if v == "0/0" {
+        return Ok((Ipv4Addr::UNSPECIFIED, 0));
+    }
+    let (a, p) = v
+        .split_once('/')
+        .ok_or(format!("{v:?} is not ADDRESS/PREFIX"))?;
+    let ip: Ipv4Addr = a.parse().map_err(|_| format!("{a:?} is not an address"))?;
+    let prefix: u8 = p
+        .parse()
+        .ok()
+        .filter(|p| *p <= 32)
+        .ok_or(format!("prefix {p:?} is not 0..32"))?;
+    Ok((ip, prefix))
+}
+
+fn addr(v: &str) -> Result<Ipv4Addr, String> {
+    v.parse().map_err(|_| format!("{v:?} is not an address"))
+}
+
+/// Parse a file; an error names the line (`ORIGIN:LINE: why`).
+pub fn parse(text: &str, origin: &str) -> Result<Vec<IfConf>, String> {
+    let mut confs: Vec<IfConf> = Vec::new();
+    let mut cur = IfConf::default();
+    let mut started = false;
+    let mut pending_gw: Option<Ipv4Addr> = None;
+    let flush = |cur: &mut IfConf, pending_gw: &mut Option<Ipv4Addr>, confs: &mut Vec<IfConf>| {
+        if let Some(g) = pending_gw.take() {
+            cur.routes.push((Ipv4Addr::UNSPECIFIED, 0, Some(g)));
+        }
+        if *cur != IfConf::default() {
+            confs.push(std::mem::take(cur));
+        }
+    };
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        let err = |why: String| format!("{origin}:{}: {why}: {raw}", n + 1);
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if line.replace(' ', "") == "letcfg=cfg+1" {
+            if started {
+                flush(&mut cur, &mut pending_gw, &mut confs);
+            }
+            started = true;
+            continue;
+        }
+        if line.starts_with("cfg=") {
+            continue;
+        }
+        let (key, value) = line
+            .split_once('=')
+            .ok_or_else(|| err("not KEY=VALUE".into()))?;
+        let key = key.strip_suffix("[$cfg]").unwrap_or(key);
+        if !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || key.is_empty() {
+            return Err(err(format!("bad key {key:?}")));
+        }
+        let value = unquote(value).map_err(err)?;
+        match key {
+            "if" => {
+                if value.is_empty()
+                    || value.len() > 15
+                    || value.contains('/')
+                    || value.contains(char::is_whitespace)
+                {
+                    return Err(err(format!("bad interface name {value:?}")));
+                }
+                cur.interface = value;
+            }
+            "ip" => {
+                let a = addr(&value).map_err(err)?;
+                if !cur.addrs.iter().any(|(x, _)| *x == a) {
+                    cur.addrs.push((a, 32));
+                }
+            }
+            "ipmask" => {
+                let (a, p) = cidr(&value).map_err(err)?;
+                cur.addrs.retain(|(x, _)| *x != a);
+                cur.addrs.push((a, p));
+            }
+            "gw" => {
+                if let Some(g) = pending_gw.replace(addr(&value).map_err(err)?) {
+                    cur.routes.push((Ipv4Addr::UNSPECIFIED, 0, Some(g)));
+                }
+            }
+            "net" => {
+                let (a, p) = cidr(&value).map_err(err)?;
+                cur.routes.push((a, p, pending_gw.take()));
+            }
+            "dns" => {
+                for d in value.split_whitespace() {
+                    cur.dns.push(addr(d).map_err(err)?);
+                }
+            }
+            "domain" => cur.domain = (!value.is_empty()).then_some(value),
+            "search" => cur.search = value.split_whitespace().map(String::from).collect(),
+            _ => {} // other keys (mtu, ...) are for other readers
+        }
+    }
+    flush(&mut cur, &mut pending_gw, &mut confs);
+    for c in &confs {
+        if c.interface.is_empty() {
+            return Err(format!("{origin}: an entry without if="));
+        }
+    }
+    Ok(confs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_form_as_ferrite_writes_it() {
+        let t = "# dhcp\nif='eth0'\nip='10.0.2.15'\nipmask='10.0.2.15/24'\ngw='10.0.2.2'\nnet='0/0'\ngw='10.0.2.9'\nnet='10.9.0.0/16'\ndns='10.0.2.3 1.1.1.1'\n";
+        let c = parse(t, "f").unwrap();
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].interface, "eth0");
+        assert_eq!(c[0].addrs, [(Ipv4Addr::new(10, 0, 2, 15), 24)]);
+        assert_eq!(
+            c[0].routes,
+            [
+                (Ipv4Addr::UNSPECIFIED, 0, Some(Ipv4Addr::new(10, 0, 2, 2))),
+                (
+                    Ipv4Addr::new(10, 9, 0, 0),
+                    16,
+                    Some(Ipv4Addr::new(10, 0, 2, 9))
+                )
+            ]
+        );
+        assert_eq!(c[0].dns.len(), 2);
+    }
+
+    #[test]
+    fn busybox_array_form() {
+        let t = "let cfg=cfg+1\nif[$cfg]=eth0\nip[$cfg]=11.22.33.44\nipmask[$cfg]=11.22.33.44/24\ngw[$cfg]=11.22.33.1\nnet[$cfg]=0/0\ndns[$cfg]='8.8.8.8 4.2.2.1'\nlet cfg=cfg+1\nif[$cfg]=eth1\nip[$cfg]=\"192.168.0.1\"\n";
+        let c = parse(t, "conf/x.ipconf").unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(
+            c[0].routes,
+            [(Ipv4Addr::UNSPECIFIED, 0, Some(Ipv4Addr::new(11, 22, 33, 1)))]
+        );
+        assert_eq!(c[1].interface, "eth1");
+        assert_eq!(c[1].addrs, [(Ipv4Addr::new(192, 168, 0, 1), 32)]);
+    }
+
+    #[test]
+    fn malformed_lines_are_named() {
+        for (t, want) in [
+            ("if=eth0\nip=$(reboot)\n", "f:2: shell syntax"),
+            ("if=eth0\nipmask=10.0.0.1/33\n", "f:2: prefix"),
+            ("if=eth0\ngarbage line\n", "f:2: not KEY=VALUE"),
+            ("if='eth0\n", "f:1: unterminated"),
+            ("ip=10.0.0.1\n", "f: an entry without if="),
+            ("if=eth0\ndns=1.2.3\n", "f:2:"),
+        ] {
+            let e = parse(t, "f").unwrap_err();
+            assert!(e.starts_with(want), "{t:?}: {e}");
+        }
+    }
+}

@@ -1,0 +1,403 @@
+//! `fw`: the one-shot network configuration service of the seed's design.
+//! It marks itself "once" first (an `up` that arrives while it runs makes
+//! runsv run it once more), reads `conf/*.ipconf` and the dynamic
+//! `/var/run/service/fw/*.ipconf`, and brings addresses, routes,
+//! resolv.conf, forwarding and the firewall to the wanted state, changing
+//! only what differs. It prints what it changed (for its log) and writes
+//! `up` with the time of the run.
+
+pub mod ipconf;
+pub mod plan;
+
+use crate::netlink::{Addr, RouteSpec, Rtnl};
+use common::errtext::describe;
+use common::fsutil::atomic_write;
+use common::out;
+use ipconf::IfConf;
+use plan::{Op, A, FW_PROTO, R};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+const PROG: &str = "fw";
+
+struct Paths {
+    conf: PathBuf,
+    dynamic: PathBuf,
+    run_dir: PathBuf,
+    resolv: PathBuf,
+}
+
+fn usage() -> i32 {
+    out::err("usage: fw [--conf DIR] [--dynamic DIR] [--run-dir DIR] [--resolv-conf FILE]\n");
+    100
+}
+
+fn ipconf_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "ipconf"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn index_of(name: &str) -> Option<i32> {
+    let c = std::ffi::CString::new(name).ok()?;
+    // SAFETY: valid C string.
+    let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    (i != 0).then_some(i as i32)
+}
+
+fn link_up(name: &str) {
+    // SAFETY: plain ioctls on a zeroed ifreq with the name set.
+    unsafe {
+        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if s < 0 {
+            return;
+        }
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (i, b) in name.bytes().take(15).enumerate() {
+            req.ifr_name[i] = b as libc::c_char;
+        }
+        if libc::ioctl(s, libc::SIOCGIFFLAGS as _, &mut req) == 0
+            && req.ifr_ifru.ifru_flags & libc::IFF_UP as i16 == 0
+        {
+            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            libc::ioctl(s, libc::SIOCSIFFLAGS as _, &req);
+        }
+        libc::close(s);
+    }
+}
+
+/// Addresses fw applied last time: `INDEX IP/PREFIX` lines.
+fn read_state(path: &Path) -> Vec<A> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let (i, c) = l.split_once(' ')?;
+            let (ip, p) = c.split_once('/')?;
+            Some(A {
+                index: i.parse().ok()?,
+                ip: ip.parse().ok()?,
+                prefix: p.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+pub fn main(args: &[OsString]) -> i32 {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut p = Paths {
+        conf: cwd.join("conf"),
+        dynamic: PathBuf::from("/var/run/service/fw"),
+        run_dir: cwd.clone(),
+        resolv: PathBuf::from("/etc/resolv.conf"),
+    };
+    let words: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut i = 0;
+    while i < words.len() {
+        let v = words.get(i + 1).map(PathBuf::from);
+        match (words[i].as_str(), v) {
+            ("--conf", Some(v)) => p.conf = v,
+            ("--dynamic", Some(v)) => p.dynamic = v,
+            ("--run-dir", Some(v)) => p.run_dir = v,
+            ("--resolv-conf", Some(v)) => p.resolv = v,
+            _ => return usage(),
+        }
+        i += 2;
+    }
+    // "once" first: a poke while we run means one more run, never a lost change.
+    let _ = supervisor::sv::send(&cwd, "o");
+    run(&p)
+}
+
+fn run(p: &Paths) -> i32 {
+    let mut rc = 0;
+    // Read every file; a bad one is reported and skipped, the others apply.
+    let mut confs: Vec<IfConf> = Vec::new();
+    let mut files = ipconf_files(&p.conf);
+    for f in ipconf_files(&p.dynamic) {
+        if !files
+            .iter()
+            .any(|g| g.file_name() == f.file_name() && p.conf == p.dynamic)
+        {
+            files.push(f);
+        }
+    }
+    for f in &files {
+        let text = match std::fs::read_to_string(f) {
+            Ok(t) => t,
+            Err(e) => {
+                out::err(&format!("{PROG}: {}: {}\n", f.display(), describe(&e)));
+                continue;
+            }
+        };
+        match ipconf::parse(&text, &f.display().to_string()) {
+            Ok(c) => confs.extend(c),
+            Err(e) => {
+                out::err(&format!("{PROG}: {e} (file skipped)\n"));
+                rc = 1;
+            }
+        }
+    }
+    // Wanted state; default routes get metrics in file order (first preferred).
+    let (mut wa, mut wr, mut dns, mut search) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut domain = None;
+    let mut n_default = 0;
+    for c in &confs {
+        let Some(index) = index_of(&c.interface) else {
+            out::err(&format!(
+                "{PROG}: interface {} does not exist (yet): skipped\n",
+                c.interface
+            ));
+            continue;
+        };
+        link_up(&c.interface);
+        for &(ip, prefix) in &c.addrs {
+            wa.push(A { index, ip, prefix });
+        }
+        for &(dst, prefix, gateway) in &c.routes {
+            let metric = if prefix == 0 {
+                n_default += 1;
+                n_default * 10
+            } else {
+                0
+            };
+            wr.push(R {
+                index,
+                dst,
+                prefix,
+                gateway,
+                metric,
+            });
+        }
+        dns.extend(c.dns.iter().copied());
+        search.extend(c.search.iter().cloned());
+        if domain.is_none() {
+            domain.clone_from(&c.domain);
+        }
+    }
+    dns.dedup();
+    let mut nl = match Rtnl::open() {
+        Ok(n) => n,
+        Err(e) => {
+            out::err(&format!("{PROG}: netlink: {}\n", describe(&e)));
+            return 111;
+        }
+    };
+    let state = p.run_dir.join("applied");
+    let previous = read_state(&state);
+    let current_a: Vec<A> = nl
+        .addresses()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| A {
+            index: a.index,
+            ip: a.ip,
+            prefix: a.prefix,
+        })
+        .collect();
+    let ours = |nl: &mut Rtnl| -> Vec<R> {
+        nl.routes()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r.protocol == FW_PROTO)
+            .map(|r| R {
+                index: r.index,
+                dst: r.dst,
+                prefix: r.prefix,
+                gateway: r.gateway,
+                metric: r.metric,
+            })
+            .collect()
+    };
+    let ops = plan::diff(&wa, &wr, &current_a, &previous, &ours(&mut nl));
+    if !apply(&mut nl, &ops) {
+        rc = 1;
+    }
+    // Routes again: removing an address can take routes through it along.
+    let again: Vec<Op> = plan::diff(&[], &wr, &[], &[], &ours(&mut nl))
+        .into_iter()
+        .filter(|o| matches!(o, Op::AddRoute(_)))
+        .collect();
+    if !apply(&mut nl, &again) {
+        rc = 1;
+    }
+    let state_text: String = wa
+        .iter()
+        .map(|a| format!("{} {}/{}\n", a.index, a.ip, a.prefix))
+        .collect();
+    let _ = atomic_write(&state, state_text.as_bytes(), 0o644, false);
+    resolv_conf(
+        p,
+        &dns,
+        domain.as_deref(),
+        &search,
+        !previous.is_empty() || !wa.is_empty(),
+    );
+    forwarding(p);
+    firewall(p);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let _ = atomic_write(
+        &p.run_dir.join("up"),
+        format!("{now}\n").as_bytes(),
+        0o644,
+        false,
+    );
+    rc
+}
+
+fn apply(nl: &mut Rtnl, ops: &[Op]) -> bool {
+    let mut ok = true;
+    for op in ops {
+        let (what, r) = match op {
+            Op::AddAddr(a) => (
+                format!("+ {}/{} dev #{}", a.ip, a.prefix, a.index),
+                nl.set_address(a.index, &addr(a)),
+            ),
+            Op::DelAddr(a) => (
+                format!("- {}/{} dev #{}", a.ip, a.prefix, a.index),
+                nl.del_address(a.index, &addr(a)),
+            ),
+            Op::AddRoute(r) => (format!("+ route {}", show(r)), nl.add_route(&spec(r))),
+            Op::DelRoute(r) => (format!("- route {}", show(r)), nl.del_route(&spec(r))),
+        };
+        match r {
+            Ok(()) => say(&format!("{PROG}: {what}\n")),
+            Err(e) => {
+                out::err(&format!("{PROG}: {what}: {}\n", describe(&e)));
+                ok = false;
+            }
+        }
+    }
+    ok
+}
+
+fn addr(a: &A) -> Addr {
+    let bc = if a.prefix < 31 {
+        Some(std::net::Ipv4Addr::from(
+            u32::from(a.ip) | (u32::MAX >> a.prefix),
+        ))
+    } else {
+        None
+    };
+    Addr {
+        ip: a.ip,
+        prefix: a.prefix,
+        broadcast: bc,
+        lifetime: u32::MAX,
+    }
+}
+
+fn spec(r: &R) -> RouteSpec {
+    RouteSpec {
+        dst: r.dst,
+        prefix: r.prefix,
+        gateway: r.gateway,
+        index: r.index,
+        protocol: FW_PROTO,
+        metric: r.metric,
+    }
+}
+
+fn show(r: &R) -> String {
+    let dst = if r.prefix == 0 {
+        "default".to_string()
+    } else {
+        format!("{}/{}", r.dst, r.prefix)
+    };
+    match r.gateway {
+        Some(g) => format!("{dst} via {g} dev #{} metric {}", r.index, r.metric),
+        None => format!("{dst} dev #{} metric {}", r.index, r.metric),
+    }
+}
+
+fn resolv_conf(
+    p: &Paths,
+    dns: &[std::net::Ipv4Addr],
+    domain: Option<&str>,
+    search: &[String],
+    managed: bool,
+) {
+    if dns.is_empty() && !managed {
+        return;
+    }
+    let mut text = String::from("# written by ferrite fw\n");
+    if let Some(d) = domain {
+        text.push_str(&format!("domain {d}\n"));
+    }
+    if !search.is_empty() {
+        text.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    for d in dns {
+        text.push_str(&format!("nameserver {d}\n"));
+    }
+    if std::fs::read_to_string(&p.resolv).ok().as_deref() == Some(text.as_str()) {
+        return;
+    }
+    match atomic_write(&p.resolv, text.as_bytes(), 0o644, true) {
+        Ok(()) => say(&format!(
+            "{PROG}: {}: {} name server(s)\n",
+            p.resolv.display(),
+            dns.len()
+        )),
+        Err(e) => out::err(&format!(
+            "{PROG}: {}: {}\n",
+            p.resolv.display(),
+            describe(&e)
+        )),
+    }
+}
+
+/// `conf/forward` present: route between interfaces.
+fn forwarding(p: &Paths) {
+    if !p.conf.join("forward").exists() {
+        return;
+    }
+    let f = "/proc/sys/net/ipv4/ip_forward";
+    if std::fs::read_to_string(f)
+        .map(|s| s.trim() == "1")
+        .unwrap_or(false)
+    {
+        return;
+    }
+    match std::fs::write(f, "1\n") {
+        Ok(()) => say(&format!("{PROG}: forwarding on\n")),
+        Err(e) => out::err(&format!("{PROG}: {f}: {}\n", describe(&e))),
+    }
+}
+
+/// `firewall.nft` (in the service or conf/ directory) and `nft` present: load it.
+fn firewall(p: &Paths) {
+    let file = [p.run_dir.join("firewall.nft"), p.conf.join("firewall.nft")]
+        .into_iter()
+        .find(|f| f.exists());
+    let Some(file) = file else { return };
+    let mut cmd = std::process::Command::new("nft");
+    cmd.arg("-f").arg(&file);
+    match common::sig::clean_child(&mut cmd).status() {
+        Ok(st) if st.success() => say(&format!("{PROG}: firewall {} loaded\n", file.display())),
+        Ok(st) => out::err(&format!("{PROG}: nft -f {}: {st}\n", file.display())),
+        Err(e) => out::err(&format!(
+            "{PROG}: nft: {} (firewall not loaded)\n",
+            describe(&e)
+        )),
+    }
+}
+
+/// What fw changed, on stdout (its log); a closed stdout is no reason to fail.
+fn say(msg: &str) {
+    let _ = out::out(msg);
+}

@@ -1,0 +1,112 @@
+//! What fw must change, pure: the wanted addresses and routes against what
+//! the kernel has (and what fw itself applied last time), as a list of
+//! operations. Running it on its own result gives no operations.
+
+use std::net::Ipv4Addr;
+
+/// Routes fw installs carry this rtnetlink protocol number, so that fw
+/// recognises (and removes) only its own.
+pub const FW_PROTO: u8 = 0x66;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct A {
+    pub index: i32,
+    pub ip: Ipv4Addr,
+    pub prefix: u8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct R {
+    pub index: i32,
+    pub dst: Ipv4Addr,
+    pub prefix: u8,
+    pub gateway: Option<Ipv4Addr>,
+    pub metric: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    DelRoute(R),
+    DelAddr(A),
+    AddAddr(A),
+    AddRoute(R),
+}
+
+/// `previous`: addresses fw applied in its last run (from its state file);
+/// only those are ever removed. `ours`: routes in the kernel with FW_PROTO.
+pub fn diff(
+    wanted_a: &[A],
+    wanted_r: &[R],
+    current_a: &[A],
+    previous: &[A],
+    ours: &[R],
+) -> Vec<Op> {
+    let mut ops = Vec::new();
+    for r in ours {
+        if !wanted_r.contains(r) {
+            ops.push(Op::DelRoute(*r));
+        }
+    }
+    for a in previous {
+        if !wanted_a.contains(a) && current_a.contains(a) {
+            ops.push(Op::DelAddr(*a));
+        }
+    }
+    for a in wanted_a {
+        if !current_a.contains(a) {
+            ops.push(Op::AddAddr(*a));
+        }
+    }
+    for r in wanted_r {
+        if !ours.contains(r) {
+            ops.push(Op::AddRoute(*r));
+        }
+    }
+    ops
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(i: i32, last: u8, p: u8) -> A {
+        A {
+            index: i,
+            ip: Ipv4Addr::new(10, 0, 0, last),
+            prefix: p,
+        }
+    }
+    fn r(i: i32, gw: u8, metric: u32) -> R {
+        R {
+            index: i,
+            dst: Ipv4Addr::UNSPECIFIED,
+            prefix: 0,
+            gateway: Some(Ipv4Addr::new(10, 0, 0, gw)),
+            metric,
+        }
+    }
+
+    #[test]
+    fn only_the_difference_and_idempotent() {
+        let wa = [a(2, 5, 24)];
+        let wr = [r(2, 1, 10)];
+        let ops = diff(&wa, &wr, &[], &[], &[]);
+        assert_eq!(ops, [Op::AddAddr(wa[0]), Op::AddRoute(wr[0])]);
+        // after applying: nothing to do
+        assert!(diff(&wa, &wr, &wa, &wa, &wr).is_empty());
+        // an address not made by fw is left alone
+        assert!(diff(&wa, &wr, &[wa[0], a(3, 9, 8)], &wa, &wr).is_empty());
+    }
+
+    #[test]
+    fn lost_lease_removes_what_fw_made() {
+        let old_a = [a(2, 5, 24)];
+        let old_r = [r(2, 1, 10)];
+        let ops = diff(&[], &[], &old_a, &old_a, &old_r);
+        assert_eq!(ops, [Op::DelRoute(old_r[0]), Op::DelAddr(old_a[0])]);
+        // a new address on the same link: old goes, new comes, route re-added after
+        let na = [a(2, 7, 24)];
+        let ops = diff(&na, &old_r, &old_a, &old_a, &old_r);
+        assert_eq!(ops, [Op::DelAddr(old_a[0]), Op::AddAddr(na[0])]);
+    }
+}
