@@ -85,10 +85,11 @@ fn down_file_once_up_down_and_finish_arguments() {
     // once: starts, and is not restarted after it is killed
     assert_eq!(sv(t.path(), &["once", "svc"]).0, 0);
     assert!(wait_until(T, || is_running(&svc)));
-    assert_eq!(
-        fs::read_to_string(svc.join("supervise/stat")).unwrap(),
-        "run, want down\n"
-    );
+    assert!(wait_until(T, || fs::read_to_string(
+        svc.join("supervise/stat")
+    )
+    .unwrap()
+        == "run, want down\n"));
     assert_eq!(sv(t.path(), &["kill", "svc"]).0, 0);
     assert!(
         wait_until(T, || lines(&t.join("finish")) == ["-1 9"]),

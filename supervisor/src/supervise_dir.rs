@@ -120,9 +120,11 @@ impl SuperviseDir {
         if self.written.as_ref() == Some(&now) {
             return Ok(());
         }
-        atomic_write(&self.dir.join("status"), &now.0, 0o644, false)?;
+        // `status` last: whoever sees the new state there finds `stat` and
+        // `pid` already saying the same.
         atomic_write(&self.dir.join("stat"), now.1.as_bytes(), 0o644, false)?;
         atomic_write(&self.dir.join("pid"), now.2.as_bytes(), 0o644, false)?;
+        atomic_write(&self.dir.join("status"), &now.0, 0o644, false)?;
         self.written = Some(now);
         Ok(())
     }
