@@ -103,9 +103,9 @@ fn new_directory_is_picked_up_within_100ms_and_removed_one_is_stopped() {
     // best of three, so that a busy CI machine does not decide the result
     let mut best = Duration::MAX;
     for name in ["extra1", "extra2", "new"] {
-        make_service(&t.join(format!("staging/{name}")), "exec sleep 100");
+        make_service(&t.join(&format!("staging/{name}")), "exec sleep 100");
         let t0 = Instant::now();
-        fs::rename(t.join(format!("staging/{name}")), root.join(name)).unwrap();
+        fs::rename(t.join(&format!("staging/{name}")), root.join(name)).unwrap();
         assert!(wait_until(T, || root
             .join(name)
             .join("supervise/stat")
