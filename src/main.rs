@@ -20,6 +20,7 @@ const APPLETS: &[Applet] = &[
     applet("fw", netsvc::fw::main, "one-shot network configuration from ipconf files"),
     applet("getty", init::getty::main, "open a tty, ask for a login name, run login"),
     applet("halt", init::reboot::main, "halt the machine (via init, or -f now)"),
+    applet("ifplugd", netsvc::ifplugd::main, "act on cable plug and unplug (netlink events)"),
     applet("init", init::pid1::main, "PID 1: boot, supervise, shut down"),
     applet("pgrphack", supervisor::chpst::main, "run a program in a new session"),
     applet("poweroff", init::reboot::main, "power the machine off (via init, or -f now)"),

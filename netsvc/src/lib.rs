@@ -4,4 +4,5 @@
 
 pub mod dhcp;
 pub mod fw;
+pub mod ifplugd;
 pub mod netlink;

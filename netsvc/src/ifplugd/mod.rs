@@ -1,0 +1,329 @@
+//! `ifplugd`: acts on the carrier of one interface, from netlink link events
+//! (no polling). BusyBox's command line: `-i IF -r PROG [-x ARG] -u SECS
+//! -d SECS -a -q -l -p -M -n -s -f -F -I -t SECS -k`; the handler is run as
+//! `PROG IF up|down [ARG]`. Without `-r` (native mode) it ups and downs the
+//! services `dhcp_IF` and `zcip_IF` under `$SVDIR` that exist, through their
+//! control FIFOs: `ifplugd_IF/run` can be a link to ferrite.
+
+pub mod debounce;
+
+use crate::netlink::Netlink;
+use common::errtext::describe;
+use common::getopt::Opt;
+use common::out;
+use common::poll::PollSet;
+use common::sig::{self, SignalFd};
+use debounce::Debounce;
+use std::ffi::{CString, OsString};
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+const PROG: &str = "ifplugd";
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub interface: String,
+    pub script: Option<String>,
+    pub extra: Option<String>,
+    pub up_delay: u64,
+    pub down_delay: u64,
+    pub no_ifup: bool,
+    pub no_down_on_exit: bool,
+    pub no_up_on_start: bool,
+    pub always_run_on_start: bool,
+    pub may_disappear: bool,
+    pub ignore_script_errors: bool,
+    pub kill: bool,
+}
+
+pub fn parse_args(args: &[String]) -> Result<Options, String> {
+    let mut o = Options {
+        up_delay: 0,
+        down_delay: 5,
+        ..Options::default()
+    };
+    let (opts, rest) = common::getopt::parse(args, "irxudtm")?;
+    if rest != args.len() {
+        return Err(format!("unexpected argument {}", args[rest]));
+    }
+    let secs = |v: &str| {
+        v.parse::<u64>()
+            .map_err(|_| format!("not a number of seconds: {v}"))
+    };
+    for opt in opts {
+        match opt {
+            Opt::Value('i', v) => o.interface = v,
+            Opt::Value('r', v) => o.script = Some(v),
+            Opt::Value('x', v) => o.extra = Some(v),
+            Opt::Value('u', v) => o.up_delay = secs(&v)?,
+            Opt::Value('d', v) => o.down_delay = secs(&v)?,
+            Opt::Value(_, _) => {} // -t (events make polling unnecessary), -m
+            Opt::Flag('a') => o.no_ifup = true,
+            Opt::Flag('q') => o.no_down_on_exit = true,
+            Opt::Flag('p') => o.no_up_on_start = true,
+            Opt::Flag('l') => o.always_run_on_start = true,
+            Opt::Flag('M') => o.may_disappear = true,
+            Opt::Flag('I') => o.ignore_script_errors = true,
+            Opt::Flag('k') => o.kill = true,
+            Opt::Flag('n' | 's' | 'f' | 'F' | 'v' | 'W') => {}
+            Opt::Flag(c) => return Err(format!("unknown option -{c}")),
+        }
+    }
+    if o.interface.is_empty() {
+        o.interface = "eth0".into();
+    }
+    Ok(o)
+}
+
+fn index_of(name: &str) -> Option<i32> {
+    let c = CString::new(name).ok()?;
+    // SAFETY: valid C string.
+    let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    (i != 0).then_some(i as i32)
+}
+
+fn set_up(name: &str) {
+    // SAFETY: plain ioctls on a zeroed ifreq with the name set.
+    unsafe {
+        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if s < 0 {
+            return;
+        }
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (i, b) in name.bytes().take(15).enumerate() {
+            req.ifr_name[i] = b as libc::c_char;
+        }
+        if libc::ioctl(s, libc::SIOCGIFFLAGS as _, &mut req) == 0
+            && req.ifr_ifru.ifru_flags & libc::IFF_UP as i16 == 0
+        {
+            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            libc::ioctl(s, libc::SIOCSIFFLAGS as _, &req);
+        }
+        libc::close(s);
+    }
+}
+
+struct Shell {
+    o: Options,
+    svdir: PathBuf,
+}
+
+impl Shell {
+    /// Report a state: the handler, or the services in native mode. `false`
+    /// when the handler failed and we must exit (no -I).
+    fn report(&self, up: bool) -> bool {
+        let word = if up { "up" } else { "down" };
+        out::err(&format!("{PROG}: {}: link is {word}\n", self.o.interface));
+        match &self.o.script {
+            Some(prog) => {
+                let mut cmd = std::process::Command::new(prog);
+                cmd.arg(&self.o.interface).arg(word);
+                if let Some(x) = &self.o.extra {
+                    cmd.arg(x);
+                }
+                match sig::clean_child(&mut cmd).status() {
+                    Ok(st) if st.success() => true,
+                    Ok(st) => {
+                        out::err(&format!("{PROG}: {prog} {word}: {st}\n"));
+                        self.o.ignore_script_errors
+                    }
+                    Err(e) => {
+                        out::err(&format!("{PROG}: cannot run {prog}: {}\n", describe(&e)));
+                        self.o.ignore_script_errors
+                    }
+                }
+            }
+            None => {
+                let letter = if up { "u" } else { "d" };
+                for name in [
+                    format!("dhcp_{}", self.o.interface),
+                    format!("zcip_{}", self.o.interface),
+                ] {
+                    let dir = self.svdir.join(&name);
+                    if dir.is_dir() {
+                        if let Err(e) = supervisor::sv::send(&dir, letter) {
+                            out::err(&format!(
+                                "{PROG}: cannot control {name}: {}\n",
+                                describe(&e)
+                            ));
+                        }
+                    }
+                }
+                true
+            }
+        }
+    }
+}
+
+pub fn main(args: &[OsString]) -> i32 {
+    let argv0 = args
+        .first()
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut words: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let service = words.is_empty() && argv0.ends_with("run");
+    if service {
+        if let Ok(text) = std::fs::read_to_string("args") {
+            words = text.split_whitespace().map(String::from).collect();
+        }
+        if !words.iter().any(|w| w.starts_with("-i")) {
+            let cwd = std::env::current_dir().unwrap_or_default();
+            let dir = cwd
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if let Some(ifname) = dir.strip_prefix("ifplugd_") {
+                words.push("-i".into());
+                words.push(ifname.into());
+            }
+        }
+    }
+    let o = match parse_args(&words) {
+        Ok(o) => o,
+        Err(e) => {
+            out::err(&format!("{PROG}: {e}\nusage: ifplugd [-aqlpMI] -i IFACE [-r PROG] [-x ARG] [-u SECS] [-d SECS]\n"));
+            return 1;
+        }
+    };
+    let pidfile = PathBuf::from(format!("/var/run/ifplugd.{}.pid", o.interface));
+    if o.kill {
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        if pid > 0 && unsafe { libc::kill(pid, libc::SIGTERM) } == 0 {
+            return 0;
+        }
+        out::err(&format!("{PROG}: no ifplugd running on {}\n", o.interface));
+        return 1;
+    }
+    let svdir = PathBuf::from(std::env::var("SVDIR").unwrap_or_else(|_| "/var/service".into()));
+    run(Shell { o, svdir }, &pidfile)
+}
+
+fn run(sh: Shell, pidfile: &std::path::Path) -> i32 {
+    let sigfd = match SignalFd::new(&[libc::SIGTERM, libc::SIGINT, libc::SIGQUIT, libc::SIGHUP]) {
+        Ok(s) => s,
+        Err(e) => {
+            out::err(&format!("{PROG}: signalfd: {}\n", describe(&e)));
+            return 1;
+        }
+    };
+    let mut nl = match Netlink::link_events() {
+        Ok(n) => n,
+        Err(e) => {
+            out::err(&format!("{PROG}: netlink: {}\n", describe(&e)));
+            return 1;
+        }
+    };
+    let _ = std::fs::write(pidfile, format!("{}\n", std::process::id()));
+    let name = sh.o.interface.clone();
+    let epoch = Instant::now();
+    let mut deb = Debounce::new(
+        Duration::from_secs(sh.o.up_delay),
+        Duration::from_secs(sh.o.down_delay),
+    );
+    let mut index = index_of(&name);
+    if index.is_none() && !sh.o.may_disappear {
+        out::err(&format!(
+            "{PROG}: interface {name} does not exist (use -M to wait for it)\n"
+        ));
+        return 1;
+    }
+    if index.is_some() && !sh.o.no_ifup {
+        set_up(&name);
+    }
+    // the state at start
+    let mut carrier = false;
+    if let Some(i) = index {
+        if nl.request_link(i).is_ok() {
+            let mut p = PollSet::new();
+            p.add(nl.as_raw_fd());
+            let _ = p.wait(Some(Duration::from_millis(500)));
+            if let Some(l) = nl.read_links().into_iter().rev().find(|l| l.index == i) {
+                carrier = l.carrier();
+            }
+        }
+    }
+    deb.start(carrier);
+    if (carrier && !sh.o.no_up_on_start) || (!carrier && sh.o.always_run_on_start) {
+        if !sh.report(carrier) {
+            return 1;
+        }
+    }
+    let mut poll = PollSet::new();
+    let code = loop {
+        let now = epoch.elapsed();
+        poll.clear();
+        let si = poll.add(sigfd.as_raw_fd());
+        let ni = poll.add(nl.as_raw_fd());
+        let _ = poll.wait(deb.deadline().map(|d| d.saturating_sub(now)));
+        if poll.readable(si) && !sigfd.read_all().is_empty() {
+            break 0;
+        }
+        let mut reports = Vec::new();
+        if poll.readable(ni) {
+            for l in nl.read_links() {
+                let ours = match index {
+                    Some(i) => l.index == i,
+                    None => l.name.as_deref() == Some(name.as_str()),
+                };
+                if !ours {
+                    continue;
+                }
+                if l.deleted {
+                    index = None;
+                } else if index.is_none() {
+                    // -M: the interface appeared (again)
+                    index = Some(l.index);
+                    if !sh.o.no_ifup {
+                        set_up(&name);
+                    }
+                }
+                reports.extend(deb.observe(epoch.elapsed(), l.carrier()));
+            }
+        }
+        reports.extend(deb.tick(epoch.elapsed()));
+        let mut failed = false;
+        for up in reports {
+            failed |= !sh.report(up);
+        }
+        if failed {
+            break 1;
+        }
+    };
+    if deb.reported() == Some(true) && !sh.o.no_down_on_exit {
+        sh.report(false);
+    }
+    let _ = std::fs::remove_file(pidfile);
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Result<Options, String> {
+        parse_args(&s.split_whitespace().map(String::from).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn busybox_command_lines() {
+        // the seed's ifplugd_if/run
+        let o = p("-apqns -t3 -u8 -d8 -i eth0 -r ./ifplugd_handler").unwrap();
+        assert!(o.no_ifup && o.no_up_on_start && o.no_down_on_exit);
+        assert_eq!((o.up_delay, o.down_delay), (8, 8));
+        assert_eq!(o.script.as_deref(), Some("./ifplugd_handler"));
+        let o = p("-i wlan0 -M -I -l -x extra").unwrap();
+        assert!(o.may_disappear && o.ignore_script_errors && o.always_run_on_start);
+        assert_eq!(o.extra.as_deref(), Some("extra"));
+        assert_eq!(o.down_delay, 5, "BusyBox's default down delay");
+        assert!(p("-Z").is_err());
+        assert!(p("-u x").is_err());
+    }
+}

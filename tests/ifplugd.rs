@@ -1,0 +1,197 @@
+//! ifplugd in a network namespace: carrier changes from netlink reach the
+//! handler (or the dhcp_IF service) within milliseconds, with debounce.
+
+mod common;
+use common::*;
+use std::fs;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const T: Duration = Duration::from_secs(10);
+
+struct Ns(String);
+impl Drop for Ns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.0])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+fn lab(tag: &str) -> Option<Ns> {
+    if !require("root (network namespaces)", is_root())
+        || !require(
+            "ip (iproute2)",
+            have_program("/usr/sbin/ip") || have_program("/bin/ip"),
+        )
+    {
+        return None;
+    }
+    let name = format!("feip{tag}{}", std::process::id() % 100000);
+    let _ = Command::new("ip")
+        .args(["netns", "del", &name])
+        .stderr(Stdio::null())
+        .status();
+    assert!(Command::new("ip")
+        .args(["netns", "add", &name])
+        .status()
+        .unwrap()
+        .success());
+    let n = Ns(name);
+    assert!(Command::new("ip")
+        .args(["-n", &n.0, "link", "add", "eth0", "type", "veth", "peer", "name", "cable"])
+        .status()
+        .unwrap()
+        .success());
+    assert!(Command::new("ip")
+        .args(["-n", &n.0, "link", "set", "cable", "up"])
+        .status()
+        .unwrap()
+        .success());
+    Some(n)
+}
+
+fn cable(n: &Ns, up: bool) {
+    let st = Command::new("ip")
+        .args([
+            "-n",
+            &n.0,
+            "link",
+            "set",
+            "cable",
+            if up { "up" } else { "down" },
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+struct Guard(Child);
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn handler_sees_pull_and_replug_in_milliseconds() {
+    let Some(n) = lab("h") else { return };
+    let t = TempDir::new("ifplugd-h");
+    let log = t.join("events");
+    let handler = t.join("handler");
+    script(&handler, &format!("echo \"$1 $2 $3\" >> {}", log.display()));
+    let _d = Guard(
+        Command::new("ip")
+            .args(["netns", "exec", &n.0])
+            .arg(applet("ifplugd"))
+            .args(["-n", "-i", "eth0", "-u0", "-d0", "-x", "extra", "-r"])
+            .arg(&handler)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let events = || fs::read_to_string(&log).unwrap_or_default();
+    // ifplugd brought eth0 up (no -a); with the cable in, "up" at start
+    assert!(
+        wait_until(T, || events() == "eth0 up extra\n"),
+        "{:?}",
+        events()
+    );
+    let t0 = Instant::now();
+    cable(&n, false);
+    assert!(
+        wait_until(T, || events().ends_with("eth0 down extra\n")),
+        "{:?}",
+        events()
+    );
+    let down = t0.elapsed();
+    std::thread::sleep(Duration::from_millis(1100));
+    let t1 = Instant::now();
+    cable(&n, true);
+    assert!(
+        wait_until(T, || events().ends_with("eth0 up extra\n")
+            && events().lines().count() == 3),
+        "{:?}",
+        events()
+    );
+    let up = t1.elapsed();
+    eprintln!("pull seen after {down:?}, replug after {up:?}");
+    assert!(
+        down < Duration::from_millis(1500) && up < Duration::from_millis(1500),
+        "{down:?} {up:?}"
+    );
+}
+
+#[test]
+fn debounce_hides_a_short_flap() {
+    let Some(n) = lab("d") else { return };
+    let t = TempDir::new("ifplugd-d");
+    let log = t.join("events");
+    let handler = t.join("handler");
+    script(&handler, &format!("echo \"$2\" >> {}", log.display()));
+    let _d = Guard(
+        Command::new("ip")
+            .args(["netns", "exec", &n.0])
+            .arg(applet("ifplugd"))
+            .args(["-n", "-i", "eth0", "-u1", "-d3", "-r"])
+            .arg(&handler)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let events = || fs::read_to_string(&log).unwrap_or_default();
+    assert!(wait_until(T, || events() == "up\n"));
+    cable(&n, false);
+    std::thread::sleep(Duration::from_millis(1200));
+    cable(&n, true);
+    std::thread::sleep(Duration::from_millis(4000));
+    assert_eq!(events(), "up\n", "a flap shorter than -d was reported");
+    cable(&n, false);
+    assert!(wait_until(T, || events() == "up\ndown\n"), "{:?}", events());
+}
+
+#[test]
+fn native_mode_ups_and_downs_dhcp_service() {
+    let Some(n) = lab("n") else { return };
+    let t = TempDir::new("ifplugd-n");
+    let svc = t.join("dhcp_eth0");
+    script(&svc.join("run"), "exec sleep 100");
+    fs::write(svc.join("down"), "").unwrap();
+    let _r = start_runsv(&svc);
+    assert!(wait_until(T, || state_of(&svc) == Some(0)));
+    let _d = Guard(
+        Command::new("ip")
+            .args(["netns", "exec", &n.0])
+            .arg(applet("ifplugd"))
+            .args(["-n", "-i", "eth0", "-u0", "-d0"])
+            .env("SVDIR", t.path())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    assert!(wait_until(T, || is_running(&svc)), "dhcp_eth0 not upped");
+    cable(&n, false);
+    assert!(
+        wait_until(T, || state_of(&svc) == Some(0)),
+        "dhcp_eth0 not downed"
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    cable(&n, true);
+    assert!(
+        wait_until(T, || is_running(&svc)),
+        "dhcp_eth0 not upped again"
+    );
+}
+
+#[test]
+fn missing_interface() {
+    let (code, _, err) =
+        run(Command::new(applet("ifplugd")).args(["-n", "-i", "nosuch0", "-r", "/bin/true"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("interface nosuch0 does not exist (use -M to wait for it)"),
+        "{err}"
+    );
+}
