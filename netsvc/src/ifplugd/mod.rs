@@ -251,10 +251,9 @@ fn run(sh: Shell, pidfile: &std::path::Path) -> i32 {
         }
     }
     deb.start(carrier);
-    if (carrier && !sh.o.no_up_on_start) || (!carrier && sh.o.always_run_on_start) {
-        if !sh.report(carrier) {
-            return 1;
-        }
+    let at_start = (carrier && !sh.o.no_up_on_start) || (!carrier && sh.o.always_run_on_start);
+    if at_start && !sh.report(carrier) {
+        return 1;
     }
     let mut poll = PollSet::new();
     let code = loop {
