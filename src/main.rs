@@ -114,7 +114,15 @@ fn dispatch(args: Vec<OsString>) -> i32 {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         return match service_applet(&dir) {
-            Some(a) => (a.main)(&args),
+            Some(a) => {
+                // What run scripts do with `exec 2>&1`: with a logger, its
+                // messages go to the log too, not to the console.
+                if Path::new("log").is_dir() {
+                    // SAFETY: plain dup2 of standard descriptors.
+                    unsafe { libc::dup2(1, 2) };
+                }
+                (a.main)(&args)
+            }
             None => {
                 common::out::err(&format!("ferrite: no applet for service directory {dir}\n"));
                 100

@@ -264,11 +264,11 @@ fn apply(nl: &mut Rtnl, ops: &[Op]) -> bool {
     for op in ops {
         let (what, r) = match op {
             Op::AddAddr(a) => (
-                format!("+ {}/{} dev #{}", a.ip, a.prefix, a.index),
+                format!("+ {}/{} dev {}", a.ip, a.prefix, ifname(a.index)),
                 nl.set_address(a.index, &addr(a)),
             ),
             Op::DelAddr(a) => (
-                format!("- {}/{} dev #{}", a.ip, a.prefix, a.index),
+                format!("- {}/{} dev {}", a.ip, a.prefix, ifname(a.index)),
                 nl.del_address(a.index, &addr(a)),
             ),
             Op::AddRoute(r) => (format!("+ route {}", show(r)), nl.add_route(&spec(r))),
@@ -283,6 +283,22 @@ fn apply(nl: &mut Rtnl, ops: &[Op]) -> bool {
         }
     }
     ok
+}
+
+/// The name of an interface index, for messages.
+fn ifname(index: i32) -> String {
+    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: buf has IF_NAMESIZE bytes as if_indextoname requires.
+    let p = unsafe { libc::if_indextoname(index as u32, buf.as_mut_ptr()) };
+    if p.is_null() {
+        return format!("#{index}");
+    }
+    let bytes: Vec<u8> = buf
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 fn addr(a: &A) -> Addr {
@@ -319,8 +335,8 @@ fn show(r: &R) -> String {
         format!("{}/{}", r.dst, r.prefix)
     };
     match r.gateway {
-        Some(g) => format!("{dst} via {g} dev #{} metric {}", r.index, r.metric),
-        None => format!("{dst} dev #{} metric {}", r.index, r.metric),
+        Some(g) => format!("{dst} via {g} dev {} metric {}", ifname(r.index), r.metric),
+        None => format!("{dst} dev {} metric {}", ifname(r.index), r.metric),
     }
 }
 
