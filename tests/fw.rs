@@ -202,3 +202,133 @@ fn two_ups_while_fw_runs_give_exactly_one_more_run() {
         "fw did not stay down"
     );
 }
+
+/// The seed's tree with no shell, under a real runsvdir in the client
+/// namespace: ifplugd_vc, dhcp_vc and fw are links to ferrite.
+#[test]
+fn whole_tree_follows_the_cable() {
+    if !prerequisites()
+        || !require(
+            "dnsmasq (Debian dnsmasq-base)",
+            have_program("/usr/sbin/dnsmasq"),
+        )
+    {
+        return;
+    }
+    let t = TempDir::new("fw-tree");
+    let (s, c) = (ns("s"), ns("c"));
+    let ip = |args: &[&str]| {
+        assert!(
+            Command::new("ip").args(args).status().unwrap().success(),
+            "ip {args:?}"
+        )
+    };
+    ip(&[
+        "link", "add", "vs", "netns", &s.0, "type", "veth", "peer", "name", "vc", "netns", &c.0,
+    ]);
+    ip(&["-n", &s.0, "addr", "add", "10.79.0.1/24", "dev", "vs"]);
+    ip(&["-n", &s.0, "link", "set", "vs", "up"]);
+    let mut dnsmasq = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &s.0,
+            "/usr/sbin/dnsmasq",
+            "--no-daemon",
+            "--port=0",
+            "--bind-interfaces",
+            "--no-ping",
+        ])
+        .args([
+            "--interface=vs",
+            "--dhcp-range=10.79.0.100,10.79.0.150,255.255.255.0,600",
+            "--dhcp-option=6,10.79.0.53",
+        ])
+        .arg(format!("--dhcp-leasefile={}", t.join("leases").display()))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let tree = t.join("service");
+    for svc in ["ifplugd_vc", "dhcp_vc", "fw"] {
+        fs::create_dir_all(tree.join(svc)).unwrap();
+        std::os::unix::fs::symlink(ferrite(), tree.join(svc).join("run")).unwrap();
+    }
+    fs::create_dir_all(tree.join("fw/conf")).unwrap();
+    fs::write(tree.join("ifplugd_vc/args"), "-u0 -d0\n").unwrap();
+    let fw = tree.join("fw");
+    fs::write(
+        tree.join("dhcp_vc/args"),
+        format!(
+            "--fw-dir {} --fw-service {} --state-dir {}\n",
+            fw.display(),
+            fw.display(),
+            t.join("state").display()
+        ),
+    )
+    .unwrap();
+    fs::write(
+        tree.join("fw/args"),
+        format!(
+            "--dynamic {} --resolv-conf {}\n",
+            fw.display(),
+            t.join("resolv.conf").display()
+        ),
+    )
+    .unwrap();
+    fs::write(tree.join("dhcp_vc/down"), "").unwrap();
+    fs::write(tree.join("fw/down"), "").unwrap();
+    let mut rsd = Command::new("ip")
+        .args(["netns", "exec", &c.0])
+        .arg(applet("runsvdir"))
+        .arg(&tree)
+        .env("SVDIR", &tree)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(t.join("console")).unwrap())
+        .spawn()
+        .unwrap();
+    let has_lease =
+        || in_ns(&c, &["ip", "-4", "-o", "addr", "show", "dev", "vc"]).contains("inet 10.79.0.1");
+    let default_route = || in_ns(&c, &["ip", "-4", "route"]).contains("default via 10.79.0.1");
+    let ok = wait_until(Duration::from_secs(20), || has_lease() && default_route());
+    let console = || fs::read_to_string(t.join("console")).unwrap_or_default();
+    assert!(ok, "no lease through the tree: {}", console());
+    assert!(fs::read_to_string(t.join("resolv.conf"))
+        .unwrap()
+        .contains("nameserver 10.79.0.53"));
+    assert!(fw.join("dhcp_vc.ipconf").exists());
+    // pull the cable
+    let t0 = std::time::Instant::now();
+    ip(&["-n", &s.0, "link", "set", "vs", "down"]);
+    assert!(
+        wait_until(T, || !has_lease() && !default_route()),
+        "address or route left after the pull: {}",
+        console()
+    );
+    eprintln!("pull → address and route gone: {:?}", t0.elapsed());
+    assert!(!fw.join("dhcp_vc.ipconf").exists(), "ipconf left behind");
+    assert!(
+        wait_until(T, || state_of(&tree.join("dhcp_vc")) == Some(0)),
+        "dhcp_vc not downed"
+    );
+    // replug: a lease again
+    std::thread::sleep(Duration::from_millis(1100));
+    let t1 = std::time::Instant::now();
+    ip(&["-n", &s.0, "link", "set", "vs", "up"]);
+    assert!(
+        wait_until(Duration::from_secs(20), || has_lease() && default_route()),
+        "no lease after the replug: {}",
+        console()
+    );
+    eprintln!("replug → address and route back: {:?}", t1.elapsed());
+    // stop everything we started
+    unsafe { libc::kill(rsd.id() as i32, libc::SIGHUP) };
+    let _ = rsd.wait();
+    for svc in ["ifplugd_vc", "dhcp_vc", "fw"] {
+        let _ = wait_until(T, || {
+            !tree.join(svc).join("supervise/ok").exists() || sv(&tree, &["status", svc]).0 != 0
+        });
+    }
+    let _ = dnsmasq.kill();
+    let _ = dnsmasq.wait();
+}

@@ -181,7 +181,13 @@ impl Service {
     }
 
     /// A control letter arrived on `supervise/control`. Unknown bytes are ignored.
+    /// Once `x` was given the exit is final: a `u`, `o` or `d` that arrives
+    /// while the service stops (from a sibling's finish, say, during a
+    /// shutdown) does not keep runsv alive.
     pub fn control(&mut self, now: Now, letter: u8, custom: Custom) -> Vec<Action> {
+        if self.want == Want::Exit && matches!(letter, b'u' | b'o' | b'd') {
+            return Vec::new();
+        }
         let signal = match letter {
             b'u' | b'o' => {
                 custom(b'u');
@@ -410,6 +416,19 @@ mod tests {
         assert_eq!(s.want(), Want::Exit);
         assert!(!s.done());
         s.exited(at(200), EXIT0, false);
+        assert!(s.done());
+    }
+
+    #[test]
+    fn exit_is_final() {
+        let (mut s, _) = Service::new(at(0), false, false);
+        s.started(at(0), 10);
+        s.control(at(1), b'x', &mut no_custom());
+        for l in [b'd', b'u', b'o'] {
+            assert!(s.control(at(2), l, &mut no_custom()).is_empty());
+            assert_eq!(s.want(), Want::Exit);
+        }
+        s.exited(at(3), EXIT0, false);
         assert!(s.done());
     }
 
