@@ -23,6 +23,7 @@ const APPLETS: &[Applet] = &[
     applet("ifplugd", netsvc::ifplugd::main, "act on cable plug and unplug (netlink events)"),
     applet("init", init::pid1::main, "PID 1: boot, supervise, shut down"),
     applet("pgrphack", supervisor::chpst::main, "run a program in a new session"),
+    applet("pinger", netsvc::pinger::main, "restart the DHCP client when the router stops answering"),
     applet("poweroff", init::reboot::main, "power the machine off (via init, or -f now)"),
     applet("reboot", init::reboot::main, "reboot the machine (via init, or -f now)"),
     applet("runsv", supervisor::runsv::main, "supervise one service directory"),
@@ -83,6 +84,9 @@ fn install(dir: &Path) -> i32 {
 fn service_applet(dir_name: &str) -> Option<&'static Applet> {
     if dir_name == "log" {
         return find("svlogd");
+    }
+    if dir_name.ends_with("_pinger") {
+        return find("pinger");
     }
     find(dir_name.split('_').next().unwrap_or(dir_name))
 }

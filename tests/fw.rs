@@ -332,3 +332,114 @@ fn whole_tree_follows_the_cable() {
     let _ = dnsmasq.kill();
     let _ = dnsmasq.wait();
 }
+
+#[test]
+fn pinger_restarts_dhcp_when_the_router_stops_answering() {
+    if !prerequisites() {
+        return;
+    }
+    let t = TempDir::new("pinger");
+    let (s, c) = (ns("ps"), ns("pc"));
+    let ip = |args: &[&str]| {
+        assert!(
+            Command::new("ip").args(args).status().unwrap().success(),
+            "ip {args:?}"
+        )
+    };
+    ip(&[
+        "link", "add", "vs", "netns", &s.0, "type", "veth", "peer", "name", "vc", "netns", &c.0,
+    ]);
+    ip(&["-n", &s.0, "addr", "add", "10.78.0.1/24", "dev", "vs"]);
+    ip(&["-n", &s.0, "link", "set", "vs", "up"]);
+    ip(&["-n", &c.0, "addr", "add", "10.78.0.5/24", "dev", "vc"]);
+    ip(&["-n", &c.0, "link", "set", "vc", "up"]);
+    let tree = t.join("service");
+    // a DHCP client stand-in: leaves env.out as the real one does, counts its starts
+    script(
+        &tree.join("dhcp_vc/run"),
+        &format!(
+            "echo \"router='10.78.0.1'\" > env.out\necho start >> {}\nexec sleep 100",
+            t.join("starts").display()
+        ),
+    );
+    fs::create_dir_all(tree.join("dhcp_vc_pinger")).unwrap();
+    std::os::unix::fs::symlink(ferrite(), tree.join("dhcp_vc_pinger/run")).unwrap();
+    fs::write(
+        tree.join("dhcp_vc_pinger/args"),
+        "--interval 0.5 --retry 0.2 --failures 3 --timeout 0.3\n",
+    )
+    .unwrap();
+    let mut rsd = Command::new("ip")
+        .args(["netns", "exec", &c.0])
+        .arg(applet("runsvdir"))
+        .arg(&tree)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(t.join("console")).unwrap())
+        .spawn()
+        .unwrap();
+    let starts = || {
+        fs::read_to_string(t.join("starts"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    assert!(wait_until(T, || starts() == 1));
+    // the router answers: nothing happens
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(starts(), 1, "restarted although the router answers");
+    // the router goes silent: after 3 failures dhcp_vc is restarted
+    ip(&[
+        "netns",
+        "exec",
+        &s.0,
+        "sysctl",
+        "-q",
+        "-w",
+        "net.ipv4.icmp_echo_ignore_all=1",
+    ]);
+    assert!(wait_until(T, || starts() >= 2), "dhcp_vc not restarted");
+    ip(&[
+        "netns",
+        "exec",
+        &s.0,
+        "sysctl",
+        "-q",
+        "-w",
+        "net.ipv4.icmp_echo_ignore_all=0",
+    ]);
+    let n = starts();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(
+        starts() <= n + 1,
+        "restarts go on although the router answers again"
+    );
+    unsafe { libc::kill(rsd.id() as i32, libc::SIGHUP) };
+    let _ = rsd.wait();
+    std::thread::sleep(Duration::from_millis(300));
+}
+
+#[test]
+fn pinger_without_a_lease_waits() {
+    let t = TempDir::new("pinger-nolease");
+    let dir = t.join("dhcp_eth9_pinger");
+    fs::create_dir_all(&dir).unwrap();
+    let mut p = Command::new(applet("pinger"))
+        .args(["--retry", "0.2"])
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(p.try_wait().unwrap().is_none(), "the pinger gave up");
+    p.kill().unwrap();
+    let out = p.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.matches("no lease with a router on eth9 yet; waiting")
+            .count(),
+        1,
+        "{text}"
+    );
+}

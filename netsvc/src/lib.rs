@@ -6,3 +6,4 @@ pub mod dhcp;
 pub mod fw;
 pub mod ifplugd;
 pub mod netlink;
+pub mod pinger;
