@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Replug benchmark: cable replugged (the peer of the client's veth comes
+back up after 1.5 s down) until the address is configured again, median of
+5, in network namespaces against dnsmasq (--no-ping).
+
+ferrite: the seed's tree with no shell under ferrite's runsvdir (ifplugd_vc,
+dhcp_vc, fw as links to ferrite). Reference: the BusyBox-style chain under
+runit's runsvdir: Debian's ifplugd (0.28) with a handler script that ups and
+downs dhcp_vc, BusyBox udhcpc with a handler script that writes the ipconf
+file and ups fw, and a shell fw that applies it with `ip` (scripts written
+here, after the seed's description). With zero debounce and with -u8 -d8.
+Needs root and the Debian packages dnsmasq-base, udhcpc, ifplugd, runit.
+"""
+import os, shutil, signal, statistics, subprocess, sys, tempfile, time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FERRITE = os.environ.get("FERRITE", os.path.join(REPO, "target/x86_64-unknown-linux-musl/release/ferrite"))
+RUNS = int(os.environ.get("RUNS", "5"))
+S, C = f"ferps{os.getpid()}", f"ferpc{os.getpid()}"
+
+
+def sh(*a, **kw):
+    subprocess.run(a, check=True, **kw)
+
+
+def script(path, body):
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\n" + body + "\n")
+    os.chmod(path, 0o755)
+
+
+def has_address():
+    out = subprocess.run(["ip", "-n", C, "-4", "-o", "addr", "show", "dev", "vc"], capture_output=True, text=True).stdout
+    return "inet 10.67.0." in out
+
+
+def ferrite_tree(root, state, delays):
+    for svc in ("ifplugd_vc", "dhcp_vc", "fw"):
+        os.makedirs(os.path.join(root, svc))
+        os.symlink(FERRITE, os.path.join(root, svc, "run"))
+    os.makedirs(os.path.join(root, "fw", "conf"))
+    fw = os.path.join(root, "fw")
+    open(os.path.join(root, "ifplugd_vc", "args"), "w").write(delays + "\n")
+    open(os.path.join(root, "dhcp_vc", "args"), "w").write(f"--fw-dir {fw} --fw-service {fw} --state-dir {state}\n")
+    open(os.path.join(root, "fw", "args"), "w").write(f"--dynamic {fw} --resolv-conf {state}/resolv.conf\n")
+    for svc in ("dhcp_vc", "fw"):
+        open(os.path.join(root, svc, "down"), "w").close()
+    return [FERRITE, "runsvdir", root], {"SVDIR": root}
+
+
+def busybox_tree(root, state, delays):
+    fw = os.path.join(root, "fw")
+    for svc in ("ifplugd_vc", "dhcp_vc", "fw"):
+        os.makedirs(os.path.join(root, svc))
+    u, d = delays.replace("-u", "").replace("-d", "").split()
+    script(os.path.join(root, "ifplugd_vc", "run"),
+           f"exec /usr/sbin/ifplugd -n -s -i vc -r ./handler -u {u} -d {d} 2>&1")
+    script(os.path.join(root, "ifplugd_vc", "handler"),
+           'case "$2" in up) sv u ../dhcp_vc ;; down) sv d ../dhcp_vc ;; esac; exit 0')
+    script(os.path.join(root, "dhcp_vc", "run"), "exec /usr/sbin/udhcpc -i vc -f -s ./handler 2>&1")
+    script(os.path.join(root, "dhcp_vc", "handler"),
+           f'f={fw}/dhcp_vc.ipconf\n'
+           'case "$1" in\n'
+           ' bound|renew) printf "let cfg=cfg+1\\nif[\\$cfg]=%s\\nipmask[\\$cfg]=%s/%s\\ngw[\\$cfg]=%s\\n" "$interface" "$ip" "$mask" "${router%% *}" > "$f.new" && mv "$f.new" "$f"; sv u ../fw ;;\n'
+           ' deconfig) rm -f "$f"; sv u ../fw ;;\n'
+           'esac')
+    script(os.path.join(root, "dhcp_vc", "finish"), f"rm -f {fw}/dhcp_vc.ipconf; sv u ../fw")
+    # plain sh has no arrays: the handler's form is read by a small loop instead
+    script(os.path.join(root, "fw", "run"),
+           "sv o .\n"
+           "ip addr flush dev vc; ip route flush dev vc\n"
+           "for f in *.ipconf; do [ -f \"$f\" ] || continue\n"
+           " m=$(sed -n 's/^ipmask\\[\\$cfg\\]=//p' \"$f\"); g=$(sed -n 's/^gw\\[\\$cfg\\]=//p' \"$f\")\n"
+           " ip addr add \"$m\" dev vc; [ -n \"$g\" ] && ip route add default via \"$g\" dev vc\n"
+           "done\n"
+           "exit 0")
+    for svc in ("dhcp_vc", "fw"):
+        open(os.path.join(root, svc, "down"), "w").close()
+    return ["/usr/bin/runsvdir", root], {"PATH": "/usr/bin:/usr/sbin:/bin:/sbin"}
+
+
+def measure(make_tree, delays):
+    tmp = tempfile.mkdtemp(prefix="ferrite-replug-")
+    root, state = os.path.join(tmp, "service"), os.path.join(tmp, "state")
+    os.makedirs(root)
+    os.makedirs(state)
+    cmd, env = make_tree(root, state, delays)
+    p = subprocess.Popen(["ip", "netns", "exec", C] + cmd, env=dict(os.environ, **env),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    times = []
+    try:
+        end = time.monotonic() + 60
+        while not has_address() and time.monotonic() < end:
+            time.sleep(0.01)
+        for _ in range(RUNS):
+            sh("ip", "-n", S, "link", "set", "vs", "down")
+            end = time.monotonic() + 60
+            while has_address() and time.monotonic() < end:
+                time.sleep(0.01)
+            time.sleep(1.5)
+            t0 = time.monotonic()
+            sh("ip", "-n", S, "link", "set", "vs", "up")
+            end = t0 + 60
+            while not has_address() and time.monotonic() < end:
+                time.sleep(0.005)
+            times.append(time.monotonic() - t0)
+    finally:
+        p.send_signal(signal.SIGHUP)
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        time.sleep(1)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return times
+
+
+def main():
+    if os.geteuid() != 0:
+        sys.exit("needs root")
+    for ns in (S, C):
+        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+        sh("ip", "netns", "add", ns)
+    tmp = tempfile.mkdtemp(prefix="ferrite-replug-dns-")
+    try:
+        sh("ip", "link", "add", "vs", "netns", S, "type", "veth", "peer", "name", "vc", "netns", C)
+        sh("ip", "-n", S, "addr", "add", "10.67.0.1/24", "dev", "vs")
+        sh("ip", "-n", S, "link", "set", "vs", "up")
+        dns = subprocess.Popen(["ip", "netns", "exec", S, "dnsmasq", "--no-daemon", "--port=0", "--bind-interfaces",
+                                "--interface=vs", "--no-ping", "--dhcp-range=10.67.0.100,10.67.0.200,600",
+                                "--dhcp-option=3,10.67.0.1", f"--dhcp-leasefile={tmp}/leases"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        rows = []
+        for delays in ("-u0 -d0", "-u8 -d8"):
+            f = measure(ferrite_tree, delays)
+            b = measure(busybox_tree, delays)
+            rows.append((delays, f, b))
+        dns.terminate()
+        dns.wait()
+    finally:
+        for ns in (S, C):
+            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"| replug → address configured by fw, median of {RUNS} (ms) | ferrite | BusyBox-style chain (Debian ifplugd 0.28, BusyBox udhcpc, shell handlers, runit) |")
+    print("|---|---|---|")
+    for delays, f, b in rows:
+        fm, bm = statistics.median(f) * 1000, statistics.median(b) * 1000
+        print(f"| debounce `{delays}` | {fm:.0f} (runs: {' '.join(f'{x*1000:.0f}' for x in f)}) | {bm:.0f} (runs: {' '.join(f'{x*1000:.0f}' for x in b)}) |")
+
+
+if __name__ == "__main__":
+    main()
