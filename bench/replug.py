@@ -92,6 +92,7 @@ def measure(make_tree, delays):
         end = time.monotonic() + 60
         while not has_address() and time.monotonic() < end:
             time.sleep(0.01)
+        print(f"# {make_tree.__name__} {delays}: first lease {'ok' if has_address() else 'MISSING'}", file=sys.stderr)
         for _ in range(RUNS):
             sh("ip", "-n", S, "link", "set", "vs", "down")
             end = time.monotonic() + 60
@@ -104,6 +105,7 @@ def measure(make_tree, delays):
             while not has_address() and time.monotonic() < end:
                 time.sleep(0.005)
             times.append(time.monotonic() - t0)
+            print(f"# {make_tree.__name__} {delays}: {times[-1]:.3f}s", file=sys.stderr)
     finally:
         p.send_signal(signal.SIGHUP)
         try:
@@ -112,6 +114,17 @@ def measure(make_tree, delays):
             p.kill()
             p.wait()
         time.sleep(1)
+        # everything left in the client namespace was started here: end it,
+        # and start the next measurement from a bare interface
+        pids = subprocess.run(["ip", "netns", "pids", C], capture_output=True, text=True).stdout.split()
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.5)
+        subprocess.run(["ip", "-n", C, "addr", "flush", "dev", "vc"])
+        subprocess.run(["ip", "-n", C, "route", "flush", "dev", "vc"])
         shutil.rmtree(tmp, ignore_errors=True)
     return times
 
