@@ -44,6 +44,7 @@ bench: build image
 	python3 bench/supervision.py
 	python3 bench/svlogd.py
 	python3 bench/dhcp.py
+	python3 bench/replug.py
 	python3 bench/boot.py
 
 clean:
