@@ -5,6 +5,7 @@
 pub mod errtext;
 pub mod fsutil;
 pub mod getopt;
+pub mod iface;
 pub mod out;
 pub mod poll;
 pub mod sig;

@@ -195,26 +195,8 @@ pub fn load_modules(list: &Path) {
 
 /// Bring `lo` up; the kernel gives it 127.0.0.1/8 itself.
 pub fn loopback_up() {
-    // SAFETY: plain socket and ioctls on a zeroed ifreq with a valid name.
-    unsafe {
-        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
-        if s < 0 {
-            log("cannot bring lo up: no socket");
-            return;
-        }
-        let mut req: libc::ifreq = std::mem::zeroed();
-        for (i, b) in b"lo".iter().enumerate() {
-            req.ifr_name[i] = *b as libc::c_char;
-        }
-        let ok = libc::ioctl(s, libc::SIOCGIFFLAGS as _, &mut req) == 0 && {
-            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-            libc::ioctl(s, libc::SIOCSIFFLAGS as _, &req) == 0
-        };
-        if !ok {
-            let e = io::Error::last_os_error();
-            log(&format!("cannot bring lo up: {}", describe(&e)));
-        }
-        libc::close(s);
+    if let Err(e) = common::iface::set_up("lo") {
+        log(&format!("cannot bring lo up: {}", describe(&e)));
     }
 }
 

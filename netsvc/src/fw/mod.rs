@@ -12,6 +12,7 @@ pub mod plan;
 use crate::netlink::{Addr, RouteSpec, Rtnl};
 use common::errtext::describe;
 use common::fsutil::atomic_write;
+use common::iface::{index_of, name_of, set_up};
 use common::out;
 use ipconf::IfConf;
 use plan::{Op, A, FW_PROTO, R};
@@ -43,34 +44,6 @@ fn ipconf_files(dir: &Path) -> Vec<PathBuf> {
         .unwrap_or_default();
     v.sort();
     v
-}
-
-fn index_of(name: &str) -> Option<i32> {
-    let c = std::ffi::CString::new(name).ok()?;
-    // SAFETY: valid C string.
-    let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
-    (i != 0).then_some(i as i32)
-}
-
-fn link_up(name: &str) {
-    // SAFETY: plain ioctls on a zeroed ifreq with the name set.
-    unsafe {
-        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
-        if s < 0 {
-            return;
-        }
-        let mut req: libc::ifreq = std::mem::zeroed();
-        for (i, b) in name.bytes().take(15).enumerate() {
-            req.ifr_name[i] = b as libc::c_char;
-        }
-        if libc::ioctl(s, libc::SIOCGIFFLAGS as _, &mut req) == 0
-            && req.ifr_ifru.ifru_flags & libc::IFF_UP as i16 == 0
-        {
-            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-            libc::ioctl(s, libc::SIOCSIFFLAGS as _, &req);
-        }
-        libc::close(s);
-    }
 }
 
 /// Addresses fw applied last time: `INDEX IP/PREFIX` lines.
@@ -167,7 +140,13 @@ fn run(p: &Paths) -> i32 {
             ));
             continue;
         };
-        link_up(&c.interface);
+        if let Err(e) = set_up(&c.interface) {
+            out::err(&format!(
+                "{PROG}: cannot bring {} up: {}\n",
+                c.interface,
+                describe(&e)
+            ));
+        }
         for &(ip, prefix) in &c.addrs {
             wa.push(A { index, ip, prefix });
         }
@@ -270,11 +249,11 @@ fn apply(nl: &mut Rtnl, ops: &[Op]) -> bool {
     for op in ops {
         let (what, r) = match op {
             Op::AddAddr(a) => (
-                format!("+ {}/{} dev {}", a.ip, a.prefix, ifname(a.index)),
+                format!("+ {}/{} dev {}", a.ip, a.prefix, name_of(a.index)),
                 nl.set_address(a.index, &addr(a)),
             ),
             Op::DelAddr(a) => (
-                format!("- {}/{} dev {}", a.ip, a.prefix, ifname(a.index)),
+                format!("- {}/{} dev {}", a.ip, a.prefix, name_of(a.index)),
                 nl.del_address(a.index, &addr(a)),
             ),
             Op::AddRoute(r) => (format!("+ route {}", show(r)), nl.add_route(&spec(r))),
@@ -289,22 +268,6 @@ fn apply(nl: &mut Rtnl, ops: &[Op]) -> bool {
         }
     }
     ok
-}
-
-/// The name of an interface index, for messages.
-fn ifname(index: i32) -> String {
-    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
-    // SAFETY: buf has IF_NAMESIZE bytes as if_indextoname requires.
-    let p = unsafe { libc::if_indextoname(index as u32, buf.as_mut_ptr()) };
-    if p.is_null() {
-        return format!("#{index}");
-    }
-    let bytes: Vec<u8> = buf
-        .iter()
-        .take_while(|&&c| c != 0)
-        .map(|&c| c as u8)
-        .collect();
-    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 fn addr(a: &A) -> Addr {
@@ -341,8 +304,8 @@ fn show(r: &R) -> String {
         format!("{}/{}", r.dst, r.prefix)
     };
     match r.gateway {
-        Some(g) => format!("{dst} via {g} dev {} metric {}", ifname(r.index), r.metric),
-        None => format!("{dst} dev {} metric {}", ifname(r.index), r.metric),
+        Some(g) => format!("{dst} via {g} dev {} metric {}", name_of(r.index), r.metric),
+        None => format!("{dst} dev {} metric {}", name_of(r.index), r.metric),
     }
 }
 

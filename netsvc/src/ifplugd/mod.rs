@@ -10,11 +10,12 @@ pub mod debounce;
 use crate::netlink::Netlink;
 use common::errtext::describe;
 use common::getopt::Opt;
+use common::iface::{index_of, set_up};
 use common::out;
 use common::poll::PollSet;
 use common::sig::{self, SignalFd};
 use debounce::Debounce;
-use std::ffi::{CString, OsString};
+use std::ffi::OsString;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -74,34 +75,6 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
         o.interface = "eth0".into();
     }
     Ok(o)
-}
-
-fn index_of(name: &str) -> Option<i32> {
-    let c = CString::new(name).ok()?;
-    // SAFETY: valid C string.
-    let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
-    (i != 0).then_some(i as i32)
-}
-
-fn set_up(name: &str) {
-    // SAFETY: plain ioctls on a zeroed ifreq with the name set.
-    unsafe {
-        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
-        if s < 0 {
-            return;
-        }
-        let mut req: libc::ifreq = std::mem::zeroed();
-        for (i, b) in name.bytes().take(15).enumerate() {
-            req.ifr_name[i] = b as libc::c_char;
-        }
-        if libc::ioctl(s, libc::SIOCGIFFLAGS as _, &mut req) == 0
-            && req.ifr_ifru.ifru_flags & libc::IFF_UP as i16 == 0
-        {
-            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-            libc::ioctl(s, libc::SIOCSIFFLAGS as _, &req);
-        }
-        libc::close(s);
-    }
 }
 
 struct Shell {
@@ -236,7 +209,7 @@ fn run(sh: Shell, pidfile: &std::path::Path) -> i32 {
         return 1;
     }
     if index.is_some() && !sh.o.no_ifup {
-        set_up(&name);
+        let _ = set_up(&name);
     }
     // the state at start
     let mut carrier = false;
@@ -281,7 +254,7 @@ fn run(sh: Shell, pidfile: &std::path::Path) -> i32 {
                     // -M: the interface appeared (again)
                     index = Some(l.index);
                     if !sh.o.no_ifup {
-                        set_up(&name);
+                        let _ = set_up(&name);
                     }
                 }
                 reports.extend(deb.observe(epoch.elapsed(), l.carrier()));

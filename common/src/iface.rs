@@ -1,0 +1,55 @@
+//! Network interfaces by name: index, name of an index, bringing one up.
+//! (The daemons that need more talk rtnetlink; these three are ioctls.)
+
+use std::ffi::CString;
+use std::io;
+
+/// The index of interface `name`, if it exists.
+pub fn index_of(name: &str) -> Option<i32> {
+    let c = CString::new(name).ok()?;
+    // SAFETY: valid C string.
+    let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    (i != 0).then_some(i as i32)
+}
+
+/// The name of interface `index`, or `#INDEX` when it has none (for messages).
+pub fn name_of(index: i32) -> String {
+    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: buf has IF_NAMESIZE bytes as if_indextoname requires.
+    let p = unsafe { libc::if_indextoname(index as u32, buf.as_mut_ptr()) };
+    if p.is_null() {
+        return format!("#{index}");
+    }
+    let bytes: Vec<u8> = buf
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Set IFF_UP on interface `name` (nothing to do when it is up already).
+pub fn set_up(name: &str) -> io::Result<()> {
+    // SAFETY: plain socket and ioctls on a zeroed ifreq with the name set.
+    unsafe {
+        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if s < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (i, b) in name.bytes().take(libc::IF_NAMESIZE - 1).enumerate() {
+            req.ifr_name[i] = b as libc::c_char;
+        }
+        let mut r = libc::ioctl(s, libc::SIOCGIFFLAGS as _, &mut req);
+        if r == 0 && req.ifr_ifru.ifru_flags & libc::IFF_UP as libc::c_short == 0 {
+            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            r = libc::ioctl(s, libc::SIOCSIFFLAGS as _, &req);
+        }
+        let e = io::Error::last_os_error();
+        libc::close(s);
+        if r != 0 {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
