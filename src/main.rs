@@ -36,6 +36,7 @@ const APPLETS: &[Applet] = &[
     applet("svlogd", supervisor::svlogd::main, "log lines from stdin into rotated directories"),
     applet("svok", supervisor::svc::svok_main, "exit 0 when a supervisor runs in a directory"),
     applet("udhcpc", netsvc::dhcp::udhcpc::main, "DHCP client (BusyBox command line and scripts)"),
+    applet("zcip", netsvc::zcip::main, "IPv4 link-local address (RFC 3927)"),
 ];
 
 /// Find an applet and name the process after it, so that `ps -o comm`,

@@ -7,3 +7,4 @@ pub mod fw;
 pub mod ifplugd;
 pub mod netlink;
 pub mod pinger;
+pub mod zcip;

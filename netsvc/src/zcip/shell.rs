@@ -1,0 +1,312 @@
+//! The I/O around `Zcip`: an ARP packet socket, a signalfd, one poll.
+
+use super::{Action, Arp, Zcip};
+use common::errtext::describe;
+use common::fsutil::atomic_write;
+use common::out;
+use common::poll::PollSet;
+use common::sig::{self, SignalFd};
+use std::ffi::OsString;
+use std::net::Ipv4Addr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+const PROG: &str = "zcip";
+const ETH_P_ARP: u16 = 0x0806;
+
+fn mac_of(name: &str) -> std::io::Result<[u8; 6]> {
+    // SAFETY: ioctl on a zeroed ifreq with the name set.
+    unsafe {
+        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if s < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let sock = OwnedFd::from_raw_fd(s);
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (i, b) in name.bytes().take(15).enumerate() {
+            req.ifr_name[i] = b as libc::c_char;
+        }
+        if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFHWADDR as _, &mut req) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let mut mac = [0u8; 6];
+        for (i, m) in mac.iter_mut().enumerate() {
+            *m = req.ifr_ifru.ifru_hwaddr.sa_data[i] as u8;
+        }
+        Ok(mac)
+    }
+}
+
+fn arp_socket(index: i32) -> std::io::Result<OwnedFd> {
+    // SAFETY: plain socket calls with valid structures.
+    unsafe {
+        let fd = libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            ETH_P_ARP.to_be() as i32,
+        );
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let owned = OwnedFd::from_raw_fd(fd);
+        let mut sa: libc::sockaddr_ll = std::mem::zeroed();
+        sa.sll_family = libc::AF_PACKET as u16;
+        sa.sll_protocol = ETH_P_ARP.to_be();
+        sa.sll_ifindex = index;
+        if libc::bind(
+            fd,
+            (&sa as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        ) != 0
+        {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(owned)
+    }
+}
+
+/// An ARP request (RFC 5227 probe when `sender` is 0.0.0.0, announcement when
+/// it is the target), to the Ethernet broadcast address.
+fn send_arp(fd: &OwnedFd, index: i32, mac: [u8; 6], sender: Ipv4Addr, target: Ipv4Addr) {
+    let mut p = vec![0, 1, 8, 0, 6, 4, 0, 1];
+    p.extend_from_slice(&mac);
+    p.extend_from_slice(&sender.octets());
+    p.extend_from_slice(&[0; 6]);
+    p.extend_from_slice(&target.octets());
+    // SAFETY: valid buffer and address.
+    unsafe {
+        let mut sa: libc::sockaddr_ll = std::mem::zeroed();
+        sa.sll_family = libc::AF_PACKET as u16;
+        sa.sll_protocol = ETH_P_ARP.to_be();
+        sa.sll_ifindex = index;
+        sa.sll_halen = 6;
+        sa.sll_addr[..6].copy_from_slice(&[0xff; 6]);
+        libc::sendto(
+            fd.as_raw_fd(),
+            p.as_ptr().cast(),
+            p.len(),
+            0,
+            (&sa as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        );
+    }
+}
+
+/// Parse an ARP packet (Ethernet/IPv4).
+fn parse_arp(b: &[u8]) -> Option<Arp> {
+    if b.len() < 28 || b[0..2] != [0, 1] || b[2..4] != [8, 0] || b[4] != 6 || b[5] != 4 {
+        return None;
+    }
+    Some(Arp {
+        sender_mac: b[8..14].try_into().ok()?,
+        sender_ip: Ipv4Addr::new(b[14], b[15], b[16], b[17]),
+        target_ip: Ipv4Addr::new(b[24], b[25], b[26], b[27]),
+    })
+}
+
+struct Opts {
+    interface: String,
+    script: Option<String>,
+    quit: bool,
+    verbose: bool,
+    request: Option<Ipv4Addr>,
+    fw_dir: PathBuf,
+    fw_service: PathBuf,
+}
+
+fn usage() -> i32 {
+    out::err("usage: zcip [-fqv] [-r 169.254.X.X] IFACE SCRIPT\n");
+    1
+}
+
+pub fn main(args: &[OsString]) -> i32 {
+    let mut words: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let dir = cwd
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if words.is_empty() {
+        if let Ok(text) = std::fs::read_to_string("args") {
+            words = text.split_whitespace().map(String::from).collect();
+        }
+    }
+    let mut o = Opts {
+        interface: String::new(),
+        script: None,
+        quit: false,
+        verbose: false,
+        request: None,
+        fw_dir: PathBuf::from("/var/run/service/fw"),
+        fw_service: PathBuf::from("/var/service/fw"),
+    };
+    // native-only options first
+    let mut rest = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        match (words[i].as_str(), words.get(i + 1)) {
+            ("--fw-dir", Some(v)) => {
+                o.fw_dir = PathBuf::from(v);
+                i += 1;
+            }
+            ("--fw-service", Some(v)) => {
+                o.fw_service = PathBuf::from(v);
+                i += 1;
+            }
+            (w, _) => rest.push(w.to_string()),
+        }
+        i += 1;
+    }
+    let Ok((opts, first)) = common::getopt::parse(&rest, "r") else {
+        return usage();
+    };
+    for opt in opts {
+        match opt {
+            common::getopt::Opt::Flag('f') => {}
+            common::getopt::Opt::Flag('q') => o.quit = true,
+            common::getopt::Opt::Flag('v') => o.verbose = true,
+            common::getopt::Opt::Value(_, v) => match v.parse() {
+                Ok(ip) if super::usable(ip) => o.request = Some(ip),
+                _ => {
+                    out::err(&format!(
+                        "{PROG}: -r {v}: not an address in 169.254.1.0-169.254.254.255\n"
+                    ));
+                    return usage();
+                }
+            },
+            common::getopt::Opt::Flag(_) => return usage(),
+        }
+    }
+    let operands = &rest[first..];
+    match operands {
+        [ifname, script] => {
+            o.interface = ifname.clone();
+            o.script = Some(script.clone());
+        }
+        [ifname] => o.interface = ifname.clone(),
+        [] => match dir.strip_prefix("zcip_") {
+            Some(i) if !i.is_empty() => o.interface = i.to_string(),
+            _ => return usage(),
+        },
+        _ => return usage(),
+    }
+    run(o)
+}
+
+fn handler(o: &Opts, event: &str, ip: Option<Ipv4Addr>) {
+    match &o.script {
+        Some(s) => {
+            let mut cmd = std::process::Command::new(s);
+            cmd.arg(event).env("interface", &o.interface);
+            if let Some(ip) = ip {
+                cmd.env("ip", ip.to_string());
+            }
+            if let Err(e) = sig::clean_child(&mut cmd).status() {
+                out::err(&format!("{PROG}: cannot run {s}: {}\n", describe(&e)));
+            }
+        }
+        None => {
+            let file = o.fw_dir.join(format!("zcip_{}.ipconf", o.interface));
+            let changed = match (event, ip) {
+                ("config", Some(ip)) => {
+                    let text = format!("if='{}'\nipmask='{ip}/16'\n", o.interface);
+                    atomic_write(&file, text.as_bytes(), 0o644, true).is_ok()
+                }
+                ("deconfig", _) => std::fs::remove_file(&file).is_ok(),
+                _ => false,
+            };
+            if changed {
+                let _ = supervisor::sv::send(&o.fw_service, "u");
+            }
+        }
+    }
+}
+
+fn run(o: Opts) -> i32 {
+    let Some(index) = common::iface::index_of(&o.interface) else {
+        out::err(&format!(
+            "{PROG}: interface {} does not exist\n",
+            o.interface
+        ));
+        return 1;
+    };
+    let (mac, fd) = match mac_of(&o.interface).and_then(|m| arp_socket(index).map(|f| (m, f))) {
+        Ok(x) => x,
+        Err(e) => {
+            out::err(&format!("{PROG}: {}: {}\n", o.interface, describe(&e)));
+            return 1;
+        }
+    };
+    let sigfd = match SignalFd::new(&[libc::SIGTERM, libc::SIGINT]) {
+        Ok(s) => s,
+        Err(e) => {
+            out::err(&format!("{PROG}: signalfd: {}\n", describe(&e)));
+            return 1;
+        }
+    };
+    let _ = common::iface::set_up(&o.interface);
+    let epoch = Instant::now();
+    let (mut z, _) = Zcip::new(Duration::ZERO, mac, o.request);
+    handler(&o, "init", None);
+    let mut configured = None;
+    let mut poll = PollSet::new();
+    let mut buf = [0u8; 256];
+    loop {
+        let now = epoch.elapsed();
+        poll.clear();
+        let si = poll.add(sigfd.as_raw_fd());
+        let ai = poll.add(fd.as_raw_fd());
+        let _ = poll.wait(z.deadline().map(|d| d.saturating_sub(now)));
+        if poll.readable(si) && !sigfd.read_all().is_empty() {
+            if configured.is_some() {
+                handler(&o, "deconfig", None);
+            }
+            return 0;
+        }
+        let mut actions = Vec::new();
+        if poll.readable(ai) {
+            loop {
+                // SAFETY: valid buffer.
+                let n =
+                    unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+                if n <= 0 {
+                    break;
+                }
+                if let Some(p) = parse_arp(&buf[..n as usize]) {
+                    actions.extend(z.arp(epoch.elapsed(), p));
+                }
+            }
+        }
+        actions.extend(z.tick(epoch.elapsed()));
+        for a in actions {
+            match a {
+                Action::Probe(ip) => send_arp(&fd, index, mac, Ipv4Addr::UNSPECIFIED, ip),
+                Action::Announce(ip) => send_arp(&fd, index, mac, ip, ip),
+                Action::Config(ip) => {
+                    if o.verbose {
+                        out::err(&format!("{PROG}: {}: using {ip}\n", o.interface));
+                    }
+                    configured = Some(ip);
+                    handler(&o, "config", Some(ip));
+                    if o.quit {
+                        return 0;
+                    }
+                }
+                Action::Deconfig => {
+                    if let Some(ip) = configured.take() {
+                        out::err(&format!(
+                            "{PROG}: {}: {ip} is taken by another host; choosing another\n",
+                            o.interface
+                        ));
+                    }
+                    handler(&o, "deconfig", None);
+                }
+            }
+        }
+    }
+}

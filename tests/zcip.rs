@@ -1,0 +1,142 @@
+//! zcip on a shared link (a bridge in a namespace of its own): the second
+//! host that wants an address already in use moves to another one.
+
+mod common;
+use common::*;
+use std::fs;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Ns(String);
+impl Drop for Ns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.0])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+fn ns(tag: &str) -> Ns {
+    let name = format!("fez{tag}{}", std::process::id() % 100000);
+    let _ = Command::new("ip")
+        .args(["netns", "del", &name])
+        .stderr(Stdio::null())
+        .status();
+    assert!(Command::new("ip")
+        .args(["netns", "add", &name])
+        .status()
+        .unwrap()
+        .success());
+    Ns(name)
+}
+
+fn ip(args: &[&str]) {
+    assert!(
+        Command::new("ip").args(args).status().unwrap().success(),
+        "ip {args:?}"
+    );
+}
+
+struct Guard(Child);
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_taken_address_is_defended_and_the_newcomer_moves() {
+    if !require("root (network namespaces)", is_root())
+        || !require(
+            "ip (iproute2)",
+            have_program("/usr/sbin/ip") || have_program("/bin/ip"),
+        )
+    {
+        return;
+    }
+    let t = TempDir::new("zcip");
+    let (sw, a, b) = (ns("w"), ns("a"), ns("b"));
+    ip(&["-n", &sw.0, "link", "add", "br0", "type", "bridge"]);
+    ip(&["-n", &sw.0, "link", "set", "br0", "up"]);
+    for (h, p) in [(&a, "pa"), (&b, "pb")] {
+        ip(&[
+            "link", "add", "eth0", "netns", &h.0, "type", "veth", "peer", "name", p, "netns", &sw.0,
+        ]);
+        ip(&["-n", &sw.0, "link", "set", p, "master", "br0"]);
+        ip(&["-n", &sw.0, "link", "set", p, "up"]);
+    }
+    // a handler as scripts use it: the address goes on the interface
+    let handler = |name: &str| {
+        let p = t.join(&format!("handler-{name}"));
+        script(
+            &p,
+            &format!(
+                "echo \"$1 $ip\" >> {log}\ncase $1 in config) ip addr add $ip/16 dev $interface ;; deconfig) ip addr flush dev $interface ;; esac",
+                log = t.join(&format!("events-{name}")).display()
+            ),
+        );
+        p
+    };
+    let start = |h: &Ns, name: &str| {
+        Guard(
+            Command::new("ip")
+                .args(["netns", "exec", &h.0])
+                .arg(applet("zcip"))
+                .args(["-f", "-r", "169.254.7.7", "eth0"])
+                .arg(handler(name))
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let events =
+        |name: &str| fs::read_to_string(t.join(&format!("events-{name}"))).unwrap_or_default();
+    let _za = start(&a, "a");
+    assert!(
+        wait_until(Duration::from_secs(20), || events("a")
+            .contains("config 169.254.7.7")),
+        "a: {:?}",
+        events("a")
+    );
+    let _zb = start(&b, "b");
+    assert!(
+        wait_until(Duration::from_secs(30), || events("b")
+            .lines()
+            .any(|l| l.starts_with("config "))),
+        "b: {:?}",
+        events("b")
+    );
+    let b_ip = events("b")
+        .lines()
+        .find_map(|l| l.strip_prefix("config "))
+        .unwrap()
+        .to_string();
+    assert_ne!(b_ip, "169.254.7.7", "b took the address a holds");
+    assert!(b_ip.starts_with("169.254."), "{b_ip}");
+    assert_eq!(
+        events("a"),
+        "init \nconfig 169.254.7.7\n",
+        "a was disturbed"
+    );
+    let out = Command::new("ip")
+        .args(["-n", &b.0, "-4", "-o", "addr", "show", "dev", "eth0"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{b_ip}/16")));
+}
+
+#[test]
+fn usage_and_bad_requests() {
+    let (code, _, err) =
+        run(Command::new(applet("zcip")).args(["-r", "10.0.0.1", "eth0", "/bin/true"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("not an address in 169.254.1.0-169.254.254.255"),
+        "{err}"
+    );
+    let (code, _, err) = run(Command::new(applet("zcip")).args(["nosuch0", "/bin/true"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("interface nosuch0 does not exist"), "{err}");
+}
