@@ -24,43 +24,8 @@ fn prerequisites() -> bool {
         )
 }
 
-fn ip(args: &[&str]) {
-    let st = Command::new("ip").args(args).status().unwrap();
-    assert!(st.success(), "ip {args:?} failed");
-}
-
-/// A network namespace, deleted on drop.
-struct Ns(String);
-impl Ns {
-    fn new(tag: &str) -> Ns {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "fe{tag}{}x{}",
-            std::process::id() % 100000,
-            N.fetch_add(1, Ordering::SeqCst)
-        );
-        let _ = Command::new("ip")
-            .args(["netns", "del", &name])
-            .stderr(Stdio::null())
-            .status();
-        ip(&["netns", "add", &name]);
-        ip(&["-n", &name, "link", "set", "lo", "up"]);
-        Ns(name)
-    }
-    fn exec(&self) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.0]);
-        c
-    }
-}
-impl Drop for Ns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
 /// A veth pair: `a` in namespace `na`, `b` in `nb`.
-fn veth(na: &Ns, a: &str, nb: &Ns, b: &str) {
+fn veth(na: &Netns, a: &str, nb: &Netns, b: &str) {
     ip(&[
         "link", "add", a, "netns", &na.0, "type", "veth", "peer", "name", b, "netns", &nb.0,
     ]);
@@ -82,7 +47,7 @@ impl Drop for Daemon {
     }
 }
 
-fn dnsmasq(ns: &Ns, iface: &str, range: &str, dir: &Path, extra: &[&str]) -> Daemon {
+fn dnsmasq(ns: &Netns, iface: &str, range: &str, dir: &Path, extra: &[&str]) -> Daemon {
     static N: AtomicUsize = AtomicUsize::new(0);
     let n = N.fetch_add(1, Ordering::SeqCst);
     let log = dir.join(format!("dnsmasq-{n}.log"));
@@ -147,7 +112,7 @@ fn events(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-fn udhcpc(ns: &Ns, dir: &Path, args: &[&str]) -> Daemon {
+fn udhcpc(ns: &Netns, dir: &Path, args: &[&str]) -> Daemon {
     let log = dir.join("udhcpc.log");
     let child = ns
         .exec()
@@ -172,7 +137,7 @@ fn field<'a>(event: &'a str, key: &str) -> &'a str {
         .unwrap_or("")
 }
 
-fn addresses(ns: &Ns, iface: &str) -> String {
+fn addresses(ns: &Netns, iface: &str) -> String {
     let out = ns
         .exec()
         .args(["ip", "-4", "-o", "addr", "show", "dev", iface])
@@ -182,8 +147,8 @@ fn addresses(ns: &Ns, iface: &str) -> String {
 }
 
 /// Client namespace with `vc`, server namespace with `vs` 10.77.0.1/24.
-fn lab() -> (Ns, Ns) {
-    let (s, c) = (Ns::new("s"), Ns::new("c"));
+fn lab() -> (Netns, Netns) {
+    let (s, c) = (Netns::new("s"), Netns::new("c"));
     veth(&s, "vs", &c, "vc");
     ip(&["-n", &s.0, "addr", "add", "10.77.0.1/24", "dev", "vs"]);
     ip(&["-n", &s.0, "link", "set", "vs", "up"]);
@@ -369,7 +334,12 @@ fn cable_moved_to_another_network() {
     }
     let t = TempDir::new("dhcp-move");
     // client --- switch (bridge) --- server A / server B
-    let (c, sw, a, b) = (Ns::new("c"), Ns::new("w"), Ns::new("a"), Ns::new("b"));
+    let (c, sw, a, b) = (
+        Netns::new("c"),
+        Netns::new("w"),
+        Netns::new("a"),
+        Netns::new("b"),
+    );
     veth(&c, "vc", &sw, "pc");
     veth(&a, "va", &sw, "pa");
     veth(&b, "vb", &sw, "pb");
@@ -553,7 +523,7 @@ struct TestServer {
 }
 
 impl TestServer {
-    fn start(ns: &Ns, iface: &str, reply: fn(&Message, MsgType) -> Message) -> TestServer {
+    fn start(ns: &Netns, iface: &str, reply: fn(&Message, MsgType) -> Message) -> TestServer {
         let stop = Arc::new(AtomicBool::new(false));
         let quiet = Arc::new(AtomicBool::new(false));
         let (st, qt) = (stop.clone(), quiet.clone());

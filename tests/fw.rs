@@ -19,45 +19,19 @@ fn prerequisites() -> bool {
         )
 }
 
-struct Ns(String);
-impl Drop for Ns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.0])
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-fn ns(tag: &str) -> Ns {
-    let name = format!("fefw{tag}{}", std::process::id() % 100000);
-    let _ = Command::new("ip")
-        .args(["netns", "del", &name])
-        .stderr(Stdio::null())
-        .status();
-    assert!(Command::new("ip")
-        .args(["netns", "add", &name])
-        .status()
-        .unwrap()
-        .success());
-    let n = Ns(name);
-    // two links, each with a peer that is up, so they have carrier
+/// A namespace with two links (eth0, eth1), each with a peer that is up.
+fn ns(tag: &str) -> Netns {
+    let n = Netns::new(tag);
     for (a, b) in [("eth0", "peer0"), ("eth1", "peer1")] {
-        assert!(Command::new("ip")
-            .args(["-n", &n.0, "link", "add", a, "type", "veth", "peer", "name", b])
-            .status()
-            .unwrap()
-            .success());
-        assert!(Command::new("ip")
-            .args(["-n", &n.0, "link", "set", b, "up"])
-            .status()
-            .unwrap()
-            .success());
+        ip(&[
+            "-n", &n.0, "link", "add", a, "type", "veth", "peer", "name", b,
+        ]);
+        ip(&["-n", &n.0, "link", "set", b, "up"]);
     }
     n
 }
 
-fn in_ns(n: &Ns, args: &[&str]) -> String {
+fn in_ns(n: &Netns, args: &[&str]) -> String {
     let out = Command::new("ip")
         .args(["netns", "exec", &n.0])
         .args(args)
@@ -66,7 +40,7 @@ fn in_ns(n: &Ns, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn fw(n: &Ns, dir: &Path) -> (i32, String, String) {
+fn fw(n: &Netns, dir: &Path) -> (i32, String, String) {
     run(Command::new("ip")
         .args(["netns", "exec", &n.0])
         .arg(applet("fw"))

@@ -4,22 +4,12 @@
 mod common;
 use common::*;
 use std::fs;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(10);
 
-struct Ns(String);
-impl Drop for Ns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.0])
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-fn lab(tag: &str) -> Option<Ns> {
+fn lab(tag: &str) -> Option<Netns> {
     if !require("root (network namespaces)", is_root())
         || !require(
             "ip (iproute2)",
@@ -28,31 +18,15 @@ fn lab(tag: &str) -> Option<Ns> {
     {
         return None;
     }
-    let name = format!("feip{tag}{}", std::process::id() % 100000);
-    let _ = Command::new("ip")
-        .args(["netns", "del", &name])
-        .stderr(Stdio::null())
-        .status();
-    assert!(Command::new("ip")
-        .args(["netns", "add", &name])
-        .status()
-        .unwrap()
-        .success());
-    let n = Ns(name);
-    assert!(Command::new("ip")
-        .args(["-n", &n.0, "link", "add", "eth0", "type", "veth", "peer", "name", "cable"])
-        .status()
-        .unwrap()
-        .success());
-    assert!(Command::new("ip")
-        .args(["-n", &n.0, "link", "set", "cable", "up"])
-        .status()
-        .unwrap()
-        .success());
+    let n = Netns::new(&format!("ip{tag}"));
+    ip(&[
+        "-n", &n.0, "link", "add", "eth0", "type", "veth", "peer", "name", "cable",
+    ]);
+    ip(&["-n", &n.0, "link", "set", "cable", "up"]);
     Some(n)
 }
 
-fn cable(n: &Ns, up: bool) {
+fn cable(n: &Netns, up: bool) {
     let st = Command::new("ip")
         .args([
             "-n",
@@ -65,14 +39,6 @@ fn cable(n: &Ns, up: bool) {
         .status()
         .unwrap();
     assert!(st.success());
-}
-
-struct Guard(Child);
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]

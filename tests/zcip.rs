@@ -4,46 +4,11 @@
 mod common;
 use common::*;
 use std::fs;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-struct Ns(String);
-impl Drop for Ns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.0])
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-fn ns(tag: &str) -> Ns {
-    let name = format!("fez{tag}{}", std::process::id() % 100000);
-    let _ = Command::new("ip")
-        .args(["netns", "del", &name])
-        .stderr(Stdio::null())
-        .status();
-    assert!(Command::new("ip")
-        .args(["netns", "add", &name])
-        .status()
-        .unwrap()
-        .success());
-    Ns(name)
-}
-
-fn ip(args: &[&str]) {
-    assert!(
-        Command::new("ip").args(args).status().unwrap().success(),
-        "ip {args:?}"
-    );
-}
-
-struct Guard(Child);
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+fn ns(tag: &str) -> Netns {
+    Netns::new(&format!("z{tag}"))
 }
 
 #[test]
@@ -79,7 +44,7 @@ fn a_taken_address_is_defended_and_the_newcomer_moves() {
         );
         p
     };
-    let start = |h: &Ns, name: &str| {
+    let start = |h: &Netns, name: &str| {
         Guard(
             Command::new("ip")
                 .args(["netns", "exec", &h.0])
