@@ -8,6 +8,7 @@ pub mod getopt;
 pub mod iface;
 pub mod out;
 pub mod poll;
+pub mod service;
 pub mod sig;
 pub mod tai;
 

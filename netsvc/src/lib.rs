@@ -6,5 +6,6 @@ pub mod dhcp;
 pub mod fw;
 pub mod ifplugd;
 pub mod netlink;
+pub mod packet;
 pub mod pinger;
 pub mod zcip;

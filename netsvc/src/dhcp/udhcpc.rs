@@ -9,12 +9,13 @@ use super::frame;
 use super::lease::Lease;
 use super::msg::{opt, Message};
 use crate::netlink::Netlink;
+use crate::packet::{self, ETH_P_ARP, ETH_P_IP};
 use common::errtext::describe;
 use common::fsutil::atomic_write;
 use common::out;
 use common::poll::PollSet;
 use common::sig::{self, SignalFd};
-use std::ffi::{CString, OsString};
+use std::ffi::OsString;
 use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -270,64 +271,6 @@ fn usage() -> i32 {
     1
 }
 
-/// Interface index and MAC address.
-fn interface(name: &str) -> io::Result<(i32, [u8; 6])> {
-    let c = CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    // SAFETY: valid C string; ioctl on a zeroed ifreq with the name set.
-    unsafe {
-        let index = libc::if_nametoindex(c.as_ptr());
-        if index == 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
-        if s < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let sock = OwnedFd::from_raw_fd(s);
-        let mut req: libc::ifreq = std::mem::zeroed();
-        for (i, b) in name.bytes().take(15).enumerate() {
-            req.ifr_name[i] = b as libc::c_char;
-        }
-        if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFHWADDR as _, &mut req) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let sa = req.ifr_ifru.ifru_hwaddr;
-        let mut mac = [0u8; 6];
-        for (i, m) in mac.iter_mut().enumerate() {
-            *m = sa.sa_data[i] as u8;
-        }
-        Ok((index as i32, mac))
-    }
-}
-
-fn packet_socket(index: i32, proto: u16) -> io::Result<OwnedFd> {
-    // SAFETY: plain socket calls with valid structures.
-    unsafe {
-        let fd = libc::socket(
-            libc::AF_PACKET,
-            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-            proto.to_be() as i32,
-        );
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let owned = OwnedFd::from_raw_fd(fd);
-        let mut sa: libc::sockaddr_ll = std::mem::zeroed();
-        sa.sll_family = libc::AF_PACKET as u16;
-        sa.sll_protocol = proto.to_be();
-        sa.sll_ifindex = index;
-        if libc::bind(
-            fd,
-            (&sa as *const libc::sockaddr_ll).cast(),
-            std::mem::size_of::<libc::sockaddr_ll>() as u32,
-        ) != 0
-        {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(owned)
-    }
-}
-
 /// Ask for PACKET_AUXDATA, which says whether a packet's checksum is final.
 fn enable_auxdata(fd: RawFd) {
     let one: libc::c_int = 1;
@@ -403,31 +346,6 @@ fn attach_filter(fd: RawFd) -> io::Result<()> {
     Ok(())
 }
 
-/// Send `data` to the Ethernet broadcast address through a packet socket.
-fn send_broadcast(fd: RawFd, index: i32, proto: u16, data: &[u8]) -> io::Result<()> {
-    // SAFETY: valid buffer and address.
-    unsafe {
-        let mut sa: libc::sockaddr_ll = std::mem::zeroed();
-        sa.sll_family = libc::AF_PACKET as u16;
-        sa.sll_protocol = proto.to_be();
-        sa.sll_ifindex = index;
-        sa.sll_halen = 6;
-        sa.sll_addr[..6].copy_from_slice(&[0xff; 6]);
-        let n = libc::sendto(
-            fd,
-            data.as_ptr().cast(),
-            data.len(),
-            0,
-            (&sa as *const libc::sockaddr_ll).cast(),
-            std::mem::size_of::<libc::sockaddr_ll>() as u32,
-        );
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
 /// A UDP socket on port 68 bound to the interface, for unicast renewals.
 fn udp_socket(ifname: &str) -> io::Result<std::net::UdpSocket> {
     // SAFETY: plain socket calls.
@@ -479,22 +397,24 @@ fn udp_socket(ifname: &str) -> io::Result<std::net::UdpSocket> {
 }
 
 /// ARP probe (RFC 5227): is `ip` answered by another host within `wait`?
+/// Interface index and MAC address.
+fn interface(name: &str) -> io::Result<(i32, [u8; 6])> {
+    let index =
+        common::iface::index_of(name).ok_or_else(|| io::Error::from_raw_os_error(libc::ENODEV))?;
+    Ok((index, packet::hw_address(name)?))
+}
+
 fn arp_in_use(index: i32, mac: [u8; 6], ip: Ipv4Addr, wait: Duration) -> bool {
-    const ETH_P_ARP: u16 = 0x0806;
-    let Ok(fd) = packet_socket(index, ETH_P_ARP) else {
+    let Ok(fd) = packet::socket(index, ETH_P_ARP) else {
         return false;
     };
-    let mut req = vec![0, 1, 8, 0, 6, 4, 0, 1];
-    req.extend_from_slice(&mac);
-    req.extend_from_slice(&[0, 0, 0, 0]); // sender IP 0: a probe
-    req.extend_from_slice(&[0; 6]);
-    req.extend_from_slice(&ip.octets());
+    let req = packet::arp_request(mac, Ipv4Addr::UNSPECIFIED, ip);
     let end = Instant::now() + wait;
     let mut next_probe = Instant::now();
     let mut poll = PollSet::new();
     while Instant::now() < end {
         if Instant::now() >= next_probe {
-            let _ = send_broadcast(fd.as_raw_fd(), index, ETH_P_ARP, &req);
+            let _ = packet::send_broadcast(fd.as_raw_fd(), index, ETH_P_ARP, &req);
             next_probe = Instant::now() + wait / 3;
         }
         poll.clear();
@@ -642,7 +562,7 @@ impl Shell {
                     m.ciaddr
                 };
                 let p = frame::build(src, Ipv4Addr::BROADCAST, &payload);
-                send_broadcast(self.pkt.as_raw_fd(), self.index, 0x0800, &p)
+                packet::send_broadcast(self.pkt.as_raw_fd(), self.index, ETH_P_IP, &p)
             }
         };
         if let Err(e) = r {
@@ -780,7 +700,7 @@ pub fn run(o: Options) -> i32 {
             return 1;
         }
     };
-    let pkt = match packet_socket(index, 0x0800)
+    let pkt = match packet::socket(index, ETH_P_IP)
         .and_then(|fd| attach_filter(fd.as_raw_fd()).map(|_| fd))
     {
         Ok(fd) => fd,
@@ -964,17 +884,8 @@ fn finish(sh: &Shell, code: i32) -> i32 {
 /// and `env.out` is written in the service directory for the pinger. Extra
 /// udhcpc options may come from `./args`.
 pub fn native_main(args: &[OsString]) -> i32 {
-    let mut words: Vec<String> = args
-        .iter()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    let words = common::service::words(args);
     let cwd = std::env::current_dir().unwrap_or_default();
-    if let Ok(text) = std::fs::read_to_string("args") {
-        if words.is_empty() {
-            words = text.split_whitespace().map(String::from).collect();
-        }
-    }
     let mut fw_dir = PathBuf::from("/var/run/service/fw");
     let mut fw_service = PathBuf::from("/var/service/fw");
     let mut apply = false;

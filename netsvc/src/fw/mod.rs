@@ -71,17 +71,8 @@ pub fn main(args: &[OsString]) -> i32 {
         run_dir: cwd.clone(),
         resolv: PathBuf::from("/etc/resolv.conf"),
     };
-    let mut words: Vec<String> = args
-        .iter()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
     // as fw/run linked to ferrite: options from ./args
-    if words.is_empty() {
-        if let Ok(text) = std::fs::read_to_string("args") {
-            words = text.split_whitespace().map(String::from).collect();
-        }
-    }
+    let words = common::service::words(args);
     let mut i = 0;
     while i < words.len() {
         let v = words.get(i + 1).map(PathBuf::from);

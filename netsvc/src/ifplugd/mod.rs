@@ -141,15 +141,9 @@ pub fn main(args: &[OsString]) -> i32 {
         .collect();
     let service = words.is_empty() && argv0.ends_with("run");
     if service {
-        if let Ok(text) = std::fs::read_to_string("args") {
-            words = text.split_whitespace().map(String::from).collect();
-        }
+        words = common::service::args_file();
         if !words.iter().any(|w| w.starts_with("-i")) {
-            let cwd = std::env::current_dir().unwrap_or_default();
-            let dir = cwd
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let dir = common::service::dir_name();
             if let Some(ifname) = dir.strip_prefix("ifplugd_") {
                 words.push("-i".into());
                 words.push(ifname.into());

@@ -201,21 +201,9 @@ fn parse(words: &[String], o: &mut Opts) -> Result<(), String> {
 }
 
 pub fn main(args: &[OsString]) -> i32 {
-    let mut words: Vec<String> = args
-        .iter()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    let words = common::service::words(args);
     let cwd = std::env::current_dir().unwrap_or_default();
-    let dir = cwd
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if words.is_empty() {
-        if let Ok(text) = std::fs::read_to_string("args") {
-            words = text.split_whitespace().map(String::from).collect();
-        }
-    }
+    let dir = common::service::dir_name();
     let mut o = Opts {
         interface: dir
             .strip_prefix("dhcp_")

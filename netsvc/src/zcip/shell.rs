@@ -1,6 +1,7 @@
 //! The I/O around `Zcip`: an ARP packet socket, a signalfd, one poll.
 
 use super::{Action, Arp, Zcip};
+use crate::packet::{self, ETH_P_ARP};
 use common::errtext::describe;
 use common::fsutil::atomic_write;
 use common::out;
@@ -8,89 +9,20 @@ use common::poll::PollSet;
 use common::sig::{self, SignalFd};
 use std::ffi::OsString;
 use std::net::Ipv4Addr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 const PROG: &str = "zcip";
-const ETH_P_ARP: u16 = 0x0806;
 
-fn mac_of(name: &str) -> std::io::Result<[u8; 6]> {
-    // SAFETY: ioctl on a zeroed ifreq with the name set.
-    unsafe {
-        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
-        if s < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        let sock = OwnedFd::from_raw_fd(s);
-        let mut req: libc::ifreq = std::mem::zeroed();
-        for (i, b) in name.bytes().take(15).enumerate() {
-            req.ifr_name[i] = b as libc::c_char;
-        }
-        if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFHWADDR as _, &mut req) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        let mut mac = [0u8; 6];
-        for (i, m) in mac.iter_mut().enumerate() {
-            *m = req.ifr_ifru.ifru_hwaddr.sa_data[i] as u8;
-        }
-        Ok(mac)
-    }
-}
-
-fn arp_socket(index: i32) -> std::io::Result<OwnedFd> {
-    // SAFETY: plain socket calls with valid structures.
-    unsafe {
-        let fd = libc::socket(
-            libc::AF_PACKET,
-            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-            ETH_P_ARP.to_be() as i32,
-        );
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        let owned = OwnedFd::from_raw_fd(fd);
-        let mut sa: libc::sockaddr_ll = std::mem::zeroed();
-        sa.sll_family = libc::AF_PACKET as u16;
-        sa.sll_protocol = ETH_P_ARP.to_be();
-        sa.sll_ifindex = index;
-        if libc::bind(
-            fd,
-            (&sa as *const libc::sockaddr_ll).cast(),
-            std::mem::size_of::<libc::sockaddr_ll>() as u32,
-        ) != 0
-        {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(owned)
-    }
-}
-
-/// An ARP request (RFC 5227 probe when `sender` is 0.0.0.0, announcement when
-/// it is the target), to the Ethernet broadcast address.
+/// Broadcast an ARP probe (`sender` 0.0.0.0) or announcement.
 fn send_arp(fd: &OwnedFd, index: i32, mac: [u8; 6], sender: Ipv4Addr, target: Ipv4Addr) {
-    let mut p = vec![0, 1, 8, 0, 6, 4, 0, 1];
-    p.extend_from_slice(&mac);
-    p.extend_from_slice(&sender.octets());
-    p.extend_from_slice(&[0; 6]);
-    p.extend_from_slice(&target.octets());
-    // SAFETY: valid buffer and address.
-    unsafe {
-        let mut sa: libc::sockaddr_ll = std::mem::zeroed();
-        sa.sll_family = libc::AF_PACKET as u16;
-        sa.sll_protocol = ETH_P_ARP.to_be();
-        sa.sll_ifindex = index;
-        sa.sll_halen = 6;
-        sa.sll_addr[..6].copy_from_slice(&[0xff; 6]);
-        libc::sendto(
-            fd.as_raw_fd(),
-            p.as_ptr().cast(),
-            p.len(),
-            0,
-            (&sa as *const libc::sockaddr_ll).cast(),
-            std::mem::size_of::<libc::sockaddr_ll>() as u32,
-        );
-    }
+    let _ = packet::send_broadcast(
+        fd.as_raw_fd(),
+        index,
+        ETH_P_ARP,
+        &packet::arp_request(mac, sender, target),
+    );
 }
 
 /// Parse an ARP packet (Ethernet/IPv4).
@@ -121,21 +53,8 @@ fn usage() -> i32 {
 }
 
 pub fn main(args: &[OsString]) -> i32 {
-    let mut words: Vec<String> = args
-        .iter()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let dir = cwd
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if words.is_empty() {
-        if let Ok(text) = std::fs::read_to_string("args") {
-            words = text.split_whitespace().map(String::from).collect();
-        }
-    }
+    let words = common::service::words(args);
+    let dir = common::service::dir_name();
     let mut o = Opts {
         interface: String::new(),
         script: None,
@@ -235,7 +154,9 @@ fn run(o: Opts) -> i32 {
         ));
         return 1;
     };
-    let (mac, fd) = match mac_of(&o.interface).and_then(|m| arp_socket(index).map(|f| (m, f))) {
+    let (mac, fd) = match packet::hw_address(&o.interface)
+        .and_then(|m| packet::socket(index, ETH_P_ARP).map(|f| (m, f)))
+    {
         Ok(x) => x,
         Err(e) => {
             out::err(&format!("{PROG}: {}: {}\n", o.interface, describe(&e)));
