@@ -214,14 +214,19 @@ fn login_command_poweroff(board: &str, tty: &str, machine: &str) {
 /// lease; pulling the virtual cable takes address and route away, the
 /// replug brings them back.
 fn cable_pull_and_replug(vm: &mut Vm) {
-    // wait (bounded) until eth0 has the lease (want 1) or not (want 0)
-    let wait = |want: u8| {
+    // wait (bounded) until eth0's addresses match PATTERN on 1 line (want 1) or none (0)
+    let wait_for = |pattern: &str, want: u8| {
         format!(
-            "i=0; while [ $i -lt 160 ] && [ \"$(ip -4 addr show dev eth0 | grep -c 10.0.2.15)\" != {want} ]; do sleep 0.25; i=$((i+1)); done; \
-             echo net=$(ip -4 addr show dev eth0 | grep -c 10.0.2.15)\n"
+            "i=0; while [ $i -lt 160 ] && [ \"$(ip -4 addr show dev eth0 | grep -c '{pattern}')\" != {want} ]; do sleep 0.25; i=$((i+1)); done; \
+             echo net=$(ip -4 addr show dev eth0 | grep -c '{pattern}')\n"
         )
     };
+    let wait = |want: u8| wait_for("10.0.2.15", want);
+    let link_local = "inet 169.254.*/16 .*scope link";
     vm.send(&wait(1));
+    vm.expect("net=1", Duration::from_secs(60));
+    // zcip_eth0 claims a link-local address next to the lease (1-9 s of probes)
+    vm.send(&wait_for(link_local, 1));
     vm.expect("net=1", Duration::from_secs(60));
     vm.send("ip route; cat /etc/resolv.conf\n");
     vm.expect("default via 10.0.2.2 dev eth0", STEP);
@@ -236,6 +241,8 @@ fn cable_pull_and_replug(vm: &mut Vm) {
     );
     vm.send("ip route | grep -c default\n");
     vm.expect("\n0", STEP);
+    vm.send(&wait_for(link_local, 0));
+    vm.expect("net=0", Duration::from_secs(60));
     vm.monitor("set_link n0 on");
     let t1 = Instant::now();
     vm.send(&wait(1));
@@ -289,6 +296,20 @@ fn image_contents_match_the_board() {
     };
     assert_eq!(get("init").2, b"bin/ferrite");
     assert_eq!(get("etc/service/getty_ttyS0/run").2, b"/bin/ferrite");
+    for svc in [
+        "ifplugd_eth0",
+        "dhcp_eth0",
+        "zcip_eth0",
+        "fw",
+        "dhcp_eth0_pinger",
+    ] {
+        assert_eq!(get(&format!("etc/service/{svc}/run")).2, b"/bin/ferrite");
+        assert_eq!(
+            get(&format!("etc/service/{svc}/log/run")).2,
+            b"/bin/ferrite"
+        );
+    }
+    get("etc/service/zcip_eth0/down");
     assert_eq!(get("dev/console").3, (5, 1));
     assert_eq!(get("var/service").2, b"../run/service");
     assert_eq!(get("bin/sv").2, b"ferrite");

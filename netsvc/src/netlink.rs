@@ -338,7 +338,9 @@ impl Rtnl {
     }
 
     fn addr_body(index: i32, a: &Addr) -> Vec<u8> {
-        let mut b = vec![libc::AF_INET as u8, a.prefix, 0, 0];
+        // ifaddrmsg: family, prefix, flags, scope (link for 169.254/16, RFC 3927)
+        let scope = if a.ip.is_link_local() { 253 } else { 0 };
+        let mut b = vec![libc::AF_INET as u8, a.prefix, 0, scope];
         b.extend_from_slice(&(index as u32).to_ne_bytes());
         attr(&mut b, IFA_LOCAL, &a.ip.octets());
         attr(&mut b, IFA_ADDRESS, &a.ip.octets());

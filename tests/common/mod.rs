@@ -279,3 +279,38 @@ impl Drop for Guard {
         let _ = self.0.wait();
     }
 }
+
+/// A runsvdir the test started over `tree`: on drop (also when the test
+/// fails) it gets HUP, which TERMs every runsv, and the drop waits, bounded,
+/// until runsvdir has exited and no runsv answers on the services' `ok`.
+pub struct TreeGuard {
+    pub child: Child,
+    pub tree: PathBuf,
+}
+
+impl Drop for TreeGuard {
+    fn drop(&mut self) {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGHUP) };
+        if !wait_until(Duration::from_secs(5), || {
+            matches!(self.child.try_wait(), Ok(Some(_)))
+        }) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let dirs: Vec<PathBuf> = fs::read_dir(&self.tree)
+            .map(|rd| rd.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        for d in dirs {
+            for ok in [d.join("supervise/ok"), d.join("log/supervise/ok")] {
+                let _ = wait_until(Duration::from_secs(10), || {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    fs::OpenOptions::new()
+                        .write(true)
+                        .custom_flags(libc::O_NONBLOCK)
+                        .open(&ok)
+                        .is_err()
+                });
+            }
+        }
+    }
+}

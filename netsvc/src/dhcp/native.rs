@@ -166,17 +166,10 @@ impl Native {
         self.fw_dir.join(format!("dhcp_{interface}.ipconf"))
     }
 
-    /// Send `u` to fw's runsv (missing or stopped fw: nothing to do).
+    /// Send `u` to fw's runsv (missing fw: nothing to do; a runsv still
+    /// starting is waited for a little).
     pub fn poke_fw(&self) {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(self.fw_service.join("supervise/control"))
-        {
-            let _ = f.write_all(b"u");
-        }
+        let _ = supervisor::sv::send_when_ready(&self.fw_service, "u", crate::POKE_WAIT);
     }
 
     /// A lease is in force: write the files; poke fw when ipconf changed.

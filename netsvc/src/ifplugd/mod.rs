@@ -115,7 +115,9 @@ impl Shell {
                 ] {
                     let dir = self.svdir.join(&name);
                     if dir.is_dir() {
-                        if let Err(e) = supervisor::sv::send(&dir, letter) {
+                        if let Err(e) =
+                            supervisor::sv::send_when_ready(&dir, letter, crate::POKE_WAIT)
+                        {
                             out::err(&format!(
                                 "{PROG}: cannot control {name}: {}\n",
                                 describe(&e)

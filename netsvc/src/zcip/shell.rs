@@ -132,6 +132,8 @@ fn handler(o: &Opts, event: &str, ip: Option<Ipv4Addr>) {
         None => {
             let file = o.fw_dir.join(format!("zcip_{}.ipconf", o.interface));
             let changed = match (event, ip) {
+                // a file left by a killed predecessor is stale until we have an address
+                ("init", _) => std::fs::remove_file(&file).is_ok(),
                 ("config", Some(ip)) => {
                     let text = format!("if='{}'\nipmask='{ip}/16'\n", o.interface);
                     atomic_write(&file, text.as_bytes(), 0o644, true).is_ok()
@@ -140,7 +142,7 @@ fn handler(o: &Opts, event: &str, ip: Option<Ipv4Addr>) {
                 _ => false,
             };
             if changed {
-                let _ = supervisor::sv::send(&o.fw_service, "u");
+                let _ = supervisor::sv::send_when_ready(&o.fw_service, "u", crate::POKE_WAIT);
             }
         }
     }
@@ -209,7 +211,8 @@ fn run(o: Opts) -> i32 {
                 Action::Probe(ip) => send_arp(&fd, index, mac, Ipv4Addr::UNSPECIFIED, ip),
                 Action::Announce(ip) => send_arp(&fd, index, mac, ip, ip),
                 Action::Config(ip) => {
-                    if o.verbose {
+                    // native mode says it always: this is the service's log
+                    if o.verbose || o.script.is_none() {
                         out::err(&format!("{PROG}: {}: using {ip}\n", o.interface));
                     }
                     configured = Some(ip);
