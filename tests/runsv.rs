@@ -370,3 +370,30 @@ fn unwritable_service_directory_is_a_clear_fatal_error() {
     assert_eq!(code, 111);
     assert!(err.contains("supervise"), "{err}");
 }
+
+/// At boot a service may poke a sibling before runsvdir has started that
+/// sibling's runsv: the poke waits for it instead of being lost.
+#[test]
+fn a_poke_waits_for_a_runsv_that_is_still_starting() {
+    let t = TempDir::new("poke");
+    let svc = t.join("svc");
+    script(&svc.join("run"), "exec sleep 100");
+    fs::write(svc.join("down"), "").unwrap();
+    let starter = {
+        let svc = svc.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            start_runsv(&svc)
+        })
+    };
+    supervisor::sv::send_when_ready(&svc, "u", T).expect("poke");
+    let _r = starter.join().unwrap();
+    assert!(
+        wait_until(T, || is_running(&svc)),
+        "the u sent before runsv started was lost"
+    );
+    // a directory that does not exist fails at once
+    let t0 = std::time::Instant::now();
+    assert!(supervisor::sv::send_when_ready(&t.join("nothing"), "u", T).is_err());
+    assert!(t0.elapsed() < Duration::from_secs(1));
+}
