@@ -52,6 +52,8 @@ fn fw(n: &Netns, dir: &Path) -> (i32, String, String) {
         .arg(dir)
         .arg("--resolv-conf")
         .arg(dir.join("resolv.conf"))
+        .arg("--etc")
+        .arg(dir.join("gen"))
         .current_dir(dir))
 }
 
@@ -74,6 +76,18 @@ fn ipconf_to_kernel_state_only_differences_and_lease_loss() {
     fs::write(
         t.join("dyn/dhcp_eth0.ipconf"),
         "if='eth0'\nip='10.88.0.5'\nipmask='10.88.0.5/24'\ngw='10.88.0.1'\nnet='0/0'\ngw='10.88.0.9'\nnet='10.200.0.0/16'\ndns='10.88.0.53'\n",
+    )
+    .unwrap();
+    // /etc templates: values from the wanted state, lines without values left out
+    fs::create_dir_all(t.join("etc/dnsmasq.d")).unwrap();
+    fs::write(
+        t.join("etc/hosts"),
+        "127.0.0.1 localhost\n@ip_eth0@ uplink\n@ip_eth1@ lan\n",
+    )
+    .unwrap();
+    fs::write(
+        t.join("etc/dnsmasq.d/lan.conf"),
+        "listen-address=@ip_eth1@\nserver=@dns@\n@bogus@\n",
     )
     .unwrap();
     // a broken file: named in the output, the others still applied
@@ -102,8 +116,26 @@ fn ipconf_to_kernel_state_only_differences_and_lease_loss() {
         "# written by ferrite fw\nnameserver 10.88.0.53\n"
     );
     assert!(t.join("up").exists());
+    assert_eq!(
+        fs::read_to_string(t.join("gen/hosts")).unwrap(),
+        "127.0.0.1 localhost\n10.88.0.5 uplink\n192.168.7.1 lan\n"
+    );
+    assert_eq!(
+        fs::read_to_string(t.join("gen/dnsmasq.d/lan.conf")).unwrap(),
+        "listen-address=192.168.7.1\nserver=10.88.0.53\n"
+    );
+    assert!(
+        err.contains("etc/dnsmasq.d/lan.conf:3: unknown variable @bogus@"),
+        "{err}"
+    );
+    assert!(out.contains("gen/hosts written"), "{out}");
     // again: nothing changes
     fs::remove_file(t.join("dyn/broken.ipconf")).unwrap();
+    fs::write(
+        t.join("etc/dnsmasq.d/lan.conf"),
+        "listen-address=@ip_eth1@\nserver=@dns@\n",
+    )
+    .unwrap();
     let (code, out, err) = fw(&n, t.path());
     assert_eq!((code, out.as_str()), (0, ""), "{err}");
     // the lease is gone: its address and routes go, the static ones stay
@@ -122,6 +154,14 @@ fn ipconf_to_kernel_state_only_differences_and_lease_loss() {
     assert!(
         !in_ns(&n, &["ip", "-4", "route"]).contains("default"),
         "default route left behind"
+    );
+    assert_eq!(
+        fs::read_to_string(t.join("gen/hosts")).unwrap(),
+        "127.0.0.1 localhost\n192.168.7.1 lan\n"
+    );
+    assert_eq!(
+        fs::read_to_string(t.join("gen/dnsmasq.d/lan.conf")).unwrap(),
+        "listen-address=192.168.7.1\n"
     );
     // a file for an interface that does not exist yet
     fs::write(

@@ -2,10 +2,12 @@
 //! It marks itself "once" first (an `up` that arrives while it runs makes
 //! runsv run it once more), reads `conf/*.ipconf` and the dynamic
 //! `/var/run/service/fw/*.ipconf`, and brings addresses, routes,
-//! resolv.conf, forwarding and the firewall to the wanted state, changing
-//! only what differs. It prints what it changed (for its log) and writes
-//! `up` with the time of the run.
+//! resolv.conf, the `/etc` files rendered from its `etc/` templates (see
+//! `etc`), forwarding and the firewall to the wanted state, changing only
+//! what differs. It prints what it changed (for its log) and writes `up`
+//! with the time of the run.
 
+pub mod etc;
 pub mod ipconf;
 pub mod plan;
 
@@ -26,10 +28,14 @@ struct Paths {
     dynamic: PathBuf,
     run_dir: PathBuf,
     resolv: PathBuf,
+    /// where the rendered `etc/` templates go
+    etc: PathBuf,
 }
 
 fn usage() -> i32 {
-    out::err("usage: fw [--conf DIR] [--dynamic DIR] [--run-dir DIR] [--resolv-conf FILE]\n");
+    out::err(
+        "usage: fw [--conf DIR] [--dynamic DIR] [--run-dir DIR] [--resolv-conf FILE] [--etc DIR]\n",
+    );
     100
 }
 
@@ -70,6 +76,7 @@ pub fn main(args: &[OsString]) -> i32 {
         dynamic: PathBuf::from("/var/run/service/fw"),
         run_dir: cwd.clone(),
         resolv: PathBuf::from("/etc/resolv.conf"),
+        etc: PathBuf::from("/etc"),
     };
     // as fw/run linked to ferrite: options from ./args
     let words = common::service::words(args);
@@ -81,6 +88,7 @@ pub fn main(args: &[OsString]) -> i32 {
             ("--dynamic", Some(v)) => p.dynamic = v,
             ("--run-dir", Some(v)) => p.run_dir = v,
             ("--resolv-conf", Some(v)) => p.resolv = v,
+            ("--etc", Some(v)) => p.etc = v,
             _ => return usage(),
         }
         i += 2;
@@ -123,6 +131,7 @@ fn run(p: &Paths) -> i32 {
     let (mut wa, mut wr, mut dns, mut search) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut domain = None;
     let mut n_default = 0;
+    let mut applied = Vec::new();
     for c in &confs {
         let Some(index) = index_of(&c.interface) else {
             out::err(&format!(
@@ -161,6 +170,7 @@ fn run(p: &Paths) -> i32 {
         if domain.is_none() {
             domain.clone_from(&c.domain);
         }
+        applied.push(c.clone());
     }
     dns.dedup();
     let mut nl = match Rtnl::open() {
@@ -213,13 +223,19 @@ fn run(p: &Paths) -> i32 {
         .map(|a| format!("{} {}/{}\n", a.index, a.ip, a.prefix))
         .collect();
     let _ = atomic_write(&state, state_text.as_bytes(), 0o644, false);
-    resolv_conf(
-        p,
-        &dns,
-        domain.as_deref(),
-        &search,
-        !previous.is_empty() || !wa.is_empty(),
-    );
+    // an etc/resolv.conf template replaces the built-in one
+    if !p.run_dir.join("etc/resolv.conf").exists() {
+        resolv_conf(
+            p,
+            &dns,
+            domain.as_deref(),
+            &search,
+            !previous.is_empty() || !wa.is_empty(),
+        );
+    }
+    if !etc_files(p, &etc::Vars::from_confs(&applied, &hostname())) {
+        rc = 1;
+    }
     forwarding(p);
     firewall(p);
     let now = std::time::SystemTime::now()
@@ -335,6 +351,75 @@ fn resolv_conf(
             describe(&e)
         )),
     }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Template files under `dir`, as paths relative to `root` (sorted).
+fn templates(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = rd.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let path = e.path();
+        match e.file_type() {
+            Ok(t) if t.is_dir() => templates(root, &path, out),
+            Ok(t) if t.is_file() => {
+                if let Ok(rel) = path.strip_prefix(root) {
+                    out.push(rel.to_path_buf());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Render each `etc/` template to the same path under `p.etc`, replacing
+/// the file atomically and only when its text changed. False on an error.
+fn etc_files(p: &Paths, vars: &etc::Vars) -> bool {
+    let root = p.run_dir.join("etc");
+    let mut list = Vec::new();
+    templates(&root, &root, &mut list);
+    let mut ok = true;
+    for rel in list {
+        let src = root.join(&rel);
+        let dst = p.etc.join(&rel);
+        let (template, mode) = match std::fs::read_to_string(&src).and_then(|t| {
+            use std::os::unix::fs::PermissionsExt;
+            Ok((t, std::fs::metadata(&src)?.permissions().mode() & 0o7777))
+        }) {
+            Ok(x) => x,
+            Err(e) => {
+                out::err(&format!("{PROG}: {}: {}\n", src.display(), describe(&e)));
+                ok = false;
+                continue;
+            }
+        };
+        let (text, warnings) = etc::render(&template, vars, &format!("etc/{}", rel.display()));
+        for w in warnings {
+            out::err(&format!("{PROG}: {w}\n"));
+        }
+        if std::fs::read_to_string(&dst).ok().as_deref() == Some(text.as_str()) {
+            continue;
+        }
+        if let Some(parent) = dst.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        match atomic_write(&dst, text.as_bytes(), mode, true) {
+            Ok(()) => say(&format!("{PROG}: {} written\n", dst.display())),
+            Err(e) => {
+                out::err(&format!("{PROG}: {}: {}\n", dst.display(), describe(&e)));
+                ok = false;
+            }
+        }
+    }
+    ok
 }
 
 /// `conf/forward` present: route between interfaces.
