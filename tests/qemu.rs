@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -29,10 +29,15 @@ impl Vm {
         let board =
             rootfs::board::Board::load(&repo().join(format!("board-configs/{board_name}.toml")))
                 .unwrap();
+        let images = repo().join("target/images").join(board_name);
+        Vm::boot_image(&board, &images, no_reboot)
+    }
+
+    /// Boot the image built for `board` in `images`.
+    pub fn boot_image(board: &rootfs::board::Board, images: &Path, no_reboot: bool) -> Vm {
         let dir = TempDir::new("qemu");
         let monitor = dir.join("monitor.sock");
-        let images = repo().join("target/images").join(board_name);
-        let mut cmd = rootfs::qemu::command(&board, &images, &monitor, no_reboot).unwrap();
+        let mut cmd = rootfs::qemu::command(board, images, &monitor, no_reboot).unwrap();
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -202,11 +207,19 @@ fn login_command_poweroff(board: &str, tty: &str, machine: &str) {
     vm.expect("/bin/ferrite", STEP);
     cable_pull_and_replug(&mut vm);
     vm.send("poweroff\n");
+    let t0 = Instant::now();
     vm.expect("ferrite init: power off: stopping services", STEP);
     let st = vm
         .wait_exit(Duration::from_secs(60))
         .expect("QEMU did not exit after poweroff");
+    eprintln!("{board}: poweroff → QEMU gone in {:?}", t0.elapsed());
     assert_eq!(st.code(), Some(0), "QEMU exit status after poweroff");
+    // every service, the login session included, stopped within the timeout
+    let out = vm.output();
+    assert!(
+        !out.contains("services still running"),
+        "a service outlived the stop timeout: {out}"
+    );
 }
 
 /// The seed's network tree with no shell: ifplugd ups dhcp_eth0 when the
@@ -323,6 +336,58 @@ fn image_contents_match_the_board() {
         ferrite.len() < 1_572_864,
         "ferrite is {} bytes",
         ferrite.len()
+    );
+}
+
+/// A root shell on the console with no login (`getty -n -l /bin/sh`) is the
+/// session leader and ignores TERM: init hangs the terminal up instead of
+/// letting it hold poweroff for the 7 s stop timeout.
+#[test]
+fn a_console_shell_that_ignores_term_does_not_hold_up_poweroff() {
+    if !image_ready("qemu-x86_64") {
+        return;
+    }
+    let dir = TempDir::new("shell-console");
+    let board_text = std::fs::read_to_string(repo().join("board-configs/qemu-x86_64.toml"))
+        .unwrap()
+        .replace(
+            "args = \"-L 115200 vt100\"",
+            "args = \"-n -l /bin/sh -L 115200 vt100\"",
+        );
+    assert!(board_text.contains("-n -l /bin/sh"));
+    let board = rootfs::board::Board::parse(&board_text, "test board").unwrap();
+    let inputs = rootfs::image::Inputs {
+        repo: repo(),
+        out: dir.join("image"),
+        ferrite: Some(repo().join("target/x86_64-unknown-linux-musl/release/ferrite")),
+        kernel: None,
+    };
+    rootfs::image::build(&board, &repo().join("board-configs"), &inputs).unwrap();
+    let mut vm = Vm::boot_image(&board, &dir.join("image"), true);
+    vm.expect("ferrite init: booting", BOOT);
+    // the shell's prompt: ask for a marker until the shell answers
+    let ok = (0..60).any(|_| {
+        vm.send("echo sh-$((40+2))\n");
+        let out = vm.output();
+        std::thread::sleep(Duration::from_millis(500));
+        out.contains("sh-42")
+    });
+    assert!(ok, "no shell on the console: {}", vm.output());
+    vm.send("trap '' TERM; poweroff\n");
+    let t0 = Instant::now();
+    let st = vm
+        .wait_exit(Duration::from_secs(60))
+        .expect("QEMU did not exit after poweroff");
+    eprintln!(
+        "poweroff with a TERM-ignoring console shell: {:?}",
+        t0.elapsed()
+    );
+    assert_eq!(st.code(), Some(0));
+    let out = vm.output();
+    assert!(out.contains("hung up 1 terminal session(s)"), "{out}");
+    assert!(
+        !out.contains("services still running"),
+        "the shell held poweroff up: {out}"
     );
 }
 

@@ -288,6 +288,7 @@ fn stage3(
         sig::kill(runsvdir as i32, libc::SIGTERM);
     }
     stop_services(&cfg.svdir);
+    hang_up_terminals(is_pid1);
     if !reap_until_none(sigfd, cfg.stop_timeout) {
         log("services still running: sending TERM to all processes");
         signal_rest(libc::SIGTERM, is_pid1);
@@ -316,6 +317,52 @@ fn stage3(
         std::thread::sleep(Duration::from_secs(3600));
         while sig::reap_any().is_some() {}
     }
+}
+
+/// A login shell ignores TERM, so `x` to its getty service would leave it
+/// running until the stop timeout. Do what a terminal hangup does: HUP (and
+/// CONT) to every session leader that has a controlling terminal. Only as
+/// PID 1 of a /proc that shows our own namespace.
+fn hang_up_terminals(is_pid1: bool) {
+    let ours = std::fs::read_to_string("/proc/self/stat")
+        .is_ok_and(|s| s.split(' ').next() == Some(&std::process::id().to_string()));
+    if !is_pid1 || !ours {
+        return;
+    }
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    let mut n = 0;
+    for e in rd.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pid == 1 {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        if session_leader_with_tty(&stat) {
+            sig::kill(pid, libc::SIGHUP);
+            sig::kill(pid, libc::SIGCONT);
+            n += 1;
+        }
+    }
+    if n > 0 {
+        log(&format!("hung up {n} terminal session(s)"));
+    }
+}
+
+/// From `/proc/PID/stat`: pid == session id and tty_nr != 0.
+fn session_leader_with_tty(stat: &str) -> bool {
+    let pid = stat.split(' ').next().unwrap_or("");
+    // after the last ')' (comm may hold anything): state ppid pgrp session tty_nr
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+        return false;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f.len() > 4 && f[3] == pid && f[4] != "0"
 }
 
 /// Send `x` to every service's runsv: it takes the service down, lets the
@@ -352,4 +399,25 @@ fn unmount_all(mounted: &[String]) {
             std::ptr::null(),
         )
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::session_leader_with_tty;
+
+    #[test]
+    fn session_leaders_on_a_terminal() {
+        // a login shell on ttyS0 (4:64 = 1088), its session its own pid
+        assert!(session_leader_with_tty(
+            "212 (sh) S 180 212 212 1088 212 4194560 0 0"
+        ));
+        // a daemon: no terminal
+        assert!(!session_leader_with_tty("90 (runsv) S 80 90 90 0 -1 0"));
+        // a child in the shell's session, not its leader; a comm with ") 1 1 1 5"
+        assert!(!session_leader_with_tty(
+            "213 (cat) S 212 213 212 1088 213 0"
+        ));
+        assert!(!session_leader_with_tty("214 (x) 1 1 1 5) S 1 214 214 0 0"));
+        assert!(!session_leader_with_tty("garbage"));
+    }
 }

@@ -10,5 +10,25 @@ pub mod packet;
 pub mod pinger;
 pub mod zcip;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 /// How long a poke waits for a sibling's runsv that is still starting (boot).
 pub const POKE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
+/// This process was told to stop. Its last pokes then do not wait: the
+/// tree may be shutting down, and a sibling's runsv that is gone stays gone.
+pub fn stopping() {
+    STOPPING.store(true, Ordering::Relaxed);
+}
+
+/// Send control letters to a sibling service; while running, wait a little
+/// for a runsv that is still starting (see `supervisor::sv::send_when_ready`).
+pub fn poke(dir: &std::path::Path, letters: &str) -> std::io::Result<()> {
+    if STOPPING.load(Ordering::Relaxed) {
+        supervisor::sv::send(dir, letters)
+    } else {
+        supervisor::sv::send_when_ready(dir, letters, POKE_WAIT)
+    }
+}

@@ -169,7 +169,7 @@ impl Native {
     /// Send `u` to fw's runsv (missing fw: nothing to do; a runsv still
     /// starting is waited for a little).
     pub fn poke_fw(&self) {
-        let _ = supervisor::sv::send_when_ready(&self.fw_service, "u", crate::POKE_WAIT);
+        let _ = crate::poke(&self.fw_service, "u");
     }
 
     /// A lease is in force: write the files; poke fw when ipconf changed.

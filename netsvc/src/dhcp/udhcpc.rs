@@ -797,6 +797,7 @@ pub fn run(o: Options) -> i32 {
                     libc::SIGUSR1 => actions.extend(sh.client.handle(sh.now(), Event::RenewNow)),
                     libc::SIGUSR2 => actions.extend(sh.client.handle(sh.now(), Event::Release)),
                     _ => {
+                        crate::stopping();
                         if sh.o.release {
                             let r = sh.client.handle(sh.now(), Event::Release);
                             sh.execute(r);

@@ -115,9 +115,7 @@ impl Shell {
                 ] {
                     let dir = self.svdir.join(&name);
                     if dir.is_dir() {
-                        if let Err(e) =
-                            supervisor::sv::send_when_ready(&dir, letter, crate::POKE_WAIT)
-                        {
+                        if let Err(e) = crate::poke(&dir, letter) {
                             out::err(&format!(
                                 "{PROG}: cannot control {name}: {}\n",
                                 describe(&e)
@@ -232,6 +230,7 @@ fn run(sh: Shell, pidfile: &std::path::Path) -> i32 {
         let ni = poll.add(nl.as_raw_fd());
         let _ = poll.wait(deb.deadline().map(|d| d.saturating_sub(now)));
         if poll.readable(si) && !sigfd.read_all().is_empty() {
+            crate::stopping();
             break 0;
         }
         let mut reports = Vec::new();

@@ -279,9 +279,7 @@ fn run(o: Opts) -> i32 {
                 for svc in [&dhcp, &supplicant] {
                     if svc.is_dir() {
                         say(&format!("restarting {}", svc.display()));
-                        if let Err(e) =
-                            supervisor::sv::send_when_ready(svc, "tcu", crate::POKE_WAIT)
-                        {
+                        if let Err(e) = crate::poke(svc, "tcu") {
                             say(&format!(
                                 "cannot restart {}: {}",
                                 svc.display(),

@@ -142,7 +142,7 @@ fn handler(o: &Opts, event: &str, ip: Option<Ipv4Addr>) {
                 _ => false,
             };
             if changed {
-                let _ = supervisor::sv::send_when_ready(&o.fw_service, "u", crate::POKE_WAIT);
+                let _ = crate::poke(&o.fw_service, "u");
             }
         }
     }
@@ -186,6 +186,7 @@ fn run(o: Opts) -> i32 {
         let ai = poll.add(fd.as_raw_fd());
         let _ = poll.wait(z.deadline().map(|d| d.saturating_sub(now)));
         if poll.readable(si) && !sigfd.read_all().is_empty() {
+            crate::stopping();
             if configured.is_some() {
                 handler(&o, "deconfig", None);
             }
