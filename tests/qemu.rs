@@ -310,6 +310,7 @@ fn image_contents_match_the_board() {
     assert_eq!(get("init").2, b"bin/ferrite");
     assert_eq!(get("etc/service/getty_ttyS0/run").2, b"/bin/ferrite");
     for svc in [
+        "getty_ttyS0",
         "ifplugd_eth0",
         "dhcp_eth0",
         "zcip_eth0",
