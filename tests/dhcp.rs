@@ -778,6 +778,7 @@ fn classless_reply(m: &Message, t: MsgType) -> Message {
     );
     // a router option that option 121 overrides (RFC 3442)
     r.set(opt::ROUTER, vec![10, 77, 0, 254]);
+    r.set(opt::MTU, 1400u16.to_be_bytes().to_vec());
     r
 }
 
@@ -843,7 +844,16 @@ fn native_apply_installs_address_routes_and_resolv_conf() {
         fs::read_to_string(&resolv).unwrap(),
         "domain lab.example\nnameserver 10.77.0.53\n"
     );
-    // stopped (sv down): the address and routes are gone
+    let link = || {
+        let out = c
+            .exec()
+            .args(["ip", "-o", "link", "show", "vc"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(link().contains("mtu 1400"), "the lease's MTU: {}", link());
+    // stopped (sv down): the address and routes are gone, the MTU is the link's again
     unsafe { libc::kill(cl.id() as i32, libc::SIGTERM) };
     assert!(cl.wait().unwrap().success());
     assert!(
@@ -852,6 +862,7 @@ fn native_apply_installs_address_routes_and_resolv_conf() {
         addresses(&c, "vc")
     );
     assert!(!routes().contains("default"), "{}", routes());
+    assert!(link().contains("mtu 1500"), "{}", link());
 }
 
 #[test]

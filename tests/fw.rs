@@ -75,7 +75,7 @@ fn ipconf_to_kernel_state_only_differences_and_lease_loss() {
     // dynamic, as the DHCP client writes it
     fs::write(
         t.join("dyn/dhcp_eth0.ipconf"),
-        "if='eth0'\nip='10.88.0.5'\nipmask='10.88.0.5/24'\ngw='10.88.0.1'\nnet='0/0'\ngw='10.88.0.9'\nnet='10.200.0.0/16'\ndns='10.88.0.53'\n",
+        "if='eth0'\nip='10.88.0.5'\nipmask='10.88.0.5/24'\ngw='10.88.0.1'\nnet='0/0'\ngw='10.88.0.9'\nnet='10.200.0.0/16'\ndns='10.88.0.53'\nmtu='1400'\n",
     )
     .unwrap();
     // /etc templates: values from the wanted state, lines without values left out
@@ -116,6 +116,8 @@ fn ipconf_to_kernel_state_only_differences_and_lease_loss() {
         "# written by ferrite fw\nnameserver 10.88.0.53\n"
     );
     assert!(t.join("up").exists());
+    let mtu = || in_ns(&n, &["ip", "-o", "link", "show", "eth0"]);
+    assert!(mtu().contains("mtu 1400"), "{}", mtu());
     assert_eq!(
         fs::read_to_string(t.join("gen/hosts")).unwrap(),
         "127.0.0.1 localhost\n10.88.0.5 uplink\n192.168.7.1 lan\n"
@@ -145,6 +147,11 @@ fn ipconf_to_kernel_state_only_differences_and_lease_loss() {
     assert!(
         out.contains("- 10.88.0.5/24") && out.contains("- route default via 10.88.0.1"),
         "{out}"
+    );
+    assert!(out.contains("mtu 1500 dev eth0"), "{out}");
+    assert!(
+        mtu().contains("mtu 1500"),
+        "the link's own MTU not given back"
     );
     let addrs = in_ns(&n, &["ip", "-4", "-o", "addr"]);
     assert!(

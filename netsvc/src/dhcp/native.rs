@@ -29,6 +29,8 @@ pub struct Apply {
     pub resolv_conf: PathBuf,
     /// What was installed, to take away again.
     applied: std::cell::RefCell<Option<(Addr, Vec<RouteSpec>)>>,
+    /// The link's MTU before the lease's (option 26) replaced it.
+    mtu_before: std::cell::Cell<Option<u32>>,
 }
 
 impl Clone for Apply {
@@ -43,7 +45,33 @@ impl Apply {
             index,
             resolv_conf,
             applied: std::cell::RefCell::new(None),
+            mtu_before: std::cell::Cell::new(None),
         }
+    }
+
+    /// The lease's MTU on the link, or the link's own back when it has none.
+    fn set_mtu(&self, wanted: Option<u32>) -> Result<(), String> {
+        let name = common::iface::name_of(self.index);
+        let Ok(now) = common::iface::mtu(&name) else {
+            return Ok(());
+        };
+        let target = match (wanted, self.mtu_before.get()) {
+            (Some(m), before) => {
+                if before.is_none() && now != m {
+                    self.mtu_before.set(Some(now));
+                }
+                m
+            }
+            (None, Some(orig)) => {
+                self.mtu_before.set(None);
+                orig
+            }
+            (None, None) => return Ok(()),
+        };
+        if now == target {
+            return Ok(());
+        }
+        common::iface::set_mtu(&name, target).map_err(|e| format!("mtu {target}: {e}"))
     }
 
     fn install(&self, l: &Lease, classless: bool) -> Result<(), String> {
@@ -83,6 +111,7 @@ impl Apply {
             }
         }
         *self.applied.borrow_mut() = Some((addr, routes));
+        self.set_mtu(l.mtu.map(u32::from))?;
         if !l.dns.is_empty() {
             let mut text = String::new();
             if let Some(d) = &l.domain {
@@ -109,6 +138,7 @@ impl Apply {
                 let _ = nl.del_address(self.index, &addr);
             }
         }
+        let _ = self.set_mtu(None);
     }
 }
 

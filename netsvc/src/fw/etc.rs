@@ -216,6 +216,7 @@ mod tests {
             dns: vec!["10.0.2.3".parse().unwrap(), "10.0.2.4".parse().unwrap()],
             domain: Some("example.org".into()),
             search: vec![],
+            mtu: None,
         };
         let lan = IfConf {
             interface: "br-lan".into(),

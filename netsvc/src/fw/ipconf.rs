@@ -2,7 +2,7 @@
 //! a shell: `key=value` lines (values bare, 'single' or "double" quoted) or
 //! BusyBox's array form (`let cfg=cfg+1`, `if[$cfg]=eth0`, ...). Keys: if,
 //! ip, ipmask (ADDR/PREFIX), gw, net (`0/0` is the default route), dns,
-//! domain, search, mtu. A repeated gw/net pair is one more route.
+//! domain, search, mtu (68..65535). A repeated gw/net pair is one more route.
 
 use std::net::Ipv4Addr;
 
@@ -15,6 +15,8 @@ pub struct IfConf {
     pub dns: Vec<Ipv4Addr>,
     pub domain: Option<String>,
     pub search: Vec<String>,
+    /// the link's MTU, when the file sets one
+    pub mtu: Option<u32>,
 }
 
 /// Undo sh quoting of one value: 'single' (with '\'' escapes), "double", bare.
@@ -146,7 +148,16 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<IfConf>, String> {
             }
             "domain" => cur.domain = (!value.is_empty()).then_some(value),
             "search" => cur.search = value.split_whitespace().map(String::from).collect(),
-            _ => {} // other keys (mtu, ...) are for other readers
+            "mtu" => {
+                cur.mtu = Some(
+                    value
+                        .parse()
+                        .ok()
+                        .filter(|m| (68..=65535).contains(m))
+                        .ok_or_else(|| err(format!("mtu {value:?} is not 68..65535")))?,
+                )
+            }
+            _ => {} // other keys are for other readers
         }
     }
     flush(&mut cur, &mut pending_gw, &mut confs);
@@ -164,7 +175,7 @@ mod tests {
 
     #[test]
     fn plain_form_as_ferrite_writes_it() {
-        let t = "# dhcp\nif='eth0'\nip='10.0.2.15'\nipmask='10.0.2.15/24'\ngw='10.0.2.2'\nnet='0/0'\ngw='10.0.2.9'\nnet='10.9.0.0/16'\ndns='10.0.2.3 1.1.1.1'\n";
+        let t = "# dhcp\nif='eth0'\nip='10.0.2.15'\nipmask='10.0.2.15/24'\ngw='10.0.2.2'\nnet='0/0'\ngw='10.0.2.9'\nnet='10.9.0.0/16'\ndns='10.0.2.3 1.1.1.1'\nmtu='1400'\n";
         let c = parse(t, "f").unwrap();
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].interface, "eth0");
@@ -181,6 +192,7 @@ mod tests {
             ]
         );
         assert_eq!(c[0].dns.len(), 2);
+        assert_eq!(c[0].mtu, Some(1400));
     }
 
     #[test]
@@ -205,6 +217,8 @@ mod tests {
             ("if='eth0\n", "f:1: unterminated"),
             ("ip=10.0.0.1\n", "f: an entry without if="),
             ("if=eth0\ndns=1.2.3\n", "f:2:"),
+            ("if=eth0\nmtu=67\n", "f:2: mtu \"67\" is not 68..65535"),
+            ("if=eth0\nmtu=big\n", "f:2: mtu"),
         ] {
             let e = parse(t, "f").unwrap_err();
             assert!(e.starts_with(want), "{t:?}: {e}");

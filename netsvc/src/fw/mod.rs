@@ -52,6 +52,18 @@ fn ipconf_files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// MTUs links had before fw changed them: `mtu INDEX MTU` lines of the state file.
+fn read_saved_mtus(path: &Path) -> Vec<(i32, u32)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.strip_prefix("mtu ")?.split(' ');
+            Some((w.next()?.parse().ok()?, w.next()?.parse().ok()?))
+        })
+        .collect()
+}
+
 /// Addresses fw applied last time: `INDEX IP/PREFIX` lines.
 fn read_state(path: &Path) -> Vec<A> {
     std::fs::read_to_string(path)
@@ -132,6 +144,7 @@ fn run(p: &Paths) -> i32 {
     let mut domain = None;
     let mut n_default = 0;
     let mut applied = Vec::new();
+    let mut want_mtu: Vec<(i32, u32)> = Vec::new();
     for c in &confs {
         let Some(index) = index_of(&c.interface) else {
             out::err(&format!(
@@ -149,6 +162,11 @@ fn run(p: &Paths) -> i32 {
         }
         for &(ip, prefix) in &c.addrs {
             wa.push(A { index, ip, prefix });
+        }
+        if let Some(m) = c.mtu {
+            if !want_mtu.iter().any(|w| w.0 == index) {
+                want_mtu.push((index, m));
+            }
         }
         for &(dst, prefix, gateway) in &c.routes {
             let metric = if prefix == 0 {
@@ -218,10 +236,33 @@ fn run(p: &Paths) -> i32 {
     if !apply(&mut nl, &again) {
         rc = 1;
     }
-    let state_text: String = wa
+    let saved = read_saved_mtus(&state);
+    let current_mtu: Vec<(i32, u32)> = want_mtu
+        .iter()
+        .chain(&saved)
+        .filter_map(|&(i, _)| Some((i, common::iface::mtu(&name_of(i)).ok()?)))
+        .collect();
+    let (set_mtu, saved) = plan::mtus(&want_mtu, &current_mtu, &saved);
+    for (i, m) in set_mtu {
+        match common::iface::set_mtu(&name_of(i), m) {
+            Ok(()) => say(&format!("{PROG}: mtu {m} dev {}\n", name_of(i))),
+            Err(e) => {
+                out::err(&format!(
+                    "{PROG}: mtu {m} dev {}: {}\n",
+                    name_of(i),
+                    describe(&e)
+                ));
+                rc = 1;
+            }
+        }
+    }
+    let mut state_text: String = wa
         .iter()
         .map(|a| format!("{} {}/{}\n", a.index, a.ip, a.prefix))
         .collect();
+    for (i, m) in saved {
+        state_text.push_str(&format!("mtu {i} {m}\n"));
+    }
     let _ = atomic_write(&state, state_text.as_bytes(), 0o644, false);
     // an etc/resolv.conf template replaces the built-in one
     if !p.run_dir.join("etc/resolv.conf").exists() {

@@ -65,6 +65,41 @@ pub fn diff(
     ops
 }
 
+/// A link index and an MTU.
+pub type LinkMtu = (i32, u32);
+
+/// MTUs, by link index: `wanted` from the ipconf files, `current` in the
+/// kernel, `saved` the MTU each link had before fw changed it (its state
+/// file). Returns the MTUs to set and the new `saved`: a link no file asks
+/// an MTU for any more gets its own back.
+pub fn mtus(
+    wanted: &[LinkMtu],
+    current: &[LinkMtu],
+    saved: &[LinkMtu],
+) -> (Vec<LinkMtu>, Vec<LinkMtu>) {
+    let now = |i: i32| current.iter().find(|c| c.0 == i).map(|c| c.1);
+    let (mut set, mut keep) = (Vec::new(), Vec::new());
+    for &(i, m) in wanted {
+        let Some(cur) = now(i) else { continue };
+        let orig = saved.iter().find(|s| s.0 == i).map_or(cur, |s| s.1);
+        if cur != m {
+            set.push((i, m));
+        }
+        if orig != m || saved.iter().any(|s| s.0 == i) {
+            keep.push((i, orig));
+        }
+    }
+    for &(i, orig) in saved {
+        if wanted.iter().any(|w| w.0 == i) {
+            continue;
+        }
+        if now(i).is_some_and(|cur| cur != orig) {
+            set.push((i, orig));
+        }
+    }
+    (set, keep)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +143,23 @@ mod tests {
         let na = [a(2, 7, 24)];
         let ops = diff(&na, &old_r, &old_a, &old_a, &old_r);
         assert_eq!(ops, [Op::DelAddr(old_a[0]), Op::AddAddr(na[0])]);
+    }
+
+    #[test]
+    fn mtu_set_kept_and_given_back() {
+        // a lease asks 1400 on a 1500 link: set, 1500 remembered
+        let (set, saved) = mtus(&[(2, 1400)], &[(2, 1500)], &[]);
+        assert_eq!((set, saved.clone()), (vec![(2, 1400)], vec![(2, 1500)]));
+        // again: nothing to do, still remembered
+        assert_eq!(
+            mtus(&[(2, 1400)], &[(2, 1400)], &saved),
+            (vec![], saved.clone())
+        );
+        // the lease is gone: 1500 back, nothing remembered
+        assert_eq!(mtus(&[], &[(2, 1400)], &saved), (vec![(2, 1500)], vec![]));
+        // the MTU the link has already: nothing to set or remember
+        assert_eq!(mtus(&[(3, 1500)], &[(3, 1500)], &[]), (vec![], vec![]));
+        // a link that is gone: nothing
+        assert_eq!(mtus(&[(4, 9000)], &[], &[]), (vec![], vec![]));
     }
 }
