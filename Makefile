@@ -45,6 +45,7 @@ bench: build image
 	python3 bench/svlogd.py
 	python3 bench/dhcp.py
 	python3 bench/replug.py
+	python3 bench/qemu_replug.py
 	python3 bench/boot.py
 
 clean:

@@ -17,7 +17,9 @@ RUNS = int(os.environ.get("RUNS", "5"))
 KERNEL = os.path.join(IMG, "vmlinux") if os.path.exists(os.path.join(IMG, "vmlinux")) else os.path.join(IMG, "vmlinuz")
 
 
-def busybox_image(tmp):
+def busybox_image(tmp, extra=None):
+    """BusyBox init + getty image; `extra(root)` may add files and returns
+    more inittab lines."""
     root = os.path.join(tmp, "bbroot")
     for d in ["bin", "sbin", "etc", "proc", "sys", "dev", "tmp", "root", "usr/bin", "usr/sbin", "lib"]:
         os.makedirs(os.path.join(root, d), exist_ok=True)
@@ -40,6 +42,8 @@ def busybox_image(tmp):
                 "::sysinit:/bin/hostname busybox\n"
                 "ttyS0::respawn:/sbin/getty -L 115200 ttyS0 vt100\n"
                 "::ctrlaltdel:/sbin/reboot\n")
+        if extra:
+            f.write(extra(root))
     with open(os.path.join(root, "etc/passwd"), "w") as f:
         f.write("root::0:0:root:/root:/bin/sh\n")
     with open(os.path.join(root, "etc/group"), "w") as f:
@@ -56,13 +60,13 @@ ARM_IMG = os.path.join(REPO, "target/images/qemu-aarch64")
 
 
 class Vm:
-    def __init__(self, initrd, machine=X86, kernel=KERNEL):
+    def __init__(self, initrd, machine=X86, kernel=KERNEL, extra_args=()):
         self.buf = b""
         self.lock = threading.Lock()
         self.t0 = time.monotonic()
         self.p = subprocess.Popen(
             machine + ["-display", "none", "-serial", "stdio", "-kernel", kernel, "-initrd", initrd,
-                       "-netdev", "user,id=n0", "-device", "e1000,netdev=n0", "-no-reboot"],
+                       "-netdev", "user,id=n0", "-device", "e1000,netdev=n0", "-no-reboot", *extra_args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         threading.Thread(target=self._read, daemon=True).start()
 
