@@ -340,6 +340,19 @@ fn image_contents_match_the_board() {
     );
 }
 
+/// An x86_64 image of a variant of the default board (`board_text`) in `out`.
+fn build_x86_image(board_text: &str, out: &Path) -> rootfs::board::Board {
+    let board = rootfs::board::Board::parse(board_text, "test board").unwrap();
+    let inputs = rootfs::image::Inputs {
+        repo: repo(),
+        out: out.to_path_buf(),
+        ferrite: Some(repo().join("target/x86_64-unknown-linux-musl/release/ferrite")),
+        kernel: None,
+    };
+    rootfs::image::build(&board, &repo().join("board-configs"), &inputs).unwrap();
+    board
+}
+
 /// A root shell on the console with no login (`getty -n -l /bin/sh`) is the
 /// session leader and ignores TERM: init hangs the terminal up instead of
 /// letting it hold poweroff for the 7 s stop timeout.
@@ -356,14 +369,7 @@ fn a_console_shell_that_ignores_term_does_not_hold_up_poweroff() {
             "args = \"-n -l /bin/sh -L 115200 vt100\"",
         );
     assert!(board_text.contains("-n -l /bin/sh"));
-    let board = rootfs::board::Board::parse(&board_text, "test board").unwrap();
-    let inputs = rootfs::image::Inputs {
-        repo: repo(),
-        out: dir.join("image"),
-        ferrite: Some(repo().join("target/x86_64-unknown-linux-musl/release/ferrite")),
-        kernel: None,
-    };
-    rootfs::image::build(&board, &repo().join("board-configs"), &inputs).unwrap();
+    let board = build_x86_image(&board_text, &dir.join("image"));
     let mut vm = Vm::boot_image(&board, &dir.join("image"), true);
     vm.expect("ferrite init: booting", BOOT);
     // the shell's prompt: ask for a marker until the shell answers
@@ -412,14 +418,7 @@ fn a_module_that_fails_to_load_is_reported_and_boot_continues() {
             "\n[[file]]\npath = \"/etc/modules\"\ncontent = \"no_such_module\\nbroken\\ne1000\\n\"\n\
              [[file]]\npath = \"/lib/modules/{release}/extra/broken.ko\"\ncontent = \"not an ELF file\"\n"
         );
-    let board = rootfs::board::Board::parse(&board_text, "test board").unwrap();
-    let inputs = rootfs::image::Inputs {
-        repo: repo(),
-        out: dir.join("image"),
-        ferrite: Some(repo().join("target/x86_64-unknown-linux-musl/release/ferrite")),
-        kernel: None,
-    };
-    rootfs::image::build(&board, &repo().join("board-configs"), &inputs).unwrap();
+    let board = build_x86_image(&board_text, &dir.join("image"));
     // boot that image in place of the default one
     let mut cmd =
         rootfs::qemu::command(&board, &dir.join("image"), &dir.join("mon.sock"), true).unwrap();

@@ -30,28 +30,21 @@ pub fn name_of(index: i32) -> String {
 
 /// Set IFF_UP on interface `name` (nothing to do when it is up already).
 pub fn set_up(name: &str) -> io::Result<()> {
-    // SAFETY: plain socket and ioctls on a zeroed ifreq with the name set.
-    unsafe {
-        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
-        if s < 0 {
-            return Err(io::Error::last_os_error());
+    with_ifreq(name, |s, req| {
+        // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS on a valid ifreq; ifru_flags is
+        // the union member they use.
+        unsafe {
+            let mut r = libc::ioctl(s, libc::SIOCGIFFLAGS as _, req as *mut libc::ifreq);
+            if r == 0 && req.ifr_ifru.ifru_flags & libc::IFF_UP as libc::c_short == 0 {
+                req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+                r = libc::ioctl(s, libc::SIOCSIFFLAGS as _, req as *const libc::ifreq);
+            }
+            if r != 0 {
+                return Err(io::Error::last_os_error());
+            }
         }
-        let mut req: libc::ifreq = std::mem::zeroed();
-        for (i, b) in name.bytes().take(libc::IF_NAMESIZE - 1).enumerate() {
-            req.ifr_name[i] = b as libc::c_char;
-        }
-        let mut r = libc::ioctl(s, libc::SIOCGIFFLAGS as _, &mut req);
-        if r == 0 && req.ifr_ifru.ifru_flags & libc::IFF_UP as libc::c_short == 0 {
-            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-            r = libc::ioctl(s, libc::SIOCSIFFLAGS as _, &req);
-        }
-        let e = io::Error::last_os_error();
-        libc::close(s);
-        if r != 0 {
-            return Err(e);
-        }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Run `f` with an ifreq for `name` on a throwaway socket.
