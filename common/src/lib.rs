@@ -6,6 +6,7 @@ pub mod errtext;
 pub mod fsutil;
 pub mod getopt;
 pub mod iface;
+pub mod inotify;
 pub mod out;
 pub mod poll;
 pub mod service;

@@ -2,7 +2,8 @@
 //! the lease (`../dhcp_IF/env.out`) every 67 s, every 5 s after a failure,
 //! and after 5 failures in a row restarts `dhcp_IF` (and `supplicant_IF`
 //! when there is one) through the supervision tree. No lease or no router:
-//! it waits and looks again. Intervals and the count are options:
+//! it sleeps until the DHCP service's directory changes (inotify), then
+//! looks again. Intervals and the count are options:
 //! `pinger [-i IF] [--interval SECS] [--retry SECS] [--failures N] [--timeout SECS]`.
 
 use common::errtext::describe;
@@ -236,6 +237,24 @@ fn say(msg: &str) {
     let _ = out::out(&format!("{PROG}: {msg}\n"));
 }
 
+/// No lease yet: sleep until the DHCP service's directory changes (its
+/// `env.out` appears), with no periodic wake-ups; where it cannot be
+/// watched, look again after `retry`.
+/// `seen` is the `env.out` text that had no router.
+fn wait_for_lease(dhcp: &Path, seen: &Option<String>, retry: Duration) {
+    let watched = [dhcp, dhcp.parent().unwrap_or(dhcp)]
+        .into_iter()
+        .find_map(|d| common::inotify::Watch::new(d, common::inotify::DIR_CHANGES).ok());
+    match watched {
+        // the file may have changed between the last look and the watch
+        Some(_) if std::fs::read_to_string(dhcp.join("env.out")).ok() != *seen => {}
+        Some(w) => {
+            w.wait(None);
+        }
+        None => std::thread::sleep(retry),
+    }
+}
+
 fn run(o: Opts) -> i32 {
     let dhcp = o.svdir.join(format!("dhcp_{}", o.interface));
     let supplicant = o.svdir.join(format!("supplicant_{}", o.interface));
@@ -243,9 +262,8 @@ fn run(o: Opts) -> i32 {
     let mut seq: u16 = 0;
     let mut waiting_said = false;
     loop {
-        let router = std::fs::read_to_string(dhcp.join("env.out"))
-            .ok()
-            .and_then(|t| router_from_env(&t));
+        let env = std::fs::read_to_string(dhcp.join("env.out")).ok();
+        let router = env.as_deref().and_then(router_from_env);
         let Some(router) = router else {
             if !waiting_said {
                 say(&format!(
@@ -254,7 +272,7 @@ fn run(o: Opts) -> i32 {
                 ));
                 waiting_said = true;
             }
-            std::thread::sleep(o.retry);
+            wait_for_lease(&dhcp, &env, o.retry);
             continue;
         };
         waiting_said = false;

@@ -1,0 +1,70 @@
+//! Waiting for a directory to change (inotify), instead of looking again
+//! every few seconds.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
+use std::time::Duration;
+
+/// Entries created, written, moved in or out, or deleted; the directory itself gone.
+pub const DIR_CHANGES: u32 = libc::IN_CREATE
+    | libc::IN_CLOSE_WRITE
+    | libc::IN_MOVED_TO
+    | libc::IN_MOVED_FROM
+    | libc::IN_DELETE
+    | libc::IN_DELETE_SELF
+    | libc::IN_MOVE_SELF;
+
+/// One inotify watch on one path.
+pub struct Watch(OwnedFd);
+
+impl Watch {
+    pub fn new(path: &Path, mask: u32) -> io::Result<Watch> {
+        // SAFETY: plain syscall.
+        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: a fresh descriptor we own.
+        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+        let c = CString::new(path.as_os_str().as_encoded_bytes())
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        // SAFETY: valid descriptor and C string.
+        if unsafe { libc::inotify_add_watch(fd, c.as_ptr(), mask) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Watch(owned))
+    }
+
+    /// Block until something happened (or `timeout` passed); false on timeout.
+    pub fn wait(&self, timeout: Option<Duration>) -> bool {
+        let mut p = crate::poll::PollSet::new();
+        let i = p.add(self.0.as_raw_fd());
+        let _ = p.wait(timeout);
+        if !p.readable(i) {
+            return false;
+        }
+        let mut buf = [0u8; 4096];
+        // SAFETY: valid buffer; the descriptor is non-blocking.
+        while unsafe { libc::read(self.0.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_file_wakes_the_waiter() {
+        let dir = std::env::temp_dir().join(format!("ferrite-inotify-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let w = Watch::new(&dir, DIR_CHANGES).unwrap();
+        assert!(!w.wait(Some(Duration::from_millis(20))));
+        std::fs::write(dir.join("env.out"), "x").unwrap();
+        assert!(w.wait(Some(Duration::from_secs(1))));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(Watch::new(&dir, DIR_CHANGES).is_err());
+    }
+}
