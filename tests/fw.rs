@@ -69,9 +69,11 @@ fn ipconf_to_kernel_state_only_differences_and_lease_loss() {
     // static, BusyBox array form
     fs::write(
         t.join("conf/lan.ipconf"),
-        "let cfg=cfg+1\nif[$cfg]=eth1\nip[$cfg]=192.168.7.1\nipmask[$cfg]=192.168.7.1/24\n",
+        "let cfg=cfg+1\nif[$cfg]=eth1\nip[$cfg]=192.168.7.1\nipmask[$cfg]=192.168.7.1/24\ngw[$cfg]=192.168.7.254\nnet[$cfg]=0/0\n",
     )
     .unwrap();
+    // two default routes: the lease's interface is preferred over the file order
+    fs::write(t.join("conf/prefer"), "# uplinks, best first\neth0\n").unwrap();
     // dynamic, as the DHCP client writes it
     fs::write(
         t.join("dyn/dhcp_eth0.ipconf"),
@@ -105,6 +107,10 @@ fn ipconf_to_kernel_state_only_differences_and_lease_loss() {
     let routes = in_ns(&n, &["ip", "-4", "route"]);
     assert!(
         routes.contains("default via 10.88.0.1 dev eth0 proto 102 metric 10"),
+        "{routes}"
+    );
+    assert!(
+        routes.contains("default via 192.168.7.254 dev eth1 proto 102 metric 20"),
         "{routes}"
     );
     assert!(
@@ -158,9 +164,14 @@ fn ipconf_to_kernel_state_only_differences_and_lease_loss() {
         !addrs.contains("10.88.0.5") && addrs.contains("192.168.7.1/24"),
         "{addrs}"
     );
+    let routes = in_ns(&n, &["ip", "-4", "route"]);
     assert!(
-        !in_ns(&n, &["ip", "-4", "route"]).contains("default"),
-        "default route left behind"
+        !routes.contains("default via 10.88.0.1"),
+        "default route left behind: {routes}"
+    );
+    assert!(
+        routes.contains("default via 192.168.7.254 dev eth1 proto 102 metric 10"),
+        "the remaining uplink takes over: {routes}"
     );
     assert_eq!(
         fs::read_to_string(t.join("gen/hosts")).unwrap(),

@@ -52,6 +52,16 @@ fn ipconf_files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// `conf/prefer`: interface names, most preferred first (`#` starts a comment).
+fn read_prefer(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .flat_map(|l| l.split('#').next().unwrap_or("").split_whitespace())
+        .map(String::from)
+        .collect()
+}
+
 /// MTUs links had before fw changed them: `mtu INDEX MTU` lines of the state file.
 fn read_saved_mtus(path: &Path) -> Vec<(i32, u32)> {
     std::fs::read_to_string(path)
@@ -139,7 +149,11 @@ fn run(p: &Paths) -> i32 {
             }
         }
     }
-    // Wanted state; default routes get metrics in file order (first preferred).
+    // Interfaces named in conf/prefer come first, in its order, the others
+    // in file order: default route metrics, DNS order and domain follow.
+    let prefer = read_prefer(&p.conf.join("prefer"));
+    confs.sort_by_key(|c| plan::preference_rank(&c.interface, &prefer));
+    // Wanted state; default routes get metrics in that order (first preferred).
     let (mut wa, mut wr, mut dns, mut search) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut domain = None;
     let mut n_default = 0;
@@ -190,7 +204,12 @@ fn run(p: &Paths) -> i32 {
         }
         applied.push(c.clone());
     }
-    dns.dedup();
+    let mut seen = Vec::new();
+    dns.retain(|d| {
+        let new = !seen.contains(d);
+        seen.push(*d);
+        new
+    });
     let mut nl = match Rtnl::open() {
         Ok(n) => n,
         Err(e) => {

@@ -65,6 +65,15 @@ pub fn diff(
     ops
 }
 
+/// Where an interface's configuration goes: its place in `prefer`, or after
+/// all of those (the sort that uses it is stable, so file order stays).
+pub fn preference_rank(interface: &str, prefer: &[String]) -> usize {
+    prefer
+        .iter()
+        .position(|p| p == interface)
+        .unwrap_or(prefer.len())
+}
+
 /// A link index and an MTU.
 pub type LinkMtu = (i32, u32);
 
@@ -161,5 +170,14 @@ mod tests {
         assert_eq!(mtus(&[(3, 1500)], &[(3, 1500)], &[]), (vec![], vec![]));
         // a link that is gone: nothing
         assert_eq!(mtus(&[(4, 9000)], &[], &[]), (vec![], vec![]));
+    }
+
+    #[test]
+    fn preferred_interfaces_first_then_file_order() {
+        let prefer = vec!["wwan0".to_string(), "eth0".to_string()];
+        let mut ifs = vec!["eth1", "eth0", "wlan0", "wwan0"];
+        ifs.sort_by_key(|i| preference_rank(i, &prefer));
+        assert_eq!(ifs, ["wwan0", "eth0", "eth1", "wlan0"]);
+        assert_eq!(preference_rank("eth0", &[]), 0);
     }
 }
