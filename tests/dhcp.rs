@@ -944,3 +944,73 @@ fn hostname_vendor_and_client_id_reach_the_server() {
         "client id from the MAC: {line}"
     );
 }
+
+/// `-b`: no lease after the first tries → the command returns (exit 0) and
+/// a background client goes on; when a server appears it gets the lease.
+#[test]
+fn background_after_the_first_failure_then_a_lease() {
+    if !prerequisites() {
+        return;
+    }
+    let t = TempDir::new("dhcp-background");
+    let (s, c) = lab();
+    let pidfile = t.join("udhcpc.pid");
+    let log = t.join("udhcpc.log");
+    let mut parent = c
+        .exec()
+        .arg(applet("udhcpc"))
+        .args(["-b", "-t", "2", "-T", "1", "-A", "1", "-i", "vc", "-s"])
+        .arg(handler(t.path()))
+        .arg("-p")
+        .arg(&pidfile)
+        .arg("--state-dir")
+        .arg(t.join("state"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let parent_pid = parent.id() as i32;
+    let mut status = None;
+    assert!(
+        wait_until(Duration::from_secs(15), || {
+            status = parent.try_wait().unwrap();
+            status.is_some()
+        }),
+        "udhcpc -b did not return"
+    );
+    assert!(status.unwrap().success(), "{:?}", status);
+    assert!(events(t.path()).iter().any(|e| e.starts_with("leasefail")));
+    let pid: i32 = fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_ne!(pid, parent_pid, "the pid file names the background client");
+    // the background client is ours (forked by the command we ran): end it at the end
+    struct Background(i32);
+    impl Drop for Background {
+        fn drop(&mut self) {
+            unsafe { libc::kill(self.0, libc::SIGTERM) };
+            let gone = || unsafe { libc::kill(self.0, 0) } != 0;
+            wait_until(Duration::from_secs(5), gone);
+        }
+    }
+    let _bg = Background(pid);
+    assert_eq!(unsafe { libc::kill(pid, 0) }, 0, "no background client");
+    let _srv = dnsmasq(
+        &s,
+        "vs",
+        "10.77.0.100,10.77.0.150,255.255.255.0,600",
+        t.path(),
+        &[],
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || events(t.path())
+            .iter()
+            .any(|e| e.starts_with("bound ip=10.77.0."))),
+        "no lease in the background: {:?} {}",
+        events(t.path()),
+        fs::read_to_string(&log).unwrap_or_default()
+    );
+}
