@@ -46,6 +46,8 @@ pub struct Options {
     pub params: Vec<u8>,
     pub no_client_id: bool,
     pub arp: bool,
+    /// how long the ARP check listens for an owner (`-a[MSEC]`, BusyBox: 2000)
+    pub arp_wait: Duration,
     pub verbose: bool,
     pub no_classless: bool,
     pub broadcast_flag: bool,
@@ -75,6 +77,7 @@ impl Default for Options {
             params: Vec::new(),
             no_client_id: false,
             arp: false,
+            arp_wait: Duration::from_millis(2000),
             verbose: false,
             no_classless: false,
             broadcast_flag: false,
@@ -200,7 +203,10 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
             "--now" => o.now = true,
             "--release" => o.release = true,
             "--clientid-none" => o.no_client_id = true,
-            "--arping" => o.arp = true,
+            "--arping" => match inline.clone() {
+                Some(v) => apply_valued(&mut o, "a", v)?,
+                None => o.arp = true,
+            },
             "--verbose" => o.verbose = true,
             "--broadcast" => o.broadcast_flag = true,
             "--syslog" | "--no-default-options" => {}
@@ -243,6 +249,10 @@ fn apply_valued(o: &mut Options, c: &str, v: String) -> Result<(), String> {
         "t" => o.tries = num(&v)?.clamp(1, 1000) as u32,
         "T" => o.timeout = Some(num(&v)?.max(1)),
         "A" => o.pause = num(&v)?,
+        "a" => {
+            o.arp = true;
+            o.arp_wait = Duration::from_millis(num(&v)?.clamp(100, 60_000));
+        }
         "r" => o.request = Some(v.parse().map_err(|_| format!("-r: not an address: {v}"))?),
         "x" => {
             let (code, data) = parse_x(&v)?;
@@ -616,7 +626,7 @@ impl Shell {
                     }
                 }
                 Action::ArpProbe(ip) => {
-                    let in_use = arp_in_use(self.index, self.mac, ip, Duration::from_millis(1000));
+                    let in_use = arp_in_use(self.index, self.mac, ip, self.o.arp_wait);
                     if in_use {
                         self.log(&format!("{ip} is in use by another host: declining"));
                     }
@@ -973,6 +983,16 @@ mod tests {
         assert!(o.foreground && o.quit && o.now && o.release);
         assert_eq!((o.tries, o.timeout, o.pause), (5, Some(2), 10));
         assert_eq!(o.script, "/etc/dhcp.sh");
+        // -a[MSEC]: the ARP check and how long it listens
+        assert_eq!(p("-a").unwrap().arp_wait, Duration::from_millis(2000));
+        let o = p("-a1500").unwrap();
+        assert!(o.arp);
+        assert_eq!(o.arp_wait, Duration::from_millis(1500));
+        assert_eq!(
+            p("--arping=300").unwrap().arp_wait,
+            Duration::from_millis(300)
+        );
+        assert!(p("-fa").unwrap().arp);
         let o = p("-fqn -ieth2 -t3").unwrap();
         assert!(o.foreground && o.quit && o.now);
         assert_eq!((o.interface.as_str(), o.tries), ("eth2", 3));
