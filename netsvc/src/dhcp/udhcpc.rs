@@ -275,7 +275,7 @@ fn apply_valued(o: &mut Options, c: &str, v: String) -> Result<(), String> {
 
 fn usage() -> i32 {
     out::err(
-        "usage: udhcpc [-fbqnRvCaB] [-i IFACE] [-s PROG] [-p PIDFILE] [-t N] [-T SEC] [-A SEC]\n\
+        "usage: udhcpc [-fbqnRvCB] [-a[MSEC]] [-i IFACE] [-s PROG] [-p PIDFILE] [-t N] [-T SEC] [-A SEC]\n\
          \x20             [-r IP] [-x OPT:VAL]... [-O OPT]... [-V VENDOR] [-H|--hostname NAME]\n",
     );
     1
