@@ -489,6 +489,19 @@ fn rpi4_image_has_what_the_board_promises() {
     }
     assert_eq!(get("init").2, b"bin/ferrite");
     assert_eq!(get("etc/hostname").2, b"rpi4\n");
+    for svc in [
+        "getty_ttyS0",
+        "ifplugd_eth0",
+        "dhcp_eth0",
+        "zcip_eth0",
+        "fw",
+        "dhcp_eth0_pinger",
+    ] {
+        assert_eq!(
+            get(&format!("etc/service/{svc}/log/run")).2,
+            b"/bin/ferrite"
+        );
+    }
     assert_eq!(get("etc/service/getty_ttyS0/run").2, b"/bin/ferrite");
     assert_eq!(get("etc/service/getty_ttyS0/args").2, b"-L 115200 vt100\n");
     let supplicant = get("etc/service/supplicant_wlan0/run");
