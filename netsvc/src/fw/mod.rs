@@ -120,9 +120,10 @@ pub fn main(args: &[OsString]) -> i32 {
     run(&p)
 }
 
-fn run(p: &Paths) -> i32 {
-    let mut rc = 0;
-    // Read every file; a bad one is reported and skipped, the others apply.
+/// Every ipconf file, `conf/` first; a bad one is reported and skipped
+/// (false), the others still count.
+fn read_confs(p: &Paths) -> (Vec<IfConf>, bool) {
+    let mut ok = true;
     let mut confs: Vec<IfConf> = Vec::new();
     let mut files = ipconf_files(&p.conf);
     for f in ipconf_files(&p.dynamic) {
@@ -145,21 +146,34 @@ fn run(p: &Paths) -> i32 {
             Ok(c) => confs.extend(c),
             Err(e) => {
                 out::err(&format!("{PROG}: {e} (file skipped)\n"));
-                rc = 1;
+                ok = false;
             }
         }
     }
-    // Interfaces named in conf/prefer come first, in its order, the others
-    // in file order: default route metrics, DNS order and domain follow.
-    let prefer = read_prefer(&p.conf.join("prefer"));
-    confs.sort_by_key(|c| plan::preference_rank(&c.interface, &prefer));
-    // Wanted state; default routes get metrics in that order (first preferred).
-    let (mut wa, mut wr, mut dns, mut search) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut domain = None;
+    (confs, ok)
+}
+
+/// The state the files ask for, on interfaces that exist (brought up).
+#[derive(Default)]
+struct Wanted {
+    addrs: Vec<A>,
+    routes: Vec<R>,
+    mtus: Vec<plan::LinkMtu>,
+    dns: Vec<std::net::Ipv4Addr>,
+    search: Vec<String>,
+    domain: Option<String>,
+    /// the entries used, in order (for the /etc templates)
+    used: Vec<IfConf>,
+}
+
+/// Interfaces named in `prefer` come first, in its order, the others in
+/// file order; default route metrics (10, 20, ...), name servers and the
+/// domain follow that order.
+fn wanted(mut confs: Vec<IfConf>, prefer: &[String]) -> Wanted {
+    confs.sort_by_key(|c| plan::preference_rank(&c.interface, prefer));
+    let mut w = Wanted::default();
     let mut n_default = 0;
-    let mut applied = Vec::new();
-    let mut want_mtu: Vec<(i32, u32)> = Vec::new();
-    for c in &confs {
+    for c in confs {
         let Some(index) = index_of(&c.interface) else {
             out::err(&format!(
                 "{PROG}: interface {} does not exist (yet): skipped\n",
@@ -175,11 +189,11 @@ fn run(p: &Paths) -> i32 {
             ));
         }
         for &(ip, prefix) in &c.addrs {
-            wa.push(A { index, ip, prefix });
+            w.addrs.push(A { index, ip, prefix });
         }
         if let Some(m) = c.mtu {
-            if !want_mtu.iter().any(|w| w.0 == index) {
-                want_mtu.push((index, m));
+            if !w.mtus.iter().any(|x| x.0 == index) {
+                w.mtus.push((index, m));
             }
         }
         for &(dst, prefix, gateway) in &c.routes {
@@ -189,7 +203,7 @@ fn run(p: &Paths) -> i32 {
             } else {
                 0
             };
-            wr.push(R {
+            w.routes.push(R {
                 index,
                 dst,
                 prefix,
@@ -197,28 +211,22 @@ fn run(p: &Paths) -> i32 {
                 metric,
             });
         }
-        dns.extend(c.dns.iter().copied());
-        search.extend(c.search.iter().cloned());
-        if domain.is_none() {
-            domain.clone_from(&c.domain);
+        for d in &c.dns {
+            if !w.dns.contains(d) {
+                w.dns.push(*d);
+            }
         }
-        applied.push(c.clone());
+        w.search.extend(c.search.iter().cloned());
+        if w.domain.is_none() {
+            w.domain.clone_from(&c.domain);
+        }
+        w.used.push(c);
     }
-    let mut seen = Vec::new();
-    dns.retain(|d| {
-        let new = !seen.contains(d);
-        seen.push(*d);
-        new
-    });
-    let mut nl = match Rtnl::open() {
-        Ok(n) => n,
-        Err(e) => {
-            out::err(&format!("{PROG}: netlink: {}\n", describe(&e)));
-            return 111;
-        }
-    };
-    let state = p.run_dir.join("applied");
-    let previous = read_state(&state);
+    w
+}
+
+/// Addresses and fw's routes: only the difference. False on an error.
+fn addresses_and_routes(nl: &mut Rtnl, w: &Wanted, previous: &[A]) -> bool {
     let current_a: Vec<A> = nl
         .addresses()
         .unwrap_or_default()
@@ -243,26 +251,27 @@ fn run(p: &Paths) -> i32 {
             })
             .collect()
     };
-    let ops = plan::diff(&wa, &wr, &current_a, &previous, &ours(&mut nl));
-    if !apply(&mut nl, &ops) {
-        rc = 1;
-    }
+    let ops = plan::diff(&w.addrs, &w.routes, &current_a, previous, &ours(nl));
+    let mut ok = apply(nl, &ops);
     // Routes again: removing an address can take routes through it along.
-    let again: Vec<Op> = plan::diff(&[], &wr, &[], &[], &ours(&mut nl))
+    let again: Vec<Op> = plan::diff(&[], &w.routes, &[], &[], &ours(nl))
         .into_iter()
         .filter(|o| matches!(o, Op::AddRoute(_)))
         .collect();
-    if !apply(&mut nl, &again) {
-        rc = 1;
-    }
-    let saved = read_saved_mtus(&state);
-    let current_mtu: Vec<(i32, u32)> = want_mtu
+    ok &= apply(nl, &again);
+    ok
+}
+
+/// Link MTUs; returns the links' own MTUs to remember, and false on an error.
+fn mtus(want: &[plan::LinkMtu], saved: &[plan::LinkMtu]) -> (Vec<plan::LinkMtu>, bool) {
+    let current: Vec<plan::LinkMtu> = want
         .iter()
-        .chain(&saved)
+        .chain(saved)
         .filter_map(|&(i, _)| Some((i, common::iface::mtu(&name_of(i)).ok()?)))
         .collect();
-    let (set_mtu, saved) = plan::mtus(&want_mtu, &current_mtu, &saved);
-    for (i, m) in set_mtu {
+    let (set, keep) = plan::mtus(want, &current, saved);
+    let mut ok = true;
+    for (i, m) in set {
         match common::iface::set_mtu(&name_of(i), m) {
             Ok(()) => say(&format!("{PROG}: mtu {m} dev {}\n", name_of(i))),
             Err(e) => {
@@ -271,15 +280,35 @@ fn run(p: &Paths) -> i32 {
                     name_of(i),
                     describe(&e)
                 ));
-                rc = 1;
+                ok = false;
             }
         }
     }
-    let mut state_text: String = wa
+    (keep, ok)
+}
+
+fn run(p: &Paths) -> i32 {
+    let (confs, mut ok) = read_confs(p);
+    let w = wanted(confs, &read_prefer(&p.conf.join("prefer")));
+    let mut nl = match Rtnl::open() {
+        Ok(n) => n,
+        Err(e) => {
+            out::err(&format!("{PROG}: netlink: {}\n", describe(&e)));
+            return 111;
+        }
+    };
+    // what fw applied last time: addresses, and links' own MTUs
+    let state = p.run_dir.join("applied");
+    let previous = read_state(&state);
+    ok &= addresses_and_routes(&mut nl, &w, &previous);
+    let (own_mtus, mtus_ok) = mtus(&w.mtus, &read_saved_mtus(&state));
+    ok &= mtus_ok;
+    let mut state_text: String = w
+        .addrs
         .iter()
         .map(|a| format!("{} {}/{}\n", a.index, a.ip, a.prefix))
         .collect();
-    for (i, m) in saved {
+    for (i, m) in own_mtus {
         state_text.push_str(&format!("mtu {i} {m}\n"));
     }
     let _ = atomic_write(&state, state_text.as_bytes(), 0o644, false);
@@ -287,15 +316,13 @@ fn run(p: &Paths) -> i32 {
     if !p.run_dir.join("etc/resolv.conf").exists() {
         resolv_conf(
             p,
-            &dns,
-            domain.as_deref(),
-            &search,
-            !previous.is_empty() || !wa.is_empty(),
+            &w.dns,
+            w.domain.as_deref(),
+            &w.search,
+            !previous.is_empty() || !w.addrs.is_empty(),
         );
     }
-    if !etc_files(p, &etc::Vars::from_confs(&applied, &hostname())) {
-        rc = 1;
-    }
+    ok &= etc_files(p, &etc::Vars::from_confs(&w.used, &hostname()));
     forwarding(p);
     firewall(p);
     let now = std::time::SystemTime::now()
@@ -308,7 +335,11 @@ fn run(p: &Paths) -> i32 {
         0o644,
         false,
     );
-    rc
+    if ok {
+        0
+    } else {
+        1
+    }
 }
 
 fn apply(nl: &mut Rtnl, ops: &[Op]) -> bool {
