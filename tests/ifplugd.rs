@@ -161,3 +161,44 @@ fn missing_interface() {
         "{err}"
     );
 }
+
+#[test]
+fn may_disappear_waits_for_the_interface_and_follows_it() {
+    // -M: started before its interface exists; the link appearing with the
+    // cable in is "up", the link deleted is "down", and ifplugd goes on.
+    let Some(n) = lab("m") else { return };
+    let t = TempDir::new("ifplugd-m");
+    let log = t.join("events");
+    let handler = t.join("handler");
+    script(&handler, &format!("echo \"$1 $2\" >> {}", log.display()));
+    let mut d = Guard(
+        Command::new("ip")
+            .args(["netns", "exec", &n.0])
+            .arg(applet("ifplugd"))
+            .args(["-n", "-M", "-i", "late0", "-u0", "-d0", "-r"])
+            .arg(&handler)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let events = || fs::read_to_string(&log).unwrap_or_default();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(d.0.try_wait().unwrap().is_none(), "ifplugd -M exited");
+    assert_eq!(events(), "", "no event before the interface exists");
+    ip(&[
+        "-n", &n.0, "link", "add", "late0", "type", "veth", "peer", "name", "late1",
+    ]);
+    ip(&["-n", &n.0, "link", "set", "late1", "up"]);
+    // ifplugd ups late0 itself (no -a), the carrier follows
+    assert!(wait_until(T, || events() == "late0 up\n"), "{:?}", events());
+    ip(&["-n", &n.0, "link", "del", "late0"]);
+    assert!(
+        wait_until(T, || events() == "late0 up\nlate0 down\n"),
+        "{:?}",
+        events()
+    );
+    assert!(
+        d.0.try_wait().unwrap().is_none(),
+        "ifplugd -M exited when the link went"
+    );
+}
