@@ -205,6 +205,9 @@ fn login_command_poweroff(board: &str, tty: &str, machine: &str) {
     vm.send(&format!("sv status getty_{tty}; readlink /proc/1/exe\n"));
     vm.expect(&format!("run: getty_{tty}: (pid "), STEP);
     vm.expect("/bin/ferrite", STEP);
+    // the pinger's short log: its log/config installed by the standard logger
+    vm.send("grep -h ^s /var/log/service/dhcp_eth0_pinger/config\n");
+    vm.expect("\ns65536", STEP);
     cable_pull_and_replug(&mut vm);
     vm.send("poweroff\n");
     let t0 = Instant::now();

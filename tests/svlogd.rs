@@ -490,3 +490,40 @@ fn lock_hup_and_the_standard_service_logger() {
         .unwrap_or_default()
         .contains("new: started")));
 }
+
+#[test]
+fn a_service_ships_its_log_policy_as_log_config() {
+    // log/config becomes the log directory's config (the pinger's short log):
+    // rotation by its size, at most its number of old files, nothing lost
+    // from the newest lines
+    let t = TempDir::new("svlogd-policy");
+    let svc = t.join("chatty");
+    let logs = t.join("var-log");
+    script(
+        &svc.join("run"),
+        "i=0; while [ $i -lt 200 ]; do echo \"line $i of a chatty service\"; i=$((i+1)); done; exec sleep 100",
+    );
+    fs::create_dir_all(svc.join("log")).unwrap();
+    std::os::unix::fs::symlink(ferrite(), svc.join("log/run")).unwrap();
+    fs::write(svc.join("log/args"), format!("{}/chatty\n", logs.display())).unwrap();
+    fs::write(svc.join("log/config"), "s1000\nn2\n").unwrap();
+    let _r = start_runsv(&svc);
+    let dir = logs.join("chatty");
+    assert!(wait_until(T, || fs::read_to_string(dir.join("current"))
+        .unwrap_or_default()
+        .contains("line 199 ")));
+    assert_eq!(
+        fs::read_to_string(dir.join("config")).unwrap(),
+        "s1000\nn2\n"
+    );
+    let old: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with('@'))
+        .collect();
+    assert_eq!(old.len(), 2, "n2 keeps two old files");
+    for f in old.iter().map(|e| e.path()).chain([dir.join("current")]) {
+        let len = fs::metadata(&f).unwrap().len();
+        assert!(len <= 1000, "{} is {len} bytes (s1000)", f.display());
+    }
+}

@@ -645,6 +645,7 @@ fn service_setup(extra: &[String]) -> Result<Vec<String>, String> {
     let dir = PathBuf::from(words.last().cloned().unwrap_or_default());
     fs::create_dir_all(&dir)
         .map_err(|e| format!("unable to create {}: {}", dir.display(), describe(&e)))?;
+    install_config(&dir);
     let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
     // SAFETY: plain syscalls.
     let root = unsafe { libc::geteuid() } == 0;
@@ -673,6 +674,25 @@ fn service_setup(extra: &[String]) -> Result<Vec<String>, String> {
     // SAFETY: valid rlimit.
     unsafe { libc::setrlimit(libc::RLIMIT_DATA, &lim) };
     Ok(words)
+}
+
+/// A service ships its log policy as `log/config` (e.g. the pinger's short
+/// log): it becomes the log directory's `config`, replaced atomically and
+/// only when its text differs, so an edit in the service directory takes
+/// effect at the logger's next start. Without `./config` the log
+/// directory's own config, if any, is left alone.
+fn install_config(dir: &Path) {
+    let Ok(text) = fs::read("config") else { return };
+    let target = dir.join("config");
+    if fs::read(&target).ok().as_deref() == Some(&text[..]) {
+        return;
+    }
+    if let Err(e) = common::fsutil::atomic_write(&target, &text, 0o644, true) {
+        out::warn(
+            PROG,
+            &format!("unable to write {}: {}", target.display(), describe(&e)),
+        );
+    }
 }
 
 fn run(opts: Options) -> i32 {
