@@ -202,3 +202,58 @@ fn may_disappear_waits_for_the_interface_and_follows_it() {
         "ifplugd -M exited when the link went"
     );
 }
+
+#[test]
+fn without_n_it_goes_to_the_background_as_busybox_does() {
+    // `ifplugd -i IF -r PROG` from an rc script: the command returns 0 at
+    // once (stdout let go), the daemon writes its pid file and keeps acting
+    // on the cable until it is TERMed
+    if !require("root (network namespaces)", is_root()) || !require("ip (iproute2)", have_ip()) {
+        return;
+    }
+    let n = Netns::new("ipb");
+    ip(&[
+        "-n", &n.0, "link", "add", "bgplug0", "type", "veth", "peer", "name", "bgcable",
+    ]);
+    ip(&["-n", &n.0, "link", "set", "bgcable", "up"]);
+    let t = TempDir::new("ifplugd-bg");
+    let log = t.join("events");
+    let handler = t.join("handler");
+    script(&handler, &format!("echo \"$1 $2\" >> {}", log.display()));
+    let pidfile = std::path::Path::new("/var/run/ifplugd.bgplug0.pid");
+    let _ = fs::remove_file(pidfile);
+    let (code, eof) = run_to_background(
+        n.exec()
+            .arg(applet("ifplugd"))
+            .args(["-i", "bgplug0", "-u0", "-d0", "-r"])
+            .arg(&handler)
+            .stderr(Stdio::null()),
+        T,
+    );
+    let pid = || -> i32 {
+        fs::read_to_string(pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    wait_until(T, || pid() > 0);
+    let daemon = PidGuard(pid());
+    assert_eq!(code, Some(0), "the foreground ifplugd returns 0");
+    assert!(eof, "the daemon let go of the caller's stdout");
+    assert!(daemon.alive(), "no daemon behind {}", pidfile.display());
+    let events = || fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        wait_until(T, || events() == "bgplug0 up\n"),
+        "{:?}",
+        events()
+    );
+    ip(&["-n", &n.0, "link", "set", "bgcable", "down"]);
+    assert!(
+        wait_until(T, || events() == "bgplug0 up\nbgplug0 down\n"),
+        "{:?}",
+        events()
+    );
+    unsafe { libc::kill(daemon.0, libc::SIGTERM) };
+    assert!(wait_until(T, || !daemon.alive()), "TERM did not end it");
+    assert!(!pidfile.exists(), "pid file left behind");
+}

@@ -105,3 +105,54 @@ fn usage_and_bad_requests() {
     assert_eq!(code, 1);
     assert!(err.contains("interface nosuch0 does not exist"), "{err}");
 }
+
+#[test]
+fn without_f_it_goes_to_the_background_as_busybox_does() {
+    if !require("root (network namespaces)", is_root()) || !require("ip (iproute2)", have_ip()) {
+        return;
+    }
+    let t = TempDir::new("zcip-bg");
+    let h = ns("g");
+    ip(&[
+        "-n", &h.0, "link", "add", "bgz0", "type", "veth", "peer", "name", "bgz1",
+    ]);
+    ip(&["-n", &h.0, "link", "set", "bgz1", "up"]);
+    // the handler's parent is the daemon: its pid ends the test cleanly
+    let handler = t.join("handler");
+    let log = t.join("events");
+    script(
+        &handler,
+        &format!("echo \"$1 $ip $PPID\" >> {}", log.display()),
+    );
+    let (code, eof) = run_to_background(
+        h.exec()
+            .arg(applet("zcip"))
+            .args(["-r", "169.254.9.9", "bgz0"])
+            .arg(&handler)
+            .stderr(Stdio::null()),
+        Duration::from_secs(10),
+    );
+    let events = || fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        wait_until(Duration::from_secs(20), || events()
+            .contains("config 169.254.9.9 ")),
+        "{:?}",
+        events()
+    );
+    let pid: i32 = events()
+        .lines()
+        .last()
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    let daemon = PidGuard(pid);
+    assert_eq!(code, Some(0), "the foreground zcip returns 0");
+    assert!(eof, "the daemon let go of the caller's stdout");
+    assert!(daemon.alive(), "the daemon that ran the handler is gone");
+    unsafe { libc::kill(daemon.0, libc::SIGTERM) };
+    assert!(
+        wait_until(Duration::from_secs(10), || !daemon.alive()),
+        "TERM did not end it"
+    );
+    assert!(events().contains("\ndeconfig "), "{:?}", events());
+}

@@ -2,6 +2,7 @@
 //! atomic file replacement, TAI64N time stamps, signalfd, poll, errno texts.
 //! Each exists once here so that applets do not grow their own copies.
 
+pub mod daemon;
 pub mod errtext;
 pub mod fsutil;
 pub mod getopt;

@@ -24,6 +24,15 @@ pub fn words(args: &[OsString]) -> Vec<String> {
     }
 }
 
+/// Called as `SERVICE/run` with no arguments: a supervised service, which
+/// must stay in the foreground whatever its options say.
+pub fn is_run_link(args: &[OsString]) -> bool {
+    args.len() == 1
+        && std::path::Path::new(&args[0])
+            .file_name()
+            .is_some_and(|n| n == "run")
+}
+
 /// The name of the current directory: the service's name.
 pub fn dir_name() -> String {
     std::env::current_dir()

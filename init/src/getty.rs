@@ -13,7 +13,6 @@ use common::getopt::Opt;
 use common::out;
 use std::ffi::{CString, OsString};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
 
 const PROG: &str = "getty";
 
@@ -170,16 +169,11 @@ fn uts() -> [String; 6] {
 }
 
 pub fn main(args: &[OsString]) -> i32 {
-    let argv0 = args
-        .first()
-        .map(|a| a.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let mut words: Vec<String> = args[1.min(args.len())..]
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let service_mode =
-        Path::new(&argv0).file_name().is_some_and(|n| n == "run") && words.is_empty();
+    let service_mode = common::service::is_run_link(args);
     if service_mode {
         let text = std::fs::read_to_string("args").unwrap_or_default();
         let cwd = std::env::current_dir().unwrap_or_default();

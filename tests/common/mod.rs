@@ -314,3 +314,59 @@ impl Drop for TreeGuard {
         }
     }
 }
+
+/// A daemon the test started that went to the background (so it is not our
+/// child): TERMed by pid when dropped, KILLed if it does not go in 3 s.
+pub struct PidGuard(pub i32);
+
+impl PidGuard {
+    pub fn alive(&self) -> bool {
+        self.0 > 0 && unsafe { libc::kill(self.0, 0) } == 0
+    }
+}
+
+impl Drop for PidGuard {
+    fn drop(&mut self) {
+        if !self.alive() {
+            return;
+        }
+        unsafe { libc::kill(self.0, libc::SIGTERM) };
+        if !wait_until(Duration::from_secs(3), || !self.alive()) {
+            unsafe { libc::kill(self.0, libc::SIGKILL) };
+        }
+    }
+}
+
+/// Run `cmd` (a daemon that backgrounds itself) with stdout on a pipe:
+/// the exit code of the foreground process and whether its stdout reached
+/// end of file (the daemon let go of it), both within `t`.
+pub fn run_to_background(cmd: &mut Command, t: Duration) -> (Option<i32>, bool) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stdout, &mut sink);
+        let _ = tx.send(());
+    });
+    let end = Instant::now() + t;
+    let code = loop {
+        if let Ok(Some(st)) = child.try_wait() {
+            break st.code();
+        }
+        if Instant::now() >= end {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let eof = rx
+        .recv_timeout(end.saturating_duration_since(Instant::now()))
+        .is_ok();
+    (code, eof)
+}

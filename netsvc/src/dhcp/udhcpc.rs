@@ -651,16 +651,7 @@ fn daemonize(o: &Options) {
     if DONE.swap(true, std::sync::atomic::Ordering::SeqCst) {
         return;
     }
-    // SAFETY: single-threaded; the parent exits at once.
-    unsafe {
-        match libc::fork() {
-            0 => {
-                libc::setsid();
-            }
-            pid if pid > 0 => libc::_exit(0),
-            _ => return,
-        }
-    }
+    common::daemon::background();
     write_pidfile(o);
 }
 

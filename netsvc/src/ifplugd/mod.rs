@@ -36,6 +36,8 @@ pub struct Options {
     pub may_disappear: bool,
     pub ignore_script_errors: bool,
     pub kill: bool,
+    /// -n, or run as a service: stay in the foreground
+    pub foreground: bool,
 }
 
 pub fn parse_args(args: &[String]) -> Result<Options, String> {
@@ -67,7 +69,8 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
             Opt::Flag('M') => o.may_disappear = true,
             Opt::Flag('I') => o.ignore_script_errors = true,
             Opt::Flag('k') => o.kill = true,
-            Opt::Flag('n' | 's' | 'f' | 'F' | 'v' | 'W') => {}
+            Opt::Flag('n') => o.foreground = true,
+            Opt::Flag('s' | 'f' | 'F' | 'v' | 'W') => {}
             Opt::Flag(c) => return Err(format!("unknown option -{c}")),
         }
     }
@@ -130,33 +133,22 @@ impl Shell {
 }
 
 pub fn main(args: &[OsString]) -> i32 {
-    let argv0 = args
-        .first()
-        .map(|a| a.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut words: Vec<String> = args
-        .iter()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let service = words.is_empty() && argv0.ends_with("run");
-    if service {
-        words = common::service::args_file();
-        if !words.iter().any(|w| w.starts_with("-i")) {
-            let dir = common::service::dir_name();
-            if let Some(ifname) = dir.strip_prefix("ifplugd_") {
-                words.push("-i".into());
-                words.push(ifname.into());
-            }
+    let mut words = common::service::words(args);
+    let service = common::service::is_run_link(args);
+    if service && !words.iter().any(|w| w.starts_with("-i")) {
+        if let Some(ifname) = common::service::dir_name().strip_prefix("ifplugd_") {
+            words.push("-i".into());
+            words.push(ifname.into());
         }
     }
-    let o = match parse_args(&words) {
+    let mut o = match parse_args(&words) {
         Ok(o) => o,
         Err(e) => {
-            out::err(&format!("{PROG}: {e}\nusage: ifplugd [-aqlpMI] -i IFACE [-r PROG] [-x ARG] [-u SECS] [-d SECS]\n"));
+            out::err(&format!("{PROG}: {e}\nusage: ifplugd [-anqlpMI] -i IFACE [-r PROG] [-x ARG] [-u SECS] [-d SECS]\n"));
             return 1;
         }
     };
+    o.foreground |= service;
     let pidfile = PathBuf::from(format!("/var/run/ifplugd.{}.pid", o.interface));
     if o.kill {
         let pid: i32 = std::fs::read_to_string(&pidfile)
@@ -188,7 +180,6 @@ fn run(sh: Shell, pidfile: &std::path::Path) -> i32 {
             return 1;
         }
     };
-    let _ = std::fs::write(pidfile, format!("{}\n", std::process::id()));
     let name = sh.o.interface.clone();
     let epoch = Instant::now();
     let mut deb = Debounce::new(
@@ -202,6 +193,12 @@ fn run(sh: Shell, pidfile: &std::path::Path) -> i32 {
         ));
         return 1;
     }
+    // the command line was good and the interface is there (or may come):
+    // from here on BusyBox's ifplugd runs in the background unless -n
+    if !sh.o.foreground {
+        common::daemon::background();
+    }
+    let _ = std::fs::write(pidfile, format!("{}\n", std::process::id()));
     if index.is_some() && !sh.o.no_ifup {
         let _ = set_up(&name);
     }

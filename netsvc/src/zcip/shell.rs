@@ -42,6 +42,8 @@ struct Opts {
     script: Option<String>,
     quit: bool,
     verbose: bool,
+    /// -f, or run as a service: stay in the foreground
+    foreground: bool,
     request: Option<Ipv4Addr>,
     fw_dir: PathBuf,
     fw_service: PathBuf,
@@ -60,6 +62,7 @@ pub fn main(args: &[OsString]) -> i32 {
         script: None,
         quit: false,
         verbose: false,
+        foreground: common::service::is_run_link(args),
         request: None,
         fw_dir: PathBuf::from("/var/run/service/fw"),
         fw_service: PathBuf::from("/var/service/fw"),
@@ -86,7 +89,7 @@ pub fn main(args: &[OsString]) -> i32 {
     };
     for opt in opts {
         match opt {
-            common::getopt::Opt::Flag('f') => {}
+            common::getopt::Opt::Flag('f') => o.foreground = true,
             common::getopt::Opt::Flag('q') => o.quit = true,
             common::getopt::Opt::Flag('v') => o.verbose = true,
             common::getopt::Opt::Value(_, v) => match v.parse() {
@@ -172,6 +175,11 @@ fn run(o: Opts) -> i32 {
             return 1;
         }
     };
+    // the interface and its socket are there: from here on BusyBox's zcip
+    // runs in the background unless -f
+    if !o.foreground {
+        common::daemon::background();
+    }
     let _ = common::iface::set_up(&o.interface);
     let epoch = Instant::now();
     let (mut z, _) = Zcip::new(Duration::ZERO, mac, o.request);

@@ -590,17 +590,13 @@ fn usage() -> i32 {
 }
 
 pub fn main(args: &[OsString]) -> i32 {
-    let argv0 = args
-        .first()
-        .map(|a| a.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let mut words: Vec<String> = args
         .iter()
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let service = words.first().is_some_and(|w| w == "--service")
-        || (words.is_empty() && Path::new(&argv0).file_name().is_some_and(|n| n == "run"));
+    let service =
+        words.first().is_some_and(|w| w == "--service") || common::service::is_run_link(args);
     if service {
         match service_setup(&words[words.len().min(1)..]) {
             Ok(w) => words = w,
