@@ -4,6 +4,7 @@
 mod common;
 use common::*;
 use std::fs;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,17 @@ fn lab(tag: &str) -> Option<Netns> {
     Some(n)
 }
 
+/// A handler script that appends FIELDS (`$1 $2`: interface and event) to
+/// a file: its path, and a reader of what it recorded so far.
+fn recorder(t: &TempDir, fields: &str) -> (PathBuf, impl Fn() -> String) {
+    let log = t.join("events");
+    let handler = t.join("handler");
+    script(&handler, &format!("echo \"{fields}\" >> {}", log.display()));
+    (handler, move || {
+        fs::read_to_string(&log).unwrap_or_default()
+    })
+}
+
 fn cable(n: &Netns, up: bool) {
     let st = Command::new("ip")
         .args([
@@ -45,9 +57,7 @@ fn cable(n: &Netns, up: bool) {
 fn handler_sees_pull_and_replug_in_milliseconds() {
     let Some(n) = lab("h") else { return };
     let t = TempDir::new("ifplugd-h");
-    let log = t.join("events");
-    let handler = t.join("handler");
-    script(&handler, &format!("echo \"$1 $2 $3\" >> {}", log.display()));
+    let (handler, events) = recorder(&t, "$1 $2 $3");
     let _d = Guard(
         Command::new("ip")
             .args(["netns", "exec", &n.0])
@@ -58,7 +68,6 @@ fn handler_sees_pull_and_replug_in_milliseconds() {
             .spawn()
             .unwrap(),
     );
-    let events = || fs::read_to_string(&log).unwrap_or_default();
     // ifplugd brought eth0 up (no -a); with the cable in, "up" at start
     assert!(
         wait_until(T, || events() == "eth0 up extra\n"),
@@ -94,9 +103,7 @@ fn handler_sees_pull_and_replug_in_milliseconds() {
 fn debounce_hides_a_short_flap() {
     let Some(n) = lab("d") else { return };
     let t = TempDir::new("ifplugd-d");
-    let log = t.join("events");
-    let handler = t.join("handler");
-    script(&handler, &format!("echo \"$2\" >> {}", log.display()));
+    let (handler, events) = recorder(&t, "$2");
     let _d = Guard(
         Command::new("ip")
             .args(["netns", "exec", &n.0])
@@ -107,7 +114,6 @@ fn debounce_hides_a_short_flap() {
             .spawn()
             .unwrap(),
     );
-    let events = || fs::read_to_string(&log).unwrap_or_default();
     assert!(wait_until(T, || events() == "up\n"));
     cable(&n, false);
     std::thread::sleep(Duration::from_millis(1200));
@@ -168,9 +174,7 @@ fn may_disappear_waits_for_the_interface_and_follows_it() {
     // cable in is "up", the link deleted is "down", and ifplugd goes on.
     let Some(n) = lab("m") else { return };
     let t = TempDir::new("ifplugd-m");
-    let log = t.join("events");
-    let handler = t.join("handler");
-    script(&handler, &format!("echo \"$1 $2\" >> {}", log.display()));
+    let (handler, events) = recorder(&t, "$1 $2");
     let mut d = Guard(
         Command::new("ip")
             .args(["netns", "exec", &n.0])
@@ -181,7 +185,6 @@ fn may_disappear_waits_for_the_interface_and_follows_it() {
             .spawn()
             .unwrap(),
     );
-    let events = || fs::read_to_string(&log).unwrap_or_default();
     std::thread::sleep(Duration::from_millis(300));
     assert!(d.0.try_wait().unwrap().is_none(), "ifplugd -M exited");
     assert_eq!(events(), "", "no event before the interface exists");
@@ -217,9 +220,7 @@ fn without_n_it_goes_to_the_background_as_busybox_does() {
     ]);
     ip(&["-n", &n.0, "link", "set", "bgcable", "up"]);
     let t = TempDir::new("ifplugd-bg");
-    let log = t.join("events");
-    let handler = t.join("handler");
-    script(&handler, &format!("echo \"$1 $2\" >> {}", log.display()));
+    let (handler, events) = recorder(&t, "$1 $2");
     let pidfile = std::path::Path::new("/var/run/ifplugd.bgplug0.pid");
     let _ = fs::remove_file(pidfile);
     let (code, eof) = run_to_background(
@@ -241,7 +242,6 @@ fn without_n_it_goes_to_the_background_as_busybox_does() {
     assert_eq!(code, Some(0), "the foreground ifplugd returns 0");
     assert!(eof, "the daemon let go of the caller's stdout");
     assert!(daemon.alive(), "no daemon behind {}", pidfile.display());
-    let events = || fs::read_to_string(&log).unwrap_or_default();
     assert!(
         wait_until(T, || events() == "bgplug0 up\n"),
         "{:?}",

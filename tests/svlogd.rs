@@ -494,8 +494,8 @@ fn lock_hup_and_the_standard_service_logger() {
 #[test]
 fn a_service_ships_its_log_policy_as_log_config() {
     // log/config becomes the log directory's config (the pinger's short log):
-    // rotation by its size, at most its number of old files, nothing lost
-    // from the newest lines
+    // rotation by its size, at most its number of old files, the newest
+    // line in current
     let t = TempDir::new("svlogd-policy");
     let svc = t.join("chatty");
     let logs = t.join("var-log");
