@@ -445,6 +445,12 @@ fn pinger_restarts_dhcp_when_the_router_stops_answering() {
     );
     fs::create_dir_all(tree.join("dhcp_vc_pinger")).unwrap();
     std::os::unix::fs::symlink(ferrite(), tree.join("dhcp_vc_pinger/run")).unwrap();
+    let log = t.join("pinger.log");
+    script(
+        &tree.join("dhcp_vc_pinger/log/run"),
+        &format!("exec cat >> {}", log.display()),
+    );
+    let said = || fs::read_to_string(&log).unwrap_or_default();
     fs::write(
         tree.join("dhcp_vc_pinger/args"),
         "--interval 0.5 --retry 0.2 --failures 3 --timeout 0.3\n",
@@ -472,6 +478,14 @@ fn pinger_restarts_dhcp_when_the_router_stops_answering() {
     // the router answers: nothing happens
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(starts(), 1, "restarted although the router answers");
+    assert!(said().contains("router 10.78.0.1 answers\n"), "{}", said());
+    assert!(!said().contains("does not answer"), "{}", said());
+    assert_eq!(
+        said().matches("answers\n").count(),
+        1,
+        "said at every ping: {}",
+        said()
+    );
     // the router goes silent: after 3 failures dhcp_vc is restarted
     ip(&[
         "netns",
@@ -483,6 +497,11 @@ fn pinger_restarts_dhcp_when_the_router_stops_answering() {
         "net.ipv4.icmp_echo_ignore_all=1",
     ]);
     assert!(wait_until(T, || starts() >= 2), "dhcp_vc not restarted");
+    assert!(
+        said().contains("router 10.78.0.1 does not answer (3/3)\n"),
+        "{}",
+        said()
+    );
     ip(&[
         "netns",
         "exec",
@@ -535,13 +554,14 @@ fn pinger_without_a_lease_waits() {
         before,
         "the pinger woke up while waiting"
     );
-    // the lease arrives (written atomically, as the client does): it tries
-    // the router at once
+    // the lease arrives (written atomically, as the client does): it is
+    // noticed at once; the first ping waits one retry, for fw to apply it
     fs::create_dir_all(t.join("dhcp_eth9")).unwrap();
     fs::write(t.join("dhcp_eth9/env.out.new"), "router='192.0.2.1'\n").unwrap();
     fs::rename(t.join("dhcp_eth9/env.out.new"), t.join("dhcp_eth9/env.out")).unwrap();
     assert!(
-        wait_until(Duration::from_secs(5), || text().contains("192.0.2.1")),
+        wait_until(Duration::from_secs(5), || text()
+            .contains("router 192.0.2.1 on eth9: first ping in 60s")),
         "the lease was not noticed: {}",
         text()
     );

@@ -209,6 +209,14 @@ fn login_command_poweroff(board: &str, tty: &str, machine: &str) {
     vm.send("grep -h ^s /var/log/service/dhcp_eth0_pinger/config\n");
     vm.expect("\ns65536", STEP);
     cable_pull_and_replug(&mut vm);
+    // the pinger saw the router answer, and never counted a failure: not
+    // even at boot or after the replug, while fw was still applying a lease
+    let pinger = "/var/log/service/dhcp_eth0_pinger/current";
+    vm.send(&format!(
+        "i=0; while [ $i -lt 120 ] && ! grep -q 'answers$' {pinger}; do sleep 0.25; i=$((i+1)); done; \
+         echo pinger=$(grep -c 'does not answer' {pinger})-$(grep -q 'answers$' {pinger} && echo ans''wered)\n"
+    ));
+    vm.expect("pinger=0-answered", Duration::from_secs(60));
     vm.send("poweroff\n");
     let t0 = Instant::now();
     vm.expect("ferrite init: power off: stopping services", STEP);

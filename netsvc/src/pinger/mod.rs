@@ -3,7 +3,8 @@
 //! and after 5 failures in a row restarts `dhcp_IF` (and `supplicant_IF`
 //! when there is one) through the supervision tree. No lease or no router:
 //! it sleeps until the DHCP service's directory changes (inotify), then
-//! looks again. Intervals and the count are options:
+//! looks again. A new lease's router is first pinged one retry after it
+//! appeared, once fw has applied the lease. Intervals and the count are options:
 //! `pinger [-i IF] [--interval SECS] [--retry SECS] [--failures N] [--timeout SECS]`.
 
 use common::errtext::describe;
@@ -261,6 +262,9 @@ fn run(o: Opts) -> i32 {
     let mut wd = Watchdog::new(o.interval, o.retry, o.failures);
     let mut seq: u16 = 0;
     let mut waiting_said = false;
+    // the router of the lease being watched; None while there is none
+    let mut watching: Option<Ipv4Addr> = None;
+    let mut first_ping = false;
     loop {
         let env = std::fs::read_to_string(dhcp.join("env.out")).ok();
         let router = env.as_deref().and_then(router_from_env);
@@ -272,10 +276,25 @@ fn run(o: Opts) -> i32 {
                 ));
                 waiting_said = true;
             }
+            watching = None;
             wait_for_lease(&dhcp, &env, o.retry);
             continue;
         };
         waiting_said = false;
+        if watching != Some(router) {
+            // A new lease: fw applies it a moment after the client wrote it.
+            // Pinging at once would count "network unreachable" against a
+            // router that is fine, so the first ping waits one retry.
+            say(&format!(
+                "router {router} on {}: first ping in {:?}",
+                o.interface, o.retry
+            ));
+            watching = Some(router);
+            wd = Watchdog::new(o.interval, o.retry, o.failures);
+            first_ping = true;
+            std::thread::sleep(o.retry);
+            continue;
+        }
         seq = seq.wrapping_add(1);
         let answered = match ping(router, seq, o.timeout) {
             Ok(a) => a,
@@ -290,7 +309,11 @@ fn run(o: Opts) -> i32 {
                 wd.failures() + 1,
                 wd.max_failures
             ));
+        } else if first_ping || wd.failures() > 0 {
+            // said once per lease and after failures, not every interval
+            say(&format!("router {router} answers"));
         }
+        first_ping = false;
         let wait = match wd.result(answered) {
             Verdict::Wait(d) => d,
             Verdict::Restart(d) => {
