@@ -195,8 +195,9 @@ fn lease_environment_renewal_and_release() {
     assert_eq!(field(b, "lease"), "600");
     assert_eq!(field(b, "broadcast"), "10.77.0.255");
     assert_eq!(field(b, "domain"), "lab.example");
+    // the handler logs the event before it runs `ip addr add`
     assert!(
-        addresses(&c, "vc").contains(&format!("{ipaddr}/24")),
+        wait_until(T, || addresses(&c, "vc").contains(&format!("{ipaddr}/24"))),
         "the handler configured the address"
     );
     // SIGUSR1: renew now, by unicast to the server
@@ -227,6 +228,12 @@ fn lease_environment_renewal_and_release() {
     );
     assert!(events(t.path()).last().unwrap().starts_with("deconfig"));
     assert!(!addresses(&c, "vc").contains("10.77."));
+    // its log says why it went
+    assert!(
+        cl.log().contains("received SIGTERM: stopping"),
+        "{}",
+        cl.log()
+    );
 }
 
 #[test]

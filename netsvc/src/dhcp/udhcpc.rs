@@ -799,6 +799,12 @@ pub fn run(o: Options) -> i32 {
                     libc::SIGUSR2 => actions.extend(sh.client.handle(sh.now(), Event::Release)),
                     _ => {
                         crate::stopping();
+                        let name = if s == libc::SIGINT {
+                            "SIGINT"
+                        } else {
+                            "SIGTERM"
+                        };
+                        sh.log(&format!("received {name}: stopping"));
                         if sh.o.release {
                             let r = sh.client.handle(sh.now(), Event::Release);
                             sh.execute(r);
