@@ -409,6 +409,53 @@ fn a_console_shell_that_ignores_term_does_not_hold_up_poweroff() {
     );
 }
 
+/// The box needs no shell: an image without BusyBox (no /bin/sh, no /bin/ip)
+/// boots, and the network tree alone configures eth0 with QEMU's lease,
+/// takes it away on a cable pull and brings it back on the replug. With no
+/// shell to look, fw's log lines reach the console through its logger's
+/// `e*` config (a `log/config` the standard logger installs).
+#[test]
+fn a_box_without_a_shell_configures_its_network_by_itself() {
+    if !image_ready("qemu-x86_64") {
+        return;
+    }
+    let dir = TempDir::new("no-shell");
+    let board_text = std::fs::read_to_string(repo().join("board-configs/qemu-x86_64.toml"))
+        .unwrap()
+        .replace("busybox = true", "busybox = false")
+        + "\n[[file]]\npath = \"/etc/service/fw/log/config\"\ncontent = \"e*\\n\"\n";
+    assert!(board_text.contains("busybox = false"));
+    let board = build_x86_image(&board_text, &dir.join("image"));
+    let gz = std::fs::read(dir.join("image/initramfs.cpio.gz")).unwrap();
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut raw)
+        .unwrap();
+    let entries = rootfs::cpio::read_all(&raw).unwrap();
+    for gone in ["bin/sh", "bin/busybox", "bin/ip", "sbin/ip"] {
+        assert!(!entries.iter().any(|e| e.0 == gone), "{gone} in the image");
+    }
+    let mut vm = Vm::boot_image(&board, &dir.join("image"), true);
+    vm.expect("ferrite init: booting", BOOT);
+    vm.expect("fw: + 10.0.2.15/24 dev eth0", BOOT);
+    vm.expect("fw: + route default via 10.0.2.2 dev eth0", STEP);
+    vm.expect("fw: + 169.254.", Duration::from_secs(60));
+    vm.monitor("set_link n0 off");
+    vm.expect("fw: - 10.0.2.15/24 dev eth0", Duration::from_secs(60));
+    vm.monitor("set_link n0 on");
+    vm.expect("fw: + 10.0.2.15/24 dev eth0", Duration::from_secs(60));
+    // and it shuts down cleanly with nobody logged in
+    vm.monitor("sendkey ctrl-alt-delete");
+    vm.expect("ferrite init: reboot: stopping services", STEP);
+    let st = vm
+        .wait_exit(Duration::from_secs(60))
+        .expect("QEMU did not exit after the reboot");
+    assert_eq!(st.code(), Some(0));
+    let out = vm.output();
+    assert!(!out.contains("services still running"), "{out}");
+    assert!(!out.contains("/bin/sh"), "something wanted a shell: {out}");
+}
+
 #[test]
 fn a_module_that_fails_to_load_is_reported_and_boot_continues() {
     if !image_ready("qemu-x86_64") {
