@@ -4,7 +4,10 @@ console, median of 5, ferrite's qemu-x86_64 image side by side with a
 reference image on the same kernel whose init is BusyBox init with an
 inittab that respawns BusyBox getty on ttyS0 (built here from Debian's
 busybox-static; no BusyBox binary is committed). Also image sizes and the
-memory of PID 1 and of each runsv after boot (from smaps_rollup).
+memory of PID 1 and of each runsv after boot (from smaps_rollup). With
+runit and ifplugd on the host, also a BusyBox image that runs the same
+network tree as shell scripts (bench/qemu_replug.py's), and for both
+network images the time until eth0 holds QEMU's lease.
 """
 import os, re, shutil, statistics, subprocess, sys, tempfile, threading, time
 
@@ -104,6 +107,10 @@ MEM_SCRIPT = ("for p in 1 $(pidof runsv); do echo \"MEM $p $(cat /proc/$p/comm) 
 def memory(vm, pos):
     vm.send("root\n")
     _, pos = vm.wait_for(b"# ", 30, pos)
+    return memory_logged_in(vm, pos)
+
+
+def memory_logged_in(vm, pos):
     vm.send(MEM_SCRIPT)
     _, end = vm.wait_for(b"MEMDONE\r\n", 30, pos)
     text = vm.buf[pos:end].decode(errors="replace")
@@ -118,8 +125,17 @@ def main():
     tmp = tempfile.mkdtemp(prefix="ferrite-bootbench-")
     bb = busybox_image(tmp)
     images = {"ferrite": os.path.join(IMG, "initramfs.cpio.gz"), "busybox": bb}
+    # The same network tree on the BusyBox side (runit + ifplugd + udhcpc +
+    # shell handlers, as in bench/qemu_replug.py), when runit and ifplugd
+    # are on this host to be copied in.
+    import qemu_replug  # noqa: E402 (it imports this module)
+    if all(os.path.exists(b) for b in qemu_replug.HOST_BINARIES):
+        seed_tmp = os.path.join(tmp, "seed")
+        os.makedirs(seed_tmp)
+        images["busybox-tree"] = busybox_image(seed_tmp, qemu_replug.seed_tree)
     times = {k: [] for k in images}
     userspace = {k: [] for k in images}
+    lease = {k: [] for k in images if k != "busybox"}
     mem = {}
     for i in range(RUNS):
         for name, initrd in images.items():
@@ -129,8 +145,15 @@ def main():
                 t, pos = vm.wait_for(b"login: ")
                 times[name].append(t)
                 userspace[name].append(t - t_init)
-                if i == 0:
-                    mem[name] = memory(vm, pos)
+                if name in lease:
+                    # log in at once, then watch for the lease every 20 ms
+                    vm.send("root\n")
+                    _, pos = vm.wait_for(b"# ", 30, pos)
+                    vm.send(f"while ! {qemu_replug.HAS}; do usleep 20000; done; echo LEA''SED\n")
+                    t_lease, pos = vm.wait_for(b"LEASED\r\n", 90, pos)
+                    lease[name].append(t_lease)
+                if i == 0 and name != "busybox-tree":
+                    mem[name] = memory(vm, pos) if name not in lease else memory_logged_in(vm, pos)
             finally:
                 vm.stop()
     arm = []
@@ -149,6 +172,15 @@ def main():
     print(f"| QEMU start to `login:`, median of {RUNS} (s) | {statistics.median(times['ferrite']):.2f} | {statistics.median(times['busybox']):.2f} |")
     print(f"| kernel's `Run /init` to `login:` (userspace only), median (s) | {statistics.median(userspace['ferrite']):.2f} | {statistics.median(userspace['busybox']):.2f} |")
     print(f"| ... all runs (s) | {' '.join(f'{t:.2f}' for t in times['ferrite'])} | {' '.join(f'{t:.2f}' for t in times['busybox'])} |")
+    if "busybox-tree" in images:
+        run = lambda xs: f"{statistics.median(xs):.2f} (runs: {' '.join(f'{t:.2f}' for t in xs)})"
+        print()
+        print("| with the network tree, median (s) | ferrite | BusyBox init + runit + ifplugd + udhcpc, shell handlers |")
+        print("|---|---|---|")
+        print(f"| QEMU start to `login:` | {run(times['ferrite'])} | {run(times['busybox-tree'])} |")
+        print(f"| kernel's `Run /init` to `login:` | {run(userspace['ferrite'])} | {run(userspace['busybox-tree'])} |")
+        print(f"| QEMU start to eth0 configured with the lease | {run(lease['ferrite'])} | {run(lease['busybox-tree'])} |")
+        print()
     print(f"| initramfs.cpio.gz (bytes) | {sizes['ferrite']} (incl. BusyBox for the shell) | {sizes['busybox']} |")
     print(f"| init binary (bytes, static) | {os.path.getsize(ferrite_bin)} (ferrite) | {os.path.getsize(BUSYBOX)} (busybox) |")
     if arm:
