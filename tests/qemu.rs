@@ -306,12 +306,7 @@ fn image_contents_match_the_board() {
     if !image_ready("qemu-x86_64") {
         return;
     }
-    let gz = std::fs::read(repo().join("target/images/qemu-x86_64/initramfs.cpio.gz")).unwrap();
-    let mut raw = Vec::new();
-    flate2::read::GzDecoder::new(&gz[..])
-        .read_to_end(&mut raw)
-        .unwrap();
-    let entries = rootfs::cpio::read_all(&raw).unwrap();
+    let entries = image_entries(&repo().join("target/images/qemu-x86_64/initramfs.cpio.gz"));
     let get = |name: &str| {
         entries
             .iter()
@@ -351,6 +346,21 @@ fn image_contents_match_the_board() {
     );
 }
 
+/// The default board's file, for tests that build a variant of it.
+fn default_board_text() -> String {
+    std::fs::read_to_string(repo().join("board-configs/qemu-x86_64.toml")).unwrap()
+}
+
+/// The members of an image's `initramfs.cpio.gz`.
+fn image_entries(cpio_gz: &Path) -> Vec<rootfs::cpio::Member> {
+    let gz = std::fs::read(cpio_gz).unwrap();
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut raw)
+        .unwrap();
+    rootfs::cpio::read_all(&raw).unwrap()
+}
+
 /// An x86_64 image of a variant of the default board (`board_text`) in `out`.
 fn build_x86_image(board_text: &str, out: &Path) -> rootfs::board::Board {
     let board = rootfs::board::Board::parse(board_text, "test board").unwrap();
@@ -373,12 +383,10 @@ fn a_console_shell_that_ignores_term_does_not_hold_up_poweroff() {
         return;
     }
     let dir = TempDir::new("shell-console");
-    let board_text = std::fs::read_to_string(repo().join("board-configs/qemu-x86_64.toml"))
-        .unwrap()
-        .replace(
-            "args = \"-L 115200 vt100\"",
-            "args = \"-n -l /bin/sh -L 115200 vt100\"",
-        );
+    let board_text = default_board_text().replace(
+        "args = \"-L 115200 vt100\"",
+        "args = \"-n -l /bin/sh -L 115200 vt100\"",
+    );
     assert!(board_text.contains("-n -l /bin/sh"));
     let board = build_x86_image(&board_text, &dir.join("image"));
     let mut vm = Vm::boot_image(&board, &dir.join("image"), true);
@@ -420,18 +428,11 @@ fn a_box_without_a_shell_configures_its_network_by_itself() {
         return;
     }
     let dir = TempDir::new("no-shell");
-    let board_text = std::fs::read_to_string(repo().join("board-configs/qemu-x86_64.toml"))
-        .unwrap()
-        .replace("busybox = true", "busybox = false")
+    let board_text = default_board_text().replace("busybox = true", "busybox = false")
         + "\n[[file]]\npath = \"/etc/service/fw/log/config\"\ncontent = \"e*\\n\"\n";
     assert!(board_text.contains("busybox = false"));
     let board = build_x86_image(&board_text, &dir.join("image"));
-    let gz = std::fs::read(dir.join("image/initramfs.cpio.gz")).unwrap();
-    let mut raw = Vec::new();
-    flate2::read::GzDecoder::new(&gz[..])
-        .read_to_end(&mut raw)
-        .unwrap();
-    let entries = rootfs::cpio::read_all(&raw).unwrap();
+    let entries = image_entries(&dir.join("image/initramfs.cpio.gz"));
     for gone in ["bin/sh", "bin/busybox", "bin/ip", "sbin/ip"] {
         assert!(!entries.iter().any(|e| e.0 == gone), "{gone} in the image");
     }
@@ -471,7 +472,7 @@ fn a_module_that_fails_to_load_is_reported_and_boot_continues() {
         .expect("module path in contents.txt")
         .to_string();
     let dir = TempDir::new("bad-modules");
-    let board_text = std::fs::read_to_string(repo().join("board-configs/qemu-x86_64.toml")).unwrap()
+    let board_text = default_board_text()
         + &format!(
             "\n[[file]]\npath = \"/etc/modules\"\ncontent = \"no_such_module\\nbroken\\ne1000\\n\"\n\
              [[file]]\npath = \"/lib/modules/{release}/extra/broken.ko\"\ncontent = \"not an ELF file\"\n"
@@ -523,12 +524,7 @@ fn rpi4_image_has_what_the_board_promises() {
         !dir.join("image/vmlinuz").exists(),
         "the Pi brings its own kernel"
     );
-    let gz = std::fs::read(dir.join("image/initramfs.cpio.gz")).unwrap();
-    let mut raw = Vec::new();
-    flate2::read::GzDecoder::new(&gz[..])
-        .read_to_end(&mut raw)
-        .unwrap();
-    let entries = rootfs::cpio::read_all(&raw).unwrap();
+    let entries = image_entries(&dir.join("image/initramfs.cpio.gz"));
     let get = |name: &str| {
         entries
             .iter()
