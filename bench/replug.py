@@ -9,6 +9,9 @@ runit's runsvdir: Debian's ifplugd (0.28) with a handler script that ups and
 downs dhcp_vc, BusyBox udhcpc with a handler script that writes the ipconf
 file and ups fw, and a shell fw that applies it with `ip` (scripts written
 here, after the seed's description). With zero debounce and with -u8 -d8.
+Also, after the zero-debounce runs, the wake-ups of the whole tree while it
+idles with its lease (voluntary context switches of every process in the
+client namespace over IDLE seconds, 30 by default).
 Needs root and the Debian packages dnsmasq-base, udhcpc, ifplugd, runit.
 """
 import os, shutil, signal, statistics, subprocess, sys, tempfile, time
@@ -79,7 +82,32 @@ def busybox_tree(root, state, delays):
     return ["/usr/bin/runsvdir", root], {"PATH": "/usr/bin:/usr/sbin:/bin:/sbin"}
 
 
-def measure(make_tree, delays):
+IDLE = float(os.environ.get("IDLE", "30"))
+
+
+def idle_wakeups(seconds):
+    """Wake-ups per minute of everything in the client namespace while
+    nothing happens: the sum of their voluntary context switches (each
+    sleep after a wake-up is one) over `seconds`, and how many processes."""
+    def switches():
+        out = {}
+        for pid in subprocess.run(["ip", "netns", "pids", C], capture_output=True, text=True).stdout.split():
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    for line in f:
+                        if line.startswith("voluntary_ctxt_switches:"):
+                            out[pid] = int(line.split()[1])
+            except OSError:
+                pass
+        return out
+    before = switches()
+    time.sleep(seconds)
+    after = switches()
+    woke = sum(after[p] - before[p] for p in before if p in after)
+    return woke * 60 / seconds, len(before)
+
+
+def measure(make_tree, delays, idle=None):
     tmp = tempfile.mkdtemp(prefix="ferrite-replug-")
     root, state = os.path.join(tmp, "service"), os.path.join(tmp, "state")
     os.makedirs(root)
@@ -106,6 +134,10 @@ def measure(make_tree, delays):
                 time.sleep(0.005)
             times.append(time.monotonic() - t0)
             print(f"# {make_tree.__name__} {delays}: {times[-1]:.3f}s", file=sys.stderr)
+        if idle is not None:
+            time.sleep(2)  # the replug's work done (fw's run, the lease written)
+            idle.append(idle_wakeups(IDLE))
+            print(f"# {make_tree.__name__}: {idle[-1][0]:.1f} wake-ups/min idle ({idle[-1][1]} processes)", file=sys.stderr)
     finally:
         p.send_signal(signal.SIGHUP)
         try:
@@ -146,9 +178,11 @@ def main():
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)
         rows = []
+        idle_f, idle_b = [], []
         for delays in ("-u0 -d0", "-u8 -d8"):
-            f = measure(ferrite_tree, delays)
-            b = measure(busybox_tree, delays)
+            first = delays == "-u0 -d0"
+            f = measure(ferrite_tree, delays, idle_f if first else None)
+            b = measure(busybox_tree, delays, idle_b if first else None)
             rows.append((delays, f, b))
         dns.terminate()
         dns.wait()
@@ -161,6 +195,8 @@ def main():
     for delays, f, b in rows:
         fm, bm = statistics.median(f) * 1000, statistics.median(b) * 1000
         print(f"| debounce `{delays}` | {fm:.0f} (runs: {' '.join(f'{x*1000:.0f}' for x in f)}) | {bm:.0f} (runs: {' '.join(f'{x*1000:.0f}' for x in b)}) |")
+    (wf, nf), (wb, nb) = idle_f[0], idle_b[0]
+    print(f"| idle with the lease, wake-ups per minute of the whole tree ({IDLE:.0f} s) | {wf:.1f} ({nf} processes) | {wb:.1f} ({nb} processes) |")
 
 
 if __name__ == "__main__":
