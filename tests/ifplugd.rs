@@ -253,7 +253,15 @@ fn without_n_it_goes_to_the_background_as_busybox_does() {
         "{:?}",
         events()
     );
-    unsafe { libc::kill(daemon.0, libc::SIGTERM) };
-    assert!(wait_until(T, || !daemon.alive()), "TERM did not end it");
+    // BusyBox's way to end it: -k, through the pid file
+    let (code, _, err) = run(Command::new(applet("ifplugd")).args(["-k", "-i", "bgplug0"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(wait_until(T, || !daemon.alive()), "-k did not end it");
     assert!(!pidfile.exists(), "pid file left behind");
+    // the link was already down: nothing more reported on the way out;
+    // and -k finds nothing now
+    assert_eq!(events(), "bgplug0 up\nbgplug0 down\n");
+    let (code, _, err) = run(Command::new(applet("ifplugd")).args(["-k", "-i", "bgplug0"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("no ifplugd running on bgplug0"), "{err}");
 }
