@@ -645,6 +645,28 @@ impl Shell {
     }
 }
 
+/// A seed for transaction ids and jitter. It need not be secret, and it
+/// must not wait: at boot a plain getrandom(2) blocks until the kernel's
+/// random pool is ready, which held the first DISCOVER back by a second in
+/// QEMU. Insecure bytes (Linux 5.6+), else what the pool has without
+/// waiting, else the clock; mixed with the pid in every case.
+fn seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    let got = [libc::GRND_INSECURE, libc::GRND_NONBLOCK].into_iter().any(|flags| {
+        // SAFETY: valid buffer of the given length.
+        unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), flags) == 8 }
+    });
+    let fallback = if got {
+        0
+    } else {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0)
+    };
+    u64::from_ne_bytes(bytes) ^ fallback ^ std::process::id() as u64
+}
+
 /// Go to the background (once), as BusyBox does without -f.
 fn daemonize(o: &Options) {
     static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -717,10 +739,7 @@ pub fn run(o: Options) -> i32 {
     enable_auxdata(pkt.as_raw_fd());
     let udp = udp_socket(&o.interface).ok();
     let mut nl = Netlink::link_events().ok();
-    let mut seed = [0u8; 8];
-    // SAFETY: valid buffer.
-    unsafe { libc::getrandom(seed.as_mut_ptr().cast(), 8, 0) };
-    let mut cfg = Config::new(mac, u64::from_ne_bytes(seed) ^ std::process::id() as u64);
+    let mut cfg = Config::new(mac, seed());
     if o.no_client_id {
         cfg.client_id.clear();
     }
