@@ -9,12 +9,17 @@ runit and ifplugd on the host, also a BusyBox image that runs the same
 network tree as shell scripts (bench/qemu_replug.py's), and for both
 network images the time until eth0 holds QEMU's lease.
 """
-import os, re, shutil, statistics, subprocess, sys, tempfile, threading, time
+import os, re, shutil, statistics, subprocess, sys, tempfile, threading, time, tomllib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMG = os.path.join(REPO, "target/images/qemu-x86_64")
 BUSYBOX = os.path.join(REPO, "target/cache/debian/amd64/busybox-static/root/bin/busybox")
 RUNS = int(os.environ.get("RUNS", "5"))
+# The NIC and its modules come from the default board, for every image.
+with open(os.path.join(REPO, "board-configs/qemu-x86_64.toml"), "rb") as _f:
+    _BOARD = tomllib.load(_f)
+NIC = _BOARD["qemu"]["nic"]
+MODULES = _BOARD["modules"]
 # Both images boot the same kernel: the uncompressed one (PVH) when the
 # image has it, as `make qemu` does.
 KERNEL = os.path.join(IMG, "vmlinux") if os.path.exists(os.path.join(IMG, "vmlinux")) else os.path.join(IMG, "vmlinuz")
@@ -33,15 +38,19 @@ def busybox_image(tmp, extra=None):
         if not os.path.lexists(p):
             os.symlink("/bin/busybox", p)
     os.symlink("bin/busybox", os.path.join(root, "init"))
-    # the same module as the ferrite image, loaded by BusyBox's insmod
-    mods = subprocess.run(["find", os.path.join(REPO, "target/cache/debian/amd64"), "-name", "e1000.ko"],
-                          capture_output=True, text=True).stdout.split()
-    shutil.copy(mods[0], os.path.join(root, "lib/e1000.ko"))
+    # the same modules as the ferrite image, loaded in the same order by
+    # BusyBox's insmod
+    insmod = ""
+    for m in MODULES:
+        found = subprocess.run(["find", os.path.join(REPO, "target/cache/debian/amd64"), "-name", f"{m}.ko"],
+                               capture_output=True, text=True).stdout.split()
+        shutil.copy(found[0], os.path.join(root, f"lib/{m}.ko"))
+        insmod += f"::sysinit:/sbin/insmod /lib/{m}.ko\n"
     with open(os.path.join(root, "etc/inittab"), "w") as f:
         f.write("::sysinit:/bin/mount -t proc proc /proc\n"
                 "::sysinit:/bin/mount -t sysfs sysfs /sys\n"
                 "::sysinit:/bin/mount -t devtmpfs devtmpfs /dev\n"
-                "::sysinit:/sbin/insmod /lib/e1000.ko\n"
+                + insmod +
                 "::sysinit:/bin/hostname busybox\n"
                 "ttyS0::respawn:/sbin/getty -L 115200 ttyS0 vt100\n"
                 "::ctrlaltdel:/sbin/reboot\n")
@@ -69,7 +78,7 @@ class Vm:
         self.t0 = time.monotonic()
         self.p = subprocess.Popen(
             machine + ["-display", "none", "-serial", "stdio", "-kernel", kernel, "-initrd", initrd,
-                       "-netdev", "user,id=n0", "-device", "e1000,netdev=n0", "-no-reboot", *extra_args],
+                       "-netdev", "user,id=n0", "-device", f"{NIC},netdev=n0", "-no-reboot", *extra_args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         threading.Thread(target=self._read, daemon=True).start()
 
