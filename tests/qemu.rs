@@ -259,10 +259,7 @@ fn cable_pull_and_replug(vm: &mut Vm) {
     let t0 = Instant::now();
     vm.send(&wait(0));
     vm.expect("net=0", Duration::from_secs(60));
-    eprintln!(
-        "cable pulled: address gone after {:?}",
-        t0.elapsed()
-    );
+    eprintln!("cable pulled: address gone after {:?}", t0.elapsed());
     vm.send("ip route | grep -c default\n");
     vm.expect("\n0", STEP);
     vm.send(&wait_for(link_local, 0));

@@ -652,10 +652,12 @@ impl Shell {
 /// waiting, else the clock; mixed with the pid in every case.
 fn seed() -> u64 {
     let mut bytes = [0u8; 8];
-    let got = [libc::GRND_INSECURE, libc::GRND_NONBLOCK].into_iter().any(|flags| {
-        // SAFETY: valid buffer of the given length.
-        unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), flags) == 8 }
-    });
+    let got = [libc::GRND_INSECURE, libc::GRND_NONBLOCK]
+        .into_iter()
+        .any(|flags| {
+            // SAFETY: valid buffer of the given length.
+            unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), flags) == 8 }
+        });
     let fallback = if got {
         0
     } else {
