@@ -191,6 +191,7 @@ def main():
                     lease_userspace.setdefault(name, []).append(t_lease - t_init)
                 finally:
                     vm.stop()
+        shutil.rmtree(os.path.dirname(watched["ferrite"]), ignore_errors=True)
     arm = []
     if os.path.exists(os.path.join(ARM_IMG, "initramfs.cpio.gz")):
         for _ in range(RUNS):
