@@ -354,17 +354,15 @@ pub fn run_to_background(cmd: &mut Command, t: Duration) -> (Option<i32>, bool) 
         let _ = tx.send(());
     });
     let end = Instant::now() + t;
-    let code = loop {
-        if let Ok(Some(st)) = child.try_wait() {
-            break st.code();
-        }
-        if Instant::now() >= end {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let exited = wait_until(t, || matches!(child.try_wait(), Ok(Some(_))));
+    if !exited {
+        let _ = child.kill();
+    }
+    let code = child
+        .wait()
+        .ok()
+        .and_then(|st| st.code())
+        .filter(|_| exited);
     let eof = rx
         .recv_timeout(end.saturating_duration_since(Instant::now()))
         .is_ok();
