@@ -49,9 +49,11 @@ fn parse(args: &[OsString]) -> Config {
             }
             "--stop-timeout" if i + 1 < args.len() => {
                 i += 1;
-                match args[i].to_string_lossy().parse() {
-                    Ok(s) => c.stop_timeout = Duration::from_secs(s),
-                    Err(_) => log("--stop-timeout takes seconds; keeping 7"),
+                // PID 1 must not abort on its command line: an unbounded
+                // number would overflow the shutdown deadline.
+                match common::num::secs("--stop-timeout", &args[i].to_string_lossy(), 3600) {
+                    Ok(d) => c.stop_timeout = d,
+                    Err(e) => log(&format!("{e}; keeping 7")),
                 }
             }
             // The kernel hands init the command line words it does not know.
@@ -241,7 +243,8 @@ fn children() -> Vec<i32> {
 
 /// Reap until no child is left or `timeout` passes; true when none is left.
 fn reap_until_none(sigfd: &SignalFd, timeout: Duration) -> bool {
-    let end = Instant::now() + timeout;
+    let start = Instant::now();
+    let end = start.checked_add(timeout).unwrap_or(start + STOP_TIMEOUT);
     let mut poll = PollSet::new();
     loop {
         while sig::reap_any().is_some() {}
@@ -403,7 +406,28 @@ fn unmount_all(mounted: &[String]) {
 
 #[cfg(test)]
 mod tests {
-    use super::session_leader_with_tty;
+    use super::{parse, session_leader_with_tty, STOP_TIMEOUT};
+    use std::ffi::OsString;
+    use std::time::Duration;
+
+    #[test]
+    fn a_stop_timeout_out_of_range_keeps_the_default() {
+        // Regression: a huge --stop-timeout overflowed the shutdown deadline,
+        // which in PID 1 is a kernel panic.
+        let a = |s: &str| s.split_whitespace().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            parse(&a("init --stop-timeout 18446744073709551615")).stop_timeout,
+            STOP_TIMEOUT
+        );
+        assert_eq!(
+            parse(&a("init --stop-timeout -1")).stop_timeout,
+            STOP_TIMEOUT
+        );
+        assert_eq!(
+            parse(&a("init --stop-timeout 30")).stop_timeout,
+            Duration::from_secs(30)
+        );
+    }
 
     #[test]
     fn session_leaders_on_a_terminal() {

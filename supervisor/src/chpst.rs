@@ -278,16 +278,17 @@ fn parse_chpst<'a>(rest: &'a [OsString], plan: &mut Plan) -> Option<&'a [OsStrin
 fn parse_softlimit<'a>(rest: &'a [OsString], plan: &mut Plan) -> Option<&'a [OsString]> {
     let mut i = 0;
     while i < rest.len() {
-        let a = rest[i].to_string_lossy().into_owned();
-        if a == "--" {
+        // Bytes, not str slices: `-é` must be a usage error, not an abort.
+        let a = rest[i].as_bytes();
+        if a == b"--" {
             return Some(&rest[i + 1..]);
         }
-        if !a.starts_with('-') || a.len() < 2 {
+        if a.first() != Some(&b'-') || a.len() < 2 {
             break;
         }
-        let c = a.as_bytes()[1];
+        let c = a[1];
         let val = if a.len() > 2 {
-            a[2..].to_string()
+            String::from_utf8_lossy(&a[2..]).into_owned()
         } else {
             i += 1;
             rest.get(i)?.to_string_lossy().into_owned()
@@ -513,6 +514,18 @@ mod tests {
     const PASSWD: &str =
         "root:x:0:0:root:/root:/bin/sh\nlogger:x:105:110::/nonexistent:/bin/false\n";
     const GROUP: &str = "root:x:0:\nadm:x:4:logger\nlogger:x:110:\n";
+
+    #[test]
+    fn non_ascii_options_are_usage_errors() {
+        // Regression: softlimit sliced `-é` inside its character and aborted.
+        let a = |s: &str| s.split_whitespace().map(OsString::from).collect::<Vec<_>>();
+        let mut plan = Plan::default();
+        assert!(parse_softlimit(&a("-é 5 true"), &mut plan).is_none());
+        assert!(parse_softlimit(&a("-mé true"), &mut plan).is_none());
+        assert!(parse_chpst(&a("-é true"), &mut plan).is_none());
+        assert!(parse_setlock(&a("-é f true"), &mut plan).is_none());
+        assert!(parse_softlimit(&a("-m 100000 true"), &mut plan).is_some());
+    }
 
     #[test]
     fn user_and_group_specs() {

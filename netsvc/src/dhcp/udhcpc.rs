@@ -162,18 +162,25 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
                 .ok_or(format!("option {key} needs a value"))
         };
         // short options may be glued: -fq, -i eth0, -ieth0, -t3
-        if !key.starts_with("--") && key.starts_with('-') && key.len() > 2 {
-            let c = &key[1..2];
-            if "fbqnRvCSoaB".contains(c) && key[2..].chars().all(|x| "fbqnRvCSoaB".contains(x)) {
-                for ch in key[1..].chars() {
+        if !key.starts_with("--") && key.starts_with('-') && key.chars().count() > 2 {
+            // Characters, not byte offsets: `-é` is an unknown option, not an abort.
+            let mut chars = key.chars();
+            chars.next();
+            let Some(first) = chars.next() else {
+                unreachable!("more than two characters")
+            };
+            let rest = chars.as_str();
+            const FLAGS: &str = "fbqnRvCSoaB";
+            if FLAGS.contains(first) && rest.chars().all(|x| FLAGS.contains(x)) {
+                for ch in key.chars().skip(1) {
                     args_flag(&mut o, ch)?;
                 }
                 i += 1;
                 continue;
             }
             // -ieth0 style
-            let rest = key[2..].to_string();
-            apply_valued(&mut o, c, rest)?;
+            let mut name = [0u8; 4];
+            apply_valued(&mut o, first.encode_utf8(&mut name), rest.to_string())?;
             i += 1;
             continue;
         }
@@ -210,7 +217,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
             "--verbose" => o.verbose = true,
             "--broadcast" => o.broadcast_flag = true,
             "--syslog" | "--no-default-options" => {}
-            k if k.starts_with('-') && k.len() == 2 => {
+            k if k.starts_with('-') && k.chars().count() == 2 => {
                 args_flag(&mut o, k.chars().nth(1).unwrap_or('?'))?
             }
             _ => return Err(format!("unknown argument {a}")),
@@ -238,20 +245,26 @@ fn args_flag(o: &mut Options, c: char) -> Result<(), String> {
 }
 
 fn apply_valued(o: &mut Options, c: &str, v: String) -> Result<(), String> {
-    let num = |v: &str| {
-        v.parse::<u64>()
-            .map_err(|_| format!("-{c}: not a number: {v}"))
+    // Every number has a range, so no deadline computed from it can overflow.
+    let num = |v: &str, lo: u64, hi: u64, unit: &str| {
+        let out_of_range = || format!("-{c}: {v} is out of range ({lo} to {hi}{unit})");
+        let digits = !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
+        match v.parse::<u64>() {
+            Ok(n) if (lo..=hi).contains(&n) => Ok(n),
+            _ if digits => Err(out_of_range()),
+            _ => Err(format!("-{c}: not a number: {v}")),
+        }
     };
     match c {
         "i" => o.interface = v,
         "s" => o.script = v,
         "p" => o.pidfile = Some(PathBuf::from(v)),
-        "t" => o.tries = num(&v)?.clamp(1, 1000) as u32,
-        "T" => o.timeout = Some(num(&v)?.max(1)),
-        "A" => o.pause = num(&v)?,
+        "t" => o.tries = num(&v, 1, 1000, "")? as u32,
+        "T" => o.timeout = Some(num(&v, 1, 3600, " s")?),
+        "A" => o.pause = num(&v, 0, 86_400, " s")?,
         "a" => {
             o.arp = true;
-            o.arp_wait = Duration::from_millis(num(&v)?.clamp(100, 60_000));
+            o.arp_wait = Duration::from_millis(num(&v, 100, 60_000, " ms")?);
         }
         "r" => o.request = Some(v.parse().map_err(|_| format!("-r: not an address: {v}"))?),
         "x" => {
@@ -992,6 +1005,24 @@ mod tests {
 
     fn p(s: &str) -> Result<Options, String> {
         parse_args(&s.split_whitespace().map(String::from).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn bad_arguments_are_errors_not_aborts() {
+        // Regression: `-é` sliced a str inside a character and aborted;
+        // `-T`/`-A` with huge numbers overflowed a deadline.
+        assert!(p("-é").unwrap_err().contains("unknown option -é"));
+        assert!(p("-fé").is_err());
+        assert!(p("-ié€").is_ok_and(|o| o.interface == "é€"));
+        let e = p("-T 18446744073709551615").unwrap_err();
+        assert!(e.contains("out of range (1 to 3600 s)"), "{e}");
+        assert!(p("-A 99999999999999999999")
+            .unwrap_err()
+            .contains("out of range"));
+        assert!(p("-T0").unwrap_err().contains("out of range"));
+        assert!(p("-t 2x").unwrap_err().contains("not a number"));
+        assert!(p("-a999999999").unwrap_err().contains("out of range"));
+        assert!(p("-T 3600 -A 86400 -t 1000").is_ok());
     }
 
     #[test]

@@ -50,17 +50,15 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
     if rest != args.len() {
         return Err(format!("unexpected argument {}", args[rest]));
     }
-    let secs = |v: &str| {
-        v.parse::<u64>()
-            .map_err(|_| format!("not a number of seconds: {v}"))
-    };
+    let secs =
+        |c: char, v: &str| common::num::ranged(&format!("-{c}"), v, 0, common::num::MAX_SECS);
     for opt in opts {
         match opt {
             Opt::Value('i', v) => o.interface = v,
             Opt::Value('r', v) => o.script = Some(v),
             Opt::Value('x', v) => o.extra = Some(v),
-            Opt::Value('u', v) => o.up_delay = secs(&v)?,
-            Opt::Value('d', v) => o.down_delay = secs(&v)?,
+            Opt::Value('u', v) => o.up_delay = secs('u', &v)?,
+            Opt::Value('d', v) => o.down_delay = secs('d', &v)?,
             Opt::Value(_, _) => {} // -t (events make polling unnecessary), -m
             Opt::Flag('a') => o.no_ifup = true,
             Opt::Flag('q') => o.no_down_on_exit = true,
@@ -289,5 +287,14 @@ mod tests {
         assert_eq!(o.down_delay, 5, "BusyBox's default down delay");
         assert!(p("-Z").is_err());
         assert!(p("-u x").is_err());
+    }
+
+    #[test]
+    fn delays_out_of_range_are_errors() {
+        // Regression: `-u 18446744073709551615` overflowed the debounce deadline.
+        let e = p("-i eth0 -u 18446744073709551615").unwrap_err();
+        assert!(e.contains("-u") && e.contains("out of range"), "{e}");
+        assert!(p("-i eth0 -d 86401").is_err());
+        assert!(p("-i eth0 -u 86400 -d 0").is_ok());
     }
 }

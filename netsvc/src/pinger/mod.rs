@@ -177,12 +177,9 @@ struct Opts {
     svdir: PathBuf,
 }
 
-fn secs(v: &str) -> Result<Duration, String> {
-    v.parse::<f64>()
-        .ok()
-        .filter(|s| *s >= 0.0)
-        .map(Duration::from_secs_f64)
-        .ok_or(format!("not seconds: {v}"))
+/// Seconds for `what`: at least 1 ms (0 would ping in a busy loop), at most a day.
+fn secs(what: &str, v: &str) -> Result<Duration, String> {
+    common::num::secs_f64(what, v, 0.001, common::num::MAX_SECS as f64)
 }
 
 fn parse(words: &[String], o: &mut Opts) -> Result<(), String> {
@@ -191,10 +188,10 @@ fn parse(words: &[String], o: &mut Opts) -> Result<(), String> {
         let v = words.get(i + 1).cloned().unwrap_or_default();
         match words[i].as_str() {
             "-i" => o.interface = v,
-            "--interval" => o.interval = secs(&v)?,
-            "--retry" => o.retry = secs(&v)?,
-            "--failures" => o.failures = v.parse().map_err(|_| format!("not a count: {v}"))?,
-            "--timeout" => o.timeout = secs(&v)?,
+            "--interval" => o.interval = secs("--interval", &v)?,
+            "--retry" => o.retry = secs("--retry", &v)?,
+            "--failures" => o.failures = common::num::ranged("--failures", &v, 1, 1000)? as u32,
+            "--timeout" => o.timeout = secs("--timeout", &v)?,
             w => return Err(format!("unknown argument {w}")),
         }
         i += 2;
@@ -355,6 +352,32 @@ mod tests {
         }
         w.result(true);
         assert_eq!(w.result(false), Verdict::Wait(s(5)));
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_errors() {
+        // Regression: `--interval inf` aborted in Duration::from_secs_f64.
+        let mut o = Opts {
+            interface: String::new(),
+            interval: Duration::from_secs(67),
+            retry: Duration::from_secs(5),
+            failures: 5,
+            timeout: Duration::from_secs(1),
+            svdir: PathBuf::new(),
+        };
+        let w = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        for bad in [
+            "--interval inf",
+            "--interval NaN",
+            "--retry -1",
+            "--timeout 1e30",
+            "--failures 0",
+            "--interval 0",
+        ] {
+            assert!(parse(&w(bad), &mut o).is_err(), "{bad}");
+        }
+        assert!(parse(&w("--interval 0.5 --failures 3"), &mut o).is_ok());
+        assert_eq!((o.interval, o.failures), (Duration::from_millis(500), 3));
     }
 
     #[test]

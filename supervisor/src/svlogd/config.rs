@@ -55,20 +55,37 @@ fn udp_addr(s: &str) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip.parse().ok()?, port))
 }
 
+/// The largest `t` accepted: about 136 years, far past any box's life, and
+/// small enough that a deadline computed from it cannot overflow.
+pub const MAX_TIMEOUT: u64 = u32::MAX as u64;
+
 /// Parse `config`; returns the configuration and one warning per bad line.
 pub fn parse(text: &str) -> (Config, Vec<String>) {
     let mut c = Config::default();
     let mut warnings = Vec::new();
+    // Editors write a UTF-8 byte-order mark; it is not part of the first line.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (i, line) in text.lines().enumerate() {
-        if line.is_empty() || line.starts_with('#') {
+        // The directive is the first character, whatever its width.
+        let mut chars = line.chars();
+        let Some(first) = chars.next() else { continue };
+        if first == '#' {
             continue;
         }
-        let (k, v) = line.split_at(1);
+        let v = chars.as_str();
+        let mut key = [0u8; 4];
+        let k: &str = first.encode_utf8(&mut key);
         let ok = match k {
             "s" => v.trim().parse().map(|n| c.size = n).is_ok(),
             "n" => v.trim().parse().map(|n| c.num = n).is_ok(),
             "N" => v.trim().parse().map(|n| c.min = Some(n)).is_ok(),
-            "t" => v.trim().parse().map(|n| c.timeout = n).is_ok(),
+            "t" => match v.trim().parse::<u64>() {
+                Ok(n) if n <= MAX_TIMEOUT => {
+                    c.timeout = n;
+                    true
+                }
+                _ => false,
+            },
             "!" => {
                 c.processor = (!v.is_empty()).then(|| v.to_string());
                 true
@@ -138,6 +155,25 @@ mod tests {
         assert_eq!(c.patterns.len(), 3);
         let (c2, _) = parse("U10.0.0.1\n");
         assert_eq!(c2.udp, Some(("10.0.0.1:514".parse().unwrap(), false)));
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_non_ascii_lines_do_not_abort() {
+        // Regression: `split_at(1)` on a line that starts with a multi-byte
+        // character aborted the logger, and its service blocked on stdout.
+        let (c, w) = parse("\u{feff}s4096\né\n\u{feff}n3\n€x\nn4\n");
+        assert_eq!(c.size, 4096, "the BOM is not part of the first line");
+        assert_eq!(c.num, 4);
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(w[0].contains("line 2") && w[0].contains('é'));
+    }
+
+    #[test]
+    fn a_timeout_too_large_for_a_deadline_is_refused() {
+        let (c, w) = parse("t18446744073709551615\n");
+        assert_eq!((c.timeout, w.len()), (0, 1), "{w:?}");
+        let (c, w) = parse(&format!("t{MAX_TIMEOUT}\n"));
+        assert_eq!((c.timeout, w.len()), (MAX_TIMEOUT, 0));
     }
 
     #[test]

@@ -520,7 +520,10 @@ impl Logger {
                         consider(Instant::now() + RETRY);
                     }
                     if d.cfg.timeout > 0 && d.size > 0 {
-                        consider(d.started + Duration::from_secs(d.cfg.timeout));
+                        // A `t` too far away to be an Instant is "never".
+                        if let Some(t) = d.started.checked_add(Duration::from_secs(d.cfg.timeout)) {
+                            consider(t);
+                        }
                     }
                 }
             }

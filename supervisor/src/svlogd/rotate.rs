@@ -6,7 +6,7 @@ use common::tai::Tai64n;
 
 /// Appending `add` bytes to a non-empty `current` of `len` bytes would pass `s`.
 pub fn by_size(cfg: &Config, len: u64, add: u64) -> bool {
-    cfg.size > 0 && len > 0 && len + add > cfg.size
+    cfg.size > 0 && len > 0 && len.saturating_add(add) > cfg.size
 }
 
 /// A non-empty `current` is `age` seconds old and `t` is set.
@@ -16,10 +16,12 @@ pub fn by_age(cfg: &Config, len: u64, age_secs: u64) -> bool {
 
 /// An old log file: `@` + 24 hex digits + `.s`, `.u` (or `.t` being processed).
 pub fn is_old_log(name: &str) -> bool {
-    name.len() == 27
-        && name.starts_with('@')
-        && name[1..25].bytes().all(|b| b.is_ascii_hexdigit())
-        && matches!(&name[25..], ".s" | ".u")
+    // Bytes, not str slices: any name can be in the directory.
+    let b = name.as_bytes();
+    b.len() == 27
+        && b[0] == b'@'
+        && b[1..25].iter().all(u8::is_ascii_hexdigit)
+        && matches!(&b[25..], b".s" | b".u")
 }
 
 /// The name of a rotated file.
@@ -42,6 +44,23 @@ pub fn excess(mut old: Vec<String>, keep: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_name_in_the_directory_is_safe() {
+        // Regression: byte-index slicing aborted on a 27-byte name whose
+        // byte 1 or 25 is inside a multi-byte character.
+        assert!(!is_old_log("@é0000000000000000000000.s"));
+        assert!(!is_old_log("@40000000000000000000000é."));
+        assert!(is_old_log("@400000005f5e10000000000a.s"));
+        assert!(!by_size(
+            &Config {
+                size: u64::MAX,
+                ..Config::default()
+            },
+            u64::MAX,
+            u64::MAX
+        ));
+    }
 
     #[test]
     fn size_and_age() {
