@@ -527,3 +527,75 @@ fn a_service_ships_its_log_policy_as_log_config() {
         assert!(len <= 1000, "{} is {len} bytes (s1000)", f.display());
     }
 }
+
+#[test]
+fn a_config_with_a_byte_order_mark_keeps_the_logger_and_its_service_running() {
+    // Regression: a config line starting with a multi-byte character (a BOM,
+    // as editors write it) aborted svlogd; runsv restarted it once a second,
+    // the pipe filled, and the service blocked on its stdout.
+    let t = TempDir::new("svlogd-bom");
+    let svc = t.join("app");
+    let logs = t.join("var-log");
+    script(
+        &svc.join("run"),
+        "i=0; while [ $i -lt 3000 ]; do echo \"line $i with some padding to fill a pipe quickly\"; i=$((i+1)); done; exec sleep 100",
+    );
+    fs::create_dir_all(svc.join("log")).unwrap();
+    std::os::unix::fs::symlink(ferrite(), svc.join("log/run")).unwrap();
+    fs::write(svc.join("log/args"), format!("{}/app\n", logs.display())).unwrap();
+    fs::write(svc.join("log/config"), "\u{feff}s100000\né bad line\nn3\n").unwrap();
+    let _r = start_runsv(&svc);
+    let cur = logs.join("app/current");
+    assert!(
+        wait_until(T, || fs::read_to_string(&cur)
+            .unwrap_or_default()
+            .contains("line 2999 ")),
+        "the service's last line never reached the log"
+    );
+    let logger = pid_of(&svc.join("log"));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(pid_of(&svc.join("log")), logger, "the logger was restarted");
+}
+
+#[test]
+fn the_standard_logger_as_root_without_a_logger_user_runs_no_processor() {
+    // Without a user `logger` the standard logger stays root; a `!processor`
+    // in a config it does not own would run as root, so it is refused.
+    if !require("root", is_root()) {
+        return;
+    }
+    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
+    if passwd.lines().any(|l| l.starts_with("logger:")) {
+        eprintln!("SKIP: this machine has a user logger; the standard logger drops to it");
+        return;
+    }
+    let t = TempDir::new("svlogd-rootproc");
+    let svc = t.join("app");
+    let logs = t.join("var-log");
+    let marker = t.join("processor-ran");
+    script(
+        &svc.join("run"),
+        "i=0; while [ $i -lt 50 ]; do echo \"line $i\"; i=$((i+1)); done; exec sleep 100",
+    );
+    fs::create_dir_all(svc.join("log")).unwrap();
+    std::os::unix::fs::symlink(ferrite(), svc.join("log/run")).unwrap();
+    fs::write(svc.join("log/args"), format!("{}/app\n", logs.display())).unwrap();
+    fs::write(
+        svc.join("log/config"),
+        format!("s100\n!touch {}; cat\n", marker.display()),
+    )
+    .unwrap();
+    let _r = start_runsv(&svc);
+    let dir = logs.join("app");
+    assert!(wait_until(T, || fs::read_to_string(dir.join("current"))
+        .unwrap_or_default()
+        .contains("line 49")));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!marker.exists(), "the processor ran as root");
+    let rotated = fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".u"))
+        .count();
+    assert!(rotated > 0, "rotated files stay unprocessed (.u)");
+}

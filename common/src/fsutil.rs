@@ -1,48 +1,130 @@
-//! Files that other programs read are replaced atomically: write `NAME.new`,
-//! optionally fsync it, rename over `NAME`. A reader sees the old or the new
-//! content, never a mix.
+//! Files that other programs read are replaced atomically: a new file with a
+//! unique name in the same directory, created with `O_EXCL|O_NOFOLLOW`
+//! through the directory's descriptor, written, optionally fsynced, renamed
+//! over the old one. A reader sees the old or the new content, never a mix;
+//! a symlink planted where the temporary file goes is never followed; the
+//! new file's owner is the writer and its mode exactly `mode`.
 
-use std::ffi::OsString;
-use std::fs::{self, OpenOptions};
+use std::ffi::{CString, OsString};
+use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 
-/// `path` with `.new` appended to its file name.
+/// `path` with `.new` appended to its file name (for callers that stage a
+/// directory, such as runsv's `supervise/`; files use [`atomic_write`]).
 pub fn new_path(path: &Path) -> PathBuf {
     let mut s: OsString = path.as_os_str().to_owned();
     s.push(".new");
     PathBuf::from(s)
 }
 
-/// Replace `path` with `data` atomically, creating it with `mode`.
-/// `durable` adds an fsync of the file (and of its directory) so the
-/// content survives a power cut, which status files do not need.
-pub fn atomic_write(path: &Path, data: &[u8], mode: u32, durable: bool) -> io::Result<()> {
-    let tmp = new_path(path);
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(&tmp)?;
-    f.write_all(data)?;
-    if durable {
-        f.sync_all()?;
+fn cstr(b: &[u8]) -> io::Result<CString> {
+    CString::new(b).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in a file name"))
+}
+
+fn check(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
     }
-    drop(f);
-    fs::rename(&tmp, path)?;
-    if durable {
-        if let Some(dir) = path.parent() {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
-            if let Ok(d) = fs::File::open(dir) {
-                let _ = d.sync_all();
-            }
+}
+
+/// A temporary name no other writer uses: `.NAME.PID.N.NANOS`.
+fn temp_name(name: &[u8], attempt: u32) -> Vec<u8> {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let mut t = Vec::with_capacity(name.len() + 40);
+    t.push(b'.');
+    t.extend_from_slice(name);
+    t.extend_from_slice(format!(".{}.{n}.{nanos:x}{attempt}", std::process::id()).as_bytes());
+    t
+}
+
+/// Replace `path` with `data` atomically, creating it with exactly `mode`.
+/// `durable` adds an fsync of the file and of its directory so the content
+/// survives a power cut, which status files do not need. On any failure the
+/// temporary file is removed and `path` is untouched.
+pub fn atomic_write(path: &Path, data: &[u8], mode: u32, durable: bool) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let dir_c = cstr(dir.as_os_str().as_bytes())?;
+    // SAFETY: a plain open(2) of a NUL-terminated path; the result is checked
+    // and owned exactly once below.
+    let dfd = check(unsafe {
+        libc::open(
+            dir_c.as_ptr(),
+            libc::O_DIRECTORY | libc::O_RDONLY | libc::O_CLOEXEC,
+        )
+    })?;
+    // SAFETY: `dfd` is a fresh descriptor that nothing else owns.
+    let dir_fd = unsafe { OwnedFd::from_raw_fd(dfd) };
+    let name_c = cstr(name.as_bytes())?;
+    let mode = mode & 0o7777 & !(libc::S_ISUID | libc::S_ISGID);
+
+    let mut attempt = 0;
+    let (tmp_c, file) = loop {
+        let tmp_c = cstr(&temp_name(name.as_bytes(), attempt))?;
+        let flags =
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        // SAFETY: openat(2) relative to a directory descriptor we own, with a
+        // NUL-terminated name; the result is checked and owned once.
+        let fd = unsafe {
+            libc::openat(
+                dir_fd.as_raw_fd(),
+                tmp_c.as_ptr(),
+                flags,
+                mode as libc::c_uint,
+            )
+        };
+        match check(fd) {
+            // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+            Ok(fd) => break (tmp_c, unsafe { File::from_raw_fd(fd) }),
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) && attempt < 16 => attempt += 1,
+            Err(e) => return Err(e),
         }
+    };
+    let result = (|| {
+        // The umask must not weaken what the caller asked for.
+        // SAFETY: fchmod(2) on the descriptor we just created.
+        check(unsafe { libc::fchmod(file.as_raw_fd(), mode) })?;
+        (&file).write_all(data)?;
+        if durable {
+            file.sync_all()?;
+        }
+        // SAFETY: renameat(2) with two NUL-terminated names relative to the
+        // directory descriptor we own.
+        check(unsafe {
+            libc::renameat(
+                dir_fd.as_raw_fd(),
+                tmp_c.as_ptr(),
+                dir_fd.as_raw_fd(),
+                name_c.as_ptr(),
+            )
+        })?;
+        Ok(())
+    })();
+    drop(file);
+    if let Err(e) = result {
+        // SAFETY: unlinkat(2) of the temporary name we created, relative to our directory.
+        unsafe { libc::unlinkat(dir_fd.as_raw_fd(), tmp_c.as_ptr(), 0) };
+        return Err(e);
+    }
+    if durable {
+        // SAFETY: fsync(2) on a directory descriptor we own.
+        unsafe { libc::fsync(dir_fd.as_raw_fd()) };
     }
     Ok(())
 }
@@ -50,17 +132,75 @@ pub fn atomic_write(path: &Path, data: &[u8], mode: u32, durable: bool) -> io::R
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    fn tempdir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("ferrite-fsutil-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn leftovers(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    }
 
     #[test]
     fn replaces_content_and_leaves_no_temp_file() {
-        let dir = std::env::temp_dir().join(format!("ferrite-fsutil-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
+        let dir = tempdir("basic");
         let p = dir.join("status");
         atomic_write(&p, b"one", 0o644, false).unwrap();
         atomic_write(&p, b"two", 0o644, true).unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
-        assert!(!new_path(&p).exists());
+        assert_eq!(leftovers(&dir), ["status"]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_planted_symlink_is_never_followed() {
+        // Regression: the fixed `NAME.new` was opened with O_CREAT|O_TRUNC and
+        // followed a symlink there, so whoever owned the directory could make
+        // a root writer truncate any file.
+        let dir = tempdir("symlink");
+        let victim = dir.join("victim");
+        fs::write(&victim, b"precious").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join("config.new")).unwrap();
+        let p = dir.join("config");
+        atomic_write(&p, b"s100\n", 0o644, true).unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(fs::read(&p).unwrap(), b"s100\n");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn mode_is_exact_and_never_setuid() {
+        let dir = tempdir("mode");
+        let p = dir.join("f");
+        // a stale file with other bits is replaced, not reused
+        fs::write(&p, b"old").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o777)).unwrap();
+        atomic_write(&p, b"new", 0o600, false).unwrap();
+        assert_eq!(fs::metadata(&p).unwrap().mode() & 0o7777, 0o600);
+        atomic_write(&p, b"new", 0o6755, false).unwrap();
+        assert_eq!(fs::metadata(&p).unwrap().mode() & 0o7777, 0o755);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_failure_leaves_the_old_file_and_no_temp_file() {
+        let dir = tempdir("fail");
+        let p = dir.join("d");
+        fs::create_dir(&p).unwrap();
+        fs::write(p.join("x"), b"").unwrap();
+        // renaming a file over a non-empty directory fails
+        assert!(atomic_write(&p, b"data", 0o644, false).is_err());
+        assert_eq!(leftovers(&dir), ["d"]);
+        assert!(atomic_write(&dir.join("missing/f"), b"", 0o644, false).is_err());
         fs::remove_dir_all(&dir).unwrap();
     }
 }

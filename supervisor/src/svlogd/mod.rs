@@ -9,6 +9,7 @@
 //! per-service logger: `/var/log/service/NAME` for the service `NAME/log`.
 
 pub mod config;
+pub mod lines;
 pub mod pattern;
 pub mod rotate;
 pub mod stamp;
@@ -44,6 +45,10 @@ pub struct Options {
     pub len: usize,
     pub buflen: usize,
     pub dirs: Vec<PathBuf>,
+    /// The standard logger still runs as root (no user `logger`): a config's
+    /// `!processor` is not run, since it would run as root on files that
+    /// whoever writes the log directory controls.
+    pub refuse_processor: bool,
 }
 
 pub fn parse_args(args: &[String]) -> Result<Options, String> {
@@ -55,6 +60,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
         len: 1000,
         buflen: 64 * 1024,
         dirs: Vec::new(),
+        refuse_processor: false,
     };
     let (opts, i) = common::getopt::parse(args, "rRlb")?;
     for opt in opts {
@@ -102,6 +108,9 @@ struct LogDir {
     pending: Vec<u8>,
     udp: Option<UdpSocket>,
     processor: Option<(Child, String)>,
+    /// The config's processor was refused (root without a `logger` user):
+    /// rotated files are left unprocessed, `.u`.
+    processor_refused: bool,
     /// The error reported for the current write failure, so it is said once.
     failing: Option<String>,
 }
@@ -116,7 +125,7 @@ enum Slot {
     },
 }
 
-fn open_dir(path: &Path) -> Result<LogDir, String> {
+fn open_dir(path: &Path, refuse_processor: bool) -> Result<LogDir, String> {
     let shown = path.display();
     fs::create_dir_all(path)
         .map_err(|e| format!("unable to create directory {shown}: {}", describe(&e)))?;
@@ -134,12 +143,19 @@ fn open_dir(path: &Path) -> Result<LogDir, String> {
             describe(&e)
         ));
     }
-    let (cfg, warnings) = match fs::read_to_string(path.join("config")) {
+    let (mut cfg, warnings) = match fs::read_to_string(path.join("config")) {
         Ok(t) => config::parse(&t),
         Err(_) => (Config::default(), Vec::new()),
     };
     for w in warnings {
         out::warn(PROG, &format!("{shown}/{w}"));
+    }
+    let processor_refused = refuse_processor && cfg.processor.take().is_some();
+    if processor_refused {
+        out::warn(
+            PROG,
+            &format!("{shown}/config: not running the processor as root (there is no user logger): rotated files stay .u"),
+        );
     }
     let current = OpenOptions::new()
         .append(true)
@@ -180,6 +196,7 @@ fn open_dir(path: &Path) -> Result<LogDir, String> {
         pending: Vec::new(),
         udp,
         processor: None,
+        processor_refused,
         failing: None,
     })
 }
@@ -262,7 +279,7 @@ impl LogDir {
         let _ = self
             .current
             .set_permissions(fs::Permissions::from_mode(0o744));
-        let processed = self.cfg.processor.is_none();
+        let processed = self.cfg.processor.is_none() && !self.processor_refused;
         let mut t = Tai64n::now();
         let mut name = rotate::rotated_name(t, processed);
         while self.path.join(&name).exists() {
@@ -405,7 +422,7 @@ impl Logger {
                 if Instant::now() < *retry {
                     continue;
                 }
-                match open_dir(path) {
+                match open_dir(path, self.opts.refuse_processor) {
                     Ok(d) => {
                         if !error.is_empty() {
                             out::warn(PROG, &format!("{}: opened", path.display()));
@@ -486,19 +503,9 @@ impl Logger {
         let now = Tai64n::now();
         let stamp = stamp::format(self.opts.stamp, now.unix_secs(), now.nanos);
         let input = std::mem::take(&mut self.input);
-        let mut start = 0;
-        while start < input.len() {
-            let rest = &input[start..];
-            let end = match rest.iter().position(|&b| b == b'\n') {
-                Some(i) if i < self.opts.buflen => i,
-                _ if rest.len() >= self.opts.buflen => self.opts.buflen,
-                None if eof => rest.len(),
-                _ => break,
-            };
-            let mut line = rest[..end].to_vec();
-            self.line(&mut line, &stamp);
-            start += end + usize::from(rest.get(end) == Some(&b'\n'));
-        }
+        let start = lines::split(&input, self.opts.buflen, eof, |l| {
+            self.line(&mut l.to_vec(), &stamp)
+        });
         self.input = input[start..].to_vec();
         for d in self.dirs() {
             d.flush();
@@ -609,13 +616,15 @@ pub fn main(args: &[OsString]) -> i32 {
             }
         }
     }
-    let opts = match parse_args(&words) {
+    let mut opts = match parse_args(&words) {
         Ok(o) => o,
         Err(e) => {
             out::err(&format!("{PROG}: {e}\n"));
             return usage();
         }
     };
+    // SAFETY: geteuid(2) cannot fail.
+    opts.refuse_processor = service && unsafe { libc::geteuid() } == 0;
     run(opts)
 }
 
@@ -644,7 +653,10 @@ fn service_setup(extra: &[String]) -> Result<Vec<String>, String> {
     let dir = PathBuf::from(words.last().cloned().unwrap_or_default());
     fs::create_dir_all(&dir)
         .map_err(|e| format!("unable to create {}: {}", dir.display(), describe(&e)))?;
-    install_config(&dir);
+    // Read the service's policy now (the service directory is root's), write
+    // it only after dropping to `logger`: the log directory is the logger's,
+    // and root must not write where another user can plant a symlink.
+    let policy = fs::read("config").ok();
     let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
     // SAFETY: plain syscalls.
     let root = unsafe { libc::geteuid() } == 0;
@@ -665,6 +677,9 @@ fn service_setup(extra: &[String]) -> Result<Vec<String>, String> {
             }
         }
     }
+    if let Some(text) = policy {
+        install_config(&dir, &text);
+    }
     // A logger needs little memory; a runaway one must not take the box down.
     let lim = libc::rlimit {
         rlim_cur: 32 << 20,
@@ -680,13 +695,12 @@ fn service_setup(extra: &[String]) -> Result<Vec<String>, String> {
 /// only when its text differs, so an edit in the service directory takes
 /// effect at the logger's next start. Without `./config` the log
 /// directory's own config, if any, is left alone.
-fn install_config(dir: &Path) {
-    let Ok(text) = fs::read("config") else { return };
+fn install_config(dir: &Path, text: &[u8]) {
     let target = dir.join("config");
-    if fs::read(&target).ok().as_deref() == Some(&text[..]) {
+    if fs::read(&target).ok().as_deref() == Some(text) {
         return;
     }
-    if let Err(e) = common::fsutil::atomic_write(&target, &text, 0o644, true) {
+    if let Err(e) = common::fsutil::atomic_write(&target, text, 0o644, true) {
         out::warn(
             PROG,
             &format!("unable to write {}: {}", target.display(), describe(&e)),
