@@ -120,12 +120,16 @@ fn down_file_once_up_down_and_finish_arguments() {
 
 #[test]
 fn signals_reach_the_service() {
+    // The script waits with the `wait` builtin, which a trapped signal
+    // interrupts at once: a shell waiting for a foreground `sleep` treats an
+    // INT as the child's (wait-and-cooperative-exit) and may drop it, which
+    // made this test fail now and then on a loaded machine.
     let t = TempDir::new("signals");
     let svc = t.join("svc");
     script(
         &svc.join("run"),
         "for s in HUP ALRM INT QUIT USR1 USR2 CONT; do trap \"echo $s >> ../got\" $s; done\n\
-         echo ready > ../ready\nwhile :; do sleep 0.05; done",
+         echo ready > ../ready\nwhile :; do sleep 0.05 & wait $!; done",
     );
     let _r = start_runsv(&svc);
     assert!(wait_until(T, || t.join("ready").exists()));
@@ -396,4 +400,129 @@ fn a_poke_waits_for_a_runsv_that_is_still_starting() {
     let t0 = std::time::Instant::now();
     assert!(supervisor::sv::send_when_ready(&t.join("nothing"), "u", T).is_err());
     assert!(t0.elapsed() < Duration::from_secs(1));
+}
+
+/// Kill `pid` (a process this test started, maybe orphaned) when dropped.
+struct KillOnDrop(Vec<i32>);
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for &p in &self.0 {
+            if p > 0 && alive(p) {
+                unsafe { libc::kill(p, libc::SIGKILL) };
+            }
+        }
+    }
+}
+
+#[test]
+fn a_runsv_killed_with_9_leaves_no_second_instance() {
+    // Regression: the service (and logger) of a runsv killed with -9 kept
+    // running, and the next runsv started a second instance beside it.
+    let t = TempDir::new("orphan");
+    let svc = t.join("svc");
+    script(&svc.join("run"), "exec sleep 100");
+    script(&svc.join("log/run"), "exec cat >/dev/null");
+    let mut r1 = start_runsv(&svc);
+    assert!(wait_until(T, || is_running(&svc) && is_running(&svc.join("log"))));
+    let (old, old_log) = (pid_of(&svc), pid_of(&svc.join("log")));
+    let _cleanup = KillOnDrop(vec![old, old_log]);
+    r1.signal(libc::SIGKILL);
+    assert!(r1.wait_exit(T).is_some());
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        alive(old) && alive(old_log),
+        "the orphans live on, as with runit"
+    );
+
+    let _r2 = start_runsv(&svc);
+    assert!(
+        wait_until(Duration::from_secs(8), || !alive(old) && !alive(old_log)),
+        "the new runsv did not end the previous instance"
+    );
+    let log = svc.join("log");
+    assert!(wait_until(T, || {
+        is_running(&svc) && is_running(&log) && pid_of(&svc) != old && pid_of(&log) != old_log
+    }));
+    assert!(alive(pid_of(&svc)) && alive(pid_of(&log)));
+    let err = stderr_of(&svc);
+    assert!(
+        err.contains(&format!(
+            "service pid {old} was left running by a previous runsv"
+        )),
+        "{err}"
+    );
+    assert!(err.contains(&format!("log service pid {old_log}")), "{err}");
+}
+
+#[test]
+fn a_recycled_pid_in_an_old_status_is_left_alone() {
+    // The status names a pid whose start time is not the one recorded: it
+    // is some other process now, and it must not be touched.
+    let t = TempDir::new("recycled");
+    let svc = t.join("svc");
+    script(&svc.join("run"), "exec sleep 100");
+    let mut bystander = std::process::Command::new("sleep")
+        .arg("100")
+        .spawn()
+        .unwrap();
+    let _cleanup = KillOnDrop(vec![bystander.id() as i32]);
+    fs::create_dir_all(svc.join("supervise")).unwrap();
+    let mut rec = vec![0u8; 28];
+    rec[12..16].copy_from_slice(&bystander.id().to_le_bytes());
+    rec[17] = b'u';
+    rec[19] = 1;
+    rec[20..28].copy_from_slice(&1u64.to_be_bytes()); // not its start time
+    fs::write(svc.join("supervise/status"), &rec).unwrap();
+    let _r = start_runsv(&svc);
+    assert!(wait_until(T, || is_running(&svc)
+        && pid_of(&svc) != bystander.id() as i32));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        bystander.try_wait().unwrap().is_none(),
+        "a stranger was killed"
+    );
+}
+
+#[test]
+fn a_control_that_is_not_a_fifo_is_replaced_not_spun_on() {
+    // Regression: a regular file as supervise/control was always readable
+    // and always at end of file: runsv spun at 100% CPU.
+    let t = TempDir::new("notfifo");
+    let svc = t.join("svc");
+    script(&svc.join("run"), "exec sleep 100");
+    fs::create_dir_all(svc.join("supervise")).unwrap();
+    fs::write(svc.join("supervise/control"), "d").unwrap();
+    fs::write(svc.join("supervise/ok"), "").unwrap();
+    let r = start_runsv(&svc);
+    assert!(wait_until(T, || is_running(&svc)));
+    use std::os::unix::fs::FileTypeExt;
+    for f in ["control", "ok"] {
+        let m = fs::symlink_metadata(svc.join("supervise").join(f)).unwrap();
+        assert!(m.file_type().is_fifo(), "{f} was not replaced by a FIFO");
+    }
+    assert!(
+        stderr_of(&svc).contains("control was not a FIFO: replaced"),
+        "{}",
+        stderr_of(&svc)
+    );
+    let before = voluntary_switches(r.pid());
+    std::thread::sleep(Duration::from_millis(500));
+    let woke = voluntary_switches(r.pid()) - before;
+    assert!(woke <= 2, "runsv woke {woke} times in 0.5 s while idle");
+    assert_eq!(sv(t.path(), &["down", svc.to_str().unwrap()]).0, 0);
+    assert!(wait_until(T, || state_of(&svc) == Some(0)));
+
+    // a directory full of files where the FIFO belongs: a clear refusal
+    let t2 = TempDir::new("fifodir");
+    let svc2 = t2.join("svc");
+    script(&svc2.join("run"), "exec sleep 100");
+    fs::create_dir_all(svc2.join("supervise/control/sub")).unwrap();
+    let mut r2 = start_runsv(&svc2);
+    let st = r2.wait_exit(T).expect("runsv must refuse, not hang");
+    assert_eq!(st.code(), Some(111));
+    assert!(
+        stderr_of(&svc2).contains("control is not a FIFO and cannot be removed"),
+        "{}",
+        stderr_of(&svc2)
+    );
 }

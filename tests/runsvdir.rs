@@ -230,3 +230,51 @@ fn usage_and_missing_directory() {
     assert_eq!(code, 111);
     assert!(err.contains("file does not exist"), "{err}");
 }
+
+#[test]
+fn a_runsvdir_started_after_one_killed_with_9_waits_quietly_and_takes_over() {
+    // Regression: the new runsvdir's runsv failed "unable to lock
+    // supervise/lock" and was restarted every second, forever, while the
+    // old runsv lived.
+    let t = TempDir::new("rsd-takeover");
+    let root = t.join("service");
+    make_service(&root.join("a"), "exec sleep 100");
+    let _tree = Tree(&root);
+    let mut first = start_runsvdir(&root, &[]);
+    let svc = root.join("a");
+    assert!(wait_until(T, || is_running(&svc)));
+    let old_runsv = runsv_pid(first.pid(), "a").expect("the first runsv");
+    let old_service = pid_of(&svc);
+    first.signal(libc::SIGKILL);
+    assert!(first.wait_exit(T).is_some());
+
+    let second = start_runsvdir(&root, &[]);
+    let new_runsv = wait_until(T, || runsv_pid(second.pid(), "a").is_some())
+        .then(|| runsv_pid(second.pid(), "a").unwrap())
+        .expect("the second runsvdir starts a runsv");
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        runsv_pid(second.pid(), "a"),
+        Some(new_runsv),
+        "the waiting runsv was restarted"
+    );
+    assert!(alive(new_runsv) && alive(old_runsv));
+    assert_eq!(pid_of(&svc), old_service, "the old runsv still supervises");
+    let err = fs::read_to_string(root.with_extension("stderr")).unwrap_or_default();
+    assert!(!err.contains("unable to lock"), "{err}");
+    let waiting = voluntary_switches(new_runsv);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        voluntary_switches(new_runsv) - waiting <= 1,
+        "the waiting runsv wakes up"
+    );
+
+    // the old supervisor goes: the new one takes over, with one instance
+    unsafe { libc::kill(old_runsv, libc::SIGKILL) };
+    assert!(
+        wait_until(Duration::from_secs(8), || !alive(old_service)),
+        "the orphaned service of the old runsv was not ended"
+    );
+    assert!(wait_until(T, || is_running(&svc) && pid_of(&svc) != old_service));
+    assert_eq!(runsv_pid(second.pid(), "a"), Some(new_runsv));
+}

@@ -11,6 +11,7 @@ pub mod inotify;
 pub mod num;
 pub mod out;
 pub mod poll;
+pub mod procfs;
 pub mod service;
 pub mod sig;
 pub mod tai;

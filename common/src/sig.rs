@@ -150,3 +150,36 @@ pub fn clean_child(cmd: &mut std::process::Command) -> &mut std::process::Comman
         })
     }
 }
+
+/// Wait up to `timeout` for `pid` (not necessarily our child) to exit,
+/// without polling: a pidfd becomes readable when the process ends. On a
+/// kernel without pidfd_open (before 5.3) `gone` is asked every 50 ms
+/// instead. True when it ended.
+pub fn wait_exit(pid: i32, timeout: std::time::Duration, gone: impl Fn() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    // SAFETY: pidfd_open(2) takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd >= 0 {
+        // SAFETY: a fresh descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+        let mut poll = crate::poll::PollSet::new();
+        loop {
+            let left = timeout.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                return gone();
+            }
+            poll.clear();
+            let idx = poll.add(fd.as_raw_fd());
+            if poll.wait(Some(left)).is_ok() && poll.readable(idx) {
+                return true;
+            }
+        }
+    }
+    while start.elapsed() < timeout {
+        if gone() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    gone()
+}

@@ -32,6 +32,51 @@ struct Runsv {
     sigfd: SignalFd,
 }
 
+/// runsvdir sets this in runsv's environment: wait for a directory another
+/// runsv still holds instead of failing (see `supervise_dir::wait_for_lock`).
+pub const WAIT_LOCK_ENV: &str = "FERRITE_RUNSV_WAIT_LOCK";
+
+/// How long a service left running by a killed runsv gets between TERM and KILL.
+const ORPHAN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A runsv killed with -9 leaves its service (and logger) running. The
+/// `status` it left names the pid and, in ferrite's extension, that
+/// process's start time: when both still match a live process, it is the
+/// previous instance, and it is ended (TERM and CONT, KILL after
+/// ORPHAN_GRACE) before ours starts, so there are never two. A pid that
+/// has been recycled has another start time and is left alone; a record
+/// without the extension (runit's runsv wrote it) is not acted on.
+fn end_previous_instance(prog: &str, what: &str, record: Option<Vec<u8>>) {
+    let Some(record) = record else { return };
+    let (Some(status), Some(ext)) = (
+        crate::status::Status::decode(&record),
+        crate::status::Extension::decode(&record),
+    ) else {
+        return;
+    };
+    let pid = status.pid;
+    if pid == 0 || ext.start_time == 0 || common::procfs::start_time(pid) != Some(ext.start_time) {
+        return;
+    }
+    out::err(&format!(
+        "{prog}: {what} pid {pid} was left running by a previous runsv: ending it\n"
+    ));
+    let Ok(id) = libc::pid_t::try_from(pid) else {
+        return;
+    };
+    let gone = || common::procfs::start_time(pid) != Some(ext.start_time);
+    // SAFETY: kill(2) of the process identified above by pid and start time.
+    unsafe {
+        libc::kill(id, libc::SIGTERM);
+        libc::kill(id, libc::SIGCONT);
+    }
+    if !common::sig::wait_exit(id, ORPHAN_GRACE, gone) {
+        // SAFETY: as above.
+        unsafe { libc::kill(id, libc::SIGKILL) };
+        let _ = common::sig::wait_exit(id, std::time::Duration::from_secs(2), gone);
+    }
+}
+
 pub fn main(args: &[OsString]) -> i32 {
     if args.len() != 2 {
         out::err("usage: runsv dir\n");
@@ -44,6 +89,15 @@ pub fn main(args: &[OsString]) -> i32 {
             &format!("unable to change to directory: {}", describe(&e)),
         );
         return 111;
+    }
+    // Set by runsvdir only; the services must not inherit it.
+    let wait = std::env::var_os(WAIT_LOCK_ENV).is_some();
+    std::env::remove_var(WAIT_LOCK_ENV);
+    if wait {
+        crate::supervise_dir::wait_for_lock(Path::new("."), &prog);
+        if Path::new("log").is_dir() {
+            crate::supervise_dir::wait_for_lock(Path::new("log"), &prog);
+        }
     }
     match Runsv::setup(prog.clone()) {
         Ok(mut r) => r.run(),
@@ -90,6 +144,21 @@ impl Runsv {
         } else {
             None
         };
+        // Holding both locks, before our status replaces theirs: end what a
+        // killed predecessor left running, the service first so that its
+        // last lines still reach the old logger.
+        end_previous_instance(
+            &prog,
+            "service",
+            SuperviseDir::previous_status(Path::new(".")),
+        );
+        if has_log {
+            end_previous_instance(
+                &prog,
+                "log service",
+                SuperviseDir::previous_status(Path::new("log")),
+            );
+        }
         let pipe = if has_log { Some(make_pipe()?) } else { None };
         let epoch = Instant::now();
         let now = Now {

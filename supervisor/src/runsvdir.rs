@@ -298,6 +298,7 @@ impl Runsvdir {
         };
         let mut cmd = Command::new(exe);
         cmd.arg0("runsv").arg(name);
+        cmd.env(crate::runsv::WAIT_LOCK_ENV, "1");
         sig::clean_child(&mut cmd);
         if self.new_session {
             // SAFETY: setsid is async-signal-safe.

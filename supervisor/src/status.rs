@@ -35,7 +35,39 @@ pub struct Status {
     pub state: RunState,
 }
 
+/// The bytes runit's `sv` reads (daemontools' `svstat` reads 18).
 pub const STATUS_LEN: usize = 20;
+
+/// ferrite's extension of `status`, after byte 20 where runit's and
+/// daemontools' tools never look (layout in docs/architecture.md):
+/// bytes 20..28, big-endian, the start time of the pid in bytes 12..16 in
+/// clock ticks since boot (`/proc/PID/stat` field 22), 0 when there is none.
+/// A new runsv uses it to recognise a service its killed predecessor left
+/// running, even after the pid has been recycled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Extension {
+    pub start_time: u64,
+}
+
+/// The whole record ferrite writes: runit's 20 bytes and the extension.
+pub const FULL_LEN: usize = 28;
+
+impl Extension {
+    pub fn encode(&self, status: &[u8; STATUS_LEN]) -> [u8; FULL_LEN] {
+        let mut b = [0u8; FULL_LEN];
+        b[..STATUS_LEN].copy_from_slice(status);
+        b[20..28].copy_from_slice(&self.start_time.to_be_bytes());
+        b
+    }
+
+    /// The extension of a record, `None` when it has none (runit's runsv wrote it).
+    pub fn decode(b: &[u8]) -> Option<Extension> {
+        let t: [u8; 8] = b.get(20..28)?.try_into().ok()?;
+        Some(Extension {
+            start_time: u64::from_be_bytes(t),
+        })
+    }
+}
 
 impl Status {
     pub fn encode(&self) -> [u8; STATUS_LEN] {
@@ -49,9 +81,10 @@ impl Status {
         b
     }
 
-    /// Decode a status record; `None` unless it is exactly 20 bytes with a known state.
+    /// Decode a status record: runit's 20 bytes with a known state, and
+    /// whatever extension follows them (ignored here, as runit's tools do).
     pub fn decode(b: &[u8]) -> Option<Status> {
-        if b.len() != STATUS_LEN {
+        if b.len() < STATUS_LEN {
             return None;
         }
         let mut t = [0u8; 12];
@@ -124,6 +157,33 @@ mod tests {
         assert!(!s.paused && !s.got_term);
         assert_eq!(s.since.unix_secs(), 0x6b06f9ce - 10);
         assert_eq!(s.encode(), raw);
+    }
+
+    #[test]
+    fn the_extension_follows_runits_twenty_bytes() {
+        let s = Status {
+            since: Tai64n::from_bytes(&[0x40, 0, 0, 0, 0x6b, 0x06, 0xf9, 0xce, 0, 0, 0, 1]),
+            pid: 77,
+            paused: false,
+            want: b'u',
+            got_term: false,
+            state: RunState::Run,
+        };
+        let full = Extension {
+            start_time: 0x0102_0304_0506,
+        }
+        .encode(&s.encode());
+        assert_eq!(&full[..20], &s.encode(), "runit's bytes unchanged");
+        assert_eq!(Status::decode(&full), Some(s));
+        assert_eq!(
+            Extension::decode(&full).unwrap().start_time,
+            0x0102_0304_0506
+        );
+        assert_eq!(
+            Extension::decode(&s.encode()),
+            None,
+            "runit's record has none"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! `status`/`stat`/`pid` files, each replaced atomically when it changes.
 
 use crate::service::Service;
+use crate::status::Extension;
 use common::errtext::describe;
 use common::fsutil::atomic_write;
 use std::ffi::CString;
@@ -21,6 +22,35 @@ pub struct SuperviseDir {
     /// Held open for reading so that `sv`/`svok` can open `ok` for writing.
     _ok: File,
     written: Option<([u8; 20], String, String)>,
+    /// The pid whose start time the extension holds, and that time.
+    start_time: (u32, u64),
+}
+
+/// `control` or `ok` is there but is not a FIFO (a regular file, a symlink,
+/// a directory...): poll would call it readable forever and runsv would
+/// spin. Remove it so that a FIFO can take its place; a non-empty directory
+/// is refused with a clear message.
+fn replace_non_fifo(path: &Path, shown: &str, name: &str) -> Result<(), String> {
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    if meta.file_type().is_fifo() {
+        return Ok(());
+    }
+    let removed = if meta.is_dir() {
+        fs::remove_dir(path)
+    } else {
+        fs::remove_file(path)
+    };
+    removed.map_err(|e| {
+        format!(
+            "{shown}/{name} is not a FIFO and cannot be removed: {}",
+            describe(&e)
+        )
+    })?;
+    common::out::err(&format!("runsv: {shown}/{name} was not a FIFO: replaced\n"));
+    Ok(())
 }
 
 fn mkfifo(path: &Path) -> io::Result<()> {
@@ -39,8 +69,50 @@ fn mkfifo(path: &Path) -> io::Result<()> {
 fn open_nonblock_read(path: &Path) -> io::Result<File> {
     OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
         .open(path)
+}
+
+/// True when `f` is a FIFO (checked on the open file, so a swap between the
+/// check and the open cannot fool it).
+fn is_fifo(f: &File) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    f.metadata().is_ok_and(|m| m.file_type().is_fifo())
+}
+
+/// Another supervisor holds `BASE/supervise/lock`: wait for it to go, with
+/// no wake-ups (a blocking flock), saying so once. runsvdir asks for this
+/// (a runsvdir started again after its predecessor was killed finds the old
+/// runsv processes still supervising), so its runsv neither fails nor is
+/// restarted once a second while the old one lives. Run by hand, runsv
+/// refuses a locked directory at once, as runit's does.
+pub fn wait_for_lock(base: &Path, prog: &str) {
+    let path = base.join("supervise/lock");
+    let Ok(lock) = OpenOptions::new()
+        .append(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+    else {
+        return;
+    };
+    // SAFETY: flock(2) on a descriptor we own.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return;
+    }
+    common::out::err(&format!(
+        "{prog}: {} is held by another runsv: waiting for it to go\n",
+        path.display()
+    ));
+    loop {
+        // SAFETY: as above; blocks until the holder goes (or a signal).
+        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } == 0 {
+            break;
+        }
+        if io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            break;
+        }
+    }
+    // Dropping `lock` releases it; SuperviseDir::open takes it for real.
 }
 
 impl SuperviseDir {
@@ -74,15 +146,20 @@ impl SuperviseDir {
         }
         let fifo = |name: &str| -> Result<File, String> {
             let p = dir.join(name);
+            replace_non_fifo(&p, shown, name)?;
             mkfifo(&p).map_err(|e| format!("unable to mkfifo {shown}/{name}: {}", describe(&e)))?;
-            open_nonblock_read(&p)
-                .map_err(|e| format!("unable to open {shown}/{name}: {}", describe(&e)))
+            let f = open_nonblock_read(&p)
+                .map_err(|e| format!("unable to open {shown}/{name}: {}", describe(&e)))?;
+            if !is_fifo(&f) {
+                return Err(format!("{shown}/{name} is not a FIFO"));
+            }
+            Ok(f)
         };
         let control = fifo("control")?;
         let ok = fifo("ok")?;
         let keepalive = OpenOptions::new()
             .write(true)
-            .custom_flags(libc::O_NONBLOCK)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
             .open(dir.join("control"))
             .map_err(|e| format!("unable to open {shown}/control: {}", describe(&e)))?;
         Ok(SuperviseDir {
@@ -92,6 +169,7 @@ impl SuperviseDir {
             _control_keepalive: keepalive,
             _ok: ok,
             written: None,
+            start_time: (0, 0),
         })
     }
 
@@ -114,6 +192,12 @@ impl SuperviseDir {
         out
     }
 
+    /// The `status` record the previous runsv of this directory left (read
+    /// before ours replaces it).
+    pub fn previous_status(base: &Path) -> Option<Vec<u8>> {
+        fs::read(base.join("supervise/status")).ok()
+    }
+
     /// Write `status`, `stat` and `pid` for `svc` if any of them changed.
     pub fn publish(&mut self, svc: &Service) -> io::Result<()> {
         let now = (svc.status().encode(), svc.stat_text(), svc.pid_text());
@@ -124,7 +208,15 @@ impl SuperviseDir {
         // `pid` already saying the same.
         atomic_write(&self.dir.join("stat"), now.1.as_bytes(), 0o644, false)?;
         atomic_write(&self.dir.join("pid"), now.2.as_bytes(), 0o644, false)?;
-        atomic_write(&self.dir.join("status"), &now.0, 0o644, false)?;
+        let pid = svc.status().pid;
+        if self.start_time.0 != pid {
+            self.start_time = (pid, common::procfs::start_time(pid).unwrap_or(0));
+        }
+        let full = Extension {
+            start_time: self.start_time.1,
+        }
+        .encode(&now.0);
+        atomic_write(&self.dir.join("status"), &full, 0o644, false)?;
         self.written = Some(now);
         Ok(())
     }

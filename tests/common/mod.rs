@@ -176,10 +176,20 @@ pub fn sv(svdir: &Path, args: &[&str]) -> (i32, String, String) {
     run(Command::new(applet("sv")).env("SVDIR", svdir).args(args))
 }
 
-/// The 20-byte status record of a service directory.
+/// The 20-byte status record of a service directory (runit's part; ferrite
+/// appends its extension after it).
 pub fn status(dir: &Path) -> Option<[u8; 20]> {
     let b = fs::read(dir.join("supervise/status")).ok()?;
-    b.try_into().ok()
+    b.get(..20)?.try_into().ok()
+}
+
+/// The process exists and is not a zombie waiting for its parent.
+pub fn alive(pid: i32) -> bool {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    match stat.rfind(')').and_then(|i| stat.get(i + 1..)) {
+        Some(rest) => !rest.trim_start().starts_with('Z'),
+        None => false,
+    }
 }
 
 pub fn pid_of(dir: &Path) -> i32 {
