@@ -265,3 +265,25 @@ fn without_n_it_goes_to_the_background_as_busybox_does() {
     assert_eq!(code, 1);
     assert!(err.contains("no ifplugd running on bgplug0"), "{err}");
 }
+
+#[test]
+fn k_never_ends_a_stranger_named_by_a_stale_pid_file() {
+    // Regression: -k sent TERM to whatever pid the file held.
+    if !require("root (writes /var/run)", is_root()) {
+        return;
+    }
+    let ifname = format!("stale{}", std::process::id() % 100_000);
+    let pidfile = std::path::PathBuf::from(format!("/var/run/ifplugd.{ifname}.pid"));
+    let mut stranger = Command::new("sleep").arg("100").spawn().unwrap();
+    let _guard = PidGuard(stranger.id() as i32);
+    std::fs::write(&pidfile, format!("{}\n", stranger.id())).unwrap();
+    let (code, _, err) = run(Command::new(applet("ifplugd")).args(["-k", "-i", &ifname]));
+    let _ = std::fs::remove_file(&pidfile);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no ifplugd running"), "{err}");
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        stranger.try_wait().unwrap().is_none(),
+        "a stranger was ended"
+    );
+}

@@ -153,7 +153,13 @@ pub fn main(args: &[OsString]) -> i32 {
             .ok()
             .and_then(|s| s.trim().parse().ok())
             .unwrap_or(0);
-        if pid > 0 && unsafe { libc::kill(pid, libc::SIGTERM) } == 0 {
+        // A stale pid file may name any process now: end it only if it is
+        // an ifplugd (this binary) on this interface.
+        // SAFETY: kill(2) of a process checked to be our ifplugd.
+        if pid > 0
+            && is_ifplugd_on(pid, &o.interface)
+            && unsafe { libc::kill(pid, libc::SIGTERM) } == 0
+        {
             return 0;
         }
         out::err(&format!("{PROG}: no ifplugd running on {}\n", o.interface));
@@ -161,6 +167,30 @@ pub fn main(args: &[OsString]) -> i32 {
     }
     let svdir = PathBuf::from(std::env::var("SVDIR").unwrap_or_else(|_| "/var/service".into()));
     run(Shell { o, svdir }, &pidfile)
+}
+
+/// `pid` runs this binary as ifplugd for `ifname`: same executable, and
+/// `-i IF`/`-iIF` on its command line or a service directory `ifplugd_IF`.
+fn is_ifplugd_on(pid: i32, ifname: &str) -> bool {
+    let exe = |p: &str| std::fs::read_link(format!("/proc/{p}/exe")).ok();
+    if exe(&pid.to_string()).is_none() || exe(&pid.to_string()) != exe("self") {
+        return false;
+    }
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let words: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+    let on_if = words
+        .windows(2)
+        .any(|w| w[0] == b"-i" && w[1] == ifname.as_bytes())
+        || words
+            .iter()
+            .any(|w| w.strip_prefix(b"-i") == Some(ifname.as_bytes()));
+    let as_service = std::fs::read_link(format!("/proc/{pid}/cwd"))
+        .ok()
+        .is_some_and(|d| {
+            d.file_name()
+                .is_some_and(|n| n.as_encoded_bytes() == format!("ifplugd_{ifname}").as_bytes())
+        });
+    on_if || as_service
 }
 
 fn run(sh: Shell, pidfile: &std::path::Path) -> i32 {
@@ -196,7 +226,12 @@ fn run(sh: Shell, pidfile: &std::path::Path) -> i32 {
     if !sh.o.foreground {
         common::daemon::background();
     }
-    let _ = std::fs::write(pidfile, format!("{}\n", std::process::id()));
+    let _ = common::fsutil::atomic_write(
+        pidfile,
+        format!("{}\n", std::process::id()).as_bytes(),
+        0o644,
+        false,
+    );
     if index.is_some() && !sh.o.no_ifup {
         let _ = set_up(&name);
     }
