@@ -221,6 +221,50 @@ mod tests {
         assert!(parse_links(&[0xff; 7]).is_empty());
         assert!(parse_links(&b[..20]).is_empty());
     }
+
+    fn header(len: u32, typ: u16, seq: u32) -> Vec<u8> {
+        let mut m = len.to_ne_bytes().to_vec();
+        m.extend_from_slice(&typ.to_ne_bytes());
+        m.extend_from_slice(&[0, 0]);
+        m.extend_from_slice(&seq.to_ne_bytes());
+        m.extend_from_slice(&[0; 4]);
+        m
+    }
+
+    #[test]
+    fn dump_answers_and_errors() {
+        let mut b = header(20, RTM_NEWADDR, 1);
+        b.extend_from_slice(&[2, 24, 0, 0]);
+        b.extend(header(16, NLMSG_DONE, 1));
+        let mut out = Vec::new();
+        assert_eq!(dump_part(&b, &mut out), DumpEnd::Done);
+        assert_eq!(out, [(RTM_NEWADDR, vec![2, 24, 0, 0])]);
+        let mut e = header(36, NLMSG_ERROR, 1);
+        e.extend_from_slice(&(-libc::EPERM).to_ne_bytes());
+        e.extend(header(16, RTM_GETADDR, 1));
+        assert_eq!(dump_part(&e, &mut out), DumpEnd::Error(libc::EPERM));
+        assert_eq!(ack(&e, 1), Some(libc::EPERM));
+        assert_eq!(ack(&e, 2), None, "another request's answer");
+    }
+
+    #[test]
+    fn a_short_or_odd_error_message_is_no_panic() {
+        // Found by the netlink fuzz target: an NLMSG_ERROR of only its
+        // 16-byte header was indexed past its end.
+        let mut out = Vec::new();
+        let short = header(16, NLMSG_ERROR, 0);
+        assert_eq!(dump_part(&short, &mut out), DumpEnd::Error(libc::EBADMSG));
+        // its code is read inside the message, not from the next one
+        let mut two = short.clone();
+        two.extend(header(16, NLMSG_DONE, 0));
+        assert_eq!(dump_part(&two, &mut out), DumpEnd::Error(libc::EBADMSG));
+        // -i32::MIN overflows
+        let mut e = header(20, NLMSG_ERROR, 0);
+        e.extend_from_slice(&i32::MIN.to_ne_bytes());
+        assert_eq!(dump_part(&e, &mut out), DumpEnd::Error(i32::MAX));
+        assert_eq!(ack(&e, 0), Some(i32::MAX));
+        assert!(out.is_empty());
+    }
 }
 
 // ---- addresses and routes -------------------------------------------------
@@ -241,6 +285,25 @@ const IFA_CACHEINFO: u16 = 6;
 const RTA_DST: u16 = 1;
 const RTA_OIF: u16 = 4;
 const RTA_GATEWAY: u16 = 5;
+
+/// The kernel's answer to request `seq` in a buffer read from the socket:
+/// `Some(errno)` (0 = done) when the buffer is that acknowledgement, `None`
+/// for anything else.
+pub fn ack(b: &[u8], seq: u32) -> Option<i32> {
+    if b.len() >= 20 && u16::from_ne_bytes([b[4], b[5]]) == NLMSG_ERROR {
+        if u32::from_ne_bytes([b[8], b[9], b[10], b[11]]) != seq {
+            return None;
+        }
+        return Some(errno(i32::from_ne_bytes([b[16], b[17], b[18], b[19]])));
+    }
+    None
+}
+
+/// The errno of nlmsgerr's code (the kernel sends it negated; `-i32::MIN`
+/// would overflow).
+fn errno(code: i32) -> i32 {
+    code.saturating_neg()
+}
 
 fn attr(buf: &mut Vec<u8>, typ: u16, data: &[u8]) {
     buf.extend_from_slice(&((4 + data.len()) as u16).to_ne_bytes());
@@ -320,17 +383,11 @@ impl Rtnl {
                 if n < 0 {
                     return Err(io::Error::last_os_error());
                 }
-                let b = &buf[..n as usize];
-                if b.len() >= 20 && u16::from_ne_bytes([b[4], b[5]]) == NLMSG_ERROR {
-                    let seq = u32::from_ne_bytes([b[8], b[9], b[10], b[11]]);
-                    if seq != self.seq {
-                        continue;
-                    }
-                    let err = i32::from_ne_bytes([b[16], b[17], b[18], b[19]]);
+                if let Some(err) = ack(&buf[..n as usize], self.seq) {
                     return if err == 0 {
                         Ok(())
                     } else {
-                        Err(io::Error::from_raw_os_error(-err))
+                        Err(io::Error::from_raw_os_error(err))
                     };
                 }
             }
@@ -482,22 +539,10 @@ impl Rtnl {
                 if n < 0 {
                     return Err(io::Error::last_os_error());
                 }
-                let mut b = &buf[..n as usize];
-                while b.len() >= 16 {
-                    let len = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as usize;
-                    let t = u16::from_ne_bytes([b[4], b[5]]);
-                    if len < 16 || len > b.len() {
-                        break;
-                    }
-                    if t == NLMSG_DONE {
-                        return Ok(out);
-                    }
-                    if t == NLMSG_ERROR {
-                        let err = i32::from_ne_bytes([b[16], b[17], b[18], b[19]]);
-                        return Err(io::Error::from_raw_os_error(-err));
-                    }
-                    out.push((t, b[16..len].to_vec()));
-                    b = &b[(len.div_ceil(4) * 4).min(b.len())..];
+                match dump_part(&buf[..n as usize], &mut out) {
+                    DumpEnd::More => {}
+                    DumpEnd::Done => return Ok(out),
+                    DumpEnd::Error(e) => return Err(io::Error::from_raw_os_error(e)),
                 }
             }
         }
@@ -509,18 +554,7 @@ impl Rtnl {
         Ok(self
             .dump(RTM_GETADDR, &body)?
             .iter()
-            .filter(|(t, b)| *t == RTM_NEWADDR && b.len() >= 8)
-            .filter_map(|(_, b)| {
-                let local = attrs(b, 8)
-                    .into_iter()
-                    .find(|(t, _)| *t == IFA_LOCAL)
-                    .and_then(|(_, d)| ip4(d))?;
-                Some(AddrEntry {
-                    index: i32::from_ne_bytes([b[4], b[5], b[6], b[7]]),
-                    ip: local,
-                    prefix: b[1],
-                })
-            })
+            .filter_map(|(t, b)| parse_addr(*t, b))
             .collect())
     }
 
@@ -530,31 +564,84 @@ impl Rtnl {
         Ok(self
             .dump(RTM_GETROUTE, &body)?
             .iter()
-            .filter(|(t, b)| *t == RTM_NEWROUTE && b.len() >= 12 && b[4] == 254)
-            .map(|(_, b)| {
-                let mut r = RouteEntry {
-                    dst: std::net::Ipv4Addr::UNSPECIFIED,
-                    prefix: b[1],
-                    gateway: None,
-                    index: 0,
-                    protocol: b[5],
-                    metric: 0,
-                };
-                for (t, d) in attrs(b, 12) {
-                    match t {
-                        RTA_DST => r.dst = ip4(d).unwrap_or(r.dst),
-                        RTA_GATEWAY => r.gateway = ip4(d),
-                        RTA_OIF if d.len() == 4 => {
-                            r.index = i32::from_ne_bytes([d[0], d[1], d[2], d[3]])
-                        }
-                        RTA_PRIORITY if d.len() == 4 => {
-                            r.metric = u32::from_ne_bytes([d[0], d[1], d[2], d[3]])
-                        }
-                        _ => {}
-                    }
-                }
-                r
-            })
+            .filter_map(|(t, b)| parse_route(*t, b))
             .collect())
     }
+}
+
+/// How a buffer of dump answers ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DumpEnd {
+    /// Not yet: read another buffer.
+    More,
+    /// `NLMSG_DONE`: the dump is complete.
+    Done,
+    /// `NLMSG_ERROR`: this errno.
+    Error(i32),
+}
+
+/// The messages of one buffer of a dump's answers, as (type, body) onto `out`.
+pub fn dump_part(mut b: &[u8], out: &mut Vec<(u16, Vec<u8>)>) -> DumpEnd {
+    while b.len() >= 16 {
+        let len = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as usize;
+        let t = u16::from_ne_bytes([b[4], b[5]]);
+        if len < 16 || len > b.len() {
+            break;
+        }
+        if t == NLMSG_DONE {
+            return DumpEnd::Done;
+        }
+        if t == NLMSG_ERROR {
+            // nlmsgerr: the (negative) error code first, inside this message;
+            // one too short to hold it is a bad message, not an index panic
+            return DumpEnd::Error(match b[..len].get(16..20) {
+                Some(e) => errno(i32::from_ne_bytes([e[0], e[1], e[2], e[3]])),
+                None => libc::EBADMSG,
+            });
+        }
+        out.push((t, b[16..len].to_vec()));
+        b = &b[(len.div_ceil(4) * 4).min(b.len())..];
+    }
+    DumpEnd::More
+}
+
+/// An address of a dump (message type `t`, body `b`): IPv4 with a local address.
+pub fn parse_addr(t: u16, b: &[u8]) -> Option<AddrEntry> {
+    if t != RTM_NEWADDR || b.len() < 8 {
+        return None;
+    }
+    let local = attrs(b, 8)
+        .into_iter()
+        .find(|(t, _)| *t == IFA_LOCAL)
+        .and_then(|(_, d)| ip4(d))?;
+    Some(AddrEntry {
+        index: i32::from_ne_bytes([b[4], b[5], b[6], b[7]]),
+        ip: local,
+        prefix: b[1],
+    })
+}
+
+/// A route of a dump (message type `t`, body `b`) when it is in the main table.
+pub fn parse_route(t: u16, b: &[u8]) -> Option<RouteEntry> {
+    if t != RTM_NEWROUTE || b.len() < 12 || b[4] != 254 {
+        return None;
+    }
+    let mut r = RouteEntry {
+        dst: std::net::Ipv4Addr::UNSPECIFIED,
+        prefix: b[1],
+        gateway: None,
+        index: 0,
+        protocol: b[5],
+        metric: 0,
+    };
+    for (t, d) in attrs(b, 12) {
+        match t {
+            RTA_DST => r.dst = ip4(d).unwrap_or(r.dst),
+            RTA_GATEWAY => r.gateway = ip4(d),
+            RTA_OIF if d.len() == 4 => r.index = i32::from_ne_bytes([d[0], d[1], d[2], d[3]]),
+            RTA_PRIORITY if d.len() == 4 => r.metric = u32::from_ne_bytes([d[0], d[1], d[2], d[3]]),
+            _ => {}
+        }
+    }
+    Some(r)
 }
