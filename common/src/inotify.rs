@@ -37,6 +37,14 @@ impl Watch {
         Ok(Watch(owned))
     }
 
+    /// Read and forget the pending events (the descriptor is non-blocking);
+    /// for loops that poll this watch's descriptor with others.
+    pub fn drain(&self) {
+        let mut buf = [0u8; 4096];
+        // SAFETY: valid buffer; the descriptor is non-blocking, so this ends.
+        while unsafe { libc::read(self.0.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+    }
+
     /// Block until something happened (or `timeout` passed); false on timeout.
     pub fn wait(&self, timeout: Option<Duration>) -> bool {
         let mut p = crate::poll::PollSet::new();
@@ -45,10 +53,14 @@ impl Watch {
         if !p.readable(i) {
             return false;
         }
-        let mut buf = [0u8; 4096];
-        // SAFETY: valid buffer; the descriptor is non-blocking.
-        while unsafe { libc::read(self.0.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+        self.drain();
         true
+    }
+}
+
+impl AsRawFd for Watch {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.as_raw_fd()
     }
 }
 

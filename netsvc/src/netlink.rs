@@ -469,6 +469,105 @@ impl Rtnl {
     }
 }
 
+// ---- routes of every table (for fw::shadow) ------------------------------
+
+const RTA_TABLE: u16 = 15;
+const RT_TABLE_LOCAL: u32 = 255;
+
+/// A route of a dump (message type `t`, body `b`) from any routing table
+/// but `local` (the kernel's own local and broadcast routes): unicast,
+/// blackhole, unreachable and prohibit routes, so that a VPN's default
+/// route in its own table (wg-quick's 51820, reached by a policy rule) is
+/// seen too. A route without `RTA_OIF` (multipath, blackhole) has index 0.
+pub fn route_of_any_table(t: u16, b: &[u8]) -> Option<RouteEntry> {
+    if t != RTM_NEWROUTE || b.len() < 12 || b[0] != libc::AF_INET as u8 {
+        return None;
+    }
+    let list = attrs(b, 12);
+    let table = list
+        .iter()
+        .find(|(t, d)| *t == RTA_TABLE && d.len() == 4)
+        .map_or(u32::from(b[4]), |(_, d)| {
+            u32::from_ne_bytes([d[0], d[1], d[2], d[3]])
+        });
+    // rtm_type: unicast 1, blackhole 6, unreachable 7, prohibit 8
+    if table == RT_TABLE_LOCAL || !matches!(b[7], 1 | 6..=8) {
+        return None;
+    }
+    let mut r = RouteEntry {
+        dst: std::net::Ipv4Addr::UNSPECIFIED,
+        prefix: b[1].min(32),
+        gateway: None,
+        index: 0,
+        protocol: b[5],
+        metric: 0,
+    };
+    for (t, d) in list {
+        match t {
+            RTA_DST => r.dst = ip4(d).unwrap_or(r.dst),
+            RTA_GATEWAY => r.gateway = ip4(d),
+            RTA_OIF if d.len() == 4 => r.index = i32::from_ne_bytes([d[0], d[1], d[2], d[3]]),
+            RTA_PRIORITY if d.len() == 4 => r.metric = u32::from_ne_bytes([d[0], d[1], d[2], d[3]]),
+            _ => {}
+        }
+    }
+    Some(r)
+}
+
+impl Rtnl {
+    /// Every IPv4 route of every table but `local` (see `route_of_any_table`).
+    pub fn routes_of_every_table(&mut self) -> io::Result<Vec<RouteEntry>> {
+        let body = [libc::AF_INET as u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        Ok(self
+            .dump(RTM_GETROUTE, &body)?
+            .iter()
+            .filter_map(|(t, b)| route_of_any_table(*t, b))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod every_table_tests {
+    use super::*;
+
+    fn msg(table: u8, typ: u8, extra: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut b = vec![libc::AF_INET as u8, 1, 0, 0, table, 3, 0, typ];
+        b.extend_from_slice(&0u32.to_ne_bytes());
+        attr(&mut b, RTA_DST, &[128, 0, 0, 0]);
+        attr(&mut b, RTA_OIF, &7u32.to_ne_bytes());
+        for (t, d) in extra {
+            attr(&mut b, *t, d);
+        }
+        b
+    }
+
+    #[test]
+    fn routes_of_other_tables_but_not_local_ones() {
+        let r = route_of_any_table(RTM_NEWROUTE, &msg(254, 1, &[])).unwrap();
+        assert_eq!(
+            (r.dst, r.prefix, r.index, r.protocol),
+            (std::net::Ipv4Addr::new(128, 0, 0, 0), 1, 7, 3)
+        );
+        // wg-quick's table 51820: rtm_table says 252 (compat), RTA_TABLE the rest
+        let wg = msg(252, 1, &[(RTA_TABLE, 51820u32.to_ne_bytes().to_vec())]);
+        assert!(route_of_any_table(RTM_NEWROUTE, &wg).is_some());
+        assert!(route_of_any_table(RTM_NEWROUTE, &msg(254, 6, &[])).is_some());
+        // the local table, local and broadcast routes, other messages: no
+        assert!(route_of_any_table(RTM_NEWROUTE, &msg(255, 2, &[])).is_none());
+        let local = msg(252, 1, &[(RTA_TABLE, 255u32.to_ne_bytes().to_vec())]);
+        assert!(route_of_any_table(RTM_NEWROUTE, &local).is_none());
+        assert!(route_of_any_table(RTM_NEWROUTE, &msg(254, 3, &[])).is_none());
+        assert!(route_of_any_table(RTM_NEWADDR, &msg(254, 1, &[])).is_none());
+        // short or torn bodies: nothing, never a panic
+        let full = msg(254, 1, &[(RTA_GATEWAY, vec![10, 0, 0, 1])]);
+        for n in 0..full.len() {
+            let _ = route_of_any_table(RTM_NEWROUTE, &full[..n]);
+        }
+        let r = route_of_any_table(RTM_NEWROUTE, &full).unwrap();
+        assert_eq!(r.gateway, Some(std::net::Ipv4Addr::new(10, 0, 0, 1)));
+    }
+}
+
 // ---- dumps ---------------------------------------------------------------
 
 const RTM_GETADDR: u16 = 22;

@@ -2,15 +2,20 @@
 //! the lease (`../dhcp_IF/env.out`) every 67 s, every 5 s after a failure,
 //! and after 5 failures in a row restarts `dhcp_IF` (and `supplicant_IF`
 //! when there is one) through the supervision tree. No lease or no router:
-//! it sleeps until the DHCP service's directory changes (inotify), then
-//! looks again. A new lease's router is first pinged one retry after it
-//! appeared, once fw has applied the lease. Intervals and the count are options:
+//! it waits until the DHCP service's directory changes (inotify). A new
+//! lease's router is first pinged one retry after it appeared, once fw has
+//! applied the lease. Intervals and the count are options:
 //! `pinger [-i IF] [--interval SECS] [--retry SECS] [--failures N] [--timeout SECS]`.
+//!
+//! `Pinger` is the core, `(now, event) -> actions` on virtual time; `run`
+//! is the shell: one poll loop over a signalfd, inotify on the DHCP
+//! service's directory and one ICMP socket, its timeout the core's deadline.
 
 use common::errtext::describe;
 use common::out;
 use std::ffi::OsString;
 use std::net::Ipv4Addr;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -83,30 +88,217 @@ fn checksum(data: &[u8]) -> u16 {
     !(sum as u16)
 }
 
-/// One ICMP echo to `ip`; true when an echo reply from it came within `timeout`.
-pub fn ping(ip: Ipv4Addr, seq: u16, timeout: Duration) -> std::io::Result<bool> {
-    // A ping socket (the kernel matches replies to it); raw as root otherwise.
-    // SAFETY: plain socket calls with valid buffers.
-    unsafe {
+/// What the core is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The lease's router now (None: no lease, or one without a router).
+    Lease(Option<Ipv4Addr>),
+    /// An echo reply with this sequence number came from this address.
+    Reply { from: Ipv4Addr, seq: u16 },
+    /// The deadline passed.
+    Timer,
+    /// The echo could not be sent (the text says why); counts as no answer.
+    SendFailed(String),
+}
+
+/// What the shell does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Say(String),
+    Ping {
+        router: Ipv4Addr,
+        seq: u16,
+    },
+    /// Restart the DHCP client (and the supplicant).
+    Restart,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    NoRouter,
+    /// The next echo goes at this time.
+    PingAt(Duration),
+    /// Echo `seq` is out; no answer by this time is a failure.
+    Awaiting {
+        seq: u16,
+        until: Duration,
+    },
+}
+
+/// The pinger's core: which router, when to ping, what an answer or its
+/// absence means. No sockets, no clock.
+#[derive(Debug)]
+pub struct Pinger {
+    interface: String,
+    interval: Duration,
+    retry: Duration,
+    failures: u32,
+    timeout: Duration,
+    wd: Watchdog,
+    router: Option<Ipv4Addr>,
+    phase: Phase,
+    seq: u16,
+    /// The next answer is the first of this lease (said once).
+    first_ping: bool,
+    waiting_said: bool,
+}
+
+impl Pinger {
+    pub fn new(
+        interface: &str,
+        interval: Duration,
+        retry: Duration,
+        failures: u32,
+        timeout: Duration,
+    ) -> Pinger {
+        Pinger {
+            interface: interface.to_string(),
+            interval,
+            retry,
+            failures,
+            timeout,
+            wd: Watchdog::new(interval, retry, failures),
+            router: None,
+            phase: Phase::NoRouter,
+            seq: 0,
+            first_ping: false,
+            waiting_said: false,
+        }
+    }
+
+    /// When the core wants `Event::Timer`; None while it waits for a lease.
+    pub fn deadline(&self) -> Option<Duration> {
+        match self.phase {
+            Phase::NoRouter => None,
+            Phase::PingAt(t) => Some(t),
+            Phase::Awaiting { until, .. } => Some(until),
+        }
+    }
+
+    pub fn handle(&mut self, now: Duration, ev: Event) -> Vec<Action> {
+        let mut out = Vec::new();
+        match ev {
+            // the same router again (and "waiting" already said): nothing new
+            Event::Lease(r) if r == self.router && (r.is_some() || self.waiting_said) => {}
+            Event::Lease(None) => {
+                if !self.waiting_said {
+                    out.push(Action::Say(format!(
+                        "no lease with a router on {} yet; waiting",
+                        self.interface
+                    )));
+                    self.waiting_said = true;
+                }
+                self.router = None;
+                self.phase = Phase::NoRouter;
+            }
+            Event::Lease(Some(router)) => {
+                // A new lease: fw applies it a moment after the client wrote
+                // it. Pinging at once would count "network unreachable"
+                // against a router that is fine, so the first ping waits one retry.
+                self.waiting_said = false;
+                out.push(Action::Say(format!(
+                    "router {router} on {}: first ping in {:?}",
+                    self.interface, self.retry
+                )));
+                self.router = Some(router);
+                self.wd = Watchdog::new(self.interval, self.retry, self.failures);
+                self.first_ping = true;
+                self.phase = Phase::PingAt(now.saturating_add(self.retry));
+            }
+            Event::Timer => match (self.phase, self.router) {
+                (Phase::PingAt(t), Some(router)) if now >= t => {
+                    self.seq = self.seq.wrapping_add(1);
+                    self.phase = Phase::Awaiting {
+                        seq: self.seq,
+                        until: now.saturating_add(self.timeout),
+                    };
+                    out.push(Action::Ping {
+                        router,
+                        seq: self.seq,
+                    });
+                }
+                (Phase::Awaiting { until, .. }, Some(_)) if now >= until => {
+                    self.verdict(now, false, &mut out)
+                }
+                _ => {}
+            },
+            Event::Reply { from, seq } => {
+                if matches!(self.phase, Phase::Awaiting { seq: s, .. } if s == seq)
+                    && Some(from) == self.router
+                {
+                    self.verdict(now, true, &mut out);
+                }
+            }
+            Event::SendFailed(why) => {
+                if let (Phase::Awaiting { .. }, Some(router)) = (self.phase, self.router) {
+                    out.push(Action::Say(format!("ping {router}: {why}")));
+                    self.verdict(now, false, &mut out);
+                }
+            }
+        }
+        out
+    }
+
+    fn verdict(&mut self, now: Duration, answered: bool, out: &mut Vec<Action>) {
+        let Some(router) = self.router else { return };
+        if !answered {
+            out.push(Action::Say(format!(
+                "router {router} does not answer ({}/{})",
+                self.wd.failures() + 1,
+                self.wd.max_failures
+            )));
+        } else if self.first_ping || self.wd.failures() > 0 {
+            // said once per lease and after failures, not every interval
+            out.push(Action::Say(format!("router {router} answers")));
+        }
+        self.first_ping = false;
+        let wait = match self.wd.result(answered) {
+            Verdict::Wait(d) => d,
+            Verdict::Restart(d) => {
+                out.push(Action::Restart);
+                d
+            }
+        };
+        self.phase = Phase::PingAt(now.saturating_add(wait));
+    }
+}
+
+/// An ICMP echo socket: a ping socket (the kernel matches replies to it),
+/// or a raw one as root where ping sockets are not allowed.
+struct IcmpSocket {
+    fd: std::os::fd::OwnedFd,
+    raw: bool,
+}
+
+/// Echo requests answered per poll round at most: a flood of ICMP cannot
+/// keep the loop from its signals and deadlines.
+const MAX_REPLIES_PER_ROUND: usize = 64;
+
+impl IcmpSocket {
+    fn open() -> std::io::Result<IcmpSocket> {
+        use std::os::fd::FromRawFd;
+        let flags = libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK;
+        // SAFETY: socket(2) with constant arguments; the result is checked.
+        let mut fd =
+            unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | flags, libc::IPPROTO_ICMP) };
         let mut raw = false;
-        let mut fd = libc::socket(
-            libc::AF_INET,
-            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
-            libc::IPPROTO_ICMP,
-        );
         if fd < 0 {
-            fd = libc::socket(
-                libc::AF_INET,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::IPPROTO_ICMP,
-            );
+            // SAFETY: as above.
+            fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW | flags, libc::IPPROTO_ICMP) };
             raw = true;
         }
         if fd < 0 {
             return Err(std::io::Error::last_os_error());
         }
-        let sock = std::os::fd::OwnedFd::from_raw_fd(fd);
-        use std::os::fd::{AsRawFd, FromRawFd};
+        // SAFETY: a fresh descriptor that nothing else owns.
+        Ok(IcmpSocket {
+            fd: unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) },
+            raw,
+        })
+    }
+
+    fn send(&self, ip: Ipv4Addr, seq: u16) -> std::io::Result<()> {
+        use std::os::fd::AsRawFd;
         let id = (std::process::id() & 0xffff) as u16;
         let mut pkt = vec![8u8, 0, 0, 0];
         pkt.extend_from_slice(&id.to_be_bytes());
@@ -114,58 +306,65 @@ pub fn ping(ip: Ipv4Addr, seq: u16, timeout: Duration) -> std::io::Result<bool> 
         pkt.extend_from_slice(b"ferrite pinger");
         let c = checksum(&pkt);
         pkt[2..4].copy_from_slice(&c.to_be_bytes());
-        let mut sa: libc::sockaddr_in = std::mem::zeroed();
+        // SAFETY: an all-zero sockaddr_in is valid; fields set below.
+        let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
         sa.sin_family = libc::AF_INET as u16;
         sa.sin_addr.s_addr = u32::from_ne_bytes(ip.octets());
-        if libc::sendto(
-            sock.as_raw_fd(),
-            pkt.as_ptr().cast(),
-            pkt.len(),
-            0,
-            (&sa as *const libc::sockaddr_in).cast(),
-            std::mem::size_of::<libc::sockaddr_in>() as u32,
-        ) < 0
-        {
+        // SAFETY: sendto(2) with a buffer and address that live across the call.
+        let r = unsafe {
+            libc::sendto(
+                self.fd.as_raw_fd(),
+                pkt.as_ptr().cast(),
+                pkt.len(),
+                0,
+                (&sa as *const libc::sockaddr_in).cast(),
+                std::mem::size_of::<libc::sockaddr_in>() as u32,
+            )
+        };
+        if r < 0 {
             return Err(std::io::Error::last_os_error());
         }
-        let end = Instant::now() + timeout;
-        let mut poll = common::poll::PollSet::new();
+        Ok(())
+    }
+
+    /// The echo replies waiting (at most MAX_REPLIES_PER_ROUND): (from, seq).
+    fn replies(&self) -> Vec<(Ipv4Addr, u16)> {
+        use std::os::fd::AsRawFd;
+        let mut out = Vec::new();
         let mut buf = [0u8; 1500];
-        while Instant::now() < end {
-            poll.clear();
-            poll.add(sock.as_raw_fd());
-            poll.wait(Some(end.saturating_duration_since(Instant::now())))?;
-            let mut from: libc::sockaddr_in = std::mem::zeroed();
+        for _ in 0..MAX_REPLIES_PER_ROUND {
+            // SAFETY: an all-zero sockaddr_in is valid for recvfrom to fill.
+            let mut from: libc::sockaddr_in = unsafe { std::mem::zeroed() };
             let mut len = std::mem::size_of::<libc::sockaddr_in>() as u32;
-            let n = libc::recvfrom(
-                sock.as_raw_fd(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                libc::MSG_DONTWAIT,
-                (&mut from as *mut libc::sockaddr_in).cast(),
-                &mut len,
-            );
-            if n <= 0 {
-                continue;
-            }
-            let b = &buf[..n as usize];
-            // a raw socket hands over the IP header too
-            let icmp = if raw {
-                b.get(((b[0] & 0xf) as usize) * 4..).unwrap_or(&[])
-            } else {
-                b
+            // SAFETY: recvfrom(2) into buffers that live across the call.
+            let n = unsafe {
+                libc::recvfrom(
+                    self.fd.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_DONTWAIT,
+                    (&mut from as *mut libc::sockaddr_in).cast(),
+                    &mut len,
+                )
             };
-            let from_ip = Ipv4Addr::from(u32::from_be(from.sin_addr.s_addr));
-            if icmp.len() >= 8
-                && icmp[0] == 0
-                && from_ip == ip
-                && u16::from_be_bytes([icmp[6], icmp[7]]) == seq
-            {
-                return Ok(true);
+            let Ok(n) = usize::try_from(n) else { break };
+            let b = buf.get(..n).unwrap_or(&[]);
+            if let Some(seq) = echo_reply_seq(b, self.raw) {
+                out.push((Ipv4Addr::from(u32::from_be(from.sin_addr.s_addr)), seq));
             }
         }
-        Ok(false)
+        out
     }
+}
+
+/// The sequence number of an ICMP echo reply (`raw`: with its IP header).
+pub fn echo_reply_seq(b: &[u8], raw: bool) -> Option<u16> {
+    let icmp = if raw {
+        b.get(usize::from(b.first()? & 0xf) * 4..)?
+    } else {
+        b
+    };
+    (icmp.len() >= 8 && icmp[0] == 0).then(|| u16::from_be_bytes([icmp[6], icmp[7]]))
 }
 
 struct Opts {
@@ -235,101 +434,135 @@ fn say(msg: &str) {
     let _ = out::out(&format!("{PROG}: {msg}\n"));
 }
 
-/// No lease yet: sleep until the DHCP service's directory changes (its
-/// `env.out` appears), with no periodic wake-ups; where it cannot be
-/// watched, look again after `retry`.
-/// `seen` is the `env.out` text that had no router.
-fn wait_for_lease(dhcp: &Path, seen: &Option<String>, retry: Duration) {
-    let watched = [dhcp, dhcp.parent().unwrap_or(dhcp)]
-        .into_iter()
-        .find_map(|d| common::inotify::Watch::new(d, common::inotify::DIR_CHANGES).ok());
-    match watched {
-        // the file may have changed between the last look and the watch
-        Some(_) if std::fs::read_to_string(dhcp.join("env.out")).ok() != *seen => {}
-        Some(w) => {
-            w.wait(None);
-        }
-        None => std::thread::sleep(retry),
-    }
+/// The router of the lease in `dhcp/env.out`, if any.
+fn lease_router(dhcp: &Path) -> Option<Ipv4Addr> {
+    std::fs::read_to_string(dhcp.join("env.out"))
+        .ok()
+        .as_deref()
+        .and_then(router_from_env)
 }
 
 fn run(o: Opts) -> i32 {
     let dhcp = o.svdir.join(format!("dhcp_{}", o.interface));
     let supplicant = o.svdir.join(format!("supplicant_{}", o.interface));
-    let mut wd = Watchdog::new(o.interval, o.retry, o.failures);
-    let mut seq: u16 = 0;
-    let mut waiting_said = false;
-    // the router of the lease being watched; None while there is none
-    let mut watching: Option<Ipv4Addr> = None;
-    let mut first_ping = false;
+    let sigfd = match common::sig::SignalFd::new(&[libc::SIGTERM, libc::SIGINT, libc::SIGHUP]) {
+        Ok(s) => s,
+        Err(e) => {
+            out::err(&format!("{PROG}: signalfd: {}\n", describe(&e)));
+            return 111;
+        }
+    };
+    let sock = match IcmpSocket::open() {
+        Ok(s) => s,
+        Err(e) => {
+            out::err(&format!(
+                "{PROG}: cannot open an ICMP socket: {}\n",
+                describe(&e)
+            ));
+            return 111;
+        }
+    };
+    let epoch = Instant::now();
+    let now = || epoch.elapsed();
+    let mut core = Pinger::new(&o.interface, o.interval, o.retry, o.failures, o.timeout);
+    // The DHCP service's directory, or its parent until it exists.
+    let mut watch: Option<(common::inotify::Watch, bool)> = None;
+    let mut actions = core.handle(now(), Event::Lease(lease_router(&dhcp)));
+    let mut poll = common::poll::PollSet::new();
     loop {
-        let env = std::fs::read_to_string(dhcp.join("env.out")).ok();
-        let router = env.as_deref().and_then(router_from_env);
-        let Some(router) = router else {
-            if !waiting_said {
-                say(&format!(
-                    "no lease with a router on {} yet; waiting",
-                    o.interface
-                ));
-                waiting_said = true;
-            }
-            watching = None;
-            wait_for_lease(&dhcp, &env, o.retry);
-            continue;
-        };
-        waiting_said = false;
-        if watching != Some(router) {
-            // A new lease: fw applies it a moment after the client wrote it.
-            // Pinging at once would count "network unreachable" against a
-            // router that is fine, so the first ping waits one retry.
-            say(&format!(
-                "router {router} on {}: first ping in {:?}",
-                o.interface, o.retry
-            ));
-            watching = Some(router);
-            wd = Watchdog::new(o.interval, o.retry, o.failures);
-            first_ping = true;
-            std::thread::sleep(o.retry);
-            continue;
-        }
-        seq = seq.wrapping_add(1);
-        let answered = match ping(router, seq, o.timeout) {
-            Ok(a) => a,
-            Err(e) => {
-                say(&format!("ping {router}: {}", describe(&e)));
-                false
-            }
-        };
-        if !answered {
-            say(&format!(
-                "router {router} does not answer ({}/{})",
-                wd.failures() + 1,
-                wd.max_failures
-            ));
-        } else if first_ping || wd.failures() > 0 {
-            // said once per lease and after failures, not every interval
-            say(&format!("router {router} answers"));
-        }
-        first_ping = false;
-        let wait = match wd.result(answered) {
-            Verdict::Wait(d) => d,
-            Verdict::Restart(d) => {
-                for svc in [&dhcp, &supplicant] {
-                    if svc.is_dir() {
-                        say(&format!("restarting {}", svc.display()));
-                        if let Err(e) = crate::poke(svc, "tcu") {
-                            say(&format!(
-                                "cannot restart {}: {}",
-                                svc.display(),
-                                describe(&e)
-                            ));
+        let mut more = Vec::new();
+        for a in std::mem::take(&mut actions) {
+            match a {
+                Action::Say(m) => say(&m),
+                Action::Ping { router, seq } => {
+                    if let Err(e) = sock.send(router, seq) {
+                        more.extend(core.handle(now(), Event::SendFailed(describe(&e))));
+                    }
+                }
+                Action::Restart => {
+                    for svc in [&dhcp, &supplicant] {
+                        if svc.is_dir() {
+                            say(&format!("restarting {}", svc.display()));
+                            if let Err(e) = crate::poke(svc, "tcu") {
+                                say(&format!(
+                                    "cannot restart {}: {}",
+                                    svc.display(),
+                                    describe(&e)
+                                ));
+                            }
                         }
                     }
                 }
-                d
             }
+        }
+        if !more.is_empty() {
+            actions = more;
+            continue;
+        }
+        // (Re)watch the DHCP directory; its parent while it does not exist.
+        if !watch
+            .as_ref()
+            .is_some_and(|(_, on_dir)| *on_dir || !dhcp.is_dir())
+        {
+            let on_dir = dhcp.is_dir();
+            let target = if on_dir {
+                dhcp.as_path()
+            } else {
+                o.svdir.as_path()
+            };
+            watch = common::inotify::Watch::new(target, common::inotify::DIR_CHANGES)
+                .ok()
+                .map(|w| (w, on_dir));
+            // it may have changed before the watch was in place
+            actions = core.handle(now(), Event::Lease(lease_router(&dhcp)));
+            if !actions.is_empty() {
+                continue;
+            }
+        }
+        // Without inotify, look at the lease again every retry.
+        let relook = watch.is_none().then_some(o.retry);
+        let timeout = match (core.deadline().map(|d| d.saturating_sub(now())), relook) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         };
-        std::thread::sleep(wait);
+        poll.clear();
+        let i_sig = poll.add(sigfd.as_raw_fd());
+        let i_sock = poll.add(sock.fd.as_raw_fd());
+        let i_watch = watch.as_ref().map(|(w, _)| poll.add(w.as_raw_fd()));
+        if let Err(e) = poll.wait(timeout) {
+            out::err(&format!("{PROG}: poll: {}\n", describe(&e)));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if poll.readable(i_sig) {
+            if let Some(sig) = sigfd.read_all().into_iter().next() {
+                let name = match sig {
+                    libc::SIGTERM => "SIGTERM",
+                    libc::SIGINT => "SIGINT",
+                    _ => "SIGHUP",
+                };
+                say(&format!("received {name}: stopping"));
+                return 0;
+            }
+        }
+        if poll.readable(i_sock) {
+            for (from, seq) in sock.replies() {
+                actions.extend(core.handle(now(), Event::Reply { from, seq }));
+            }
+        }
+        let changed = i_watch.is_some_and(|i| poll.readable(i));
+        if changed {
+            if let Some((w, on_dir)) = &watch {
+                w.drain();
+                // the directory itself went: watch its parent again
+                if *on_dir && !dhcp.is_dir() {
+                    watch = None;
+                }
+            }
+        }
+        if changed || relook.is_some() {
+            actions.extend(core.handle(now(), Event::Lease(lease_router(&dhcp))));
+        }
+        actions.extend(core.handle(now(), Event::Timer));
     }
 }
 
@@ -378,6 +611,111 @@ mod tests {
         }
         assert!(parse(&w("--interval 0.5 --failures 3"), &mut o).is_ok());
         assert_eq!((o.interval, o.failures), (Duration::from_millis(500), 3));
+    }
+
+    fn says(a: &[Action]) -> Vec<&str> {
+        a.iter()
+            .filter_map(|a| match a {
+                Action::Say(m) => Some(m.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_core_pings_a_new_router_one_retry_later_and_then_every_interval() {
+        let s = Duration::from_secs;
+        let r = Ipv4Addr::new(10, 0, 2, 2);
+        let mut p = Pinger::new("eth0", s(67), s(5), 5, s(1));
+        assert!(says(&p.handle(s(0), Event::Lease(None)))[0].contains("waiting"));
+        assert_eq!(p.deadline(), None, "no wake-ups without a lease");
+        assert!(p.handle(s(1), Event::Lease(None)).is_empty(), "said once");
+        p.handle(s(10), Event::Lease(Some(r)));
+        assert_eq!(p.deadline(), Some(s(15)));
+        assert!(
+            p.handle(s(12), Event::Timer).is_empty(),
+            "not before its time"
+        );
+        assert_eq!(
+            p.handle(s(15), Event::Timer),
+            vec![Action::Ping { router: r, seq: 1 }]
+        );
+        // a reply with another sequence number or from elsewhere is not it
+        assert!(p.handle(s(15), Event::Reply { from: r, seq: 9 }).is_empty());
+        assert!(p
+            .handle(
+                s(15),
+                Event::Reply {
+                    from: Ipv4Addr::new(1, 2, 3, 4),
+                    seq: 1
+                }
+            )
+            .is_empty());
+        assert_eq!(
+            says(&p.handle(s(15), Event::Reply { from: r, seq: 1 })),
+            ["router 10.0.2.2 answers"]
+        );
+        assert_eq!(p.deadline(), Some(s(82)));
+        assert_eq!(
+            p.handle(s(82), Event::Timer),
+            vec![Action::Ping { router: r, seq: 2 }]
+        );
+        assert!(
+            says(&p.handle(s(82), Event::Reply { from: r, seq: 2 })).is_empty(),
+            "said once per lease"
+        );
+    }
+
+    #[test]
+    fn the_core_restarts_dhcp_after_n_silent_pings() {
+        let s = Duration::from_secs;
+        let r = Ipv4Addr::new(10, 0, 2, 2);
+        let mut p = Pinger::new("eth0", s(67), s(5), 3, s(1));
+        p.handle(s(0), Event::Lease(Some(r)));
+        let mut t = s(5);
+        for n in 1..=3 {
+            assert!(matches!(
+                p.handle(t, Event::Timer)[..],
+                [Action::Ping { .. }]
+            ));
+            let a = p.handle(t + s(1), Event::Timer);
+            assert!(
+                says(&a)[0].contains(&format!("does not answer ({n}/3)")),
+                "{a:?}"
+            );
+            assert_eq!(a.contains(&Action::Restart), n == 3);
+            t = p.deadline().unwrap();
+        }
+        assert_eq!(
+            t,
+            s(18 + 67),
+            "pings at 5, 11, 17; the third silence restarts and waits an interval"
+        );
+        // a send error counts as no answer
+        p.handle(t, Event::Timer);
+        assert!(
+            says(&p.handle(t, Event::SendFailed("Network unreachable".into())))[0]
+                .contains("unreachable")
+        );
+    }
+
+    #[test]
+    fn a_new_router_mid_ping_starts_over_and_deadlines_never_overflow() {
+        let s = Duration::from_secs;
+        let (a, b) = (Ipv4Addr::new(10, 0, 2, 2), Ipv4Addr::new(10, 0, 3, 1));
+        let mut p = Pinger::new("eth0", s(86_400), s(86_400), 5, s(86_400));
+        p.handle(s(0), Event::Lease(Some(a)));
+        p.handle(s(86_400), Event::Timer);
+        p.handle(s(86_401), Event::Lease(Some(b)));
+        assert!(p
+            .handle(s(86_401), Event::Reply { from: a, seq: 1 })
+            .is_empty());
+        assert_eq!(p.deadline(), Some(s(86_401 + 86_400)));
+        let mut q = Pinger::new("eth0", Duration::MAX, Duration::MAX, 1, Duration::MAX);
+        q.handle(Duration::MAX, Event::Lease(Some(a)));
+        assert_eq!(q.deadline(), Some(Duration::MAX));
+        assert!(echo_reply_seq(&[], true).is_none() && echo_reply_seq(&[0xff], true).is_none());
+        assert_eq!(echo_reply_seq(&[0, 0, 0, 0, 0, 1, 0, 7], false), Some(7));
     }
 
     #[test]
