@@ -15,6 +15,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// How long a poke waits for a sibling's runsv that is still starting (boot).
 pub const POKE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
+/// Datagrams a daemon reads from one socket per poll round at most (packet,
+/// ARP, netlink): a host flooding it cannot starve signals and timers.
+pub const MAX_READS_PER_ROUND: usize = 64;
+
 static STOPPING: AtomicBool = AtomicBool::new(false);
 
 /// This process was told to stop. Its last pokes then do not wait: the

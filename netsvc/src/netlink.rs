@@ -145,11 +145,13 @@ impl Netlink {
         Ok(())
     }
 
-    /// All link messages waiting (never blocks).
+    /// The link messages waiting (never blocks), at most
+    /// `MAX_READS_PER_ROUND` datagrams: the rest waits for the next poll
+    /// round, so a storm of events cannot starve signals and timers.
     pub fn read_links(&self) -> Vec<Link> {
         let mut out = Vec::new();
         let mut buf = vec![0u8; 16384];
-        loop {
+        for _ in 0..crate::MAX_READS_PER_ROUND {
             // SAFETY: valid buffer.
             let n =
                 unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };

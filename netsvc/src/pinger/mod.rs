@@ -270,10 +270,6 @@ struct IcmpSocket {
     raw: bool,
 }
 
-/// Echo requests answered per poll round at most: a flood of ICMP cannot
-/// keep the loop from its signals and deadlines.
-const MAX_REPLIES_PER_ROUND: usize = 64;
-
 impl IcmpSocket {
     fn open() -> std::io::Result<IcmpSocket> {
         use std::os::fd::FromRawFd;
@@ -327,12 +323,13 @@ impl IcmpSocket {
         Ok(())
     }
 
-    /// The echo replies waiting (at most MAX_REPLIES_PER_ROUND): (from, seq).
+    /// The echo replies waiting (at most `MAX_READS_PER_ROUND`, so an ICMP
+    /// flood cannot keep the loop from its signals and deadlines): (from, seq).
     fn replies(&self) -> Vec<(Ipv4Addr, u16)> {
         use std::os::fd::AsRawFd;
         let mut out = Vec::new();
         let mut buf = [0u8; 1500];
-        for _ in 0..MAX_REPLIES_PER_ROUND {
+        for _ in 0..crate::MAX_READS_PER_ROUND {
             // SAFETY: an all-zero sockaddr_in is valid for recvfrom to fill.
             let mut from: libc::sockaddr_in = unsafe { std::mem::zeroed() };
             let mut len = std::mem::size_of::<libc::sockaddr_in>() as u32;

@@ -26,7 +26,8 @@ fn send_arp(fd: &OwnedFd, index: i32, mac: [u8; 6], sender: Ipv4Addr, target: Ip
 }
 
 /// Parse an ARP packet (Ethernet/IPv4).
-fn parse_arp(b: &[u8]) -> Option<Arp> {
+#[doc(hidden)] // public for the fuzz target
+pub fn parse_arp(b: &[u8]) -> Option<Arp> {
     if b.len() < 28 || b[0..2] != [0, 1] || b[2..4] != [8, 0] || b[4] != 6 || b[5] != 4 {
         return None;
     }
@@ -202,7 +203,9 @@ fn run(o: Opts) -> i32 {
         }
         let mut actions = Vec::new();
         if poll.readable(ai) {
-            loop {
+            // Bounded: an ARP flood must not keep the loop from its
+            // signals and deadlines; the rest waits for the next round.
+            for _ in 0..crate::MAX_READS_PER_ROUND {
                 // SAFETY: valid buffer.
                 let n =
                     unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
