@@ -217,6 +217,7 @@ mod tests {
             domain: Some("example.org".into()),
             search: vec![],
             mtu: None,
+            origin: Some("dhcp".into()),
         };
         let lan = IfConf {
             interface: "br-lan".into(),

@@ -2,7 +2,15 @@
 //! a shell: `key=value` lines (values bare, 'single' or "double" quoted) or
 //! BusyBox's array form (`let cfg=cfg+1`, `if[$cfg]=eth0`, ...). Keys: if,
 //! ip, ipmask (ADDR/PREFIX), gw, net (`0/0` is the default route), dns,
-//! domain, search, mtu (68..65535). A repeated gw/net pair is one more route.
+//! domain, search, mtu (68..65535), origin. A repeated gw/net pair is one
+//! more route.
+//!
+//! `origin=` says who made an entry: `dhcp` for a lease (its routes are
+//! checked by `fw::shadow` before fw installs them), anything else (`vpn`,
+//! `static`, ...) for configuration that guards against such routes. A file
+//! without it keeps working: a dynamic `dhcp_IF.ipconf` (the seed's
+//! handler, older ferrite) counts as `dhcp`, everything else as local
+//! (`default_origin`).
 
 use std::net::Ipv4Addr;
 
@@ -17,6 +25,24 @@ pub struct IfConf {
     pub search: Vec<String>,
     /// the link's MTU, when the file sets one
     pub mtu: Option<u32>,
+    /// `origin=`: who made the entry (`dhcp` for a lease), when it says
+    pub origin: Option<String>,
+}
+
+/// The origin learned from DHCP (`origin=dhcp`).
+pub const DHCP: &str = "dhcp";
+
+impl IfConf {
+    /// Its routes were learned from a DHCP server.
+    pub fn from_dhcp(&self) -> bool {
+        self.origin.as_deref() == Some(DHCP)
+    }
+}
+
+/// The origin of an entry whose file has no `origin=`: a dynamic file named
+/// `dhcp_IF.ipconf` was written by a DHCP client's handler.
+pub fn default_origin(file_name: &str, dynamic: bool) -> Option<&'static str> {
+    (dynamic && file_name.starts_with("dhcp_") && file_name.ends_with(".ipconf")).then_some(DHCP)
 }
 
 /// Undo sh quoting of one value: 'single' (with '\'' escapes), "double", bare.
@@ -148,6 +174,16 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<IfConf>, String> {
             }
             "domain" => cur.domain = (!value.is_empty()).then_some(value),
             "search" => cur.search = value.split_whitespace().map(String::from).collect(),
+            "origin" => {
+                if value.len() > 32
+                    || !value
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+                {
+                    return Err(err(format!("bad origin {value:?}")));
+                }
+                cur.origin = (!value.is_empty()).then_some(value);
+            }
             "mtu" => {
                 cur.mtu = Some(
                     value
@@ -219,9 +255,36 @@ mod tests {
             ("if=eth0\ndns=1.2.3\n", "f:2:"),
             ("if=eth0\nmtu=67\n", "f:2: mtu \"67\" is not 68..65535"),
             ("if=eth0\nmtu=big\n", "f:2: mtu"),
+            ("if=eth0\norigin='d h c p'\n", "f:2: bad origin"),
         ] {
             let e = parse(t, "f").unwrap_err();
             assert!(e.starts_with(want), "{t:?}: {e}");
         }
+    }
+
+    #[test]
+    fn origin_marker_in_both_forms_and_old_files() {
+        let plain = parse(
+            "# dhcp\nif='eth0'\norigin='dhcp'\ngw='10.0.0.1'\nnet='0.0.0.0/1'\n",
+            "f",
+        )
+        .unwrap();
+        assert!(plain[0].from_dhcp());
+        assert_eq!(plain[0].routes.len(), 1);
+        let array = parse(
+            "let cfg=cfg+1\nif[$cfg]=wg0\norigin[$cfg]=vpn\nnet[$cfg]=0/0\nlet cfg=cfg+1\nif[$cfg]=eth0\norigin[$cfg]=dhcp\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(array[0].origin.as_deref(), Some("vpn"));
+        assert!(!array[0].from_dhcp() && array[1].from_dhcp());
+        // no marker: nothing is assumed by the parser
+        let old = parse("if=eth0\ngw=10.0.0.1\nnet=0/0\norigin=\n", "f").unwrap();
+        assert_eq!(old[0].origin, None);
+        // ... the file's name and place decide instead
+        assert_eq!(default_origin("dhcp_eth0.ipconf", true), Some(DHCP));
+        assert_eq!(default_origin("dhcp_eth0.ipconf", false), None);
+        assert_eq!(default_origin("zcip_eth0.ipconf", true), None);
+        assert_eq!(default_origin("wg0.ipconf", true), None);
     }
 }

@@ -6,10 +6,16 @@
 //! `etc`), forwarding and the firewall to the wanted state, changing only
 //! what differs. It prints what it changed (for its log) and writes `up`
 //! with the time of the run.
+//!
+//! Routes learned from DHCP (`origin=dhcp`, or a `dhcp_IF.ipconf` without
+//! it) are checked at every run against the kernel's routes on other links
+//! and the locally configured ones (`shadow`): one that would shadow a VPN's
+//! default route, or a static one, is not installed and named on stderr.
 
 pub mod etc;
 pub mod ipconf;
 pub mod plan;
+pub mod shadow;
 
 use crate::netlink::{Addr, RouteSpec, Rtnl};
 use common::errtext::describe;
@@ -135,6 +141,11 @@ fn read_confs(p: &Paths) -> (Vec<IfConf>, bool) {
         }
     }
     for f in &files {
+        let dynamic = f.parent() == Some(p.dynamic.as_path());
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let text = match std::fs::read_to_string(f) {
             Ok(t) => t,
             Err(e) => {
@@ -143,7 +154,12 @@ fn read_confs(p: &Paths) -> (Vec<IfConf>, bool) {
             }
         };
         match ipconf::parse(&text, &f.display().to_string()) {
-            Ok(c) => confs.extend(c),
+            Ok(c) => confs.extend(c.into_iter().map(|mut c| {
+                if c.origin.is_none() {
+                    c.origin = ipconf::default_origin(&name, dynamic).map(String::from);
+                }
+                c
+            })),
             Err(e) => {
                 out::err(&format!("{PROG}: {e} (file skipped)\n"));
                 ok = false;
@@ -168,11 +184,12 @@ struct Wanted {
 
 /// Interfaces named in `prefer` come first, in its order, the others in
 /// file order; default route metrics (10, 20, ...), name servers and the
-/// domain follow that order.
-fn wanted(mut confs: Vec<IfConf>, prefer: &[String]) -> Wanted {
+/// domain follow that order. `kernel`: the kernel's routes that fw did not
+/// make; DHCP-learned routes that would shadow one of them on another link,
+/// or a route of a local file, are left out (`shadow::screen`).
+fn wanted(mut confs: Vec<IfConf>, prefer: &[String], kernel: &[shadow::Route]) -> Wanted {
     confs.sort_by_key(|c| plan::preference_rank(&c.interface, prefer));
-    let mut w = Wanted::default();
-    let mut n_default = 0;
+    let mut present: Vec<(i32, IfConf)> = Vec::new();
     for c in confs {
         let Some(index) = index_of(&c.interface) else {
             out::err(&format!(
@@ -187,6 +204,44 @@ fn wanted(mut confs: Vec<IfConf>, prefer: &[String]) -> Wanted {
                 c.interface,
                 describe(&e)
             ));
+        }
+        present.push((index, c));
+    }
+    let route =
+        |index: i32,
+         &(dst, prefix, gateway): &(std::net::Ipv4Addr, u8, Option<std::net::Ipv4Addr>)| {
+            shadow::Route {
+                index,
+                dst,
+                prefix,
+                gateway,
+            }
+        };
+    // what DHCP-learned routes must not cut into: every other route there
+    // is or will be; those of local files guard their own link too
+    let mut guards: Vec<shadow::Guard> = kernel
+        .iter()
+        .map(|&route| shadow::Guard {
+            route,
+            local: false,
+        })
+        .collect();
+    for (index, c) in &present {
+        guards.extend(c.routes.iter().map(|r| shadow::Guard {
+            route: route(*index, r),
+            local: !c.from_dhcp(),
+        }));
+    }
+    let mut w = Wanted::default();
+    let mut n_default = 0;
+    for (index, mut c) in present {
+        if c.from_dhcp() {
+            let learned: Vec<shadow::Route> = c.routes.iter().map(|r| route(index, r)).collect();
+            let (keep, dropped) = shadow::screen(&learned, &guards);
+            for d in &dropped {
+                out::err(&shadow::message(PROG, d, &name_of));
+            }
+            c.routes = keep.iter().map(|r| (r.dst, r.prefix, r.gateway)).collect();
         }
         for &(ip, prefix) in &c.addrs {
             w.addrs.push(A { index, ip, prefix });
@@ -287,9 +342,25 @@ fn mtus(want: &[plan::LinkMtu], saved: &[plan::LinkMtu]) -> (Vec<plan::LinkMtu>,
     (keep, ok)
 }
 
+/// The kernel's routes, of every table, that fw did not make (its own are
+/// wanted again or not from the files alone).
+fn kernel_routes(nl: &mut Rtnl) -> Result<Vec<shadow::Route>, String> {
+    Ok(nl
+        .routes_of_every_table()
+        .map_err(|e| format!("{PROG}: reading routes: {}\n", describe(&e)))?
+        .into_iter()
+        .filter(|r| r.protocol != FW_PROTO)
+        .map(|r| shadow::Route {
+            index: r.index,
+            dst: r.dst,
+            prefix: r.prefix,
+            gateway: r.gateway,
+        })
+        .collect())
+}
+
 fn run(p: &Paths) -> i32 {
     let (confs, mut ok) = read_confs(p);
-    let w = wanted(confs, &read_prefer(&p.conf.join("prefer")));
     let mut nl = match Rtnl::open() {
         Ok(n) => n,
         Err(e) => {
@@ -297,6 +368,12 @@ fn run(p: &Paths) -> i32 {
             return 111;
         }
     };
+    let kernel = kernel_routes(&mut nl).unwrap_or_else(|e| {
+        out::err(&e);
+        ok = false;
+        Vec::new()
+    });
+    let w = wanted(confs, &read_prefer(&p.conf.join("prefer")), &kernel);
     // what fw applied last time: addresses, and links' own MTUs
     let state = p.run_dir.join("applied");
     let previous = read_state(&state);
