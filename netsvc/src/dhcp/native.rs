@@ -3,8 +3,13 @@
 //! and sends `u` to the `fw` service's control FIFO; when the lease is lost
 //! or the client stops, it removes the file and pokes `fw` again. `fw` is
 //! poked only when the file really changed.
+//!
+//! The ipconf says `origin='dhcp'`: fw checks its routes before installing
+//! them (`fw::shadow`, CVE-2024-3661). `--apply` does the same check itself
+//! at every lease and renewal, against the kernel's routes on other links.
 
 use super::lease::Lease;
+use crate::fw::shadow;
 use crate::netlink::{Addr, RouteSpec, Rtnl};
 use common::fsutil::atomic_write;
 use std::path::{Path, PathBuf};
@@ -74,6 +79,55 @@ impl Apply {
         common::iface::set_mtu(&name, target).map_err(|e| format!("mtu {target}: {e}"))
     }
 
+    /// The lease's routes that shadow no route on another link (every
+    /// routing table, read now: a VPN that came up since the last renewal
+    /// counts); each dropped one is named on stderr.
+    fn screened_routes(&self, nl: &mut Rtnl, l: &Lease, classless: bool) -> Vec<RouteSpec> {
+        let learned: Vec<shadow::Route> = l
+            .effective_routes(classless)
+            .iter()
+            .map(|r| shadow::Route {
+                index: self.index,
+                dst: r.net,
+                prefix: r.prefix,
+                gateway: (!r.gateway.is_unspecified()).then_some(r.gateway),
+            })
+            .collect();
+        let guards: Vec<shadow::Guard> = match nl.routes_of_every_table() {
+            Ok(rs) => rs
+                .into_iter()
+                .filter(|r| r.index != self.index)
+                .map(|r| shadow::Guard {
+                    route: shadow::Route {
+                        index: r.index,
+                        dst: r.dst,
+                        prefix: r.prefix,
+                        gateway: r.gateway,
+                    },
+                    local: false,
+                })
+                .collect(),
+            Err(e) => {
+                common::out::err(&format!("dhcp: reading routes: {e}\n"));
+                Vec::new()
+            }
+        };
+        let (keep, dropped) = shadow::screen(&learned, &guards);
+        for d in &dropped {
+            common::out::err(&shadow::message("dhcp", d, &common::iface::name_of));
+        }
+        keep.iter()
+            .map(|r| RouteSpec {
+                dst: r.dst,
+                prefix: r.prefix,
+                gateway: r.gateway,
+                index: self.index,
+                protocol: 3, // "boot": from DHCP
+                metric: 0,
+            })
+            .collect()
+    }
+
     fn install(&self, l: &Lease, classless: bool) -> Result<(), String> {
         let mut nl = Rtnl::open().map_err(|e| format!("netlink: {e}"))?;
         let addr = Addr {
@@ -82,20 +136,14 @@ impl Apply {
             broadcast: Some(l.broadcast_or_default()),
             lifetime: l.lease,
         };
-        let routes: Vec<RouteSpec> = l
-            .effective_routes(classless)
-            .iter()
-            .map(|r| RouteSpec {
-                dst: r.net,
-                prefix: r.prefix,
-                gateway: (!r.gateway.is_unspecified()).then_some(r.gateway),
-                index: self.index,
-                protocol: 3, // "boot": from DHCP
-                metric: 0,
-            })
-            .collect();
-        // another address than before: the old one goes first
-        if let Some((old, _)) = self.applied.borrow().as_ref() {
+        let routes = self.screened_routes(&mut nl, l, classless);
+        if let Some((old, old_routes)) = self.applied.borrow().as_ref() {
+            // routes of the last lease not wanted now (changed, or shadowing
+            // a VPN that came up since) go
+            for r in old_routes.iter().rev().filter(|r| !routes.contains(r)) {
+                let _ = nl.del_route(r);
+            }
+            // another address than before: the old one goes first
             if old.ip != addr.ip || old.prefix != addr.prefix {
                 let _ = nl.del_address(self.index, old);
             }
@@ -151,6 +199,7 @@ pub fn quote(v: &str) -> String {
 pub fn ipconf(interface: &str, l: &Lease, classless: bool) -> String {
     let mut s = format!("# written by ferrite's DHCP client for {interface}\n");
     s.push_str(&format!("if={}\n", quote(interface)));
+    s.push_str(&format!("origin={}\n", quote(crate::fw::ipconf::DHCP)));
     s.push_str(&format!("ip={}\n", quote(&l.ip.to_string())));
     s.push_str(&format!(
         "ipmask={}\n",
@@ -261,7 +310,7 @@ mod tests {
         let l = Lease::from_message(&m).unwrap();
         assert_eq!(
             ipconf("eth0", &l, true),
-            "# written by ferrite's DHCP client for eth0\nif='eth0'\nip='10.0.2.15'\nipmask='10.0.2.15/24'\ngw='10.0.2.2'\nnet='0/0'\ndns='10.0.2.3'\n"
+            "# written by ferrite's DHCP client for eth0\nif='eth0'\norigin='dhcp'\nip='10.0.2.15'\nipmask='10.0.2.15/24'\ngw='10.0.2.2'\nnet='0/0'\ndns='10.0.2.3'\n"
         );
         assert_eq!(quote("a'b; $(reboot)"), "'a'\\''b; $(reboot)'");
         assert_eq!(
@@ -273,5 +322,23 @@ mod tests {
             Some("eth0")
         );
         assert_eq!(interface_from_dir(Path::new("/var/service/fw")), None);
+    }
+
+    #[test]
+    fn fw_reads_the_lease_as_learned_from_dhcp() {
+        let mut m = Message::new(BOOTREPLY, 1, [0; 6]);
+        m.yiaddr = Ipv4Addr::new(192, 168, 1, 50);
+        m.set(opt::SERVER_ID, vec![192, 168, 1, 1]);
+        m.set(opt::SUBNET_MASK, vec![255, 255, 255, 0]);
+        // 0.0.0.0/1 and 128.0.0.0/1 via the router: the TunnelVision pair
+        m.set(
+            opt::CLASSLESS_ROUTES,
+            vec![1, 0, 192, 168, 1, 1, 1, 128, 192, 168, 1, 1],
+        );
+        let l = Lease::from_message(&m).unwrap();
+        let c = crate::fw::ipconf::parse(&ipconf("eth0", &l, true), "f").unwrap();
+        assert!(c[0].from_dhcp());
+        assert_eq!(c[0].routes.len(), 2);
+        assert_eq!(c[0].routes[1].0, Ipv4Addr::new(128, 0, 0, 0));
     }
 }
