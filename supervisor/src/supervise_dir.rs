@@ -155,6 +155,20 @@ impl SuperviseDir {
             }
             Ok(f)
         };
+        // `status`, `stat` and `pid` are replaced by rename, which cannot
+        // replace a directory: one planted there would leave them stale forever.
+        for name in ["status", "stat", "pid"] {
+            let p = dir.join(name);
+            if fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir()) {
+                fs::remove_dir_all(&p).map_err(|e| {
+                    format!(
+                        "{shown}/{name} is a directory and cannot be removed: {}",
+                        describe(&e)
+                    )
+                })?;
+                common::out::err(&format!("runsv: {shown}/{name} was a directory: removed\n"));
+            }
+        }
         let control = fifo("control")?;
         let ok = fifo("ok")?;
         let keepalive = OpenOptions::new()

@@ -628,6 +628,49 @@ pub fn main(args: &[OsString]) -> i32 {
     run(opts)
 }
 
+/// The words of `./args`. A file that cannot be a list of options and a
+/// directory (too big, NUL bytes, not UTF-8, a word longer than a path) is
+/// ignored with a warning: the defaults still log, where refusing would
+/// leave the service blocked on a full pipe.
+fn read_args_file() -> Vec<String> {
+    const MAX_ARGS: u64 = 64 * 1024;
+    let Ok(meta) = fs::metadata("args") else {
+        return Vec::new();
+    };
+    if !meta.is_file() {
+        out::warn(PROG, "./args is not a file: ignored");
+        return Vec::new();
+    }
+    if meta.len() > MAX_ARGS {
+        out::warn(
+            PROG,
+            &format!("./args is larger than {MAX_ARGS} bytes: ignored"),
+        );
+        return Vec::new();
+    }
+    let text = match fs::read("args").map(String::from_utf8) {
+        Ok(Ok(t)) if !t.contains('\0') => t,
+        Ok(_) => {
+            out::warn(PROG, "./args holds NUL bytes or is not UTF-8: ignored");
+            return Vec::new();
+        }
+        Err(e) => {
+            out::warn(
+                PROG,
+                &format!("unable to read ./args: {}: ignored", describe(&e)),
+            );
+            return Vec::new();
+        }
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let words: Vec<String> = text.split_whitespace().map(String::from).collect();
+    if words.iter().any(|w| w.len() > libc::PATH_MAX as usize) {
+        out::warn(PROG, "./args has a word longer than a path: ignored");
+        return Vec::new();
+    }
+    words
+}
+
 /// The standard per-service logger (`log/run` linked to ferrite): the log
 /// directory is `/var/log/service/NAME` where `NAME/log` is our directory;
 /// `./args` may give other options or another directory. Drops to the user
@@ -640,9 +683,7 @@ fn service_setup(extra: &[String]) -> Result<Vec<String>, String> {
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or("cannot tell the service name from the current directory")?;
     let mut words: Vec<String> = extra.to_vec();
-    if let Ok(text) = fs::read_to_string("args") {
-        words.extend(text.split_whitespace().map(String::from));
-    }
+    words.extend(read_args_file());
     let has_dir = words.iter().any(|w| !w.starts_with('-'));
     if !words.iter().any(|w| w.starts_with("-t")) {
         words.insert(0, "-tt".into());

@@ -1,0 +1,712 @@
+//! The fault campaign: faults tried against the real binaries, and what
+//! was lost. Each phase prints one line
+//! `fault campaign: PHASE: N faults, D daemons died, L lines lost, X leases lost`
+//! (BENCHMARKS.md, *Reliability*, collects them) and fails on any loss.
+
+mod common;
+use common::*;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const T: Duration = Duration::from_secs(10);
+/// The tree must be whole again this soon after a kill.
+const WHOLE_AGAIN: Duration = Duration::from_secs(2);
+
+#[derive(Default)]
+struct Tally {
+    faults: u32,
+    died: u32,
+    lines_lost: u64,
+    leases_lost: u32,
+    notes: Vec<String>,
+}
+
+impl Tally {
+    fn report(&self, phase: &str) {
+        eprintln!(
+            "fault campaign: {phase}: {} faults, {} daemons died, {} lines lost, {} leases lost",
+            self.faults, self.died, self.lines_lost, self.leases_lost
+        );
+        for n in &self.notes {
+            eprintln!("fault campaign: {phase}: {n}");
+        }
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fault-campaign");
+        let _ = fs::create_dir_all(&dir);
+        let _ = fs::write(
+            dir.join(format!("{phase}.txt")),
+            format!(
+                "{phase}: {} faults, {} daemons died, {} lines lost, {} leases lost\n",
+                self.faults, self.died, self.lines_lost, self.leases_lost
+            ),
+        );
+    }
+}
+
+fn stat_field(pid: i32, n: usize) -> Option<String> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    rest.split_whitespace().nth(n).map(String::from)
+}
+
+fn ppid_of(pid: i32) -> Option<i32> {
+    stat_field(pid, 1)?.parse().ok()
+}
+
+fn all_pids() -> Vec<i32> {
+    fs::read_dir("/proc")
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn descendants(pid: i32) -> Vec<i32> {
+    let pids = all_pids();
+    let mut out = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        for &c in &pids {
+            if ppid_of(c) == Some(p) {
+                out.push(c);
+                todo.push(c);
+            }
+        }
+    }
+    out
+}
+
+fn cmdline(pid: i32) -> String {
+    String::from_utf8_lossy(&fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default())
+        .replace('\0', " ")
+}
+
+fn cwd(pid: i32) -> Option<PathBuf> {
+    fs::read_link(format!("/proc/{pid}/cwd")).ok()
+}
+
+fn prerequisites() -> bool {
+    require("root", is_root())
+        && require(
+            "unshare (util-linux)",
+            have_program("/usr/bin/unshare") && have_program("/usr/bin/nsenter"),
+        )
+}
+
+/// `ferrite init` as PID 1 of a new PID namespace; (unshare, init's pid here).
+fn start_init(svdir: &Path, console: &Path) -> (Proc, i32) {
+    let out = fs::File::create(console).unwrap();
+    let child = Command::new("/usr/bin/unshare")
+        .args(["--pid", "--fork", "--mount-proc"])
+        .arg(ferrite())
+        .args(["init", "--no-boot", "--stop-timeout", "3", "--svdir"])
+        .arg(svdir)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap();
+    let p = Proc {
+        child,
+        owned: vec![],
+    };
+    let mut init = 0;
+    assert!(wait_until(T, || {
+        init = descendants(p.pid()).first().copied().unwrap_or(0);
+        init != 0 && cmdline(init).contains("init --no-boot")
+    }));
+    (p, init)
+}
+
+/// A tree with two services, each with the standard logger (ferrite's
+/// svlogd as `log/run`). `a` writes numbered lines; `b` is quiet.
+fn two_service_tree(t: &TempDir) -> PathBuf {
+    let svdir = t.join("service");
+    script(
+        &svdir.join("a/run"),
+        "exec 2>&1\ni=0\nwhile :; do echo \"$$ $i\"; i=$((i+1)); sleep 0.01; done",
+    );
+    script(&svdir.join("b/run"), "exec sleep 1002");
+    for s in ["a", "b"] {
+        fs::create_dir_all(svdir.join(s).join("log")).unwrap();
+        std::os::unix::fs::symlink(ferrite(), svdir.join(s).join("log/run")).unwrap();
+        fs::write(
+            svdir.join(s).join("log/args"),
+            format!("{}\n", t.join("logs").join(s).display()),
+        )
+        .unwrap();
+    }
+    svdir
+}
+
+/// Processes under `root` whose working directory is `dir` (a service's
+/// run has its directory's, a logger its `log/`'s; runsv also sits in the
+/// service directory, so it is told apart by its command line).
+fn in_dir(root: i32, dir: &Path, runsv: bool) -> Vec<i32> {
+    let dir = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    descendants(root)
+        .into_iter()
+        .filter(|&p| cwd(p).as_deref() == Some(dir.as_path()))
+        .filter(|&p| cmdline(p).starts_with("runsv ") == runsv)
+        .filter(|&p| stat_field(p, 0).as_deref() != Some("Z"))
+        .collect()
+}
+
+/// The tree is whole: one runsvdir under init, and for each service exactly
+/// one run, one logger and a supervisor that answers.
+fn whole(init: i32, svdir: &Path) -> Result<(), String> {
+    let rsd: Vec<i32> = descendants(init)
+        .into_iter()
+        .filter(|&p| cmdline(p).starts_with("runsvdir"))
+        .collect();
+    if rsd.len() != 1 {
+        return Err(format!("{} runsvdir", rsd.len()));
+    }
+    for s in ["a", "b"] {
+        let d = svdir.join(s);
+        let runs = in_dir(init, &d, false);
+        let logs = in_dir(init, &d.join("log"), false);
+        if runs.len() != 1 || logs.len() != 1 {
+            return Err(format!(
+                "{s}: {} instances, {} loggers",
+                runs.len(),
+                logs.len()
+            ));
+        }
+        let ok = Command::new(applet("svok"))
+            .arg(&d)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok {
+            return Err(format!("{s}: no supervisor answers"));
+        }
+    }
+    Ok(())
+}
+
+/// Numbered lines `PID N` in the log directory: how many are missing inside
+/// each writer's run (a writer killed mid-run may lose nothing but its end).
+fn lines_lost(logdir: &Path) -> (u64, u64) {
+    let mut text = String::new();
+    let mut files: Vec<PathBuf> = fs::read_dir(logdir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    for f in files {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        if name == "current" || name.starts_with('@') {
+            text.push_str(&fs::read_to_string(&f).unwrap_or_default());
+        }
+    }
+    let mut runs: std::collections::HashMap<u64, std::collections::BTreeSet<u64>> =
+        Default::default();
+    let mut seen = 0;
+    for line in text.lines() {
+        // "@TAI64N PID N" with -tt it is "DATE_TIME PID N": take the last two words
+        let w: Vec<&str> = line.split_whitespace().collect();
+        if w.len() < 2 {
+            continue;
+        }
+        let (Ok(pid), Ok(n)) = (w[w.len() - 2].parse::<u64>(), w[w.len() - 1].parse::<u64>())
+        else {
+            continue;
+        };
+        runs.entry(pid).or_default().insert(n);
+        seen += 1;
+    }
+    let lost = runs
+        .values()
+        .map(|ns| ns.iter().next_back().map_or(0, |max| max + 1) - ns.len() as u64)
+        .sum();
+    (lost, seen)
+}
+
+#[test]
+fn signals_to_pid_1() {
+    if !prerequisites() {
+        return;
+    }
+    let mut tally = Tally::default();
+    // Every catchable signal but the four init acts on: the box keeps running.
+    let t = TempDir::new("fc-signals");
+    let svdir = two_service_tree(&t);
+    let (mut unshare, init) = start_init(&svdir, &t.join("console"));
+    assert!(
+        wait_until(T, || whole(init, &svdir).is_ok()),
+        "{:?}",
+        whole(init, &svdir)
+    );
+    let before = in_dir(init, &svdir.join("b"), false);
+    let acting = [libc::SIGTERM, libc::SIGINT, libc::SIGUSR1, libc::SIGUSR2];
+    for sig in 1..=libc::SIGRTMAX() {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP || acting.contains(&sig) {
+            continue;
+        }
+        unsafe { libc::kill(init, sig) };
+        tally.faults += 1;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let state = stat_field(init, 0);
+    if state.is_none() || state.as_deref() == Some("Z") {
+        tally.died += 1;
+    }
+    assert_eq!(
+        tally.died,
+        0,
+        "init died: {}",
+        fs::read_to_string(t.join("console")).unwrap_or_default()
+    );
+    assert!(whole(init, &svdir).is_ok(), "{:?}", whole(init, &svdir));
+    assert_eq!(
+        in_dir(init, &svdir.join("b"), false),
+        before,
+        "a service was restarted"
+    );
+    let console = fs::read_to_string(t.join("console")).unwrap_or_default();
+    assert!(
+        !console.contains("stopping services"),
+        "a stray signal started a shutdown: {console}"
+    );
+    // and poweroff still works
+    unsafe { libc::kill(init, libc::SIGUSR2) };
+    let st = unshare
+        .wait_exit(Duration::from_secs(20))
+        .expect("poweroff after the signal storm");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        st.signal().or(st.code().map(|c| c - 128)),
+        Some(libc::SIGINT)
+    );
+
+    // The four that act do what the README says: TERM and INT reboot
+    // (a PID namespace's init that reboots ends with SIGHUP), USR1 halts
+    // and USR2 powers off (SIGINT).
+    for (sig, name, ends_with, says) in [
+        (libc::SIGTERM, "TERM", libc::SIGHUP, "reboot"),
+        (libc::SIGINT, "INT", libc::SIGHUP, "reboot"),
+        (libc::SIGUSR1, "USR1", libc::SIGINT, "halt"),
+        (libc::SIGUSR2, "USR2", libc::SIGINT, "power off"),
+    ] {
+        let t = TempDir::new("fc-acting");
+        let svdir = two_service_tree(&t);
+        let (mut unshare, init) = start_init(&svdir, &t.join("console"));
+        assert!(wait_until(T, || whole(init, &svdir).is_ok()));
+        unsafe { libc::kill(init, sig) };
+        tally.faults += 1;
+        let st = unshare
+            .wait_exit(Duration::from_secs(20))
+            .unwrap_or_else(|| panic!("{name} did not end init"));
+        assert_eq!(
+            st.signal().or(st.code().map(|c| c - 128)),
+            Some(ends_with),
+            "{name}: {st:?}"
+        );
+        let console = fs::read_to_string(t.join("console")).unwrap_or_default();
+        assert!(
+            console.contains(&format!("{says}: stopping services")),
+            "{name}: {console}"
+        );
+    }
+    tally.report("signals to PID 1 (PID namespace)");
+}
+
+#[test]
+fn kill_9_of_every_process_of_the_tree() {
+    if !prerequisites() {
+        return;
+    }
+    let mut tally = Tally::default();
+    let t = TempDir::new("fc-kills");
+    let svdir = two_service_tree(&t);
+    let (_unshare, init) = start_init(&svdir, &t.join("console"));
+    assert!(
+        wait_until(T, || whole(init, &svdir).is_ok()),
+        "{:?}",
+        whole(init, &svdir)
+    );
+    // each kind of process in turn, twice round
+    let kinds = [
+        "runsvdir",
+        "runsv a",
+        "runsv b",
+        "logger a",
+        "logger b",
+        "service a",
+        "service b",
+    ];
+    for round in 0..2 {
+        for kind in kinds {
+            let victim = match kind {
+                "runsvdir" => descendants(init)
+                    .into_iter()
+                    .find(|&p| cmdline(p).starts_with("runsvdir")),
+                k => {
+                    let (what, s) = k.split_once(' ').unwrap();
+                    let d = svdir.join(s);
+                    match what {
+                        "runsv" => in_dir(init, &d, true).first().copied(),
+                        "logger" => in_dir(init, &d.join("log"), false).first().copied(),
+                        _ => in_dir(init, &d, false).first().copied(),
+                    }
+                }
+            };
+            let victim = victim.unwrap_or_else(|| {
+                panic!(
+                    "round {round}: no {kind} to kill: {:?}",
+                    whole(init, &svdir)
+                )
+            });
+            unsafe { libc::kill(victim, libc::SIGKILL) };
+            tally.faults += 1;
+            let t0 = Instant::now();
+            // runsvdir's own runsv children outlive it: "whole" then also means
+            // they still supervise, and the new runsvdir's wait
+            let ok = wait_until(WHOLE_AGAIN, || {
+                whole(init, &svdir).is_ok() && !descendants(init).contains(&victim)
+            });
+            if !ok {
+                tally.died += 1;
+                tally.notes.push(format!(
+                    "after kill -9 of {kind}: {:?} ({:?})",
+                    whole(init, &svdir),
+                    t0.elapsed()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    // a's lines across all this: none lost within any one run of the writer
+    std::thread::sleep(Duration::from_millis(500));
+    let (lost, seen) = lines_lost(&t.join("logs/a"));
+    tally.lines_lost = lost;
+    tally
+        .notes
+        .push(format!("{seen} lines of service a read back"));
+    tally.report("kill -9 of each process (PID namespace)");
+    assert_eq!(tally.died, 0, "{:?}", tally.notes);
+    assert_eq!(lost, 0, "lines lost");
+}
+
+#[test]
+fn lines_lost_while_the_logger_is_killed_again_and_again() {
+    let mut tally = Tally::default();
+    let t = TempDir::new("fc-lines");
+    let svc = t.join("svc");
+    // numbered, in bursts of 200 lines with a short pause, for about 6 s
+    script(
+        &svc.join("run"),
+        "exec 2>&1\ni=0\nwhile [ $i -lt 20000 ]; do echo \"$$ $i\"; i=$((i+1)); [ $((i % 200)) = 0 ] && sleep 0.06; done\nexec sleep 100",
+    );
+    fs::create_dir_all(svc.join("log")).unwrap();
+    std::os::unix::fs::symlink(ferrite(), svc.join("log/run")).unwrap();
+    fs::write(
+        svc.join("log/args"),
+        format!("{}\n", t.join("logs").display()),
+    )
+    .unwrap();
+    let _r = start_runsv(&svc);
+    let log = svc.join("log");
+    assert!(wait_until(T, || is_running(&log)));
+    let end = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < end {
+        let cur = fs::read_to_string(t.join("logs/current")).unwrap_or_default();
+        if cur.contains(" 19999\n") {
+            break;
+        }
+        let p = pid_of(&log);
+        if p > 0 {
+            unsafe { libc::kill(p, libc::SIGKILL) };
+            tally.faults += 1;
+        }
+        // the next logger comes at once, or a second after the last start
+        // (runsv's restart throttle); let it read a little before the next kill
+        let _ = wait_until(Duration::from_secs(3), || {
+            pid_of(&log) != p && is_running(&log)
+        });
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        wait_until(T, || fs::read_to_string(t.join("logs/current"))
+            .unwrap_or_default()
+            .contains(" 19999\n")),
+        "the last line never arrived"
+    );
+    let (lost, seen) = lines_lost(&t.join("logs"));
+    tally.lines_lost = lost;
+    tally.notes.push(format!("{seen} of 20000 lines read back"));
+    tally.report("svlogd killed -9 repeatedly");
+    assert!(tally.faults >= 3, "the writer was too quick for the faults");
+    assert_eq!(lost, 0);
+    assert_eq!(seen, 20000);
+}
+
+/// A pids cgroup to put processes in (v2 if it has the controller, else
+/// v1's): removed when dropped, after its processes went back to the root.
+struct PidsCgroup {
+    dir: PathBuf,
+    root: PathBuf,
+}
+
+impl PidsCgroup {
+    fn new(tag: &str) -> Option<PidsCgroup> {
+        let v2 = Path::new("/sys/fs/cgroup");
+        let unified = Path::new("/sys/fs/cgroup/unified");
+        let v1 = Path::new("/sys/fs/cgroup/pids");
+        let has_pids = |d: &Path| {
+            fs::read_to_string(d.join("cgroup.controllers"))
+                .is_ok_and(|c| c.split_whitespace().any(|x| x == "pids"))
+        };
+        let root = if has_pids(v2) {
+            let _ = fs::write(v2.join("cgroup.subtree_control"), "+pids");
+            v2
+        } else if has_pids(unified) {
+            let _ = fs::write(unified.join("cgroup.subtree_control"), "+pids");
+            unified
+        } else if v1.join("cgroup.procs").exists() {
+            v1
+        } else {
+            return None;
+        };
+        let dir = root.join(format!("ferrite-{tag}-{}", std::process::id()));
+        fs::create_dir_all(&dir).ok()?;
+        dir.join("pids.max").exists().then(|| PidsCgroup {
+            dir,
+            root: root.to_path_buf(),
+        })
+    }
+    fn add(&self, pid: i32) {
+        fs::write(self.dir.join("cgroup.procs"), pid.to_string()).unwrap();
+    }
+    fn limit(&self, max: &str) {
+        fs::write(self.dir.join("pids.max"), max).unwrap();
+    }
+    fn count(&self) -> usize {
+        fs::read_to_string(self.dir.join("cgroup.procs"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    }
+}
+
+impl Drop for PidsCgroup {
+    fn drop(&mut self) {
+        let _ = fs::write(self.dir.join("pids.max"), "max");
+        for p in fs::read_to_string(self.dir.join("cgroup.procs"))
+            .unwrap_or_default()
+            .lines()
+        {
+            let _ = fs::write(self.root.join("cgroup.procs"), p);
+        }
+        let _ = fs::remove_dir(&self.dir);
+    }
+}
+
+#[test]
+fn fork_failing_under_runsvdir_and_runsv() {
+    if !require("root", is_root()) {
+        return;
+    }
+    let Some(cg) = PidsCgroup::new("fork") else {
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| v == "true"),
+            "no pids cgroup on this machine"
+        );
+        eprintln!("SKIP: no pids cgroup (v1 or v2) here");
+        return;
+    };
+    let mut tally = Tally::default();
+    let t = TempDir::new("fc-fork");
+    let svdir = t.join("service");
+    script(&svdir.join("a/run"), "exec sleep 1001");
+    let err = fs::File::create(t.join("runsvdir.stderr")).unwrap();
+    let child = Command::new(applet("runsvdir"))
+        .arg(&svdir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .unwrap();
+    let rsd = Proc {
+        child,
+        owned: vec![svdir.join("a/supervise")],
+    };
+    cg.add(rsd.pid());
+    let a = svdir.join("a");
+    assert!(wait_until(T, || is_running(&a)));
+    // no fork is possible any more
+    cg.limit(&cg.count().to_string());
+    let old = pid_of(&a);
+    unsafe { libc::kill(old, libc::SIGKILL) };
+    tally.faults += 1;
+    // a new service directory needs a fork by runsvdir
+    script(&svdir.join("b/run"), "exec sleep 1002");
+    tally.faults += 1;
+    std::thread::sleep(Duration::from_millis(2500));
+    let runsv = descendants(rsd.pid())
+        .into_iter()
+        .find(|&p| cmdline(p).starts_with("runsv a"));
+    assert!(runsv.is_some(), "runsv died when fork failed");
+    assert!(
+        stat_field(rsd.pid(), 0).is_some_and(|s| s != "Z"),
+        "runsvdir died when fork failed"
+    );
+    // no busy loop: a retry a second or so, not thousands
+    let runsv = runsv.unwrap();
+    let (w0, r0) = (voluntary_switches(runsv), voluntary_switches(rsd.pid()));
+    std::thread::sleep(Duration::from_secs(2));
+    let (w, r) = (
+        voluntary_switches(runsv) - w0,
+        voluntary_switches(rsd.pid()) - r0,
+    );
+    tally.notes.push(format!(
+        "while fork fails: runsv woke {w} times, runsvdir {r} times in 2 s"
+    ));
+    assert!(
+        w <= 20 && r <= 20,
+        "busy loop: runsv {w}, runsvdir {r} wake-ups in 2 s"
+    );
+    // lift the limit: both recover by themselves
+    cg.limit("max");
+    assert!(
+        wait_until(Duration::from_secs(8), || is_running(&a)
+            && pid_of(&a) != old),
+        "runsv did not recover"
+    );
+    assert!(
+        wait_until(Duration::from_secs(8), || is_running(&svdir.join("b"))),
+        "runsvdir did not recover"
+    );
+    let _tree = (rsd, ());
+    for s in ["a", "b"] {
+        let _ = sv(&svdir, &["exit", svdir.join(s).to_str().unwrap()]);
+    }
+    tally.report("fork failing (pids cgroup)");
+}
+
+/// The bad contents every file a daemon reads is tried with.
+fn bad_contents() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("empty", Vec::new()),
+        ("huge", vec![b'x'; 4 << 20]),
+        ("NUL bytes", b"s100\0\0n2\0\n\0".to_vec()),
+        ("not UTF-8", b"\xff\xfe\xc3\x28n\xa0\xa1\n".to_vec()),
+        ("byte-order mark", b"\xef\xbb\xbfs4096\n".to_vec()),
+    ]
+}
+
+/// Put a bad thing at `path`: content, a symlink loop, or a directory.
+fn plant(path: &Path, case: &str, content: &[u8]) {
+    let _ = fs::remove_file(path);
+    let _ = fs::remove_dir_all(path);
+    match case {
+        "symlink loop" => std::os::unix::fs::symlink(path.file_name().unwrap(), path).unwrap(),
+        "directory" => fs::create_dir_all(path.join("sub")).unwrap(),
+        _ => fs::write(path, content).unwrap(),
+    }
+}
+
+fn all_cases() -> Vec<(&'static str, Vec<u8>)> {
+    let mut c = bad_contents();
+    c.push(("symlink loop", Vec::new()));
+    c.push(("directory", Vec::new()));
+    c
+}
+
+#[test]
+fn bad_files_where_daemons_read_files() {
+    let mut tally = Tally::default();
+    // svlogd: config in the log directory; the standard logger's log/args
+    // and log/config in the service directory.
+    for target in ["logdir/config", "svc/log/config", "svc/log/args"] {
+        for (case, content) in all_cases() {
+            let t = TempDir::new("fc-badfile");
+            let svc = t.join("svc");
+            script(&svc.join("run"), "exec 2>&1\ni=0\nwhile [ $i -lt 50 ]; do echo \"$$ $i\"; i=$((i+1)); done\nexec sleep 100");
+            fs::create_dir_all(svc.join("log")).unwrap();
+            std::os::unix::fs::symlink(ferrite(), svc.join("log/run")).unwrap();
+            let logdir = t.join("logdir");
+            fs::create_dir_all(&logdir).unwrap();
+            if target != "svc/log/args" {
+                fs::write(svc.join("log/args"), format!("{}\n", logdir.display())).unwrap();
+            }
+            plant(&t.join(target), case, &content);
+            tally.faults += 1;
+            let _r = start_runsv(&svc);
+            let log = svc.join("log");
+            // where the lines go: the log directory, or for a bad args file
+            // the default /var/log/service/svc — so args cases check the logger lives
+            let ok = if target == "svc/log/args" {
+                wait_until(T, || is_running(&log)) && {
+                    std::thread::sleep(Duration::from_millis(300));
+                    is_running(&log) && !stderr_of(&svc).contains("panicked")
+                }
+            } else {
+                wait_until(T, || lines_lost(&logdir).1 == 50) && lines_lost(&logdir).0 == 0
+            };
+            let p = pid_of(&log);
+            std::thread::sleep(Duration::from_millis(200));
+            if !ok || pid_of(&log) != p {
+                tally.died += 1;
+                tally.notes.push(format!(
+                    "{target} {case}: logger {}",
+                    if ok {
+                        "restarted"
+                    } else {
+                        "lost lines or died"
+                    }
+                ));
+            }
+            if target == "svc/log/args" {
+                let _ = fs::remove_dir_all("/var/log/service/svc");
+            }
+        }
+    }
+    // runsv: supervise/status and supervise/lock, and the service
+    // directory's own files (down, run)
+    for target in [
+        "supervise/status",
+        "supervise/lock",
+        "supervise/pid",
+        "down",
+        "log",
+    ] {
+        for (case, content) in all_cases() {
+            let t = TempDir::new("fc-badsup");
+            let svc = t.join("svc");
+            script(&svc.join("run"), "exec sleep 100");
+            fs::create_dir_all(svc.join("supervise")).unwrap();
+            plant(&svc.join(target), case, &content);
+            tally.faults += 1;
+            let mut r = start_runsv(&svc);
+            let started = wait_until(Duration::from_secs(3), || is_running(&svc));
+            let exited = r.child.try_wait().ok().flatten();
+            // either it runs the service, or it refuses with a message: never a crash or a hang
+            let clear_refusal = exited.is_some_and(|st| st.code() == Some(111))
+                && stderr_of(&svc).contains("runsv");
+            let wants_down = target == "down";
+            if !(started || clear_refusal || wants_down) || stderr_of(&svc).contains("panicked") {
+                tally.died += 1;
+                tally.notes.push(format!(
+                    "runsv with a bad {target} ({case}): {exited:?} {}",
+                    stderr_of(&svc)
+                ));
+            }
+            if wants_down && exited.is_some() {
+                tally.died += 1;
+                tally.notes.push(format!(
+                    "runsv exited on a bad down ({case}): {}",
+                    stderr_of(&svc)
+                ));
+            }
+        }
+    }
+    tally.report("bad files (svlogd, runsv)");
+    assert_eq!(tally.died, 0, "{:#?}", tally.notes);
+}
