@@ -1,6 +1,7 @@
 //! IPv4/UDP framing of DHCP messages for a packet socket (the client has no
 //! address yet, so the kernel's UDP stack cannot be used), with checksums,
-//! and the classic BPF filter that lets only UDP to port 68 through.
+//! the classic BPF filter that lets only BOOTREPLYs for our MAC through,
+//! and ARP frames for the `-a` check.
 
 use std::net::Ipv4Addr;
 
@@ -104,19 +105,56 @@ pub fn parse_with(p: &[u8], udp_sum_ready: bool) -> Option<&[u8]> {
 }
 
 /// Classic BPF for a cooked (SOCK_DGRAM) packet socket: accept unfragmented
-/// UDP to port 68, drop everything else in the kernel.
-pub fn bpf_filter() -> Vec<(u16, u8, u8, u32)> {
+/// UDP to port 68 that carries a BOOTREPLY for `mac` (its `chaddr`), drop
+/// everything else in the kernel. The client ignores replies for other
+/// hardware addresses anyway; dropping them here means a busy LAN's replies
+/// to other clients, or a flood of UDP to port 68, never wake it up.
+pub fn bpf_filter(mac: [u8; 6]) -> Vec<(u16, u8, u8, u32)> {
+    let mac_hi = u32::from_be_bytes([mac[0], mac[1], mac[2], mac[3]]);
+    let mac_lo = u16::from_be_bytes([mac[4], mac[5]]) as u32;
     vec![
-        (0x30, 0, 0, 9),      // ldb [9]: protocol
-        (0x15, 0, 6, 17),     // jeq UDP ? next : drop
-        (0x28, 0, 0, 6),      // ldh [6]: flags, fragment offset
-        (0x45, 4, 0, 0x1fff), // jset offset ? drop : next
-        (0xb1, 0, 0, 0),      // ldxb 4*([0]&0xf)
-        (0x48, 0, 0, 2),      // ldh [x+2]: UDP destination port
-        (0x15, 0, 1, 68),     // jeq 68 ? accept : drop
-        (0x06, 0, 0, 0xffff), // accept
-        (0x06, 0, 0, 0),      // drop
+        (0x30, 0, 0, 9),       // ldb [9]: protocol
+        (0x15, 0, 12, 17),     // jeq UDP ? next : drop
+        (0x28, 0, 0, 6),       // ldh [6]: flags, fragment offset
+        (0x45, 10, 0, 0x1fff), // jset offset ? drop : next
+        (0xb1, 0, 0, 0),       // ldxb 4*([0]&0xf)
+        (0x48, 0, 0, 2),       // ldh [x+2]: UDP destination port
+        (0x15, 0, 7, 68),      // jeq 68 ? next : drop
+        (0x50, 0, 0, 8),       // ldb [x+8]: BOOTP op
+        (0x15, 0, 5, 2),       // jeq BOOTREPLY ? next : drop
+        (0x40, 0, 0, 8 + 28),  // ld [x+36]: chaddr[0..4]
+        (0x15, 0, 3, mac_hi),  // jeq ? next : drop
+        (0x48, 0, 0, 8 + 32),  // ldh [x+40]: chaddr[4..6]
+        (0x15, 0, 1, mac_lo),  // jeq ? accept : drop
+        (0x06, 0, 0, 0xffff),  // accept
+        (0x06, 0, 0, 0),       // drop
     ]
+}
+
+/// One Ethernet/IPv4 ARP frame (as a cooked packet socket delivers it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArpPacket {
+    /// 1 request, 2 reply.
+    pub op: u16,
+    pub sender_mac: [u8; 6],
+    pub sender_ip: Ipv4Addr,
+    pub target_ip: Ipv4Addr,
+}
+
+/// Parse an Ethernet/IPv4 ARP frame; anything else (other hardware or
+/// protocol, short) is `None`.
+pub fn parse_arp(b: &[u8]) -> Option<ArpPacket> {
+    if b.len() < 28 || b[0..2] != [0, 1] || b[2..4] != [8, 0] || b[4] != 6 || b[5] != 4 {
+        return None;
+    }
+    let mut sender_mac = [0u8; 6];
+    sender_mac.copy_from_slice(&b[8..14]);
+    Some(ArpPacket {
+        op: u16::from_be_bytes([b[6], b[7]]),
+        sender_mac,
+        sender_ip: Ipv4Addr::new(b[14], b[15], b[16], b[17]),
+        target_ip: Ipv4Addr::new(b[24], b[25], b[26], b[27]),
+    })
 }
 
 #[cfg(test)]
@@ -162,5 +200,113 @@ mod tests {
         );
         r[26..28].copy_from_slice(&c.to_be_bytes());
         assert_eq!(parse(&r), Some(&b"x"[..]));
+    }
+    /// Runs the classic BPF program the way the kernel does (the subset it
+    /// uses), on a cooked packet: accept (true) or drop.
+    fn run_bpf(prog: &[(u16, u8, u8, u32)], p: &[u8]) -> bool {
+        let (mut a, mut x, mut pc) = (0u32, 0u32, 0usize);
+        let byte = |i: usize| p.get(i).map(|&b| b as u32);
+        loop {
+            let (code, jt, jf, k) = prog[pc];
+            pc += 1;
+            let ld = |n: usize, at: usize| -> Option<u32> {
+                (0..n).try_fold(0u32, |v, j| Some(v << 8 | byte(at + j)?))
+            };
+            match code {
+                0x30 => match ld(1, k as usize) {
+                    Some(v) => a = v,
+                    None => return false,
+                },
+                0x28 => match ld(2, k as usize) {
+                    Some(v) => a = v,
+                    None => return false,
+                },
+                0x50 => match ld(1, (x + k) as usize) {
+                    Some(v) => a = v,
+                    None => return false,
+                },
+                0x48 => match ld(2, (x + k) as usize) {
+                    Some(v) => a = v,
+                    None => return false,
+                },
+                0x40 => match ld(4, (x + k) as usize) {
+                    Some(v) => a = v,
+                    None => return false,
+                },
+                0xb1 => match byte(k as usize) {
+                    Some(v) => x = 4 * (v & 0xf),
+                    None => return false,
+                },
+                0x15 => pc += usize::from(if a == k { jt } else { jf }),
+                0x45 => pc += usize::from(if a & k != 0 { jt } else { jf }),
+                0x06 => return k != 0,
+                _ => panic!("opcode {code:#x}"),
+            }
+        }
+    }
+
+    fn reply_to(mac: [u8; 6]) -> Vec<u8> {
+        let mut payload = vec![0u8; 240];
+        payload[0] = 2; // BOOTREPLY
+        payload[28..34].copy_from_slice(&mac);
+        let mut r = build(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::BROADCAST, &payload);
+        r[20..22].copy_from_slice(&SERVER_PORT.to_be_bytes());
+        r[22..24].copy_from_slice(&CLIENT_PORT.to_be_bytes());
+        r
+    }
+
+    #[test]
+    fn filter_passes_only_replies_for_our_mac() {
+        let mac = [2, 0, 0, 0, 0, 9];
+        let prog = bpf_filter(mac);
+        assert!(run_bpf(&prog, &reply_to(mac)));
+        assert!(
+            !run_bpf(&prog, &reply_to([2, 0, 0, 0, 0, 8])),
+            "another client's"
+        );
+        assert!(!run_bpf(&prog, &reply_to([3, 0, 0, 0, 0, 9])));
+        let mut request = reply_to(mac);
+        request[28] = 1;
+        assert!(!run_bpf(&prog, &request), "a BOOTREQUEST");
+        let mut to67 = reply_to(mac);
+        to67[22..24].copy_from_slice(&SERVER_PORT.to_be_bytes());
+        assert!(!run_bpf(&prog, &to67));
+        let mut frag = reply_to(mac);
+        frag[7] = 1;
+        assert!(!run_bpf(&prog, &frag));
+        let mut tcp = reply_to(mac);
+        tcp[9] = 6;
+        assert!(!run_bpf(&prog, &tcp));
+        // garbage UDP to port 68, and a packet cut short before chaddr
+        let mut noise = build(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::BROADCAST, b"flood");
+        noise[22..24].copy_from_slice(&CLIENT_PORT.to_be_bytes());
+        assert!(!run_bpf(&prog, &noise));
+        assert!(!run_bpf(&prog, &reply_to(mac)[..60]));
+        // IP options move the UDP header
+        let mut opts = reply_to(mac);
+        opts[0] = 0x46;
+        opts.splice(20..20, [1, 1, 1, 1]);
+        assert!(run_bpf(&prog, &opts));
+    }
+
+    #[test]
+    fn arp_frames() {
+        let mac = [2, 0, 0, 0, 0, 7];
+        let probe =
+            crate::packet::arp_request(mac, Ipv4Addr::UNSPECIFIED, Ipv4Addr::new(10, 0, 0, 5));
+        assert_eq!(
+            parse_arp(&probe),
+            Some(ArpPacket {
+                op: 1,
+                sender_mac: mac,
+                sender_ip: Ipv4Addr::UNSPECIFIED,
+                target_ip: Ipv4Addr::new(10, 0, 0, 5),
+            })
+        );
+        assert_eq!(parse_arp(&probe[..27]), None);
+        let mut other = probe.clone();
+        other[2] = 0x86; // not IPv4
+        assert_eq!(parse_arp(&other), None);
+        assert_eq!(parse_arp(&[]), None);
     }
 }

@@ -2,7 +2,11 @@
 //! protocol (`deconfig`, `bound`, `renew`, `nak`, `leasefail`; lease values
 //! in the environment only). One poll loop over a packet socket (before the
 //! interface has an address), a UDP socket (unicast renewals), a netlink
-//! socket (carrier) and a signalfd; the decisions are `client::Client`'s.
+//! socket (carrier), a signalfd and, during the `-a` check only, an ARP
+//! packet socket; the decisions, the ARP check's included, are
+//! `client::Client`'s. Each poll round reads at most `BUDGET` messages from
+//! each socket before it looks at signals and deadlines again, so a host
+//! flooding port 68 or ARP cannot starve them.
 
 use super::client::{Action, Client, Config, Dest, Event, State};
 use super::frame;
@@ -24,6 +28,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 const PROG: &str = "udhcpc";
+/// Messages read from one socket per poll round.
+const BUDGET: usize = 64;
 const DEFAULT_SCRIPT: &str = "/usr/share/udhcpc/default.script";
 
 #[derive(Debug, Clone)]
@@ -344,8 +350,8 @@ fn recv_packet(fd: RawFd, buf: &mut [u8]) -> Option<(usize, bool)> {
     }
 }
 
-fn attach_filter(fd: RawFd) -> io::Result<()> {
-    let prog: Vec<libc::sock_filter> = frame::bpf_filter()
+fn attach_filter(fd: RawFd, mac: [u8; 6]) -> io::Result<()> {
+    let prog: Vec<libc::sock_filter> = frame::bpf_filter(mac)
         .into_iter()
         .map(|(code, jt, jf, k)| libc::sock_filter { code, jt, jf, k })
         .collect();
@@ -419,55 +425,11 @@ fn udp_socket(ifname: &str) -> io::Result<std::net::UdpSocket> {
     }
 }
 
-/// ARP probe (RFC 5227): is `ip` answered by another host within `wait`?
 /// Interface index and MAC address.
 fn interface(name: &str) -> io::Result<(i32, [u8; 6])> {
     let index =
         common::iface::index_of(name).ok_or_else(|| io::Error::from_raw_os_error(libc::ENODEV))?;
     Ok((index, packet::hw_address(name)?))
-}
-
-fn arp_in_use(index: i32, mac: [u8; 6], ip: Ipv4Addr, wait: Duration) -> bool {
-    let Ok(fd) = packet::socket(index, ETH_P_ARP) else {
-        return false;
-    };
-    let req = packet::arp_request(mac, Ipv4Addr::UNSPECIFIED, ip);
-    let end = Instant::now() + wait;
-    let mut next_probe = Instant::now();
-    let mut poll = PollSet::new();
-    while Instant::now() < end {
-        if Instant::now() >= next_probe {
-            let _ = packet::send_broadcast(fd.as_raw_fd(), index, ETH_P_ARP, &req);
-            next_probe = Instant::now() + wait / 3;
-        }
-        poll.clear();
-        poll.add(fd.as_raw_fd());
-        let _ = poll.wait(Some(
-            next_probe
-                .min(end)
-                .saturating_duration_since(Instant::now()),
-        ));
-        let mut buf = [0u8; 64];
-        loop {
-            // SAFETY: valid buffer.
-            let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-            if n < 28 {
-                break;
-            }
-            // a reply or probe from another host that claims the address
-            let sender_mac = &buf[8..14];
-            let sender_ip = &buf[14..18];
-            let target_ip = &buf[24..28];
-            let other = sender_mac != mac;
-            if other
-                && (sender_ip == ip.octets()
-                    || (buf[7] == 1 && target_ip == ip.octets() && sender_ip == [0; 4]))
-            {
-                return true;
-            }
-        }
-    }
-    false
 }
 
 struct Shell {
@@ -476,6 +438,9 @@ struct Shell {
     mac: [u8; 6],
     pkt: OwnedFd,
     udp: Option<std::net::UdpSocket>,
+    /// Open only while the client probes an address (`-a`): an ARP socket
+    /// sees every ARP frame on the link.
+    arp: Option<OwnedFd>,
     client: Client,
     epoch: Instant,
     last_type: u8,
@@ -596,6 +561,29 @@ impl Shell {
         }
     }
 
+    /// An RFC 5227 probe for `ip`; the ARP socket is opened for the check.
+    fn arp_probe(&mut self, ip: Ipv4Addr) {
+        if self.arp.is_none() {
+            match packet::socket(self.index, ETH_P_ARP) {
+                Ok(fd) => self.arp = Some(fd),
+                Err(e) => {
+                    // without it the check cannot see an owner: it passes,
+                    // as BusyBox's does when arping fails
+                    self.log(&format!("ARP socket: {}", describe(&e)));
+                    return;
+                }
+            }
+        }
+        if let Some(fd) = &self.arp {
+            let req = packet::arp_request(self.mac, Ipv4Addr::UNSPECIFIED, ip);
+            if let Err(e) = packet::send_broadcast(fd.as_raw_fd(), self.index, ETH_P_ARP, &req) {
+                self.log(&format!("sending ARP probe: {}", describe(&e)));
+            } else if self.o.verbose {
+                self.log(&format!("sent ARP probe for {ip}"));
+            }
+        }
+    }
+
     /// Carry out the client's actions; `Some(code)` when the program must end.
     fn execute(&mut self, actions: Vec<Action>) -> Option<i32> {
         for a in actions {
@@ -638,16 +626,11 @@ impl Shell {
                         daemonize(&self.o);
                     }
                 }
-                Action::ArpProbe(ip) => {
-                    let in_use = arp_in_use(self.index, self.mac, ip, self.o.arp_wait);
-                    if in_use {
-                        self.log(&format!("{ip} is in use by another host: declining"));
-                    }
-                    let r = self.client.handle(self.now(), Event::ArpResult { in_use });
-                    if let Some(c) = self.execute(r) {
-                        return Some(c);
-                    }
-                }
+                Action::SendArpProbe(ip) => self.arp_probe(ip),
+                Action::Conflict(ip, mac) => self.log(&format!(
+                    "{ip} is in use by another host: declining (its MAC {})",
+                    mac.map(|b| format!("{b:02x}")).join(":")
+                )),
                 Action::Remember(l) => self.remember(&l),
                 Action::Forget => {
                     let _ = std::fs::remove_file(self.lease_file());
@@ -656,6 +639,20 @@ impl Shell {
         }
         None
     }
+}
+
+/// Link messages waiting on a netlink socket, at most `BUDGET` reads.
+fn read_links(fd: RawFd, buf: &mut [u8]) -> Vec<crate::netlink::Link> {
+    let mut out = Vec::new();
+    for _ in 0..BUDGET {
+        // SAFETY: valid buffer of the given length.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+        if n <= 0 {
+            break;
+        }
+        out.extend(crate::netlink::parse_links(&buf[..n as usize]));
+    }
+    out
 }
 
 /// A seed for transaction ids and jitter. It need not be secret, and it
@@ -739,7 +736,7 @@ pub fn run(o: Options) -> i32 {
         }
     };
     let pkt = match packet::socket(index, ETH_P_IP)
-        .and_then(|fd| attach_filter(fd.as_raw_fd()).map(|_| fd))
+        .and_then(|fd| attach_filter(fd.as_raw_fd(), mac).map(|_| fd))
     {
         Ok(fd) => fd,
         Err(e) => {
@@ -769,6 +766,7 @@ pub fn run(o: Options) -> i32 {
     }
     cfg.failure_pause = Duration::from_secs(o.pause);
     cfg.arp_check = o.arp;
+    cfg.arp_wait = o.arp_wait;
     cfg.classless_routes = !o.no_classless;
     cfg.broadcast_flag = o.broadcast_flag;
     let mut sh = Shell {
@@ -777,6 +775,7 @@ pub fn run(o: Options) -> i32 {
         mac,
         pkt,
         udp,
+        arp: None,
         client: Client::new(cfg),
         epoch: Instant::now(),
         last_type: 0,
@@ -787,12 +786,14 @@ pub fn run(o: Options) -> i32 {
     // The carrier now: a netlink request (answered below), or assume up.
     let mut link_up = true;
     let mut carrier_downs: Option<u32> = None;
+    let mut nlbuf = vec![0u8; 16384];
     if let Some(n) = nl.as_mut() {
         if n.request_link(index).is_ok() {
             let mut poll = PollSet::new();
             poll.add(n.as_raw_fd());
             let _ = poll.wait(Some(Duration::from_millis(500)));
-            if let Some(l) = n.read_links().into_iter().rev().find(|l| l.index == index) {
+            let links = read_links(n.as_raw_fd(), &mut nlbuf);
+            if let Some(l) = links.into_iter().rev().find(|l| l.index == index) {
                 link_up = l.carrier();
                 carrier_downs = l.carrier_downs;
             }
@@ -821,6 +822,7 @@ pub fn run(o: Options) -> i32 {
         let pi = poll.add(sh.pkt.as_raw_fd());
         let ui = sh.udp.as_ref().map(|u| poll.add(u.as_raw_fd()));
         let ni = nl.as_ref().map(|n| poll.add(n.as_raw_fd()));
+        let ai = sh.arp.as_ref().map(|a| poll.add(a.as_raw_fd()));
         if let Err(e) = poll.wait(timeout) {
             sh.log(&format!("poll: {}", describe(&e)));
             std::thread::sleep(Duration::from_millis(100));
@@ -850,7 +852,8 @@ pub fn run(o: Options) -> i32 {
         }
         if let (Some(i), Some(n)) = (ni, nl.as_ref()) {
             if poll.readable(i) {
-                for l in n.read_links().into_iter().filter(|l| l.index == index) {
+                let links = read_links(n.as_raw_fd(), &mut nlbuf);
+                for l in links.into_iter().filter(|l| l.index == index) {
                     // a loss too short to be reported on its own still counts
                     let bounced =
                         matches!((carrier_downs, l.carrier_downs), (Some(a), Some(b)) if b > a);
@@ -871,7 +874,10 @@ pub fn run(o: Options) -> i32 {
             }
         }
         if poll.readable(pi) {
-            while let Some((n, ready)) = recv_packet(sh.pkt.as_raw_fd(), &mut buf) {
+            for _ in 0..BUDGET {
+                let Some((n, ready)) = recv_packet(sh.pkt.as_raw_fd(), &mut buf) else {
+                    break;
+                };
                 let Some(payload) = frame::parse_with(&buf[..n], ready) else {
                     continue;
                 };
@@ -889,7 +895,27 @@ pub fn run(o: Options) -> i32 {
                 // Replies are read from the packet socket; this one only keeps
                 // port 68 open (no ICMP unreachable) and is drained.
                 let mut b = [0u8; 1500];
-                while u.recv(&mut b).is_ok() {}
+                for _ in 0..BUDGET {
+                    if u.recv(&mut b).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        if let (Some(i), Some(fd)) = (ai, sh.arp.as_ref()) {
+            if poll.readable(i) {
+                let mut b = [0u8; 64];
+                for _ in 0..BUDGET {
+                    // SAFETY: valid buffer of the given length.
+                    let n =
+                        unsafe { libc::recv(fd.as_raw_fd(), b.as_mut_ptr().cast(), b.len(), 0) };
+                    if n < 0 {
+                        break;
+                    }
+                    if let Some(p) = frame::parse_arp(&b[..n as usize]) {
+                        actions.extend(sh.client.handle(sh.now(), Event::Arp(p)));
+                    }
+                }
             }
         }
         if sh.client.deadline().is_some_and(|d| sh.now() >= d) {
@@ -897,6 +923,9 @@ pub fn run(o: Options) -> i32 {
         }
         if let Some(code) = sh.execute(actions) {
             return finish(&sh, code);
+        }
+        if sh.client.state() != State::Checking {
+            sh.arp = None;
         }
         if sh.o.verbose && sh.client.state() == State::Released {
             sh.log("released; SIGUSR1 to start again");
