@@ -15,7 +15,7 @@ RUST_RELEASE  := $(shell rustc --version 2>/dev/null | sed -E 's/^rustc ([0-9]+\
 CLIPPY_LEVEL  := $(if $(or $(filter true,$(CI)),$(filter $(TESTED_RUST),$(RUST_RELEASE))),-D,-W)
 DEPS          := scripts/deps
 
-.PHONY: all help deps build aarch64 test lint unit unit-aarch64 size-check bench fuzz clean ci-setup-heals
+.PHONY: all help deps build aarch64 test lint unit unit-aarch64 size-check bench fuzz fuzz-smoke clean ci-setup-heals
 
 all: build
 
@@ -25,6 +25,7 @@ help:
 	@echo "make image        only build the board's image into target/images/BOARD/"
 	@echo "make test         the whole test suite: lint, size, unit, process, interop, namespaces, QEMU boots"
 	@echo "make bench        side-by-side benchmarks against runit, s6, BusyBox (figures in BENCHMARKS.md)"
+	@echo "make fuzz         every fuzz target for 10 million inputs (FUZZ_RUNS=N, FUZZ_TARGETS='a b'); make test runs each 4 s"
 	@echo "make deps         install what make test needs (make deps PROFILE=bench|fuzz|qemu ... for others)"
 	@echo "make aarch64      the binary for 64-bit Arm"
 	@echo "make lint         cargo fmt --check and clippy"
@@ -70,7 +71,7 @@ size-check: build
 test:
 	@$(DEPS) test
 	$(if $(filter true,$(CI)),$(MAKE) ci-setup-heals)
-	$(MAKE) lint size-check aarch64 unit-aarch64 images unit
+	$(MAKE) lint size-check aarch64 unit-aarch64 images unit fuzz-smoke
 
 # CI only (never on a user's machine): take the x86_64 musl target away and
 # show that `make image` brings it back by itself.
@@ -80,6 +81,20 @@ ci-setup-heals:
 	$(MAKE) image BOARD=qemu-x86_64
 	@rustup target list --installed | grep -qx x86_64-unknown-linux-musl \
 	  && echo "ci-setup-heals: make image installed the x86_64 musl target again and built the image"
+
+# Every parser of outside input has a cargo-fuzz target (fuzz/fuzz_targets).
+# make test runs each for a few seconds; any crash or hang fails it.
+fuzz-smoke:
+	@$(DEPS) fuzz
+	fuzz/run 4
+
+# The long runs, not part of make test or CI: each target for FUZZ_RUNS
+# inputs, one after the other; fuzz/run prints executions and wall time.
+FUZZ_RUNS    ?= 10000000
+FUZZ_TARGETS ?=
+fuzz:
+	@$(DEPS) fuzz
+	fuzz/run --runs $(FUZZ_RUNS) $(FUZZ_TARGETS)
 
 bench:
 	@$(DEPS) bench
