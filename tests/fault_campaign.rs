@@ -96,6 +96,26 @@ fn prerequisites() -> bool {
         )
 }
 
+/// A PID namespace whose init this test started: powered off (USR2) when
+/// dropped, and killed (which ends the whole namespace) if it does not go.
+struct NsInit {
+    unshare: Proc,
+    init: i32,
+}
+
+impl Drop for NsInit {
+    fn drop(&mut self) {
+        if self.unshare.child.try_wait().ok().flatten().is_some() {
+            return;
+        }
+        unsafe { libc::kill(self.init, libc::SIGUSR2) };
+        if self.unshare.wait_exit(Duration::from_secs(10)).is_none() {
+            unsafe { libc::kill(self.init, libc::SIGKILL) };
+            let _ = self.unshare.wait_exit(Duration::from_secs(5));
+        }
+    }
+}
+
 /// `ferrite init` as PID 1 of a new PID namespace; (unshare, init's pid here).
 fn start_init(svdir: &Path, console: &Path) -> (Proc, i32) {
     let out = fs::File::create(console).unwrap();
@@ -296,11 +316,13 @@ fn signals_to_pid_1() {
     ] {
         let t = TempDir::new("fc-acting");
         let svdir = two_service_tree(&t);
-        let (mut unshare, init) = start_init(&svdir, &t.join("console"));
+        let (unshare, init) = start_init(&svdir, &t.join("console"));
+        let mut ns = NsInit { unshare, init };
         assert!(wait_until(T, || whole(init, &svdir).is_ok()));
         unsafe { libc::kill(init, sig) };
         tally.faults += 1;
-        let st = unshare
+        let st = ns
+            .unshare
             .wait_exit(Duration::from_secs(20))
             .unwrap_or_else(|| panic!("{name} did not end init"));
         assert_eq!(
@@ -325,7 +347,8 @@ fn kill_9_of_every_process_of_the_tree() {
     let mut tally = Tally::default();
     let t = TempDir::new("fc-kills");
     let svdir = two_service_tree(&t);
-    let (_unshare, init) = start_init(&svdir, &t.join("console"));
+    let (unshare, init) = start_init(&svdir, &t.join("console"));
+    let _ns = NsInit { unshare, init };
     assert!(
         wait_until(T, || whole(init, &svdir).is_ok()),
         "{:?}",
@@ -583,11 +606,13 @@ fn fork_failing_under_runsvdir_and_runsv() {
         wait_until(Duration::from_secs(8), || is_running(&svdir.join("b"))),
         "runsvdir did not recover"
     );
-    let _tree = (rsd, ());
-    for s in ["a", "b"] {
-        let _ = sv(&svdir, &["exit", svdir.join(s).to_str().unwrap()]);
-    }
     tally.report("fork failing (pids cgroup)");
+    // end what this test started: runsvdir's runsv and their services
+    let tree = descendants(rsd.pid());
+    drop(rsd);
+    for p in tree {
+        unsafe { libc::kill(p, libc::SIGKILL) };
+    }
 }
 
 /// The bad contents every file a daemon reads is tried with.
