@@ -644,15 +644,27 @@ impl Shell {
 /// Link messages waiting on a netlink socket, at most `BUDGET` reads.
 fn read_links(fd: RawFd, buf: &mut [u8]) -> Vec<crate::netlink::Link> {
     let mut out = Vec::new();
-    for _ in 0..BUDGET {
+    drain(|| {
         // SAFETY: valid buffer of the given length.
         let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
         if n <= 0 {
-            break;
+            return false;
         }
         out.extend(crate::netlink::parse_links(&buf[..n as usize]));
-    }
+        true
+    });
     out
+}
+
+/// Call `read_one` until it finds nothing more (returns false), at most
+/// `BUDGET` times: what is left waits for the next poll round, after
+/// signals and deadlines had their turn. Returns how many it read.
+fn drain(mut read_one: impl FnMut() -> bool) -> usize {
+    let mut n = 0;
+    while n < BUDGET && read_one() {
+        n += 1;
+    }
+    n
 }
 
 /// A seed for transaction ids and jitter. It need not be secret, and it
@@ -874,48 +886,46 @@ pub fn run(o: Options) -> i32 {
             }
         }
         if poll.readable(pi) {
-            for _ in 0..BUDGET {
+            drain(|| {
                 let Some((n, ready)) = recv_packet(sh.pkt.as_raw_fd(), &mut buf) else {
-                    break;
+                    return false;
                 };
                 let Some(payload) = frame::parse_with(&buf[..n], ready) else {
-                    continue;
+                    return true;
                 };
                 let Ok(m) = Message::decode(payload) else {
-                    continue;
+                    return true;
                 };
                 if let Some(t) = m.msg_type() {
                     sh.last_type = t as u8;
                 }
                 actions.extend(sh.client.handle(sh.now(), Event::Packet(&m)));
-            }
+                true
+            });
         }
         if let (Some(i), Some(u)) = (ui, sh.udp.as_ref()) {
             if poll.readable(i) {
                 // Replies are read from the packet socket; this one only keeps
                 // port 68 open (no ICMP unreachable) and is drained.
                 let mut b = [0u8; 1500];
-                for _ in 0..BUDGET {
-                    if u.recv(&mut b).is_err() {
-                        break;
-                    }
-                }
+                drain(|| u.recv(&mut b).is_ok());
             }
         }
         if let (Some(i), Some(fd)) = (ai, sh.arp.as_ref()) {
             if poll.readable(i) {
                 let mut b = [0u8; 64];
-                for _ in 0..BUDGET {
+                let fd = fd.as_raw_fd();
+                drain(|| {
                     // SAFETY: valid buffer of the given length.
-                    let n =
-                        unsafe { libc::recv(fd.as_raw_fd(), b.as_mut_ptr().cast(), b.len(), 0) };
+                    let n = unsafe { libc::recv(fd, b.as_mut_ptr().cast(), b.len(), 0) };
                     if n < 0 {
-                        break;
+                        return false;
                     }
                     if let Some(p) = frame::parse_arp(&b[..n as usize]) {
                         actions.extend(sh.client.handle(sh.now(), Event::Arp(p)));
                     }
-                }
+                    true
+                });
             }
         }
         if sh.client.deadline().is_some_and(|d| sh.now() >= d) {
@@ -1034,6 +1044,52 @@ mod tests {
 
     fn p(s: &str) -> Result<Options, String> {
         parse_args(&s.split_whitespace().map(String::from).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn a_poll_round_reads_at_most_the_budget() {
+        // a flooded socket: 150 datagrams waiting
+        let mut fds = [0; 2];
+        // SAFETY: valid array for the two descriptors.
+        let r = unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                0,
+                fds.as_mut_ptr(),
+            )
+        };
+        assert_eq!(r, 0);
+        // SAFETY: fresh descriptors owned from here on.
+        let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let mut queued = 0;
+        while queued < 150 {
+            // SAFETY: valid buffer.
+            if unsafe { libc::send(a.as_raw_fd(), b"x".as_ptr().cast(), 1, 0) } != 1 {
+                break;
+            }
+            queued += 1;
+        }
+        assert!(queued > BUDGET, "{queued}");
+        let read = || {
+            let mut buf = [0u8; 8];
+            // SAFETY: valid buffer.
+            unsafe { libc::recv(b.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) > 0 }
+        };
+        // round by round: never more than the budget, all of it in the end
+        let mut rounds = Vec::new();
+        loop {
+            let n = drain(read);
+            if n == 0 {
+                break;
+            }
+            rounds.push(n);
+            assert!(rounds.len() <= queued, "drain never ends");
+        }
+        assert_eq!(rounds[0], BUDGET);
+        assert!(rounds.iter().all(|&n| n <= BUDGET), "{rounds:?}");
+        assert_eq!(rounds.iter().sum::<usize>(), queued);
+        assert_eq!(drain(read), 0);
     }
 
     #[test]
