@@ -1,0 +1,584 @@
+//! A lease survives what should not cost it (root only): a replug while the
+//! server is down, a cable moved to another network (whose server NAKs, or
+//! ignores, the old address), and a flood of UDP to port 68 while a renewal
+//! is due. Network namespaces joined by veth, dnsmasq as the server; every
+//! namespace, interface and process is the test's own and goes when it ends.
+
+mod common;
+use common::*;
+use netsvc::dhcp::msg::{opt, Message, MsgType, BOOTREPLY};
+use std::fs;
+use std::net::{Ipv4Addr, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const T: Duration = Duration::from_secs(15);
+
+fn prerequisites() -> bool {
+    require("root (network namespaces)", is_root())
+        && require("ip (iproute2)", have_ip())
+        && require(
+            "dnsmasq (Debian dnsmasq-base)",
+            have_program("/usr/sbin/dnsmasq"),
+        )
+}
+
+/// A veth pair: `a` in namespace `na`, `b` in `nb`.
+fn veth(na: &Netns, a: &str, nb: &Netns, b: &str) {
+    ip(&[
+        "link", "add", a, "netns", &na.0, "type", "veth", "peer", "name", b, "netns", &nb.0,
+    ]);
+}
+
+/// A process the test started, killed by its pid and reaped when dropped.
+struct Daemon {
+    child: Child,
+    log: PathBuf,
+}
+impl Daemon {
+    fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// dnsmasq serving `range` on `iface`; `lease_file` is kept across restarts
+/// so that a restarted server knows its leases.
+fn dnsmasq(
+    ns: &Netns,
+    iface: &str,
+    range: &str,
+    dir: &Path,
+    lease_file: &str,
+    extra: &[&str],
+) -> Daemon {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    let log = dir.join(format!("dnsmasq-{n}.log"));
+    let child = ns
+        .exec()
+        .args([
+            "/usr/sbin/dnsmasq",
+            "--no-daemon",
+            "--port=0",
+            "--bind-interfaces",
+            "--no-ping",
+            "--log-dhcp",
+        ])
+        .arg(format!("--interface={iface}"))
+        .arg(format!("--dhcp-range={range}"))
+        .arg(format!(
+            "--dhcp-leasefile={}",
+            dir.join(lease_file).display()
+        ))
+        .arg(format!(
+            "--pid-file={}",
+            dir.join(format!("dnsmasq-{n}.pid")).display()
+        ))
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let d = Daemon { child, log };
+    assert!(
+        wait_until(T, || d.log().contains("DHCP, sockets bound")),
+        "dnsmasq did not start: {}",
+        d.log()
+    );
+    d
+}
+
+/// A BusyBox-style handler: logs each event with its environment and
+/// configures the interface as the usual default.script does.
+fn handler(dir: &Path) -> PathBuf {
+    let p = dir.join("handler");
+    script(
+        &p,
+        &format!(
+            "echo \"$1 ip=$ip mask=$mask serverid=$serverid lease=$lease\" >> {log}\n\
+             case $1 in\n\
+             deconfig) ip addr flush dev $interface ;;\n\
+             bound|renew) ip addr flush dev $interface; ip addr add $ip/$mask broadcast $broadcast dev $interface ;;\n\
+             esac",
+            log = dir.join("events").display()
+        ),
+    );
+    p
+}
+
+fn events(dir: &Path) -> Vec<String> {
+    fs::read_to_string(dir.join("events"))
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+fn field<'a>(event: &'a str, key: &str) -> &'a str {
+    event
+        .split(' ')
+        .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+        .unwrap_or("")
+}
+
+fn udhcpc(ns: &Netns, dir: &Path, args: &[&str]) -> Daemon {
+    let log = dir.join("udhcpc.log");
+    let child = ns
+        .exec()
+        .arg(applet("udhcpc"))
+        .args(["-f", "-v", "-s"])
+        .arg(handler(dir))
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    Daemon { child, log }
+}
+
+fn addresses(ns: &Netns, iface: &str) -> String {
+    let out = ns
+        .exec()
+        .args(["ip", "-4", "-o", "addr", "show", "dev", iface])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn wait_for_event(dir: &Path, t: Duration, mut ok: impl FnMut(&str) -> bool) -> bool {
+    wait_until(t, || events(dir).iter().any(|e| ok(e)))
+}
+
+/// Client namespace with `vc`, server namespace with `vs` 10.77.0.1/24.
+fn lab() -> (Netns, Netns) {
+    let (s, c) = (Netns::new("rs"), Netns::new("rc"));
+    veth(&s, "vs", &c, "vc");
+    ip(&["-n", &s.0, "addr", "add", "10.77.0.1/24", "dev", "vs"]);
+    ip(&["-n", &s.0, "link", "set", "vs", "up"]);
+    ip(&["-n", &c.0, "link", "set", "vc", "up"]);
+    (s, c)
+}
+
+/// Out for a moment, as a hand moves a cable (the kernel reports carrier
+/// changes of one device at most once a second: a shorter pull is seen late).
+const PULL: Duration = Duration::from_millis(1200);
+
+#[test]
+fn replug_with_the_server_down_keeps_the_address_until_it_answers() {
+    if !prerequisites() {
+        return;
+    }
+    let t = TempDir::new("replug-down");
+    let (s, c) = lab();
+    let range = "10.77.0.100,10.77.0.150,255.255.255.0,600";
+    let srv = dnsmasq(&s, "vs", range, t.path(), "leases", &[]);
+    let cl = udhcpc(&c, t.path(), &["-i", "vc"]);
+    assert!(
+        wait_for_event(t.path(), T, |e| e.starts_with("bound")),
+        "no lease: {}",
+        cl.log()
+    );
+    let ipaddr = field(&events(t.path())[1], "ip").to_string();
+    let have = || addresses(&c, "vc").contains(&format!("{ipaddr}/24"));
+    assert!(wait_until(T, have), "{}", addresses(&c, "vc"));
+    // the server goes, then the cable is pulled and plugged back
+    drop(srv);
+    ip(&["-n", &s.0, "link", "set", "vs", "down"]);
+    std::thread::sleep(PULL);
+    let replug = Instant::now();
+    ip(&["-n", &s.0, "link", "set", "vs", "up"]);
+    // silence for 6.5 s (the old client deconfigured after 0.5 s): the
+    // address stays, checked every 100 ms
+    while replug.elapsed() < Duration::from_millis(6500) {
+        assert!(
+            have(),
+            "address gone {:?} after the replug: {:?}\n{}",
+            replug.elapsed(),
+            events(t.path()),
+            cl.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let ev = events(t.path());
+    assert_eq!(ev.len(), 2, "no event during the silence: {ev:?}");
+    let log = cl.log();
+    let after = &log[log.find("carrier up").expect("carrier up seen")..];
+    assert!(after.contains("sent Some(Request)"), "INIT-REBOOT: {log}");
+    assert!(
+        after.contains("sent Some(Discover)"),
+        "DISCOVER fallback: {log}"
+    );
+    // the server comes back with its lease file: the next DISCOVER (back-off:
+    // about 8.5 s after the replug, then 16.5 s) gets the same address again
+    let _srv = dnsmasq(&s, "vs", range, t.path(), "leases", &[]);
+    assert!(
+        wait_for_event(t.path(), Duration::from_secs(25), |e| e
+            .starts_with("renew")),
+        "no renewal: {:?}\n{}",
+        events(t.path()),
+        cl.log()
+    );
+    let renewed = replug.elapsed();
+    let ev = events(t.path());
+    assert_eq!(ev.len(), 3, "{ev:?}");
+    assert_eq!(field(&ev[2], "ip"), ipaddr, "{ev:?}");
+    assert!(
+        !ev.iter().skip(1).any(|e| e.starts_with("deconfig")),
+        "{ev:?}"
+    );
+    // (the handler logs the event, then flushes and adds the address again)
+    assert!(wait_until(T, have), "{}", addresses(&c, "vc"));
+    eprintln!(
+        "address kept through {:?} of silence after the replug ({:?} with the pull), renewed {renewed:?} after the replug",
+        Duration::from_millis(6500),
+        Duration::from_millis(6500) + PULL
+    );
+}
+
+/// client --- switch (bridge) --- network A (10.71/24) / network B (10.72/24):
+/// a lease from A, then the cable moved to B, whose dnsmasq gets `b_extra`.
+/// Returns the replug-to-new-lease time, the events and the client's log.
+fn move_cable(tag: &str, b_extra: &[&str]) -> (Duration, Vec<String>, String, bool) {
+    let t = TempDir::new(tag);
+    let (c, sw, a, b) = (
+        Netns::new("mc"),
+        Netns::new("mw"),
+        Netns::new("ma"),
+        Netns::new("mb"),
+    );
+    veth(&c, "vc", &sw, "pc");
+    veth(&a, "va", &sw, "pa");
+    veth(&b, "vb", &sw, "pb");
+    ip(&["-n", &sw.0, "link", "add", "br0", "type", "bridge"]);
+    for p in ["pc", "pa", "pb"] {
+        ip(&["-n", &sw.0, "link", "set", p, "master", "br0"]);
+    }
+    for p in ["br0", "pc", "pa"] {
+        ip(&["-n", &sw.0, "link", "set", p, "up"]);
+    }
+    ip(&["-n", &a.0, "addr", "add", "10.71.0.1/24", "dev", "va"]);
+    ip(&["-n", &b.0, "addr", "add", "10.72.0.1/24", "dev", "vb"]);
+    ip(&["-n", &a.0, "link", "set", "va", "up"]);
+    ip(&["-n", &b.0, "link", "set", "vb", "up"]);
+    ip(&["-n", &c.0, "link", "set", "vc", "up"]);
+    let _da = dnsmasq(
+        &a,
+        "va",
+        "10.71.0.100,10.71.0.150,255.255.255.0,3600",
+        t.path(),
+        "leases-a",
+        &[],
+    );
+    let _db = dnsmasq(
+        &b,
+        "vb",
+        "10.72.0.100,10.72.0.150,255.255.255.0,3600",
+        t.path(),
+        "leases-b",
+        b_extra,
+    );
+    let cl = udhcpc(&c, t.path(), &["-i", "vc"]);
+    assert!(
+        wait_for_event(t.path(), T, |e| e.starts_with("bound ip=10.71.0.")),
+        "{}",
+        cl.log()
+    );
+    assert!(wait_until(T, || addresses(&c, "vc").contains("10.71.0.")));
+    ip(&["-n", &sw.0, "link", "set", "pc", "down"]);
+    ip(&["-n", &sw.0, "link", "set", "pa", "down"]);
+    ip(&["-n", &sw.0, "link", "set", "pb", "up"]);
+    std::thread::sleep(PULL);
+    let t0 = Instant::now();
+    ip(&["-n", &sw.0, "link", "set", "pc", "up"]);
+    // until the new lease: the box has the old address or the new one,
+    // never none (unless a NAK said the old one is wrong here)
+    let mut never_without = true;
+    let got = wait_until(T, || {
+        let a = addresses(&c, "vc");
+        if !a.contains("10.71.0.") && !a.contains("10.72.0.") {
+            never_without = false;
+        }
+        events(t.path())
+            .last()
+            .is_some_and(|e| e.starts_with("bound ip=10.72.0."))
+    });
+    let took = t0.elapsed();
+    assert!(got, "no lease from B: {:?}\n{}", events(t.path()), cl.log());
+    assert!(
+        wait_until(T, || {
+            let a = addresses(&c, "vc");
+            a.contains("10.72.0.") && !a.contains("10.71.0.")
+        }),
+        "{}",
+        addresses(&c, "vc")
+    );
+    (took, events(t.path()), cl.log(), never_without)
+}
+
+#[test]
+fn cable_moved_to_an_authoritative_network_gets_its_lease_at_once() {
+    if !prerequisites() {
+        return;
+    }
+    let (took, ev, log, _) = move_cable("move-auth", &["--dhcp-authoritative"]);
+    eprintln!("replug into an authoritative network to new lease: {took:?}\n{log}");
+    // B's server NAKs the foreign address: nak, deconfig, then B's lease
+    let n = ev.len();
+    assert!(n >= 4, "{ev:?}");
+    assert!(ev[n - 3].starts_with("nak"), "{ev:?}");
+    assert!(ev[n - 2].starts_with("deconfig"), "{ev:?}");
+    assert!(
+        took < Duration::from_secs(4),
+        "new network's lease {took:?} after the replug"
+    );
+}
+
+#[test]
+fn cable_moved_to_a_network_that_ignores_the_old_address_gets_its_lease_by_discover() {
+    if !prerequisites() {
+        return;
+    }
+    let (took, ev, log, never_without) = move_cable("move-quiet", &[]);
+    eprintln!("replug into a non-authoritative network to new lease: {took:?}\n{log}");
+    // B's dnsmasq ignores the REQUEST for 10.71.x; the DISCOVER that goes
+    // out a second after the replug gets B's offer. The old address stays
+    // until then, and the new lease replaces it: no deconfig, no nak.
+    assert_eq!(ev.len(), 3, "deconfig, bound A, bound B: {ev:?}");
+    assert!(ev[2].starts_with("bound ip=10.72.0."), "{ev:?}");
+    assert!(never_without, "the box was left without an address: {ev:?}");
+    let after = &log[log.find("carrier up").expect("carrier up seen")..];
+    assert!(after.contains("sent Some(Discover)"), "{log}");
+    assert!(
+        took < Duration::from_secs(5),
+        "new network's lease {took:?} after the replug"
+    );
+}
+
+// ---- a flood of UDP to port 68 while a renewal is due --------------------
+
+/// Enter namespace `ns` on this thread (setns is per thread).
+fn enter(ns: &str) {
+    let f = fs::File::open(format!("/run/netns/{ns}")).unwrap();
+    assert_eq!(
+        unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) },
+        0,
+        "setns"
+    );
+}
+
+fn bind_to_device(sock: &UdpSocket, iface: &str) {
+    unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_BINDTODEVICE,
+            iface.as_ptr().cast(),
+            iface.len() as u32,
+        )
+    };
+}
+
+/// A thread in namespace `ns` that answers DISCOVER and REQUEST with a
+/// 10 s lease of 10.77.0.42 (T1 5 s), by broadcast on `iface`, until
+/// dropped. dnsmasq will not lease for less than two minutes.
+struct ShortLeaseServer {
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ShortLeaseServer {
+    fn start(ns: &Netns, iface: &str) -> ShortLeaseServer {
+        let stop = Arc::new(AtomicBool::new(false));
+        let st = stop.clone();
+        let ns = ns.0.clone();
+        let iface = iface.to_string();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle = std::thread::spawn(move || {
+            enter(&ns);
+            let sock = UdpSocket::bind("0.0.0.0:67").unwrap();
+            sock.set_broadcast(true).unwrap();
+            bind_to_device(&sock, &iface);
+            sock.set_read_timeout(Some(Duration::from_millis(100)))
+                .unwrap();
+            tx.send(()).unwrap();
+            let mut buf = [0u8; 1500];
+            while !st.load(Ordering::SeqCst) {
+                let Ok((n, _)) = sock.recv_from(&mut buf) else {
+                    continue;
+                };
+                let Ok(m) = Message::decode(&buf[..n]) else {
+                    continue;
+                };
+                let t = match m.msg_type() {
+                    Some(MsgType::Discover) => MsgType::Offer,
+                    Some(MsgType::Request) => MsgType::Ack,
+                    _ => continue,
+                };
+                let mut r = Message::new(BOOTREPLY, m.xid, m.mac());
+                r.yiaddr = Ipv4Addr::new(10, 77, 0, 42);
+                r.set(opt::MSG_TYPE, vec![t as u8]);
+                r.set(opt::SERVER_ID, vec![10, 77, 0, 1]);
+                r.set(opt::SUBNET_MASK, vec![255, 255, 255, 0]);
+                r.set(opt::LEASE_TIME, 10u32.to_be_bytes().to_vec());
+                let _ = sock.send_to(&r.encode(), "255.255.255.255:68");
+            }
+        });
+        rx.recv_timeout(T).expect("test server did not start");
+        ShortLeaseServer {
+            stop,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for ShortLeaseServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// A thread in namespace `ns` sending UDP to port 68 by broadcast on
+/// `iface` as fast as it can, until dropped: every other datagram is noise,
+/// the rest BOOTREPLYs for `mac` with wrong xids, which pass the client's
+/// packet filter and reach its state machine.
+struct Flood {
+    stop: Arc<AtomicBool>,
+    sent: Arc<AtomicU64>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Flood {
+    fn start(ns: &Netns, iface: &str, mac: [u8; 6]) -> Flood {
+        let stop = Arc::new(AtomicBool::new(false));
+        let sent = Arc::new(AtomicU64::new(0));
+        let (st, n) = (stop.clone(), sent.clone());
+        let ns = ns.0.clone();
+        let iface = iface.to_string();
+        let handle = std::thread::spawn(move || {
+            enter(&ns);
+            let sock = UdpSocket::bind("0.0.0.0:0").unwrap();
+            sock.set_broadcast(true).unwrap();
+            bind_to_device(&sock, &iface);
+            let noise = [0x5au8; 300];
+            let mut i: u32 = 0;
+            while !st.load(Ordering::Relaxed) {
+                i = i.wrapping_add(1);
+                let r = if i.is_multiple_of(2) {
+                    sock.send_to(&noise, "255.255.255.255:68")
+                } else {
+                    let mut m = Message::new(BOOTREPLY, i.wrapping_mul(2_654_435_761), mac);
+                    m.yiaddr = Ipv4Addr::new(10, 77, 0, 99);
+                    m.set(opt::MSG_TYPE, vec![MsgType::Offer as u8]);
+                    m.set(opt::SERVER_ID, vec![10, 77, 0, 66]);
+                    sock.send_to(&m.encode(), "255.255.255.255:68")
+                };
+                if r.is_ok() {
+                    n.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+        Flood {
+            stop,
+            sent,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for Flood {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn mac_of(ns: &Netns, iface: &str) -> [u8; 6] {
+    let out = ns
+        .exec()
+        .args(["ip", "-o", "link", "show", iface])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let hex = text
+        .split_whitespace()
+        .skip_while(|w| *w != "link/ether")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no MAC in {text}"));
+    let mut mac = [0u8; 6];
+    for (m, h) in mac.iter_mut().zip(hex.split(':')) {
+        *m = u8::from_str_radix(h, 16).unwrap();
+    }
+    mac
+}
+
+#[test]
+fn a_flood_to_port_68_does_not_delay_the_renewal_or_signals() {
+    if !prerequisites() {
+        return;
+    }
+    let t = TempDir::new("replug-flood");
+    let (s, c) = lab();
+    let _srv = ShortLeaseServer::start(&s, "vs");
+    let mut cl = udhcpc(&c, t.path(), &["-i", "vc"]);
+    assert!(
+        wait_for_event(t.path(), T, |e| e.starts_with("bound")),
+        "{}",
+        cl.log()
+    );
+    let bound = Instant::now();
+    let flood = Flood::start(&s, "vs", mac_of(&c, "vc"));
+    // T1 is 5 s after the lease
+    assert!(
+        wait_for_event(t.path(), Duration::from_secs(12), |e| e
+            .starts_with("renew")),
+        "no renewal under the flood ({} datagrams sent): {:?}\n{}",
+        flood.sent.load(Ordering::Relaxed),
+        events(t.path()),
+        cl.log()
+    );
+    let renewed = bound.elapsed();
+    // signals are still read: SIGTERM ends the client at once
+    let term = Instant::now();
+    unsafe { libc::kill(cl.child.id() as i32, libc::SIGTERM) };
+    let mut status = None;
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            status = cl.child.try_wait().unwrap();
+            status.is_some()
+        }),
+        "SIGTERM not handled under the flood"
+    );
+    let stopped = term.elapsed();
+    let sent = flood.sent.load(Ordering::Relaxed);
+    let flood_time = bound.elapsed();
+    drop(flood);
+    eprintln!(
+        "flood: {sent} datagrams in {flood_time:?}; renewed {renewed:?} after the lease (T1 5 s); SIGTERM to exit {stopped:?}"
+    );
+    assert!(sent > 10_000, "not much of a flood: {sent}");
+    assert!(
+        renewed >= Duration::from_millis(4500) && renewed < Duration::from_millis(7000),
+        "renewal {renewed:?} after the lease, T1 is 5 s\n{}",
+        cl.log()
+    );
+    assert!(stopped < Duration::from_secs(1), "{stopped:?}");
+}
