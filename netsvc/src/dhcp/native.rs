@@ -105,6 +105,7 @@ impl Apply {
                         gateway: r.gateway,
                     },
                     local: false,
+                    ordered: None,
                 })
                 .collect(),
             Err(e) => {
@@ -112,7 +113,7 @@ impl Apply {
                 Vec::new()
             }
         };
-        let (keep, dropped) = shadow::screen(&learned, &guards);
+        let (keep, dropped) = shadow::screen(&learned, None, &guards);
         for d in &dropped {
             common::out::err(&shadow::message("dhcp", d, &common::iface::name_of));
         }

@@ -217,27 +217,52 @@ fn wanted(mut confs: Vec<IfConf>, prefer: &[String], kernel: &[shadow::Route]) -
                 gateway,
             }
         };
+    // the metrics default routes get below, in order (none is ever dropped:
+    // nothing is less specific)
+    let mut n = 0u32;
+    let default_metrics: Vec<Vec<u32>> = present
+        .iter()
+        .map(|(_, c)| {
+            c.routes
+                .iter()
+                .filter(|r| r.1 == 0)
+                .map(|_| {
+                    n = n.saturating_add(1);
+                    n.saturating_mul(10)
+                })
+                .collect()
+        })
+        .collect();
     // what DHCP-learned routes must not cut into: every other route there
-    // is or will be; those of local files guard their own link too
+    // is or will be; those of local files guard their own link too; fw's
+    // own default routes guard leases fw prefers less
     let mut guards: Vec<shadow::Guard> = kernel
         .iter()
         .map(|&route| shadow::Guard {
             route,
             local: false,
+            ordered: None,
         })
         .collect();
-    for (index, c) in &present {
+    for ((index, c), metrics) in present.iter().zip(&default_metrics) {
+        let mut metrics = metrics.iter();
         guards.extend(c.routes.iter().map(|r| shadow::Guard {
             route: route(*index, r),
             local: !c.from_dhcp(),
+            ordered: if r.1 == 0 {
+                metrics.next().copied()
+            } else {
+                None
+            },
         }));
     }
     let mut w = Wanted::default();
     let mut n_default = 0;
-    for (index, mut c) in present {
+    for ((index, mut c), metrics) in present.into_iter().zip(&default_metrics) {
         if c.from_dhcp() {
             let learned: Vec<shadow::Route> = c.routes.iter().map(|r| route(index, r)).collect();
-            let (keep, dropped) = shadow::screen(&learned, &guards);
+            let own_default = metrics.iter().min().copied();
+            let (keep, dropped) = shadow::screen(&learned, own_default, &guards);
             for d in &dropped {
                 out::err(&shadow::message(PROG, d, &name_of));
             }

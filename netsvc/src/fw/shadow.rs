@@ -13,6 +13,12 @@
 //!   kept: metrics order them.
 //! - Routes on the lease's own interface that are not local configuration
 //!   (the lease's own, the kernel's connected route) never guard.
+//! - A default route fw itself orders by metric (another uplink's, from its
+//!   ipconf) guards only when fw prefers it: its metric is below that of
+//!   the lease's own default route, or the lease has none. The preferred
+//!   uplink's routes take nothing from a backup uplink; a backup uplink's
+//!   routes must not take traffic from the preferred one. Routes fw did not
+//!   make (a VPN's, in any table) always guard.
 //! - An on-link host route (`/32`, no gateway) to the gateway of a learned
 //!   route that is kept is kept too: without it that route cannot be
 //!   installed when the router lies outside the lease's subnet (RFC 3442's
@@ -38,6 +44,9 @@ pub struct Guard {
     /// Configured locally (not learned from DHCP): it guards the lease's
     /// own interface as well.
     pub local: bool,
+    /// A default route fw orders with this metric: it guards only a lease
+    /// whose own default route has a higher metric, or that has none.
+    pub ordered: Option<u32>,
 }
 
 /// A learned route that is not installed, and the route it would shadow.
@@ -64,20 +73,31 @@ pub fn strictly_inside(inner: &Route, outer: &Route) -> bool {
     u32::from(inner.dst) & m == u32::from(outer.dst) & m
 }
 
-/// Does `g` guard learned route `r`?
-fn guards(g: &Guard, r: &Route) -> bool {
-    (g.local || g.route.index != r.index) && strictly_inside(r, &g.route)
+/// Does `g` guard learned route `r` of a lease whose own default route has
+/// metric `lease_default`?
+fn guards(g: &Guard, r: &Route, lease_default: Option<u32>) -> bool {
+    let preferred = match (g.ordered, lease_default) {
+        (Some(theirs), Some(ours)) => theirs < ours,
+        _ => true,
+    };
+    preferred && (g.local || g.route.index != r.index) && strictly_inside(r, &g.route)
 }
 
-/// Split `learned` (in order) into the routes to install and those dropped,
-/// each with the most specific route it would shadow. `guards_` may hold
-/// the learned routes themselves (as `local: false`, on their own link):
-/// they do not count against themselves.
-pub fn screen(learned: &[Route], guards_: &[Guard]) -> (Vec<Route>, Vec<Dropped>) {
+/// Split `learned` (the routes of one lease, in order) into the routes to
+/// install and those dropped, each with the most specific route it would
+/// shadow. `lease_default`: the metric the lease's own default route gets
+/// (fw's order), if it has one. `guards_` may hold the learned routes
+/// themselves (as `local: false`, on their own link): they do not count
+/// against themselves.
+pub fn screen(
+    learned: &[Route],
+    lease_default: Option<u32>,
+    guards_: &[Guard],
+) -> (Vec<Route>, Vec<Dropped>) {
     let shadowed = |r: &Route| -> Option<Route> {
         guards_
             .iter()
-            .filter(|g| guards(g, r))
+            .filter(|g| guards(g, r, lease_default))
             .map(|g| g.route)
             .max_by_key(|g| g.prefix)
     };
@@ -153,10 +173,15 @@ mod tests {
         Guard {
             route,
             local: false,
+            ordered: None,
         }
     }
     fn local(route: Route) -> Guard {
-        Guard { route, local: true }
+        Guard {
+            route,
+            local: true,
+            ordered: None,
+        }
     }
     fn name(i: i32) -> String {
         match i {
@@ -175,7 +200,7 @@ mod tests {
             r(ETH0, "0.0.0.0/0", gw),
         ];
         let vpn = r(WG0, "0.0.0.0/0", None);
-        let (keep, drop) = screen(&learned, &[other(vpn)]);
+        let (keep, drop) = screen(&learned, None, &[other(vpn)]);
         assert_eq!(keep, [learned[2]], "the equal default route stays");
         assert_eq!(
             drop,
@@ -195,7 +220,7 @@ mod tests {
             "fw: DHCP route 0.0.0.0/1 via 192.168.1.1 dev eth0 dropped: it would shadow default dev wg0 (CVE-2024-3661)\n"
         );
         // without the VPN they are installed
-        let (keep, drop) = screen(&learned, &[]);
+        let (keep, drop) = screen(&learned, None, &[]);
         assert_eq!((keep.len(), drop.len()), (3, 0));
     }
 
@@ -206,13 +231,13 @@ mod tests {
             r(ETH0, "10.50.7.0/24", Some("192.168.1.1")),
             r(ETH0, "10.51.0.0/24", Some("192.168.1.1")),
         ];
-        let (keep, drop) = screen(&learned, &[local(lan)]);
+        let (keep, drop) = screen(&learned, None, &[local(lan)]);
         assert_eq!(keep, [learned[1]]);
         assert_eq!(drop.len(), 1);
         assert_eq!(drop[0].shadows, lan);
         // a local route guards its own link too (the admin's word wins)
         let here = r(ETH0, "10.50.0.0/16", Some("192.168.1.7"));
-        let (keep, _) = screen(&learned, &[local(here)]);
+        let (keep, _) = screen(&learned, None, &[local(here)]);
         assert_eq!(keep, [learned[1]]);
     }
 
@@ -223,7 +248,7 @@ mod tests {
             local(r(ETH1, "0.0.0.0/0", Some("172.16.0.1"))),
             other(r(WG0, "0.0.0.0/0", None)),
         ];
-        assert_eq!(screen(&learned, &guards_), (learned.to_vec(), vec![]));
+        assert_eq!(screen(&learned, None, &guards_), (learned.to_vec(), vec![]));
     }
 
     #[test]
@@ -239,7 +264,7 @@ mod tests {
             other(r(ETH0, "192.168.1.0/24", None)),
             other(r(ETH0, "0.0.0.0/0", Some("192.168.1.1"))),
         ];
-        assert_eq!(screen(&learned, &own), (learned.to_vec(), vec![]));
+        assert_eq!(screen(&learned, None, &own), (learned.to_vec(), vec![]));
     }
 
     #[test]
@@ -255,7 +280,7 @@ mod tests {
             // a more specific route elsewhere is not shadowed, it wins anyway
             other(r(ETH1, "10.99.5.0/24", Some("172.16.0.1"))),
         ];
-        assert_eq!(screen(&learned, &guards_), (learned.to_vec(), vec![]));
+        assert_eq!(screen(&learned, None, &guards_), (learned.to_vec(), vec![]));
     }
 
     #[test]
@@ -265,16 +290,16 @@ mod tests {
             r(ETH0, "1.1.1.1/32", Some("192.168.1.1")),
             r(ETH0, "8.8.8.8/32", None),
         ];
-        let (keep, drop) = screen(&learned, &[vpn]);
+        let (keep, drop) = screen(&learned, None, &[vpn]);
         assert!(keep.is_empty());
         assert_eq!(drop.len(), 2);
         // a host route never shadows anything: nothing is more specific
         let learned = [r(ETH0, "10.0.0.0/8", Some("192.168.1.1"))];
         let host = other(r(ETH1, "10.0.0.5/32", None));
-        assert_eq!(screen(&learned, &[host]).1, vec![]);
+        assert_eq!(screen(&learned, None, &[host]).1, vec![]);
         // equal host routes: kept
         let learned = [r(ETH0, "10.0.0.5/32", Some("192.168.1.1"))];
-        assert_eq!(screen(&learned, &[host]).1, vec![]);
+        assert_eq!(screen(&learned, None, &[host]).1, vec![]);
     }
 
     #[test]
@@ -287,7 +312,7 @@ mod tests {
             r(ETH0, "0.0.0.0/0", Some("10.128.0.1")),
             r(ETH0, "0.0.0.0/1", Some("10.128.0.1")),
         ];
-        let (keep, drop) = screen(&learned, &[vpn]);
+        let (keep, drop) = screen(&learned, None, &[vpn]);
         assert_eq!(keep, [learned[0], learned[1]]);
         assert_eq!(drop.len(), 1);
         assert_eq!(drop[0].route, learned[2]);
@@ -297,7 +322,7 @@ mod tests {
             r(ETH0, "10.128.0.9/32", None),
             r(ETH0, "128.0.0.0/1", Some("10.128.0.9")),
         ];
-        let (keep, drop) = screen(&learned, &[vpn]);
+        let (keep, drop) = screen(&learned, None, &[vpn]);
         assert!(keep.is_empty(), "{keep:?}");
         assert_eq!(drop.len(), 2);
         // and only for a host route on the same link, on-link
@@ -305,7 +330,7 @@ mod tests {
             r(ETH0, "10.128.0.1/32", Some("192.168.1.1")),
             r(ETH0, "0.0.0.0/0", Some("10.128.0.1")),
         ];
-        assert_eq!(screen(&learned, &[vpn]).1.len(), 1);
+        assert_eq!(screen(&learned, None, &[vpn]).1.len(), 1);
     }
 
     #[test]
@@ -321,7 +346,7 @@ mod tests {
             },
         ];
         let guards_: Vec<Guard> = weird.iter().map(|r| other(*r)).collect();
-        let (keep, drop) = screen(&weird, &guards_);
+        let (keep, drop) = screen(&weird, None, &guards_);
         assert_eq!(keep.len() + drop.len(), weird.len());
         // host bits in a destination do not matter
         assert!(strictly_inside(
@@ -336,5 +361,32 @@ mod tests {
         assert_eq!(mask(32), u32::MAX);
         assert_eq!(mask(33), u32::MAX);
         assert_eq!(mask(1), 0x8000_0000);
+    }
+
+    #[test]
+    fn fw_s_own_uplink_order_decides_between_default_routes() {
+        // eth0 is preferred (its lease's default route gets metric 10), a
+        // static backup default on eth1 gets 20
+        let backup = Guard {
+            ordered: Some(20),
+            ..local(r(ETH1, "0.0.0.0/0", Some("172.16.0.1")))
+        };
+        let learned = [r(ETH0, "10.200.0.0/16", Some("192.168.1.9"))];
+        assert_eq!(screen(&learned, Some(10), &[backup]).1, vec![]);
+        // a lease on the backup link may not take traffic from the preferred one
+        let preferred = Guard {
+            ordered: Some(10),
+            ..other(r(ETH0, "0.0.0.0/0", Some("192.168.1.1")))
+        };
+        let halves = [
+            r(ETH1, "0.0.0.0/1", Some("172.16.0.1")),
+            r(ETH1, "128.0.0.0/1", Some("172.16.0.1")),
+        ];
+        assert_eq!(screen(&halves, Some(20), &[preferred]).1.len(), 2);
+        // nor may a lease without a default route of its own
+        assert_eq!(screen(&halves, None, &[preferred]).1.len(), 2);
+        // a route fw did not make guards whatever the metrics
+        let vpn = other(r(WG0, "0.0.0.0/0", None));
+        assert_eq!(screen(&learned, Some(10), &[vpn]).1.len(), 1);
     }
 }
