@@ -28,8 +28,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 const PROG: &str = "udhcpc";
-/// Messages read from one socket per poll round.
-const BUDGET: usize = 64;
+/// Messages read from one socket per poll round (netsvc's one limit).
+const BUDGET: usize = crate::MAX_READS_PER_ROUND;
 const DEFAULT_SCRIPT: &str = "/usr/share/udhcpc/default.script";
 
 #[derive(Debug, Clone)]
@@ -641,21 +641,6 @@ impl Shell {
     }
 }
 
-/// Link messages waiting on a netlink socket, at most `BUDGET` reads.
-fn read_links(fd: RawFd, buf: &mut [u8]) -> Vec<crate::netlink::Link> {
-    let mut out = Vec::new();
-    drain(|| {
-        // SAFETY: valid buffer of the given length.
-        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
-        if n <= 0 {
-            return false;
-        }
-        out.extend(crate::netlink::parse_links(&buf[..n as usize]));
-        true
-    });
-    out
-}
-
 /// Call `read_one` until it finds nothing more (returns false), at most
 /// `BUDGET` times: what is left waits for the next poll round, after
 /// signals and deadlines had their turn. Returns how many it read.
@@ -798,14 +783,12 @@ pub fn run(o: Options) -> i32 {
     // The carrier now: a netlink request (answered below), or assume up.
     let mut link_up = true;
     let mut carrier_downs: Option<u32> = None;
-    let mut nlbuf = vec![0u8; 16384];
     if let Some(n) = nl.as_mut() {
         if n.request_link(index).is_ok() {
             let mut poll = PollSet::new();
             poll.add(n.as_raw_fd());
             let _ = poll.wait(Some(Duration::from_millis(500)));
-            let links = read_links(n.as_raw_fd(), &mut nlbuf);
-            if let Some(l) = links.into_iter().rev().find(|l| l.index == index) {
+            if let Some(l) = n.read_links().into_iter().rev().find(|l| l.index == index) {
                 link_up = l.carrier();
                 carrier_downs = l.carrier_downs;
             }
@@ -864,8 +847,8 @@ pub fn run(o: Options) -> i32 {
         }
         if let (Some(i), Some(n)) = (ni, nl.as_ref()) {
             if poll.readable(i) {
-                let links = read_links(n.as_raw_fd(), &mut nlbuf);
-                for l in links.into_iter().filter(|l| l.index == index) {
+                // bounded per round by Netlink::read_links itself
+                for l in n.read_links().into_iter().filter(|l| l.index == index) {
                     // a loss too short to be reported on its own still counts
                     let bounced =
                         matches!((carrier_downs, l.carrier_downs), (Some(a), Some(b)) if b > a);
