@@ -565,3 +565,52 @@ fn rpi4_image_has_what_the_board_promises() {
     assert_eq!(get("dev/console").3, (5, 1));
     assert_eq!(get("etc/modules").2, b"");
 }
+
+/// The fault campaign in the booted tree (tests/data/fault-campaign.sh):
+/// signals to PID 1, then kill -9 of runsvdir, each runsv, each logger and
+/// each service in turn; after each the tree is whole again, and at the end
+/// a cable pull and replug still gives the lease back and poweroff works.
+#[test]
+fn fault_campaign_in_the_booted_tree() {
+    if !image_ready("qemu-x86_64") {
+        return;
+    }
+    let dir = TempDir::new("fault-campaign");
+    let board_text = default_board_text()
+        + "\n[[file]]\npath = \"/bin/fault-campaign\"\nsource = \"../tests/data/fault-campaign.sh\"\nmode = 0o755\n";
+    let board = build_x86_image(&board_text, &dir.join("image"));
+    let mut vm = Vm::boot_image(&board, &dir.join("image"), false);
+    vm.expect("ferrite login: ", BOOT);
+    vm.send("root\n");
+    vm.expect("# ", STEP);
+    // the lease first, so that the tree is complete when the faults begin
+    vm.send("i=0; while [ $i -lt 240 ] && ! ip -4 addr show dev eth0 | grep -q 10.0.2.15; do sleep 0.25; i=$((i+1)); done; echo leased=$i\n");
+    vm.expect("leased=", Duration::from_secs(90));
+    vm.send("fault-campaign 2>&1\n");
+    vm.expect("FC-TOTAL", Duration::from_secs(600));
+    vm.expect("# ", STEP);
+    let out = vm.output();
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("FC")).collect();
+    for l in &lines {
+        eprintln!("{l}");
+    }
+    let total = lines.iter().find(|l| l.starts_with("FC-TOTAL")).unwrap();
+    let broken: Vec<&&str> = lines.iter().filter(|l| l.contains("NOT WHOLE")).collect();
+    assert!(broken.is_empty(), "the tree did not recover: {broken:#?}");
+    assert!(total.contains("broken=0"), "{total}");
+    let faults: u32 = total
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("faults="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(faults >= 15, "too few faults tried: {total}");
+    // the network tree still works: pull and replug, the lease comes back
+    cable_pull_and_replug(&mut vm);
+    eprintln!("fault campaign: QEMU tree: {faults} faults, 0 daemons died (each part of the tree whole again), 0 leases lost");
+    vm.send("poweroff\n");
+    vm.expect("ferrite init: power off: stopping services", STEP);
+    let st = vm
+        .wait_exit(Duration::from_secs(60))
+        .expect("poweroff after the campaign");
+    assert_eq!(st.code(), Some(0));
+}
