@@ -7,7 +7,11 @@
 /// script returns); stderr, where the daemons say what they do, stays where
 /// the caller pointed it (BusyBox would send it to syslog). When fork fails
 /// the process simply stays in the foreground. Call it while single-threaded.
-pub fn background() {
+///
+/// With `pidfile`, the parent writes the child's pid there before it exits:
+/// whoever waits for the command to return finds the file already written
+/// (a child writing it itself raced a script that reads it at once).
+pub fn background(pidfile: Option<&std::path::Path>) {
     // SAFETY: single-threaded caller; the parent leaves with _exit, the
     // child only makes plain system calls.
     unsafe {
@@ -23,7 +27,13 @@ pub fn background() {
                     }
                 }
             }
-            pid if pid > 0 => libc::_exit(0),
+            pid if pid > 0 => {
+                if let Some(p) = pidfile {
+                    let _ =
+                        crate::fsutil::atomic_write(p, format!("{pid}\n").as_bytes(), 0o644, false);
+                }
+                libc::_exit(0)
+            }
             _ => {}
         }
     }

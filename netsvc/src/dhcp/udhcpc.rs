@@ -682,8 +682,7 @@ fn daemonize(o: &Options) {
     if DONE.swap(true, std::sync::atomic::Ordering::SeqCst) {
         return;
     }
-    common::daemon::background();
-    write_pidfile(o);
+    common::daemon::background(o.pidfile.as_deref());
 }
 
 fn write_pidfile(o: &Options) {

@@ -224,7 +224,7 @@ fn run(sh: Shell, pidfile: &std::path::Path) -> i32 {
     // the command line was good and the interface is there (or may come):
     // from here on BusyBox's ifplugd runs in the background unless -n
     if !sh.o.foreground {
-        common::daemon::background();
+        common::daemon::background(Some(pidfile));
     }
     let _ = common::fsutil::atomic_write(
         pidfile,

@@ -179,7 +179,7 @@ fn run(o: Opts) -> i32 {
     // the interface and its socket are there: from here on BusyBox's zcip
     // runs in the background unless -f
     if !o.foreground {
-        common::daemon::background();
+        common::daemon::background(None);
     }
     let _ = common::iface::set_up(&o.interface);
     let epoch = Instant::now();
