@@ -390,7 +390,9 @@ fn a_poke_waits_for_a_runsv_that_is_still_starting() {
             start_runsv(&svc)
         })
     };
-    supervisor::sv::send_when_ready(&svc, "u", T).expect("poke");
+    // the network services' poke: queued, not blocking; flushed at exit
+    netsvc::poke(&svc, "u").expect("poke");
+    netsvc::flush_pokes();
     let _r = starter.join().unwrap();
     assert!(
         wait_until(T, || is_running(&svc)),
@@ -398,7 +400,7 @@ fn a_poke_waits_for_a_runsv_that_is_still_starting() {
     );
     // a directory that does not exist fails at once
     let t0 = std::time::Instant::now();
-    assert!(supervisor::sv::send_when_ready(&t.join("nothing"), "u", T).is_err());
+    assert!(netsvc::poke(&t.join("nothing"), "u").is_err());
     assert!(t0.elapsed() < Duration::from_secs(1));
 }
 

@@ -27,12 +27,137 @@ pub fn stopping() {
     STOPPING.store(true, Ordering::Relaxed);
 }
 
-/// Send control letters to a sibling service; while running, wait a little
-/// for a runsv that is still starting (see `supervisor::sv::send_when_ready`).
+/// How often a poke that found its sibling's runsv still starting is tried again.
+pub const POKE_RETRY: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Pokes waiting for a sibling's runsv that is still starting: (service
+/// directory, letters, give up at). Each daemon is one thread with one poll
+/// loop, which asks `pokes_deadline` for its timeout and calls
+/// `retry_pokes` every round: a poke never blocks the loop.
+static PENDING: std::sync::Mutex<Vec<(std::path::PathBuf, String, std::time::Instant)>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn pending() -> std::sync::MutexGuard<'static, Vec<(std::path::PathBuf, String, std::time::Instant)>>
+{
+    PENDING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The sibling's runsv is not there yet (no `control`, or no reader on it).
+fn not_ready(e: &std::io::Error, dir: &std::path::Path) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENXIO)) && dir.is_dir()
+}
+
+/// Send control letters to a sibling service. At boot a sibling's runsv may
+/// still be starting: then the letters are kept and sent from the poll loop
+/// (`retry_pokes`) for up to `POKE_WAIT`, after any earlier ones for that
+/// directory, and this returns Ok. Once this process is stopping, a poke is
+/// sent once or not at all.
 pub fn poke(dir: &std::path::Path, letters: &str) -> std::io::Result<()> {
-    if STOPPING.load(Ordering::Relaxed) {
-        supervisor::sv::send(dir, letters)
-    } else {
-        supervisor::sv::send_when_ready(dir, letters, POKE_WAIT)
+    let mut q = pending();
+    if let Some(p) = q.iter_mut().find(|p| p.0 == dir) {
+        p.1.push_str(letters);
+        return Ok(());
     }
+    match supervisor::sv::send(dir, letters) {
+        Err(e) if not_ready(&e, dir) && !STOPPING.load(Ordering::Relaxed) => {
+            q.push((
+                dir.to_path_buf(),
+                letters.to_string(),
+                std::time::Instant::now() + POKE_WAIT,
+            ));
+            Ok(())
+        }
+        r => r,
+    }
+}
+
+/// How long the poll loop may sleep before pokes must be tried again.
+pub fn pokes_deadline() -> Option<std::time::Duration> {
+    (!pending().is_empty()).then_some(POKE_RETRY)
+}
+
+/// Try the waiting pokes again; returns the ones given up on, with why.
+pub fn retry_pokes() -> Vec<(std::path::PathBuf, std::io::Error)> {
+    let mut failed = Vec::new();
+    let now = std::time::Instant::now();
+    pending().retain(
+        |(dir, letters, give_up)| match supervisor::sv::send(dir, letters) {
+            Ok(()) => false,
+            Err(e) if not_ready(&e, dir) && now < *give_up => true,
+            Err(e) => {
+                failed.push((dir.clone(), e));
+                false
+            }
+        },
+    );
+    failed
+}
+
+/// At exit, outside any loop: send what is still waiting, for at most
+/// `POKE_WAIT` (the last lease or its loss must still reach fw).
+pub fn flush_pokes() {
+    let end = std::time::Instant::now() + POKE_WAIT;
+    while pokes_deadline().is_some() && std::time::Instant::now() < end {
+        std::thread::sleep(POKE_RETRY);
+        let _ = retry_pokes();
+    }
+}
+
+/// The earlier of a loop's own timeout and the pokes' retry.
+pub fn with_pokes(timeout: Option<std::time::Duration>) -> Option<std::time::Duration> {
+    match (timeout, pokes_deadline()) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Each loop's round: retry the pokes and say which were given up on.
+pub fn retry_pokes_and_say(prog: &str) {
+    for (dir, e) in retry_pokes() {
+        common::out::err(&format!(
+            "{prog}: cannot poke {}: {}\n",
+            dir.display(),
+            common::errtext::describe(&e)
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_poke_to_a_runsv_still_starting_waits_in_the_queue_not_in_a_sleep() {
+        let dir = std::env::temp_dir().join(format!("ferrite-poke-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("supervise")).unwrap();
+        let t0 = std::time::Instant::now();
+        poke(&dir, "u").unwrap();
+        poke(&dir, "d").unwrap();
+        assert!(
+            t0.elapsed() < std::time::Duration::from_millis(100),
+            "the poke blocked"
+        );
+        assert_eq!(pokes_deadline(), Some(POKE_RETRY));
+        assert!(retry_pokes().is_empty(), "still waiting, not failed");
+        // the runsv comes: a FIFO with a reader
+        let fifo = dir.join("supervise/control");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let mut reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .unwrap();
+        assert!(retry_pokes().is_empty());
+        assert_eq!(pokes_deadline(), None);
+        let mut got = String::new();
+        use std::io::Read;
+        let _ = reader.read_to_string(&mut got);
+        assert_eq!(got, "ud", "both letters, in order");
+        // a directory that is not there fails at once
+        assert!(poke(&dir.join("nothing"), "u").is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    use std::os::unix::fs::OpenOptionsExt;
 }

@@ -66,26 +66,6 @@ pub fn send(dir: &Path, letters: &str) -> io::Result<()> {
     f.write_all(letters.as_bytes())
 }
 
-/// `send`, waiting up to `wait` for a runsv that is still starting (its
-/// `supervise/control` missing or without a reader): at boot a service may
-/// poke a sibling whose runsv runsvdir has not started yet, and a lost `u`
-/// would leave that sibling down. A missing directory fails at once.
-pub fn send_when_ready(dir: &Path, letters: &str, wait: std::time::Duration) -> io::Result<()> {
-    let start = std::time::Instant::now();
-    loop {
-        match send(dir, letters) {
-            Err(e)
-                if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENXIO))
-                    && dir.is_dir()
-                    && start.elapsed() < wait =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            r => return r,
-        }
-    }
-}
-
 fn now_unix() -> u64 {
     Tai64n::now().unix_secs()
 }

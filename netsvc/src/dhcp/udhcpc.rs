@@ -709,7 +709,9 @@ pub fn main(args: &[OsString]) -> i32 {
             return usage();
         }
     };
-    run(o)
+    let code = run(o);
+    crate::flush_pokes();
+    code
 }
 
 pub fn run(o: Options) -> i32 {
@@ -810,7 +812,7 @@ pub fn run(o: Options) -> i32 {
     let mut poll = PollSet::new();
     let mut buf = vec![0u8; 2048];
     loop {
-        let timeout = sh.client.deadline().map(|d| d.saturating_sub(sh.now()));
+        let timeout = crate::with_pokes(sh.client.deadline().map(|d| d.saturating_sub(sh.now())));
         poll.clear();
         let si = poll.add(sigfd.as_raw_fd());
         let pi = poll.add(sh.pkt.as_raw_fd());
@@ -821,6 +823,7 @@ pub fn run(o: Options) -> i32 {
             sh.log(&format!("poll: {}", describe(&e)));
             std::thread::sleep(Duration::from_millis(100));
         }
+        crate::retry_pokes_and_say(PROG);
         let mut actions = Vec::new();
         if poll.readable(si) {
             for s in sigfd.read_all() {
@@ -1017,7 +1020,9 @@ pub fn native_main(args: &[OsString]) -> i32 {
         classless_routes: !o.no_classless,
         apply,
     });
-    run(o)
+    let code = run(o);
+    crate::flush_pokes();
+    code
 }
 
 #[cfg(test)]

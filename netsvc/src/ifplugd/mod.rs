@@ -166,7 +166,9 @@ pub fn main(args: &[OsString]) -> i32 {
         return 1;
     }
     let svdir = PathBuf::from(std::env::var("SVDIR").unwrap_or_else(|_| "/var/service".into()));
-    run(Shell { o, svdir }, &pidfile)
+    let code = run(Shell { o, svdir }, &pidfile);
+    crate::flush_pokes();
+    code
 }
 
 /// `pid` runs this binary as ifplugd for `ifname`: same executable, and
@@ -258,7 +260,10 @@ fn run(sh: Shell, pidfile: &std::path::Path) -> i32 {
         poll.clear();
         let si = poll.add(sigfd.as_raw_fd());
         let ni = poll.add(nl.as_raw_fd());
-        let _ = poll.wait(deb.deadline().map(|d| d.saturating_sub(now)));
+        let _ = poll.wait(crate::with_pokes(
+            deb.deadline().map(|d| d.saturating_sub(now)),
+        ));
+        crate::retry_pokes_and_say(PROG);
         if poll.readable(si) && !sigfd.read_all().is_empty() {
             crate::stopping();
             break 0;

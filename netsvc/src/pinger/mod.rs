@@ -424,7 +424,9 @@ pub fn main(args: &[OsString]) -> i32 {
         ));
         return 100;
     }
-    run(o)
+    let code = run(o);
+    crate::flush_pokes();
+    code
 }
 
 fn say(msg: &str) {
@@ -526,10 +528,11 @@ fn run(o: Opts) -> i32 {
         let i_sig = poll.add(sigfd.as_raw_fd());
         let i_sock = poll.add(sock.fd.as_raw_fd());
         let i_watch = watch.as_ref().map(|(w, _)| poll.add(w.as_raw_fd()));
-        if let Err(e) = poll.wait(timeout) {
+        if let Err(e) = poll.wait(crate::with_pokes(timeout)) {
             out::err(&format!("{PROG}: poll: {}\n", describe(&e)));
             std::thread::sleep(Duration::from_millis(100));
         }
+        crate::retry_pokes_and_say(PROG);
         if poll.readable(i_sig) {
             if let Some(sig) = sigfd.read_all().into_iter().next() {
                 let name = match sig {

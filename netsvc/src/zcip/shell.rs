@@ -118,7 +118,9 @@ pub fn main(args: &[OsString]) -> i32 {
         },
         _ => return usage(),
     }
-    run(o)
+    let code = run(o);
+    crate::flush_pokes();
+    code
 }
 
 fn handler(o: &Opts, event: &str, ip: Option<Ipv4Addr>) {
@@ -193,7 +195,10 @@ fn run(o: Opts) -> i32 {
         poll.clear();
         let si = poll.add(sigfd.as_raw_fd());
         let ai = poll.add(fd.as_raw_fd());
-        let _ = poll.wait(z.deadline().map(|d| d.saturating_sub(now)));
+        let _ = poll.wait(crate::with_pokes(
+            z.deadline().map(|d| d.saturating_sub(now)),
+        ));
+        crate::retry_pokes_and_say(PROG);
         if poll.readable(si) && !sigfd.read_all().is_empty() {
             crate::stopping();
             if configured.is_some() {
