@@ -735,3 +735,143 @@ fn bad_files_where_daemons_read_files() {
     tally.report("bad files (svlogd, runsv)");
     assert_eq!(tally.died, 0, "{:#?}", tally.notes);
 }
+
+/// Set the open-file limit of a running process (util-linux prlimit).
+/// CPU time of `pid` so far, in clock ticks (user + system).
+fn cpu_ticks(pid: i32) -> u64 {
+    let f = |n| {
+        stat_field(pid, n)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    f(11) + f(12)
+}
+
+fn set_nofile(pid: i32, n: usize) {
+    let st = Command::new("prlimit")
+        .arg(format!("--pid={pid}"))
+        .arg(format!("--nofile={n}:"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+/// The lowest descriptor number `pid` does not use: with its limit set to
+/// this, its next open fails with EMFILE.
+fn lowest_free_fd(pid: i32) -> usize {
+    let used: std::collections::BTreeSet<usize> = fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    (0..).find(|n| !used.contains(n)).unwrap_or(0)
+}
+
+#[test]
+fn file_descriptors_exhausted() {
+    if !require("root (prlimit on a running process)", is_root())
+        || !require("prlimit (util-linux)", have_program("/usr/bin/prlimit"))
+    {
+        return;
+    }
+    let mut tally = Tally::default();
+    // svlogd: no descriptor left when it rotates. It must say so, keep
+    // every line, not spin, and go on once descriptors are there again.
+    let t = TempDir::new("fc-fds");
+    let svc = t.join("svc");
+    script(
+        &svc.join("run"),
+        "exec 2>&1\ni=0\nwhile [ $i -lt 3000 ]; do echo \"$$ $i\"; i=$((i+1)); [ $((i % 100)) = 0 ] && sleep 0.1; done\nexec sleep 100",
+    );
+    fs::create_dir_all(svc.join("log")).unwrap();
+    std::os::unix::fs::symlink(ferrite(), svc.join("log/run")).unwrap();
+    fs::write(
+        svc.join("log/args"),
+        format!("{}\n", t.join("logs").display()),
+    )
+    .unwrap();
+    let _r = start_runsv(&svc);
+    let log = svc.join("log");
+    assert!(wait_until(T, || is_running(&log) && t.join("logs/current").exists()));
+    let logger = pid_of(&log);
+    set_nofile(logger, lowest_free_fd(logger));
+    tally.faults += 1;
+    // rotation needs a new descriptor for the new current
+    assert_eq!(sv(t.path(), &["alarm", log.to_str().unwrap()]).0, 0);
+    std::thread::sleep(Duration::from_millis(700));
+    let c0 = cpu_ticks(logger);
+    std::thread::sleep(Duration::from_millis(1000));
+    let used = cpu_ticks(logger) - c0;
+    tally.notes.push(format!(
+        "svlogd without descriptors used {used} clock ticks of CPU in 1 s"
+    ));
+    assert!(used < 30, "busy loop: {used} ticks in 1 s");
+    assert!(
+        t.join("logs/current").exists(),
+        "no current after a failed rotation"
+    );
+    set_nofile(logger, 1024);
+    assert!(
+        wait_until(Duration::from_secs(30), || lines_lost(&t.join("logs")).1
+            == 3000),
+        "lines did not all arrive after the limit was lifted: {:?}",
+        lines_lost(&t.join("logs"))
+    );
+    if pid_of(&log) != logger {
+        tally.died += 1;
+        tally
+            .notes
+            .push("svlogd exited when it had no descriptor".into());
+    }
+    tally.lines_lost = lines_lost(&t.join("logs")).0;
+
+    // runsvdir: a new service while it has no descriptor to spare
+    let svdir = t.join("service");
+    script(&svdir.join("a/run"), "exec sleep 1001");
+    let err = fs::File::create(t.join("runsvdir.stderr")).unwrap();
+    let child = Command::new(applet("runsvdir"))
+        .arg(&svdir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .unwrap();
+    let rsd = Proc {
+        child,
+        owned: vec![svdir.join("a/supervise"), svdir.join("b/supervise")],
+    };
+    assert!(wait_until(T, || is_running(&svdir.join("a"))));
+    set_nofile(rsd.pid(), lowest_free_fd(rsd.pid()));
+    tally.faults += 1;
+    script(&svdir.join("b/run"), "exec sleep 1002");
+    std::thread::sleep(Duration::from_millis(2000));
+    let r0 = cpu_ticks(rsd.pid());
+    std::thread::sleep(Duration::from_millis(1000));
+    let used = cpu_ticks(rsd.pid()) - r0;
+    tally.notes.push(format!(
+        "runsvdir without descriptors used {used} clock ticks of CPU in 1 s"
+    ));
+    assert!(used < 30, "runsvdir busy loop: {used} ticks");
+    assert!(
+        stat_field(rsd.pid(), 0).is_some_and(|s| s != "Z"),
+        "runsvdir died"
+    );
+    set_nofile(rsd.pid(), 1024);
+    if !wait_until(Duration::from_secs(10), || is_running(&svdir.join("b"))) {
+        tally.died += 1;
+        tally.notes.push(format!(
+            "runsvdir did not start b after the limit was lifted: {}",
+            fs::read_to_string(t.join("runsvdir.stderr")).unwrap_or_default()
+        ));
+    }
+    let tree = descendants(rsd.pid());
+    drop(rsd);
+    for p in tree {
+        unsafe { libc::kill(p, libc::SIGKILL) };
+    }
+    tally.report("file descriptors exhausted");
+    assert_eq!(tally.died, 0, "{:#?}", tally.notes);
+    assert_eq!(tally.lines_lost, 0);
+}

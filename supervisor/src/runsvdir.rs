@@ -22,12 +22,17 @@ const PROG: &str = "runsvdir";
 
 /// The fallback rescan period (runit rescans every 5 s; inotify does the real work here).
 pub const FALLBACK_SCAN: Duration = Duration::from_secs(60);
+/// How soon a scan that failed is tried again.
+pub const SCAN_RETRY: Duration = Duration::from_secs(1);
 
 struct Runsvdir {
     dir: PathBuf,
     dir_key: Option<Key>,
     new_session: bool,
     runsv: PathBuf,
+    /// The last scan could not read the directory (no descriptor left, say):
+    /// look again in SCAN_RETRY, not at the next fallback scan.
+    scan_failed: bool,
     table: Table,
     inotify: Option<OwnedFd>,
     epoch: Instant,
@@ -76,6 +81,7 @@ pub fn main(args: &[OsString]) -> i32 {
         dir_key: None,
         new_session,
         runsv,
+        scan_failed: false,
         table: Table::new(),
         inotify: None,
         epoch: Instant::now(),
@@ -145,6 +151,9 @@ impl Runsvdir {
                 self.check_dir();
                 self.scan();
                 next_scan = self.now() + FALLBACK_SCAN;
+            }
+            if self.scan_failed {
+                next_scan = next_scan.min(self.now() + SCAN_RETRY);
             }
             let now = self.now();
             let deadline = self
@@ -228,13 +237,21 @@ impl Runsvdir {
         let rd = match fs::read_dir(".") {
             Ok(rd) => rd,
             Err(e) => {
-                out::warn(
-                    PROG,
-                    &format!("unable to read {}: {}", self.dir.display(), describe(&e)),
-                );
+                if !self.scan_failed {
+                    out::warn(
+                        PROG,
+                        &format!(
+                            "unable to read {}: {}; retrying",
+                            self.dir.display(),
+                            describe(&e)
+                        ),
+                    );
+                }
+                self.scan_failed = true;
                 return;
             }
         };
+        self.scan_failed = false;
         let mut found = Vec::new();
         for ent in rd.flatten() {
             let name = ent.file_name();

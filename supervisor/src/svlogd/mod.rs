@@ -299,7 +299,14 @@ impl LogDir {
             .open(self.path.join("current"))
         {
             Ok(f) => self.current = f,
-            Err(e) => return self.failed(e),
+            Err(e) => {
+                // No new `current` (no descriptor left, say): the old one
+                // takes its name back, so lines keep going to `current`
+                // and the rotation is tried again later.
+                let _ = fs::rename(self.path.join(&name), self.path.join("current"));
+                let _ = self.current.set_permissions(fs::Permissions::from_mode(0o644));
+                return self.failed(e);
+            }
         }
         if let Ok(d) = File::open(&self.path) {
             let _ = d.sync_all();
