@@ -304,7 +304,9 @@ impl LogDir {
                 // takes its name back, so lines keep going to `current`
                 // and the rotation is tried again later.
                 let _ = fs::rename(self.path.join(&name), self.path.join("current"));
-                let _ = self.current.set_permissions(fs::Permissions::from_mode(0o644));
+                let _ = self
+                    .current
+                    .set_permissions(fs::Permissions::from_mode(0o644));
                 return self.failed(e);
             }
         }
