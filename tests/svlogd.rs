@@ -599,3 +599,19 @@ fn the_standard_logger_as_root_without_a_logger_user_runs_no_processor() {
         .count();
     assert!(rotated > 0, "rotated files stay unprocessed (.u)");
 }
+
+#[test]
+fn numbers_out_of_range_are_usage_errors() {
+    // Regression: `-l 18446744073709551615` overflowed `len + 1` (a panic in
+    // a debug build, a 64 KiB wrap in release); a huge -b was an allocation.
+    let t = TempDir::new("svlogd-range");
+    for args in [
+        ["-l", "18446744073709551615"],
+        ["-b", "99999999999"],
+        ["-l", "0"],
+    ] {
+        let (code, _, err) = run(Command::new(applet("svlogd")).args(args).arg(t.path()));
+        assert_eq!(code, 111, "{args:?}: {err}");
+        assert!(err.contains("out of range"), "{args:?}: {err}");
+    }
+}

@@ -74,8 +74,9 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
                 o.replace = Some(v.as_bytes()[0]);
             }
             Opt::Value('R', v) => o.replace_set = v.into_bytes(),
-            Opt::Value('l', v) => o.len = v.parse().map_err(|_| format!("bad -l: {v}"))?,
-            Opt::Value(_, v) => o.buflen = v.parse().map_err(|_| format!("bad -b: {v}"))?,
+            // ranged: `o.len + 1` must not overflow, and -b is an allocation
+            Opt::Value('l', v) => o.len = common::num::ranged("-l", &v, 1, 1 << 20)? as usize,
+            Opt::Value(_, v) => o.buflen = common::num::ranged("-b", &v, 1, 16 << 20)? as usize,
             Opt::Flag(c) => return Err(format!("unknown option -{c}")),
         }
     }
