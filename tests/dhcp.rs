@@ -3,157 +3,35 @@
 //! is the test's own and is removed when it ends.
 
 mod common;
+use common::lab::*;
 use common::*;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{Command, Stdio};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(15);
 
-fn prerequisites() -> bool {
-    require("root (network namespaces)", is_root())
-        && require(
-            "ip (iproute2)",
-            have_program("/usr/sbin/ip") || have_program("/sbin/ip") || have_program("/bin/ip"),
-        )
-        && require(
-            "dnsmasq (Debian dnsmasq-base)",
-            have_program("/usr/sbin/dnsmasq"),
-        )
-}
+/// What the handler logs of each event.
+const FIELDS: &[&str] = &[
+    "ip",
+    "mask",
+    "subnet",
+    "router",
+    "dns",
+    "lease",
+    "serverid",
+    "broadcast",
+    "domain",
+];
 
-/// A veth pair: `a` in namespace `na`, `b` in `nb`.
-fn veth(na: &Netns, a: &str, nb: &Netns, b: &str) {
-    ip(&[
-        "link", "add", a, "netns", &na.0, "type", "veth", "peer", "name", b, "netns", &nb.0,
-    ]);
-}
-
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-}
-impl Daemon {
-    fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn dnsmasq(ns: &Netns, iface: &str, range: &str, dir: &Path, extra: &[&str]) -> Daemon {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let n = N.fetch_add(1, Ordering::SeqCst);
-    let log = dir.join(format!("dnsmasq-{n}.log"));
-    let child = ns
-        .exec()
-        .args([
-            "/usr/sbin/dnsmasq",
-            "--no-daemon",
-            "--port=0",
-            "--bind-interfaces",
-            "--no-ping",
-            "--log-dhcp",
-        ])
-        .arg(format!("--interface={iface}"))
-        .arg(format!("--dhcp-range={range}"))
-        .arg(format!(
-            "--dhcp-leasefile={}",
-            dir.join(format!("leases-{n}")).display()
-        ))
-        .arg(format!(
-            "--pid-file={}",
-            dir.join(format!("dnsmasq-{n}.pid")).display()
-        ))
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let d = Daemon { child, log };
-    assert!(
-        wait_until(T, || d.log().contains("DHCP, sockets bound")),
-        "dnsmasq did not start: {}",
-        d.log()
-    );
-    d
-}
-
-/// A BusyBox-style handler: logs each event with its environment and
-/// configures the interface as the usual default.script does.
 fn handler(dir: &Path) -> PathBuf {
-    let p = dir.join("handler");
-    script(
-        &p,
-        &format!(
-            "echo \"$1 ip=$ip mask=$mask subnet=$subnet router=$router dns=$dns lease=$lease serverid=$serverid broadcast=$broadcast domain=$domain\" >> {log}\n\
-             case $1 in\n\
-             deconfig) ip addr flush dev $interface ;;\n\
-             bound|renew) ip addr flush dev $interface; ip addr add $ip/$mask broadcast $broadcast dev $interface ;;\n\
-             esac",
-            log = dir.join("events").display()
-        ),
-    );
-    p
-}
-
-fn events(dir: &Path) -> Vec<String> {
-    fs::read_to_string(dir.join("events"))
-        .unwrap_or_default()
-        .lines()
-        .map(String::from)
-        .collect()
+    lab::handler(dir, FIELDS)
 }
 
 fn udhcpc(ns: &Netns, dir: &Path, args: &[&str]) -> Daemon {
-    let log = dir.join("udhcpc.log");
-    let child = ns
-        .exec()
-        .arg(applet("udhcpc"))
-        .args(["-f", "-s"])
-        .arg(handler(dir))
-        .arg("--state-dir")
-        .arg(dir.join("state"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    Daemon { child, log }
-}
-
-fn field<'a>(event: &'a str, key: &str) -> &'a str {
-    event
-        .split(' ')
-        .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
-        .unwrap_or("")
-}
-
-fn addresses(ns: &Netns, iface: &str) -> String {
-    let out = ns
-        .exec()
-        .args(["ip", "-4", "-o", "addr", "show", "dev", iface])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Client namespace with `vc`, server namespace with `vs` 10.77.0.1/24.
-fn lab() -> (Netns, Netns) {
-    let (s, c) = (Netns::new("s"), Netns::new("c"));
-    veth(&s, "vs", &c, "vc");
-    ip(&["-n", &s.0, "addr", "add", "10.77.0.1/24", "dev", "vs"]);
-    ip(&["-n", &s.0, "link", "set", "vs", "up"]);
-    ip(&["-n", &c.0, "link", "set", "vc", "up"]);
-    (s, c)
+    lab::udhcpc(ns, dir, &[], &handler(dir), args)
 }
 
 #[test]
@@ -162,12 +40,13 @@ fn lease_environment_renewal_and_release() {
         return;
     }
     let t = TempDir::new("dhcp-lease");
-    let (s, c) = lab();
+    let (s, c) = server_client("s", "c");
     let srv = dnsmasq(
         &s,
         "vs",
         "10.77.0.100,10.77.0.150,255.255.255.0,600",
         t.path(),
+        None,
         &[
             "--dhcp-option=3,10.77.0.1",
             "--dhcp-option=6,10.77.0.53,10.77.0.54",
@@ -242,12 +121,13 @@ fn nak_after_the_server_changes_its_range() {
         return;
     }
     let t = TempDir::new("dhcp-nak");
-    let (s, c) = lab();
+    let (s, c) = server_client("s", "c");
     let srv = dnsmasq(
         &s,
         "vs",
         "10.77.0.100,10.77.0.110,255.255.255.0,600",
         t.path(),
+        None,
         &[],
     );
     let cl = udhcpc(&c, t.path(), &["-i", "vc"]);
@@ -264,6 +144,7 @@ fn nak_after_the_server_changes_its_range() {
         "vs",
         "10.77.0.200,10.77.0.210,255.255.255.0,600",
         t.path(),
+        None,
         &["--dhcp-authoritative"],
     );
     unsafe { libc::kill(cl.child.id() as i32, libc::SIGUSR1) };
@@ -295,13 +176,14 @@ fn waits_for_carrier_then_gets_a_lease_at_once() {
         return;
     }
     let t = TempDir::new("dhcp-carrier");
-    let (s, c) = lab();
+    let (s, c) = server_client("s", "c");
     ip(&["-n", &s.0, "link", "set", "vs", "down"]);
     let srv = dnsmasq(
         &s,
         "vs",
         "10.77.0.100,10.77.0.150,255.255.255.0,600",
         t.path(),
+        None,
         &[],
     );
     let cl = udhcpc(&c, t.path(), &["-i", "vc", "-v"]);
@@ -347,26 +229,13 @@ fn cable_moved_to_another_network() {
         Netns::new("a"),
         Netns::new("b"),
     );
-    veth(&c, "vc", &sw, "pc");
-    veth(&a, "va", &sw, "pa");
-    veth(&b, "vb", &sw, "pb");
-    ip(&["-n", &sw.0, "link", "add", "br0", "type", "bridge"]);
-    for p in ["pc", "pa", "pb"] {
-        ip(&["-n", &sw.0, "link", "set", p, "master", "br0"]);
-    }
-    ip(&["-n", &sw.0, "link", "set", "br0", "up"]);
-    ip(&["-n", &sw.0, "link", "set", "pc", "up"]);
-    ip(&["-n", &sw.0, "link", "set", "pa", "up"]);
-    ip(&["-n", &a.0, "addr", "add", "10.71.0.1/24", "dev", "va"]);
-    ip(&["-n", &b.0, "addr", "add", "10.72.0.1/24", "dev", "vb"]);
-    ip(&["-n", &a.0, "link", "set", "va", "up"]);
-    ip(&["-n", &b.0, "link", "set", "vb", "up"]);
-    ip(&["-n", &c.0, "link", "set", "vc", "up"]);
+    switched(&c, &sw, &a, &b);
     let _da = dnsmasq(
         &a,
         "va",
         "10.71.0.100,10.71.0.150,255.255.255.0,3600",
         t.path(),
+        None,
         &[],
     );
     let _db = dnsmasq(
@@ -374,6 +243,7 @@ fn cable_moved_to_another_network() {
         "vb",
         "10.72.0.100,10.72.0.150,255.255.255.0,3600",
         t.path(),
+        None,
         &[],
     );
     let cl = udhcpc(&c, t.path(), &["-i", "vc", "-v"]);
@@ -440,12 +310,13 @@ fn native_mode_writes_ipconf_and_pokes_a_supervised_fw() {
         return;
     }
     let t = TempDir::new("dhcp-native");
-    let (s, c) = lab();
+    let (s, c) = server_client("s", "c");
     let _srv = dnsmasq(
         &s,
         "vs",
         "10.77.0.100,10.77.0.150,255.255.255.0,600",
         t.path(),
+        None,
         &["--dhcp-option=6,10.77.0.53"],
     );
     // fw, one-shot as in the seed: it marks itself "once" first, then records what it sees
@@ -517,85 +388,10 @@ fn native_mode_writes_ipconf_and_pokes_a_supervised_fw() {
     );
 }
 
-// ---- a DHCP server written here, for what dnsmasq will not do ----------
+// ---- replies of lab::TestServer, for what dnsmasq will not do ----------
 
 use netsvc::dhcp::msg::{opt, Message, MsgType, BOOTREPLY};
-use std::net::{Ipv4Addr, UdpSocket};
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-
-/// Answers DISCOVER and REQUEST from a thread inside namespace `ns` (setns
-/// is per thread), by broadcast on `iface`, with replies built by `reply`;
-/// stops answering when `quiet` is set, and ends when `stop` is set.
-struct TestServer {
-    stop: Arc<AtomicBool>,
-    quiet: Arc<AtomicBool>,
-    handle: Option<std::thread::JoinHandle<()>>,
-}
-
-impl TestServer {
-    fn start(ns: &Netns, iface: &str, reply: fn(&Message, MsgType) -> Message) -> TestServer {
-        let stop = Arc::new(AtomicBool::new(false));
-        let quiet = Arc::new(AtomicBool::new(false));
-        let (st, qt) = (stop.clone(), quiet.clone());
-        let path = format!("/run/netns/{}", ns.0);
-        let iface = iface.to_string();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let handle = std::thread::spawn(move || {
-            let f = fs::File::open(&path).unwrap();
-            use std::os::fd::AsRawFd;
-            assert_eq!(unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) }, 0);
-            let sock = UdpSocket::bind("0.0.0.0:67").unwrap();
-            sock.set_broadcast(true).unwrap();
-            unsafe {
-                libc::setsockopt(
-                    sock.as_raw_fd(),
-                    libc::SOL_SOCKET,
-                    libc::SO_BINDTODEVICE,
-                    iface.as_ptr().cast(),
-                    iface.len() as u32,
-                )
-            };
-            sock.set_read_timeout(Some(Duration::from_millis(100)))
-                .unwrap();
-            tx.send(()).unwrap();
-            let mut buf = [0u8; 1500];
-            while !st.load(Ordering::SeqCst) {
-                let Ok((n, _)) = sock.recv_from(&mut buf) else {
-                    continue;
-                };
-                let Ok(m) = Message::decode(&buf[..n]) else {
-                    continue;
-                };
-                if qt.load(Ordering::SeqCst) {
-                    continue;
-                }
-                let t = match m.msg_type() {
-                    Some(MsgType::Discover) => MsgType::Offer,
-                    Some(MsgType::Request) => MsgType::Ack,
-                    _ => continue,
-                };
-                let r = reply(&m, t);
-                let _ = sock.send_to(&r.encode(), "255.255.255.255:68");
-            }
-        });
-        rx.recv_timeout(T).expect("test server did not start");
-        TestServer {
-            stop,
-            quiet,
-            handle: Some(handle),
-        }
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
-}
+use std::net::Ipv4Addr;
 
 fn base_reply(m: &Message, t: MsgType, lease: u32) -> Message {
     let mut r = Message::new(BOOTREPLY, m.xid, m.mac());
@@ -636,7 +432,7 @@ fn hostile_server_cannot_harm_the_box() {
         return;
     }
     let t = TempDir::new("dhcp-hostile");
-    let (s, c) = lab();
+    let (s, c) = server_client("s", "c");
     let _ = fs::remove_file("/tmp/ferrite-PWNED-h");
     let _ = fs::remove_file("/tmp/ferrite-PWNED-d");
     let _srv = TestServer::start(&s, "vs", hostile_reply);
@@ -724,7 +520,7 @@ fn short_lease_renews_then_rebinds_and_expires() {
         return;
     }
     let t = TempDir::new("dhcp-short");
-    let (s, c) = lab();
+    let (s, c) = server_client("s", "c");
     let srv = TestServer::start(&s, "vs", short_lease_reply);
     let cl = udhcpc(&c, t.path(), &["-i", "vc", "-v"]);
     assert!(
@@ -799,7 +595,7 @@ fn native_apply_installs_address_routes_and_resolv_conf() {
         return;
     }
     let t = TempDir::new("dhcp-apply");
-    let (s, c) = lab();
+    let (s, c) = server_client("s", "c");
     let _srv = TestServer::start(&s, "vs", classless_reply);
     let svc = t.join("dhcp_vc");
     fs::create_dir_all(&svc).unwrap();
@@ -882,7 +678,7 @@ fn arp_check_declines_an_address_in_use() {
         return;
     }
     let t = TempDir::new("dhcp-arp");
-    let (s, c) = lab();
+    let (s, c) = server_client("s", "c");
     // another host already has the address the server hands out
     ip(&["-n", &s.0, "addr", "add", "10.77.0.42/24", "dev", "vs"]);
     let _srv = TestServer::start(&s, "vs", short_lease_reply);
@@ -912,12 +708,13 @@ fn hostname_vendor_and_client_id_reach_the_server() {
         return;
     }
     let t = TempDir::new("dhcp-ids");
-    let (s, c) = lab();
+    let (s, c) = server_client("s", "c");
     let srv = dnsmasq(
         &s,
         "vs",
         "10.77.0.100,10.77.0.150,255.255.255.0,600",
         t.path(),
+        None,
         &[],
     );
     let mut cl = udhcpc(
@@ -964,7 +761,7 @@ fn background_after_the_first_failure_then_a_lease() {
         return;
     }
     let t = TempDir::new("dhcp-background");
-    let (s, c) = lab();
+    let (s, c) = server_client("s", "c");
     let pidfile = t.join("udhcpc.pid");
     let log = t.join("udhcpc.log");
     let mut parent = c
@@ -1014,6 +811,7 @@ fn background_after_the_first_failure_then_a_lease() {
         "vs",
         "10.77.0.100,10.77.0.150,255.255.255.0,600",
         t.path(),
+        None,
         &[],
     );
     assert!(

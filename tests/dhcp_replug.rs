@@ -5,172 +5,26 @@
 //! namespace, interface and process is the test's own and goes when it ends.
 
 mod common;
+use common::lab::*;
 use common::*;
 use netsvc::dhcp::msg::{opt, Message, MsgType, BOOTREPLY};
-use std::fs;
 use std::net::{Ipv4Addr, UdpSocket};
-use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(15);
 
-fn prerequisites() -> bool {
-    require("root (network namespaces)", is_root())
-        && require("ip (iproute2)", have_ip())
-        && require(
-            "dnsmasq (Debian dnsmasq-base)",
-            have_program("/usr/sbin/dnsmasq"),
-        )
-}
-
-/// A veth pair: `a` in namespace `na`, `b` in `nb`.
-fn veth(na: &Netns, a: &str, nb: &Netns, b: &str) {
-    ip(&[
-        "link", "add", a, "netns", &na.0, "type", "veth", "peer", "name", b, "netns", &nb.0,
-    ]);
-}
-
-/// A process the test started, killed by its pid and reaped when dropped.
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-}
-impl Daemon {
-    fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// dnsmasq serving `range` on `iface`; `lease_file` is kept across restarts
-/// so that a restarted server knows its leases.
-fn dnsmasq(
-    ns: &Netns,
-    iface: &str,
-    range: &str,
-    dir: &Path,
-    lease_file: &str,
-    extra: &[&str],
-) -> Daemon {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let n = N.fetch_add(1, Ordering::SeqCst);
-    let log = dir.join(format!("dnsmasq-{n}.log"));
-    let child = ns
-        .exec()
-        .args([
-            "/usr/sbin/dnsmasq",
-            "--no-daemon",
-            "--port=0",
-            "--bind-interfaces",
-            "--no-ping",
-            "--log-dhcp",
-        ])
-        .arg(format!("--interface={iface}"))
-        .arg(format!("--dhcp-range={range}"))
-        .arg(format!(
-            "--dhcp-leasefile={}",
-            dir.join(lease_file).display()
-        ))
-        .arg(format!(
-            "--pid-file={}",
-            dir.join(format!("dnsmasq-{n}.pid")).display()
-        ))
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let d = Daemon { child, log };
-    assert!(
-        wait_until(T, || d.log().contains("DHCP, sockets bound")),
-        "dnsmasq did not start: {}",
-        d.log()
-    );
-    d
-}
-
-/// A BusyBox-style handler: logs each event with its environment and
-/// configures the interface as the usual default.script does.
-fn handler(dir: &Path) -> PathBuf {
-    let p = dir.join("handler");
-    script(
-        &p,
-        &format!(
-            "echo \"$1 ip=$ip mask=$mask serverid=$serverid lease=$lease\" >> {log}\n\
-             case $1 in\n\
-             deconfig) ip addr flush dev $interface ;;\n\
-             bound|renew) ip addr flush dev $interface; ip addr add $ip/$mask broadcast $broadcast dev $interface ;;\n\
-             esac",
-            log = dir.join("events").display()
-        ),
-    );
-    p
-}
-
-fn events(dir: &Path) -> Vec<String> {
-    fs::read_to_string(dir.join("events"))
-        .unwrap_or_default()
-        .lines()
-        .map(String::from)
-        .collect()
-}
-
-fn field<'a>(event: &'a str, key: &str) -> &'a str {
-    event
-        .split(' ')
-        .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
-        .unwrap_or("")
-}
+/// What the handler logs of each event.
+const FIELDS: &[&str] = &["ip", "mask", "serverid", "lease"];
 
 fn udhcpc(ns: &Netns, dir: &Path, args: &[&str]) -> Daemon {
-    let log = dir.join("udhcpc.log");
-    let child = ns
-        .exec()
-        .arg(applet("udhcpc"))
-        .args(["-f", "-v", "-s"])
-        .arg(handler(dir))
-        .arg("--state-dir")
-        .arg(dir.join("state"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    Daemon { child, log }
-}
-
-fn addresses(ns: &Netns, iface: &str) -> String {
-    let out = ns
-        .exec()
-        .args(["ip", "-4", "-o", "addr", "show", "dev", iface])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    lab::udhcpc(ns, dir, &["-v"], &handler(dir, FIELDS), args)
 }
 
 fn wait_for_event(dir: &Path, t: Duration, mut ok: impl FnMut(&str) -> bool) -> bool {
     wait_until(t, || events(dir).iter().any(|e| ok(e)))
-}
-
-/// Client namespace with `vc`, server namespace with `vs` 10.77.0.1/24.
-fn lab() -> (Netns, Netns) {
-    let (s, c) = (Netns::new("rs"), Netns::new("rc"));
-    veth(&s, "vs", &c, "vc");
-    ip(&["-n", &s.0, "addr", "add", "10.77.0.1/24", "dev", "vs"]);
-    ip(&["-n", &s.0, "link", "set", "vs", "up"]);
-    ip(&["-n", &c.0, "link", "set", "vc", "up"]);
-    (s, c)
 }
 
 /// Out for a moment, as a hand moves a cable (the kernel reports carrier
@@ -183,9 +37,9 @@ fn replug_with_the_server_down_keeps_the_address_until_it_answers() {
         return;
     }
     let t = TempDir::new("replug-down");
-    let (s, c) = lab();
+    let (s, c) = server_client("rs", "rc");
     let range = "10.77.0.100,10.77.0.150,255.255.255.0,600";
-    let srv = dnsmasq(&s, "vs", range, t.path(), "leases", &[]);
+    let srv = dnsmasq(&s, "vs", range, t.path(), Some("leases"), &[]);
     let cl = udhcpc(&c, t.path(), &["-i", "vc"]);
     assert!(
         wait_for_event(t.path(), T, |e| e.starts_with("bound")),
@@ -224,7 +78,7 @@ fn replug_with_the_server_down_keeps_the_address_until_it_answers() {
     );
     // the server comes back with its lease file: the next DISCOVER (back-off:
     // about 8.5 s after the replug, then 16.5 s) gets the same address again
-    let _srv = dnsmasq(&s, "vs", range, t.path(), "leases", &[]);
+    let _srv = dnsmasq(&s, "vs", range, t.path(), Some("leases"), &[]);
     assert!(
         wait_for_event(t.path(), Duration::from_secs(25), |e| e
             .starts_with("renew")),
@@ -260,27 +114,13 @@ fn move_cable(tag: &str, b_extra: &[&str]) -> (Duration, Vec<String>, String, bo
         Netns::new("ma"),
         Netns::new("mb"),
     );
-    veth(&c, "vc", &sw, "pc");
-    veth(&a, "va", &sw, "pa");
-    veth(&b, "vb", &sw, "pb");
-    ip(&["-n", &sw.0, "link", "add", "br0", "type", "bridge"]);
-    for p in ["pc", "pa", "pb"] {
-        ip(&["-n", &sw.0, "link", "set", p, "master", "br0"]);
-    }
-    for p in ["br0", "pc", "pa"] {
-        ip(&["-n", &sw.0, "link", "set", p, "up"]);
-    }
-    ip(&["-n", &a.0, "addr", "add", "10.71.0.1/24", "dev", "va"]);
-    ip(&["-n", &b.0, "addr", "add", "10.72.0.1/24", "dev", "vb"]);
-    ip(&["-n", &a.0, "link", "set", "va", "up"]);
-    ip(&["-n", &b.0, "link", "set", "vb", "up"]);
-    ip(&["-n", &c.0, "link", "set", "vc", "up"]);
+    switched(&c, &sw, &a, &b);
     let _da = dnsmasq(
         &a,
         "va",
         "10.71.0.100,10.71.0.150,255.255.255.0,3600",
         t.path(),
-        "leases-a",
+        Some("leases-a"),
         &[],
     );
     let _db = dnsmasq(
@@ -288,7 +128,7 @@ fn move_cable(tag: &str, b_extra: &[&str]) -> (Duration, Vec<String>, String, bo
         "vb",
         "10.72.0.100,10.72.0.150,255.255.255.0,3600",
         t.path(),
-        "leases-b",
+        Some("leases-b"),
         b_extra,
     );
     let cl = udhcpc(&c, t.path(), &["-i", "vc"]);
@@ -370,88 +210,16 @@ fn cable_moved_to_a_network_that_ignores_the_old_address_gets_its_lease_by_disco
 
 // ---- a flood of UDP to port 68 while a renewal is due --------------------
 
-/// Enter namespace `ns` on this thread (setns is per thread).
-fn enter(ns: &str) {
-    let f = fs::File::open(format!("/run/netns/{ns}")).unwrap();
-    assert_eq!(
-        unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) },
-        0,
-        "setns"
-    );
-}
-
-fn bind_to_device(sock: &UdpSocket, iface: &str) {
-    unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_BINDTODEVICE,
-            iface.as_ptr().cast(),
-            iface.len() as u32,
-        )
-    };
-}
-
-/// A thread in namespace `ns` that answers DISCOVER and REQUEST with a
-/// 10 s lease of 10.77.0.42 (T1 5 s), by broadcast on `iface`, until
-/// dropped. dnsmasq will not lease for less than two minutes.
-struct ShortLeaseServer {
-    stop: Arc<AtomicBool>,
-    handle: Option<std::thread::JoinHandle<()>>,
-}
-
-impl ShortLeaseServer {
-    fn start(ns: &Netns, iface: &str) -> ShortLeaseServer {
-        let stop = Arc::new(AtomicBool::new(false));
-        let st = stop.clone();
-        let ns = ns.0.clone();
-        let iface = iface.to_string();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let handle = std::thread::spawn(move || {
-            enter(&ns);
-            let sock = UdpSocket::bind("0.0.0.0:67").unwrap();
-            sock.set_broadcast(true).unwrap();
-            bind_to_device(&sock, &iface);
-            sock.set_read_timeout(Some(Duration::from_millis(100)))
-                .unwrap();
-            tx.send(()).unwrap();
-            let mut buf = [0u8; 1500];
-            while !st.load(Ordering::SeqCst) {
-                let Ok((n, _)) = sock.recv_from(&mut buf) else {
-                    continue;
-                };
-                let Ok(m) = Message::decode(&buf[..n]) else {
-                    continue;
-                };
-                let t = match m.msg_type() {
-                    Some(MsgType::Discover) => MsgType::Offer,
-                    Some(MsgType::Request) => MsgType::Ack,
-                    _ => continue,
-                };
-                let mut r = Message::new(BOOTREPLY, m.xid, m.mac());
-                r.yiaddr = Ipv4Addr::new(10, 77, 0, 42);
-                r.set(opt::MSG_TYPE, vec![t as u8]);
-                r.set(opt::SERVER_ID, vec![10, 77, 0, 1]);
-                r.set(opt::SUBNET_MASK, vec![255, 255, 255, 0]);
-                r.set(opt::LEASE_TIME, 10u32.to_be_bytes().to_vec());
-                let _ = sock.send_to(&r.encode(), "255.255.255.255:68");
-            }
-        });
-        rx.recv_timeout(T).expect("test server did not start");
-        ShortLeaseServer {
-            stop,
-            handle: Some(handle),
-        }
-    }
-}
-
-impl Drop for ShortLeaseServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
+/// The reply of a server that leases 10.77.0.42 for 10 s (T1 5 s): dnsmasq
+/// will not lease for less than two minutes.
+fn short_lease_reply(m: &Message, t: MsgType) -> Message {
+    let mut r = Message::new(BOOTREPLY, m.xid, m.mac());
+    r.yiaddr = Ipv4Addr::new(10, 77, 0, 42);
+    r.set(opt::MSG_TYPE, vec![t as u8]);
+    r.set(opt::SERVER_ID, vec![10, 77, 0, 1]);
+    r.set(opt::SUBNET_MASK, vec![255, 255, 255, 0]);
+    r.set(opt::LEASE_TIME, 10u32.to_be_bytes().to_vec());
+    r
 }
 
 /// A thread in namespace `ns` sending UDP to port 68 by broadcast on
@@ -536,8 +304,8 @@ fn a_flood_to_port_68_does_not_delay_the_renewal_or_signals() {
         return;
     }
     let t = TempDir::new("replug-flood");
-    let (s, c) = lab();
-    let _srv = ShortLeaseServer::start(&s, "vs");
+    let (s, c) = server_client("rs", "rc");
+    let _srv = TestServer::start(&s, "vs", short_lease_reply);
     let mut cl = udhcpc(&c, t.path(), &["-i", "vc"]);
     assert!(
         wait_for_event(t.path(), T, |e| e.starts_with("bound")),

@@ -44,46 +44,6 @@ impl Tally {
     }
 }
 
-fn stat_field(pid: i32, n: usize) -> Option<String> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = stat.get(stat.rfind(')')? + 1..)?;
-    rest.split_whitespace().nth(n).map(String::from)
-}
-
-fn ppid_of(pid: i32) -> Option<i32> {
-    stat_field(pid, 1)?.parse().ok()
-}
-
-fn all_pids() -> Vec<i32> {
-    fs::read_dir("/proc")
-        .map(|rd| {
-            rd.flatten()
-                .filter_map(|e| e.file_name().to_str()?.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn descendants(pid: i32) -> Vec<i32> {
-    let pids = all_pids();
-    let mut out = Vec::new();
-    let mut todo = vec![pid];
-    while let Some(p) = todo.pop() {
-        for &c in &pids {
-            if ppid_of(c) == Some(p) {
-                out.push(c);
-                todo.push(c);
-            }
-        }
-    }
-    out
-}
-
-fn cmdline(pid: i32) -> String {
-    String::from_utf8_lossy(&fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default())
-        .replace('\0', " ")
-}
-
 fn cwd(pid: i32) -> Option<PathBuf> {
     fs::read_link(format!("/proc/{pid}/cwd")).ok()
 }
@@ -94,51 +54,6 @@ fn prerequisites() -> bool {
             "unshare (util-linux)",
             have_program("/usr/bin/unshare") && have_program("/usr/bin/nsenter"),
         )
-}
-
-/// A PID namespace whose init this test started: powered off (USR2) when
-/// dropped, and killed (which ends the whole namespace) if it does not go.
-struct NsInit {
-    unshare: Proc,
-    init: i32,
-}
-
-impl Drop for NsInit {
-    fn drop(&mut self) {
-        if self.unshare.child.try_wait().ok().flatten().is_some() {
-            return;
-        }
-        unsafe { libc::kill(self.init, libc::SIGUSR2) };
-        if self.unshare.wait_exit(Duration::from_secs(10)).is_none() {
-            unsafe { libc::kill(self.init, libc::SIGKILL) };
-            let _ = self.unshare.wait_exit(Duration::from_secs(5));
-        }
-    }
-}
-
-/// `ferrite init` as PID 1 of a new PID namespace; (unshare, init's pid here).
-fn start_init(svdir: &Path, console: &Path) -> (Proc, i32) {
-    let out = fs::File::create(console).unwrap();
-    let child = Command::new("/usr/bin/unshare")
-        .args(["--pid", "--fork", "--mount-proc"])
-        .arg(ferrite())
-        .args(["init", "--no-boot", "--stop-timeout", "3", "--svdir"])
-        .arg(svdir)
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .spawn()
-        .unwrap();
-    let p = Proc {
-        child,
-        owned: vec![],
-    };
-    let mut init = 0;
-    assert!(wait_until(T, || {
-        init = descendants(p.pid()).first().copied().unwrap_or(0);
-        init != 0 && cmdline(init).contains("init --no-boot")
-    }));
-    (p, init)
 }
 
 /// A tree with two services, each with the standard logger (ferrite's
@@ -160,6 +75,40 @@ fn two_service_tree(t: &TempDir) -> PathBuf {
         .unwrap();
     }
     svdir
+}
+
+/// A service `svc` whose run script is `run`, with the standard logger
+/// (ferrite's svlogd as `log/run`) writing to `logs`, and runsv on it.
+fn logged_service(svc: &Path, run: &str, logs: &Path) -> Proc {
+    script(&svc.join("run"), run);
+    fs::create_dir_all(svc.join("log")).unwrap();
+    std::os::unix::fs::symlink(ferrite(), svc.join("log/run")).unwrap();
+    fs::write(svc.join("log/args"), format!("{}\n", logs.display())).unwrap();
+    start_runsv(svc)
+}
+
+/// runsvdir over `svdir`, stderr in `stderr`; when the returned Proc is
+/// dropped, the services of the `owned` supervise directories go as well.
+fn start_runsvdir(svdir: &Path, stderr: &Path, owned: Vec<PathBuf>) -> Proc {
+    let err = fs::File::create(stderr).unwrap();
+    let child = Command::new(applet("runsvdir"))
+        .arg(svdir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .unwrap();
+    Proc { child, owned }
+}
+
+/// End what a test started with start_runsvdir: runsvdir, then (KILL)
+/// every process that was below it, its runsv and their services.
+fn end_runsvdir(rsd: Proc) {
+    let tree = descendants(rsd.pid());
+    drop(rsd);
+    for p in tree {
+        unsafe { libc::kill(p, libc::SIGKILL) };
+    }
 }
 
 /// Processes under `root` whose working directory is `dir` (a service's
@@ -256,7 +205,7 @@ fn signals_to_pid_1() {
     // Every catchable signal but the four init acts on: the box keeps running.
     let t = TempDir::new("fc-signals");
     let svdir = two_service_tree(&t);
-    let (mut unshare, init) = start_init(&svdir, &t.join("console"));
+    let (mut unshare, init) = start_init(&svdir, &t.join("console"), 3);
     assert!(
         wait_until(T, || whole(init, &svdir).is_ok()),
         "{:?}",
@@ -316,7 +265,7 @@ fn signals_to_pid_1() {
     ] {
         let t = TempDir::new("fc-acting");
         let svdir = two_service_tree(&t);
-        let (unshare, init) = start_init(&svdir, &t.join("console"));
+        let (unshare, init) = start_init(&svdir, &t.join("console"), 3);
         let mut ns = NsInit { unshare, init };
         assert!(wait_until(T, || whole(init, &svdir).is_ok()));
         unsafe { libc::kill(init, sig) };
@@ -347,7 +296,7 @@ fn kill_9_of_every_process_of_the_tree() {
     let mut tally = Tally::default();
     let t = TempDir::new("fc-kills");
     let svdir = two_service_tree(&t);
-    let (unshare, init) = start_init(&svdir, &t.join("console"));
+    let (unshare, init) = start_init(&svdir, &t.join("console"), 3);
     let _ns = NsInit { unshare, init };
     assert!(
         wait_until(T, || whole(init, &svdir).is_ok()),
@@ -423,18 +372,11 @@ fn lines_lost_while_the_logger_is_killed_again_and_again() {
     let t = TempDir::new("fc-lines");
     let svc = t.join("svc");
     // numbered, in bursts of 200 lines with a short pause, for about 6 s
-    script(
-        &svc.join("run"),
+    let _r = logged_service(
+        &svc,
         "exec 2>&1\ni=0\nwhile [ $i -lt 20000 ]; do echo \"$$ $i\"; i=$((i+1)); [ $((i % 200)) = 0 ] && sleep 0.06; done\nexec sleep 100",
+        &t.join("logs"),
     );
-    fs::create_dir_all(svc.join("log")).unwrap();
-    std::os::unix::fs::symlink(ferrite(), svc.join("log/run")).unwrap();
-    fs::write(
-        svc.join("log/args"),
-        format!("{}\n", t.join("logs").display()),
-    )
-    .unwrap();
-    let _r = start_runsv(&svc);
     let log = svc.join("log");
     assert!(wait_until(T, || is_running(&log)));
     let end = Instant::now() + Duration::from_secs(20);
@@ -548,18 +490,11 @@ fn fork_failing_under_runsvdir_and_runsv() {
     let t = TempDir::new("fc-fork");
     let svdir = t.join("service");
     script(&svdir.join("a/run"), "exec sleep 1001");
-    let err = fs::File::create(t.join("runsvdir.stderr")).unwrap();
-    let child = Command::new(applet("runsvdir"))
-        .arg(&svdir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(err)
-        .spawn()
-        .unwrap();
-    let rsd = Proc {
-        child,
-        owned: vec![svdir.join("a/supervise")],
-    };
+    let rsd = start_runsvdir(
+        &svdir,
+        &t.join("runsvdir.stderr"),
+        vec![svdir.join("a/supervise")],
+    );
     cg.add(rsd.pid());
     let a = svdir.join("a");
     assert!(wait_until(T, || is_running(&a)));
@@ -607,12 +542,7 @@ fn fork_failing_under_runsvdir_and_runsv() {
         "runsvdir did not recover"
     );
     tally.report("fork failing (pids cgroup)");
-    // end what this test started: runsvdir's runsv and their services
-    let tree = descendants(rsd.pid());
-    drop(rsd);
-    for p in tree {
-        unsafe { libc::kill(p, libc::SIGKILL) };
-    }
+    end_runsvdir(rsd);
 }
 
 /// The bad contents every file a daemon reads is tried with.
@@ -781,18 +711,11 @@ fn file_descriptors_exhausted() {
     // every line, not spin, and go on once descriptors are there again.
     let t = TempDir::new("fc-fds");
     let svc = t.join("svc");
-    script(
-        &svc.join("run"),
+    let _r = logged_service(
+        &svc,
         "exec 2>&1\ni=0\nwhile [ $i -lt 3000 ]; do echo \"$$ $i\"; i=$((i+1)); [ $((i % 100)) = 0 ] && sleep 0.1; done\nexec sleep 100",
+        &t.join("logs"),
     );
-    fs::create_dir_all(svc.join("log")).unwrap();
-    std::os::unix::fs::symlink(ferrite(), svc.join("log/run")).unwrap();
-    fs::write(
-        svc.join("log/args"),
-        format!("{}\n", t.join("logs").display()),
-    )
-    .unwrap();
-    let _r = start_runsv(&svc);
     let log = svc.join("log");
     assert!(wait_until(T, || is_running(&log) && t.join("logs/current").exists()));
     let logger = pid_of(&log);
@@ -830,18 +753,11 @@ fn file_descriptors_exhausted() {
     // runsvdir: a new service while it has no descriptor to spare
     let svdir = t.join("service");
     script(&svdir.join("a/run"), "exec sleep 1001");
-    let err = fs::File::create(t.join("runsvdir.stderr")).unwrap();
-    let child = Command::new(applet("runsvdir"))
-        .arg(&svdir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(err)
-        .spawn()
-        .unwrap();
-    let rsd = Proc {
-        child,
-        owned: vec![svdir.join("a/supervise"), svdir.join("b/supervise")],
-    };
+    let rsd = start_runsvdir(
+        &svdir,
+        &t.join("runsvdir.stderr"),
+        vec![svdir.join("a/supervise"), svdir.join("b/supervise")],
+    );
     assert!(wait_until(T, || is_running(&svdir.join("a"))));
     set_nofile(rsd.pid(), lowest_free_fd(rsd.pid()));
     tally.faults += 1;
@@ -866,11 +782,7 @@ fn file_descriptors_exhausted() {
             fs::read_to_string(t.join("runsvdir.stderr")).unwrap_or_default()
         ));
     }
-    let tree = descendants(rsd.pid());
-    drop(rsd);
-    for p in tree {
-        unsafe { libc::kill(p, libc::SIGKILL) };
-    }
+    end_runsvdir(rsd);
     tally.report("file descriptors exhausted");
     assert_eq!(tally.died, 0, "{:#?}", tally.notes);
     assert_eq!(tally.lines_lost, 0);

@@ -3,9 +3,9 @@
 //! its address and routes along; runsv's "once" gives exactly one more run.
 
 mod common;
+use common::lab::fw;
 use common::*;
 use std::fs;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -38,23 +38,6 @@ fn in_ns(n: &Netns, args: &[&str]) -> String {
         .output()
         .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn fw(n: &Netns, dir: &Path) -> (i32, String, String) {
-    run(Command::new("ip")
-        .args(["netns", "exec", &n.0])
-        .arg(applet("fw"))
-        .arg("--conf")
-        .arg(dir.join("conf"))
-        .arg("--dynamic")
-        .arg(dir.join("dyn"))
-        .arg("--run-dir")
-        .arg(dir)
-        .arg("--resolv-conf")
-        .arg(dir.join("resolv.conf"))
-        .arg("--etc")
-        .arg(dir.join("gen"))
-        .current_dir(dir))
 }
 
 #[test]

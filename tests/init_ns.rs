@@ -19,77 +19,6 @@ fn prerequisites() -> bool {
         )
 }
 
-fn ppid_of(pid: i32) -> Option<i32> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit(')')
-        .next()?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-fn state_of_proc(pid: i32) -> Option<char> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit(')')
-        .next()?
-        .split_whitespace()
-        .next()?
-        .chars()
-        .next()
-}
-
-fn children_of(pid: i32) -> Vec<i32> {
-    fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
-        .filter(|&p| ppid_of(p) == Some(pid))
-        .collect()
-}
-
-fn descendants(pid: i32) -> Vec<i32> {
-    let mut out = Vec::new();
-    let mut todo = vec![pid];
-    while let Some(p) = todo.pop() {
-        for c in children_of(p) {
-            out.push(c);
-            todo.push(c);
-        }
-    }
-    out
-}
-
-fn cmdline(pid: i32) -> String {
-    String::from_utf8_lossy(&fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default())
-        .replace('\0', " ")
-}
-
-/// `unshare` running `ferrite init --no-boot --svdir SVDIR`, and init's pid (in our namespace).
-fn start_init(svdir: &Path, log: &Path) -> (Proc, i32) {
-    let out = fs::File::create(log).unwrap();
-    let child = Command::new("/usr/bin/unshare")
-        .args(["--pid", "--fork", "--mount-proc"])
-        .arg(ferrite())
-        .args(["init", "--no-boot", "--stop-timeout", "5", "--svdir"])
-        .arg(svdir)
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .spawn()
-        .unwrap();
-    let p = Proc {
-        child,
-        owned: vec![],
-    };
-    let mut init = 0;
-    assert!(wait_until(T, || {
-        init = children_of(p.pid()).first().copied().unwrap_or(0);
-        init != 0 && cmdline(init).contains("init --no-boot")
-    }));
-    (p, init)
-}
-
 #[test]
 fn init_reaps_orphans_restarts_runsvdir_and_powers_off() {
     if !prerequisites() {
@@ -111,7 +40,7 @@ fn init_reaps_orphans_restarts_runsvdir_and_powers_off() {
         &svdir.join("calm/log/run"),
         &format!("exec cat > {}/calm-log", t.path().display()),
     );
-    let (mut unshare, init) = start_init(&svdir, &t.join("console"));
+    let (mut unshare, init) = start_init(&svdir, &t.join("console"), 5);
     assert!(
         wait_until(T, || is_running(&svdir.join("calm"))),
         "services did not start"
@@ -184,7 +113,7 @@ fn reboot_applet_and_stubborn_services() {
         &svdir.join("stubborn/run"),
         "trap '' TERM\nwhile :; do sleep 0.1; done",
     );
-    let (mut unshare, init) = start_init(&svdir, &t.join("console"));
+    let (mut unshare, init) = start_init(&svdir, &t.join("console"), 5);
     assert!(wait_until(T, || is_running(&svdir.join("stubborn"))));
     // `reboot` inside the namespace signals its PID 1
     let st = Command::new("/usr/bin/nsenter")

@@ -11,59 +11,20 @@
 //! the test's own and is removed when it ends.
 
 mod common;
+use common::lab::*;
 use common::*;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(15);
 const ROUTES: &str = "--dhcp-option=121,0.0.0.0/1,10.77.0.1,128.0.0.0/1,10.77.0.1,10.99.0.0/16,10.77.0.1,172.16.5.0/24,10.77.0.1,0.0.0.0/0,10.77.0.1";
 
-fn prerequisites() -> bool {
-    require("root (network namespaces)", is_root())
-        && require("ip (iproute2)", have_ip())
-        && require(
-            "dnsmasq (Debian dnsmasq-base)",
-            have_program("/usr/sbin/dnsmasq"),
-        )
-}
-
-/// A child ended by pid (KILL) and reaped when dropped; stderr in `log`.
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-    /// TERM, then wait (bounded) for the exit.
-    fn stop(&mut self) {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let done = wait_until(T, || matches!(self.child.try_wait(), Ok(Some(_))));
-        assert!(done, "{} did not stop", self.log.display());
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Server namespace with `vs` 10.77.0.1/24 and dnsmasq sending ROUTES;
 /// client namespace with `vc` and a `wg0` link, both up.
 fn lab(dir: &Path) -> (Netns, Netns, Daemon) {
-    let (s, c) = (Netns::new("tvs"), Netns::new("tvc"));
-    ip(&[
-        "link", "add", "vs", "netns", &s.0, "type", "veth", "peer", "name", "vc", "netns", &c.0,
-    ]);
-    ip(&["-n", &s.0, "addr", "add", "10.77.0.1/24", "dev", "vs"]);
-    ip(&["-n", &s.0, "link", "set", "vs", "up"]);
-    ip(&["-n", &c.0, "link", "set", "vc", "up"]);
+    let (s, c) = server_client("tvs", "tvc");
     // a dummy link would do, but not every kernel has the module: a veth
     // pair whose peer is up gives a link with carrier as well
     ip(&[
@@ -71,32 +32,13 @@ fn lab(dir: &Path) -> (Netns, Netns, Daemon) {
     ]);
     ip(&["-n", &c.0, "link", "set", "wg0p", "up"]);
     ip(&["-n", &c.0, "link", "set", "wg0", "up"]);
-    let log = dir.join("dnsmasq.log");
-    let child = s
-        .exec()
-        .args([
-            "/usr/sbin/dnsmasq",
-            "--no-daemon",
-            "--port=0",
-            "--bind-interfaces",
-            "--no-ping",
-            "--log-dhcp",
-            "--interface=vs",
-            "--dhcp-range=10.77.0.100,10.77.0.150,255.255.255.0,600",
-            ROUTES,
-        ])
-        .arg(format!("--dhcp-leasefile={}", dir.join("leases").display()))
-        .arg(format!("--pid-file={}", dir.join("dnsmasq.pid").display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let d = Daemon { child, log };
-    assert!(
-        wait_until(T, || d.log().contains("DHCP, sockets bound")),
-        "dnsmasq did not start: {}",
-        d.log()
+    let d = dnsmasq(
+        &s,
+        "vs",
+        "10.77.0.100,10.77.0.150,255.255.255.0,600",
+        dir,
+        Some("leases"),
+        &[ROUTES],
     );
     (s, c, d)
 }
@@ -145,23 +87,6 @@ fn client(c: &Netns, dir: &Path, extra: &[&str], tag: &str) -> Daemon {
         .spawn()
         .unwrap();
     Daemon { child, log }
-}
-
-fn fw(c: &Netns, dir: &Path) -> (i32, String, String) {
-    run(c
-        .exec()
-        .arg(applet("fw"))
-        .arg("--conf")
-        .arg(dir.join("conf"))
-        .arg("--dynamic")
-        .arg(dir.join("dyn"))
-        .arg("--run-dir")
-        .arg(dir)
-        .arg("--resolv-conf")
-        .arg(dir.join("resolv.conf"))
-        .arg("--etc")
-        .arg(dir.join("gen"))
-        .current_dir(dir))
 }
 
 const DROPPED_LO: &str =

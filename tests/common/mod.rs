@@ -10,6 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+pub mod lab;
+
 pub fn ferrite() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_ferrite"))
 }
@@ -377,4 +379,107 @@ pub fn run_to_background(cmd: &mut Command, t: Duration) -> (Option<i32>, bool) 
         .recv_timeout(end.saturating_duration_since(Instant::now()))
         .is_ok();
     (code, eof)
+}
+
+/// Field `n` of `/proc/PID/stat` after the command name (0 is the state).
+pub fn stat_field(pid: i32, n: usize) -> Option<String> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    rest.split_whitespace().nth(n).map(String::from)
+}
+
+pub fn ppid_of(pid: i32) -> Option<i32> {
+    stat_field(pid, 1)?.parse().ok()
+}
+
+/// The state letter of a process (`R`, `S`, `Z`, ...).
+pub fn state_of_proc(pid: i32) -> Option<char> {
+    stat_field(pid, 0)?.chars().next()
+}
+
+pub fn all_pids() -> Vec<i32> {
+    fs::read_dir("/proc")
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn children_of(pid: i32) -> Vec<i32> {
+    all_pids()
+        .into_iter()
+        .filter(|&p| ppid_of(p) == Some(pid))
+        .collect()
+}
+
+/// Every process below `pid`, from one look at `/proc`.
+pub fn descendants(pid: i32) -> Vec<i32> {
+    let pids = all_pids();
+    let mut out = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        for &c in &pids {
+            if ppid_of(c) == Some(p) {
+                out.push(c);
+                todo.push(c);
+            }
+        }
+    }
+    out
+}
+
+pub fn cmdline(pid: i32) -> String {
+    String::from_utf8_lossy(&fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default())
+        .replace('\0', " ")
+}
+
+/// `unshare --pid --fork --mount-proc` running `ferrite init --no-boot
+/// --stop-timeout STOP_TIMEOUT --svdir SVDIR`, its output in `console`;
+/// (unshare, init's pid in our namespace).
+pub fn start_init(svdir: &Path, console: &Path, stop_timeout: u32) -> (Proc, i32) {
+    let out = fs::File::create(console).unwrap();
+    let child = Command::new("/usr/bin/unshare")
+        .args(["--pid", "--fork", "--mount-proc"])
+        .arg(ferrite())
+        .args(["init", "--no-boot", "--stop-timeout"])
+        .arg(stop_timeout.to_string())
+        .arg("--svdir")
+        .arg(svdir)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap();
+    let p = Proc {
+        child,
+        owned: vec![],
+    };
+    let mut init = 0;
+    assert!(wait_until(Duration::from_secs(10), || {
+        init = children_of(p.pid()).first().copied().unwrap_or(0);
+        init != 0 && cmdline(init).contains("init --no-boot")
+    }));
+    (p, init)
+}
+
+/// A PID namespace whose init this test started: powered off (USR2) when
+/// dropped, and killed (which ends the whole namespace) if it does not go.
+pub struct NsInit {
+    pub unshare: Proc,
+    pub init: i32,
+}
+
+impl Drop for NsInit {
+    fn drop(&mut self) {
+        if self.unshare.child.try_wait().ok().flatten().is_some() {
+            return;
+        }
+        unsafe { libc::kill(self.init, libc::SIGUSR2) };
+        if self.unshare.wait_exit(Duration::from_secs(10)).is_none() {
+            unsafe { libc::kill(self.init, libc::SIGKILL) };
+            let _ = self.unshare.wait_exit(Duration::from_secs(5));
+        }
+    }
 }

@@ -1,0 +1,312 @@
+//! The DHCP lab shared by the network tests: network namespaces joined by
+//! veth pairs, dnsmasq as the server (or a small server written here), the
+//! clients as children that are killed when dropped, and BusyBox-style
+//! handler scripts whose events the tests read back.
+
+use super::*;
+use netsvc::dhcp::msg::{Message, MsgType};
+use std::net::UdpSocket;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// How long the lab waits for a server to start or a daemon to stop.
+const T: Duration = Duration::from_secs(15);
+
+/// Root, iproute2 and dnsmasq.
+pub fn prerequisites() -> bool {
+    require("root (network namespaces)", is_root())
+        && require("ip (iproute2)", have_ip())
+        && require(
+            "dnsmasq (Debian dnsmasq-base)",
+            have_program("/usr/sbin/dnsmasq"),
+        )
+}
+
+/// A veth pair: `a` in namespace `na`, `b` in `nb`.
+pub fn veth(na: &Netns, a: &str, nb: &Netns, b: &str) {
+    ip(&[
+        "link", "add", a, "netns", &na.0, "type", "veth", "peer", "name", b, "netns", &nb.0,
+    ]);
+}
+
+/// Server namespace (tagged `server`) with `vs` 10.77.0.1/24 up, client
+/// namespace (tagged `client`) with `vc` up, joined by a veth pair.
+pub fn server_client(server: &str, client: &str) -> (Netns, Netns) {
+    let (s, c) = (Netns::new(server), Netns::new(client));
+    veth(&s, "vs", &c, "vc");
+    ip(&["-n", &s.0, "addr", "add", "10.77.0.1/24", "dev", "vs"]);
+    ip(&["-n", &s.0, "link", "set", "vs", "up"]);
+    ip(&["-n", &c.0, "link", "set", "vc", "up"]);
+    (s, c)
+}
+
+/// client `c` (`vc`) --- switch `sw` (bridge `br0`: `pc`, `pa`, `pb`) ---
+/// network A in `a` (`va` 10.71.0.1/24) / network B in `b` (`vb`
+/// 10.72.0.1/24). The cable is in A's port: `pb` stays down.
+pub fn switched(c: &Netns, sw: &Netns, a: &Netns, b: &Netns) {
+    veth(c, "vc", sw, "pc");
+    veth(a, "va", sw, "pa");
+    veth(b, "vb", sw, "pb");
+    ip(&["-n", &sw.0, "link", "add", "br0", "type", "bridge"]);
+    for p in ["pc", "pa", "pb"] {
+        ip(&["-n", &sw.0, "link", "set", p, "master", "br0"]);
+    }
+    for p in ["br0", "pc", "pa"] {
+        ip(&["-n", &sw.0, "link", "set", p, "up"]);
+    }
+    ip(&["-n", &a.0, "addr", "add", "10.71.0.1/24", "dev", "va"]);
+    ip(&["-n", &b.0, "addr", "add", "10.72.0.1/24", "dev", "vb"]);
+    ip(&["-n", &a.0, "link", "set", "va", "up"]);
+    ip(&["-n", &b.0, "link", "set", "vb", "up"]);
+    ip(&["-n", &c.0, "link", "set", "vc", "up"]);
+}
+
+/// A child the test started, killed and reaped when dropped; stderr in `log`.
+pub struct Daemon {
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl Daemon {
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+    /// TERM, then wait (bounded) for the exit.
+    pub fn stop(&mut self) {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let done = wait_until(T, || matches!(self.child.try_wait(), Ok(Some(_))));
+        assert!(done, "{} did not stop", self.log.display());
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// dnsmasq in `ns` serving `range` on `iface`, with `extra` options, once
+/// it says "DHCP, sockets bound". Its lease file is `dir/lease_file` (kept
+/// across restarts, so that a restarted server knows its leases), or a new
+/// `leases-N` for each server when `None`.
+pub fn dnsmasq(
+    ns: &Netns,
+    iface: &str,
+    range: &str,
+    dir: &Path,
+    lease_file: Option<&str>,
+    extra: &[&str],
+) -> Daemon {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    let log = dir.join(format!("dnsmasq-{n}.log"));
+    let leases = match lease_file {
+        Some(f) => dir.join(f),
+        None => dir.join(format!("leases-{n}")),
+    };
+    let child = ns
+        .exec()
+        .args([
+            "/usr/sbin/dnsmasq",
+            "--no-daemon",
+            "--port=0",
+            "--bind-interfaces",
+            "--no-ping",
+            "--log-dhcp",
+        ])
+        .arg(format!("--interface={iface}"))
+        .arg(format!("--dhcp-range={range}"))
+        .arg(format!("--dhcp-leasefile={}", leases.display()))
+        .arg(format!(
+            "--pid-file={}",
+            dir.join(format!("dnsmasq-{n}.pid")).display()
+        ))
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let d = Daemon { child, log };
+    assert!(
+        wait_until(T, || d.log().contains("DHCP, sockets bound")),
+        "dnsmasq did not start: {}",
+        d.log()
+    );
+    d
+}
+
+/// A BusyBox-style handler `dir/handler`: logs each event to `dir/events`
+/// with the variables `fields` of its environment (`bound ip=... mask=...`)
+/// and configures the interface as the usual default.script does.
+pub fn handler(dir: &Path, fields: &[&str]) -> PathBuf {
+    let p = dir.join("handler");
+    let vars: String = fields.iter().map(|f| format!(" {f}=${f}")).collect();
+    script(
+        &p,
+        &format!(
+            "echo \"$1{vars}\" >> {log}\n\
+             case $1 in\n\
+             deconfig) ip addr flush dev $interface ;;\n\
+             bound|renew) ip addr flush dev $interface; ip addr add $ip/$mask broadcast $broadcast dev $interface ;;\n\
+             esac",
+            log = dir.join("events").display()
+        ),
+    );
+    p
+}
+
+/// The events the handler logged, one a line.
+pub fn events(dir: &Path) -> Vec<String> {
+    fs::read_to_string(dir.join("events"))
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+/// The value of `key` in an event line, or "".
+pub fn field<'a>(event: &'a str, key: &str) -> &'a str {
+    event
+        .split(' ')
+        .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+        .unwrap_or("")
+}
+
+/// Our udhcpc in `ns` in the foreground (`-f`, then `flags`) with
+/// `handler`, its state in `dir/state`, stderr in `dir/udhcpc.log`.
+pub fn udhcpc(ns: &Netns, dir: &Path, flags: &[&str], handler: &Path, args: &[&str]) -> Daemon {
+    let log = dir.join("udhcpc.log");
+    let child = ns
+        .exec()
+        .arg(applet("udhcpc"))
+        .arg("-f")
+        .args(flags)
+        .arg("-s")
+        .arg(handler)
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    Daemon { child, log }
+}
+
+/// `ip -4 -o addr show dev IFACE` in `ns`.
+pub fn addresses(ns: &Netns, iface: &str) -> String {
+    let out = ns
+        .exec()
+        .args(["ip", "-4", "-o", "addr", "show", "dev", iface])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Our fw in `ns` on the tree in `dir` (`conf`, `dyn`, `resolv.conf`, `gen`).
+pub fn fw(ns: &Netns, dir: &Path) -> (i32, String, String) {
+    run(ns
+        .exec()
+        .arg(applet("fw"))
+        .arg("--conf")
+        .arg(dir.join("conf"))
+        .arg("--dynamic")
+        .arg(dir.join("dyn"))
+        .arg("--run-dir")
+        .arg(dir)
+        .arg("--resolv-conf")
+        .arg(dir.join("resolv.conf"))
+        .arg("--etc")
+        .arg(dir.join("gen"))
+        .current_dir(dir))
+}
+
+/// Enter namespace `ns` on this thread (setns is per thread).
+pub fn enter(ns: &str) {
+    let f = fs::File::open(format!("/run/netns/{ns}")).unwrap();
+    assert_eq!(
+        unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) },
+        0,
+        "setns"
+    );
+}
+
+pub fn bind_to_device(sock: &UdpSocket, iface: &str) {
+    unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_BINDTODEVICE,
+            iface.as_ptr().cast(),
+            iface.len() as u32,
+        )
+    };
+}
+
+/// A DHCP server written here, for what dnsmasq will not do: answers
+/// DISCOVER and REQUEST from a thread inside namespace `ns`, by broadcast
+/// on `iface`, with replies built by `reply`; stops answering when `quiet`
+/// is set, and ends when dropped.
+pub struct TestServer {
+    stop: Arc<AtomicBool>,
+    pub quiet: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub fn start(ns: &Netns, iface: &str, reply: fn(&Message, MsgType) -> Message) -> TestServer {
+        let stop = Arc::new(AtomicBool::new(false));
+        let quiet = Arc::new(AtomicBool::new(false));
+        let (st, qt) = (stop.clone(), quiet.clone());
+        let ns = ns.0.clone();
+        let iface = iface.to_string();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle = std::thread::spawn(move || {
+            enter(&ns);
+            let sock = UdpSocket::bind("0.0.0.0:67").unwrap();
+            sock.set_broadcast(true).unwrap();
+            bind_to_device(&sock, &iface);
+            sock.set_read_timeout(Some(Duration::from_millis(100)))
+                .unwrap();
+            tx.send(()).unwrap();
+            let mut buf = [0u8; 1500];
+            while !st.load(Ordering::SeqCst) {
+                let Ok((n, _)) = sock.recv_from(&mut buf) else {
+                    continue;
+                };
+                let Ok(m) = Message::decode(&buf[..n]) else {
+                    continue;
+                };
+                if qt.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let t = match m.msg_type() {
+                    Some(MsgType::Discover) => MsgType::Offer,
+                    Some(MsgType::Request) => MsgType::Ack,
+                    _ => continue,
+                };
+                let r = reply(&m, t);
+                let _ = sock.send_to(&r.encode(), "255.255.255.255:68");
+            }
+        });
+        rx.recv_timeout(T).expect("test server did not start");
+        TestServer {
+            stop,
+            quiet,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
