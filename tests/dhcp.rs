@@ -223,30 +223,9 @@ fn cable_moved_to_another_network() {
     }
     let t = TempDir::new("dhcp-move");
     // client --- switch (bridge) --- server A / server B
-    let (c, sw, a, b) = (
-        Netns::new("c"),
-        Netns::new("w"),
-        Netns::new("a"),
-        Netns::new("b"),
-    );
-    switched(&c, &sw, &a, &b);
-    let _da = dnsmasq(
-        &a,
-        "va",
-        "10.71.0.100,10.71.0.150,255.255.255.0,3600",
-        t.path(),
-        None,
-        &[],
-    );
-    let _db = dnsmasq(
-        &b,
-        "vb",
-        "10.72.0.100,10.72.0.150,255.255.255.0,3600",
-        t.path(),
-        None,
-        &[],
-    );
-    let cl = udhcpc(&c, t.path(), &["-i", "vc", "-v"]);
+    let cable = Cable::new(["c", "w", "a", "b"], t.path(), &[]);
+    let c = &cable.c;
+    let cl = udhcpc(c, t.path(), &["-i", "vc", "-v"]);
     assert!(
         wait_until(T, || events(t.path())
             .iter()
@@ -256,14 +235,9 @@ fn cable_moved_to_another_network() {
     );
     assert!(field(events(t.path()).last().unwrap(), "ip").starts_with("10.71.0."));
     // pull the cable, plug it into network B
-    ip(&["-n", &sw.0, "link", "set", "pc", "down"]);
-    ip(&["-n", &sw.0, "link", "set", "pa", "down"]);
-    ip(&["-n", &sw.0, "link", "set", "pb", "up"]);
-    // out for a moment, as a hand moves a cable (the kernel reports carrier
-    // changes of one device at most once a second: a shorter pull is seen late)
-    std::thread::sleep(Duration::from_millis(1200));
+    cable.pull_for_b();
     let t0 = Instant::now();
-    ip(&["-n", &sw.0, "link", "set", "pc", "up"]);
+    cable.plug_in();
     assert!(
         wait_until(T, || field(
             events(t.path()).last().map(String::as_str).unwrap_or(""),
@@ -288,9 +262,9 @@ fn cable_moved_to_another_network() {
     let ev = events(t.path());
     assert!(!ev[1..].iter().any(|e| e.starts_with("deconfig")), "{ev:?}");
     assert!(
-        wait_until(T, || !addresses(&c, "vc").contains("10.71.0.")),
+        wait_until(T, || !addresses(c, "vc").contains("10.71.0.")),
         "the old address must go: {}",
-        addresses(&c, "vc")
+        addresses(c, "vc")
     );
 }
 

@@ -8,7 +8,7 @@ mod common;
 use common::lab::*;
 use common::*;
 use netsvc::dhcp::msg::{opt, Message, MsgType, BOOTREPLY};
-use std::net::{Ipv4Addr, UdpSocket};
+use std::net::Ipv4Addr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -26,10 +26,6 @@ fn udhcpc(ns: &Netns, dir: &Path, args: &[&str]) -> Daemon {
 fn wait_for_event(dir: &Path, t: Duration, mut ok: impl FnMut(&str) -> bool) -> bool {
     wait_until(t, || events(dir).iter().any(|e| ok(e)))
 }
-
-/// Out for a moment, as a hand moves a cable (the kernel reports carrier
-/// changes of one device at most once a second: a shorter pull is seen late).
-const PULL: Duration = Duration::from_millis(1200);
 
 #[test]
 fn replug_with_the_server_down_keeps_the_address_until_it_answers() {
@@ -108,47 +104,23 @@ fn replug_with_the_server_down_keeps_the_address_until_it_answers() {
 /// Returns the replug-to-new-lease time, the events and the client's log.
 fn move_cable(tag: &str, b_extra: &[&str]) -> (Duration, Vec<String>, String, bool) {
     let t = TempDir::new(tag);
-    let (c, sw, a, b) = (
-        Netns::new("mc"),
-        Netns::new("mw"),
-        Netns::new("ma"),
-        Netns::new("mb"),
-    );
-    switched(&c, &sw, &a, &b);
-    let _da = dnsmasq(
-        &a,
-        "va",
-        "10.71.0.100,10.71.0.150,255.255.255.0,3600",
-        t.path(),
-        Some("leases-a"),
-        &[],
-    );
-    let _db = dnsmasq(
-        &b,
-        "vb",
-        "10.72.0.100,10.72.0.150,255.255.255.0,3600",
-        t.path(),
-        Some("leases-b"),
-        b_extra,
-    );
-    let cl = udhcpc(&c, t.path(), &["-i", "vc"]);
+    let cable = Cable::new(["mc", "mw", "ma", "mb"], t.path(), b_extra);
+    let c = &cable.c;
+    let cl = udhcpc(c, t.path(), &["-i", "vc"]);
     assert!(
         wait_for_event(t.path(), T, |e| e.starts_with("bound ip=10.71.0.")),
         "{}",
         cl.log()
     );
-    assert!(wait_until(T, || addresses(&c, "vc").contains("10.71.0.")));
-    ip(&["-n", &sw.0, "link", "set", "pc", "down"]);
-    ip(&["-n", &sw.0, "link", "set", "pa", "down"]);
-    ip(&["-n", &sw.0, "link", "set", "pb", "up"]);
-    std::thread::sleep(PULL);
+    assert!(wait_until(T, || addresses(c, "vc").contains("10.71.0.")));
+    cable.pull_for_b();
     let t0 = Instant::now();
-    ip(&["-n", &sw.0, "link", "set", "pc", "up"]);
+    cable.plug_in();
     // until the new lease: the box has the old address or the new one,
     // never none (unless a NAK said the old one is wrong here)
     let mut never_without = true;
     let got = wait_until(T, || {
-        let a = addresses(&c, "vc");
+        let a = addresses(c, "vc");
         if !a.contains("10.71.0.") && !a.contains("10.72.0.") {
             never_without = false;
         }
@@ -160,11 +132,11 @@ fn move_cable(tag: &str, b_extra: &[&str]) -> (Duration, Vec<String>, String, bo
     assert!(got, "no lease from B: {:?}\n{}", events(t.path()), cl.log());
     assert!(
         wait_until(T, || {
-            let a = addresses(&c, "vc");
+            let a = addresses(c, "vc");
             a.contains("10.72.0.") && !a.contains("10.71.0.")
         }),
         "{}",
-        addresses(&c, "vc")
+        addresses(c, "vc")
     );
     (took, events(t.path()), cl.log(), never_without)
 }
@@ -240,10 +212,7 @@ impl Flood {
         let ns = ns.0.clone();
         let iface = iface.to_string();
         let handle = std::thread::spawn(move || {
-            enter(&ns);
-            let sock = UdpSocket::bind("0.0.0.0:0").unwrap();
-            sock.set_broadcast(true).unwrap();
-            bind_to_device(&sock, &iface);
+            let sock = broadcast_socket(&ns, &iface, 0);
             let noise = [0x5au8; 300];
             let mut i: u32 = 0;
             while !st.load(Ordering::Relaxed) {

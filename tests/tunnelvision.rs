@@ -15,7 +15,6 @@ use common::lab::*;
 use common::*;
 use std::fs;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(15);
@@ -69,10 +68,8 @@ fn halves(r: &str) -> (bool, bool) {
 fn client(c: &Netns, dir: &Path, extra: &[&str], tag: &str) -> Daemon {
     let svc = dir.join("dhcp_vc");
     fs::create_dir_all(&svc).unwrap();
-    let log = dir.join(format!("dhcp-{tag}.log"));
-    let child = c
-        .exec()
-        .arg(applet("dhcp"))
+    let mut dhcp = c.exec();
+    dhcp.arg(applet("dhcp"))
         .args(extra)
         .arg("--fw-dir")
         .arg(dir.join("dyn"))
@@ -80,13 +77,8 @@ fn client(c: &Netns, dir: &Path, extra: &[&str], tag: &str) -> Daemon {
         .arg(dir.join("no-fw"))
         .arg("--state-dir")
         .arg(dir.join("state"))
-        .current_dir(&svc)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    Daemon { child, log }
+        .current_dir(&svc);
+    spawn_logged(&mut dhcp, dir.join(format!("dhcp-{tag}.log")))
 }
 
 const DROPPED_LO: &str =

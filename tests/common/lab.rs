@@ -41,25 +41,82 @@ pub fn server_client(server: &str, client: &str) -> (Netns, Netns) {
     (s, c)
 }
 
-/// client `c` (`vc`) --- switch `sw` (bridge `br0`: `pc`, `pa`, `pb`) ---
-/// network A in `a` (`va` 10.71.0.1/24) / network B in `b` (`vb`
-/// 10.72.0.1/24). The cable is in A's port: `pb` stays down.
-pub fn switched(c: &Netns, sw: &Netns, a: &Netns, b: &Netns) {
-    veth(c, "vc", sw, "pc");
-    veth(a, "va", sw, "pa");
-    veth(b, "vb", sw, "pb");
-    ip(&["-n", &sw.0, "link", "add", "br0", "type", "bridge"]);
-    for p in ["pc", "pa", "pb"] {
-        ip(&["-n", &sw.0, "link", "set", p, "master", "br0"]);
+/// Out for a moment, as a hand moves a cable (the kernel reports carrier
+/// changes of one device at most once a second: a shorter pull is seen late).
+pub const PULL: Duration = Duration::from_millis(1200);
+
+/// client `c` (`vc`) --- switch `sw` (bridge `br0`: ports `pc`, `pa`,
+/// `pb`) --- network A in `a` (`va` 10.71.0.1/24) / network B in `b`
+/// (`vb` 10.72.0.1/24), each with a dnsmasq (leases for an hour; B's with
+/// `b_extra`). The cable is in A's port: `pb` is down.
+pub struct Cable {
+    // the servers go before their namespaces
+    pub da: Daemon,
+    pub db: Daemon,
+    pub c: Netns,
+    pub sw: Netns,
+    pub a: Netns,
+    pub b: Netns,
+}
+
+impl Cable {
+    /// New namespaces tagged `tags` (client, switch, A, B); the servers'
+    /// files in `dir`.
+    pub fn new(tags: [&str; 4], dir: &Path, b_extra: &[&str]) -> Cable {
+        let [c, sw, a, b] = tags.map(Netns::new);
+        veth(&c, "vc", &sw, "pc");
+        veth(&a, "va", &sw, "pa");
+        veth(&b, "vb", &sw, "pb");
+        ip(&["-n", &sw.0, "link", "add", "br0", "type", "bridge"]);
+        for p in ["pc", "pa", "pb"] {
+            ip(&["-n", &sw.0, "link", "set", p, "master", "br0"]);
+        }
+        for p in ["br0", "pc", "pa"] {
+            ip(&["-n", &sw.0, "link", "set", p, "up"]);
+        }
+        ip(&["-n", &a.0, "addr", "add", "10.71.0.1/24", "dev", "va"]);
+        ip(&["-n", &b.0, "addr", "add", "10.72.0.1/24", "dev", "vb"]);
+        ip(&["-n", &a.0, "link", "set", "va", "up"]);
+        ip(&["-n", &b.0, "link", "set", "vb", "up"]);
+        ip(&["-n", &c.0, "link", "set", "vc", "up"]);
+        let da = dnsmasq(
+            &a,
+            "va",
+            "10.71.0.100,10.71.0.150,255.255.255.0,3600",
+            dir,
+            Some("leases-a"),
+            &[],
+        );
+        let db = dnsmasq(
+            &b,
+            "vb",
+            "10.72.0.100,10.72.0.150,255.255.255.0,3600",
+            dir,
+            Some("leases-b"),
+            b_extra,
+        );
+        Cable {
+            da,
+            db,
+            c,
+            sw,
+            a,
+            b,
+        }
     }
-    for p in ["br0", "pc", "pa"] {
-        ip(&["-n", &sw.0, "link", "set", p, "up"]);
+
+    /// Pull the cable from A's port and hold it out for PULL before B's
+    /// port: `plug_in` puts it in.
+    pub fn pull_for_b(&self) {
+        ip(&["-n", &self.sw.0, "link", "set", "pc", "down"]);
+        ip(&["-n", &self.sw.0, "link", "set", "pa", "down"]);
+        ip(&["-n", &self.sw.0, "link", "set", "pb", "up"]);
+        std::thread::sleep(PULL);
     }
-    ip(&["-n", &a.0, "addr", "add", "10.71.0.1/24", "dev", "va"]);
-    ip(&["-n", &b.0, "addr", "add", "10.72.0.1/24", "dev", "vb"]);
-    ip(&["-n", &a.0, "link", "set", "va", "up"]);
-    ip(&["-n", &b.0, "link", "set", "vb", "up"]);
-    ip(&["-n", &c.0, "link", "set", "vc", "up"]);
+
+    pub fn plug_in(&self) {
+        ip(&["-n", &self.sw.0, "link", "set", "pc", "up"]);
+    }
 }
 
 /// A child the test started, killed and reaped when dropped; stderr in `log`.
@@ -87,6 +144,17 @@ impl Drop for Daemon {
     }
 }
 
+/// Spawn `cmd` with stdin and stdout on /dev/null and stderr in `log`.
+pub fn spawn_logged(cmd: &mut Command, log: PathBuf) -> Daemon {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    Daemon { child, log }
+}
+
 /// dnsmasq in `ns` serving `range` on `iface`, with `extra` options, once
 /// it says "DHCP, sockets bound". Its lease file is `dir/lease_file` (kept
 /// across restarts, so that a restarted server knows its leases), or a new
@@ -106,8 +174,8 @@ pub fn dnsmasq(
         Some(f) => dir.join(f),
         None => dir.join(format!("leases-{n}")),
     };
-    let child = ns
-        .exec()
+    let mut dnsmasq = ns.exec();
+    let cmd = dnsmasq
         .args([
             "/usr/sbin/dnsmasq",
             "--no-daemon",
@@ -123,13 +191,8 @@ pub fn dnsmasq(
             "--pid-file={}",
             dir.join(format!("dnsmasq-{n}.pid")).display()
         ))
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let d = Daemon { child, log };
+        .args(extra);
+    let d = spawn_logged(cmd, log);
     assert!(
         wait_until(T, || d.log().contains("DHCP, sockets bound")),
         "dnsmasq did not start: {}",
@@ -178,9 +241,8 @@ pub fn field<'a>(event: &'a str, key: &str) -> &'a str {
 /// Our udhcpc in `ns` in the foreground (`-f`, then `flags`) with
 /// `handler`, its state in `dir/state`, stderr in `dir/udhcpc.log`.
 pub fn udhcpc(ns: &Netns, dir: &Path, flags: &[&str], handler: &Path, args: &[&str]) -> Daemon {
-    let log = dir.join("udhcpc.log");
-    let child = ns
-        .exec()
+    let mut udhcpc = ns.exec();
+    udhcpc
         .arg(applet("udhcpc"))
         .arg("-f")
         .args(flags)
@@ -188,13 +250,8 @@ pub fn udhcpc(ns: &Netns, dir: &Path, flags: &[&str], handler: &Path, args: &[&s
         .arg(handler)
         .arg("--state-dir")
         .arg(dir.join("state"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    Daemon { child, log }
+        .args(args);
+    spawn_logged(&mut udhcpc, dir.join("udhcpc.log"))
 }
 
 /// `ip -4 -o addr show dev IFACE` in `ns`.
@@ -235,6 +292,16 @@ pub fn enter(ns: &str) {
     );
 }
 
+/// A UDP socket on `port` in namespace `ns` (which this thread enters),
+/// bound to `iface`, that may send broadcasts.
+pub fn broadcast_socket(ns: &str, iface: &str, port: u16) -> UdpSocket {
+    enter(ns);
+    let sock = UdpSocket::bind(("0.0.0.0", port)).unwrap();
+    sock.set_broadcast(true).unwrap();
+    bind_to_device(&sock, iface);
+    sock
+}
+
 pub fn bind_to_device(sock: &UdpSocket, iface: &str) {
     unsafe {
         libc::setsockopt(
@@ -266,10 +333,7 @@ impl TestServer {
         let iface = iface.to_string();
         let (tx, rx) = std::sync::mpsc::channel();
         let handle = std::thread::spawn(move || {
-            enter(&ns);
-            let sock = UdpSocket::bind("0.0.0.0:67").unwrap();
-            sock.set_broadcast(true).unwrap();
-            bind_to_device(&sock, &iface);
+            let sock = broadcast_socket(&ns, &iface, 67);
             sock.set_read_timeout(Some(Duration::from_millis(100)))
                 .unwrap();
             tx.send(()).unwrap();
