@@ -203,7 +203,9 @@ pub fn dnsmasq(
 
 /// A BusyBox-style handler `dir/handler`: logs each event to `dir/events`
 /// with the variables `fields` of its environment (`bound ip=... mask=...`)
-/// and configures the interface as the usual default.script does.
+/// and configures the interface as the usual default.script does, except
+/// that a new address is added before the old ones go: with flush-then-add
+/// the tests' address watch caught the gap between the two commands.
 pub fn handler(dir: &Path, fields: &[&str]) -> PathBuf {
     let p = dir.join("handler");
     let vars: String = fields.iter().map(|f| format!(" {f}=${f}")).collect();
@@ -213,7 +215,9 @@ pub fn handler(dir: &Path, fields: &[&str]) -> PathBuf {
             "echo \"$1{vars}\" >> {log}\n\
              case $1 in\n\
              deconfig) ip addr flush dev $interface ;;\n\
-             bound|renew) ip addr flush dev $interface; ip addr add $ip/$mask broadcast $broadcast dev $interface ;;\n\
+             bound|renew) ip addr add $ip/$mask broadcast $broadcast dev $interface 2>/dev/null\n\
+               for a in $(ip -4 -o addr show dev $interface | awk '{{print $4}}'); do\n\
+                 [ \"$a\" = \"$ip/$mask\" ] || ip addr del $a dev $interface; done ;;\n\
              esac",
             log = dir.join("events").display()
         ),
