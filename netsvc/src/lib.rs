@@ -105,7 +105,15 @@ pub fn flush_pokes() {
 
 /// The earlier of a loop's own timeout and the pokes' retry.
 pub fn with_pokes(timeout: Option<std::time::Duration>) -> Option<std::time::Duration> {
-    match (timeout, pokes_deadline()) {
+    earliest(timeout, pokes_deadline())
+}
+
+/// The sooner of two poll timeouts, `None` meaning "no timeout".
+pub fn earliest(
+    a: Option<std::time::Duration>,
+    b: Option<std::time::Duration>,
+) -> Option<std::time::Duration> {
+    match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     }

@@ -496,24 +496,7 @@ pub fn route_of_any_table(t: u16, b: &[u8]) -> Option<RouteEntry> {
     if table == RT_TABLE_LOCAL || !matches!(b[7], 1 | 6..=8) {
         return None;
     }
-    let mut r = RouteEntry {
-        dst: std::net::Ipv4Addr::UNSPECIFIED,
-        prefix: b[1].min(32),
-        gateway: None,
-        index: 0,
-        protocol: b[5],
-        metric: 0,
-    };
-    for (t, d) in list {
-        match t {
-            RTA_DST => r.dst = ip4(d).unwrap_or(r.dst),
-            RTA_GATEWAY => r.gateway = ip4(d),
-            RTA_OIF if d.len() == 4 => r.index = i32::from_ne_bytes([d[0], d[1], d[2], d[3]]),
-            RTA_PRIORITY if d.len() == 4 => r.metric = u32::from_ne_bytes([d[0], d[1], d[2], d[3]]),
-            _ => {}
-        }
-    }
-    Some(r)
+    Some(route_entry(b, &list, b[1].min(32)))
 }
 
 impl Rtnl {
@@ -727,15 +710,21 @@ pub fn parse_route(t: u16, b: &[u8]) -> Option<RouteEntry> {
     if t != RTM_NEWROUTE || b.len() < 12 || b[4] != 254 {
         return None;
     }
+    Some(route_entry(b, &attrs(b, 12), b[1]))
+}
+
+/// A route message's body `b` (at least 12 bytes) and its attributes as a
+/// `RouteEntry`: destination, gateway, output link and metric.
+fn route_entry(b: &[u8], list: &[(u16, &[u8])], prefix: u8) -> RouteEntry {
     let mut r = RouteEntry {
         dst: std::net::Ipv4Addr::UNSPECIFIED,
-        prefix: b[1],
+        prefix,
         gateway: None,
         index: 0,
         protocol: b[5],
         metric: 0,
     };
-    for (t, d) in attrs(b, 12) {
+    for &(t, d) in list {
         match t {
             RTA_DST => r.dst = ip4(d).unwrap_or(r.dst),
             RTA_GATEWAY => r.gateway = ip4(d),
@@ -744,5 +733,5 @@ pub fn parse_route(t: u16, b: &[u8]) -> Option<RouteEntry> {
             _ => {}
         }
     }
-    Some(r)
+    r
 }

@@ -520,10 +520,7 @@ fn run(o: Opts) -> i32 {
         }
         // Without inotify, look at the lease again every retry.
         let relook = watch.is_none().then_some(o.retry);
-        let timeout = match (core.deadline().map(|d| d.saturating_sub(now())), relook) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let timeout = crate::earliest(core.deadline().map(|d| d.saturating_sub(now())), relook);
         poll.clear();
         let i_sig = poll.add(sigfd.as_raw_fd());
         let i_sock = poll.add(sock.fd.as_raw_fd());
