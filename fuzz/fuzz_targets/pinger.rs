@@ -1,0 +1,41 @@
+#![no_main]
+//! Feeds any bytes as ICMP datagrams (pinger::echo_reply_seq, ping-socket and raw form) and drives the pinger's core (Pinger::handle) with the replies, lease changes and timers the bytes describe; asserts no panic and that the core asks for a timer whenever it has a router.
+use libfuzzer_sys::fuzz_target;
+use netsvc::pinger::{echo_reply_seq, Event, Pinger};
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = echo_reply_seq(data, false);
+    let _ = echo_reply_seq(data, true);
+    let mut p = Pinger::new(
+        "eth0",
+        Duration::from_secs(67),
+        Duration::from_secs(5),
+        5,
+        Duration::from_secs(1),
+    );
+    let mut now = Duration::ZERO;
+    let mut router = None;
+    for c in data.chunks(4) {
+        let (op, a, b) = (c[0] % 4, *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0));
+        now = now.saturating_add(Duration::from_millis(u64::from(a) * 100));
+        let ev = match op {
+            0 => {
+                router = (b != 0).then(|| Ipv4Addr::new(10, 0, 0, b));
+                Event::Lease(router)
+            }
+            1 => Event::Reply {
+                from: Ipv4Addr::new(10, 0, 0, b),
+                seq: u16::from(a),
+            },
+            2 => Event::SendFailed("unreachable".into()),
+            _ => Event::Timer,
+        };
+        let _ = p.handle(now, ev);
+        assert!(
+            router.is_none() || p.deadline().is_some(),
+            "a router but no timer"
+        );
+    }
+});
