@@ -557,3 +557,137 @@ fn pinger_without_a_lease_waits() {
         text()
     );
 }
+
+/// A small tmpfs at `dir`, unmounted when dropped.
+struct SmallDisk(std::path::PathBuf);
+impl SmallDisk {
+    fn mount(dir: &std::path::Path, size: &str) -> SmallDisk {
+        fs::create_dir_all(dir).unwrap();
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .unwrap();
+        assert!(st.success(), "cannot mount a tmpfs");
+        SmallDisk(dir.to_path_buf())
+    }
+    /// Fill it up; returns the filler file.
+    fn fill(&self, name: &str) -> std::path::PathBuf {
+        use std::io::Write;
+        let f = self.0.join(name);
+        let mut w = fs::File::create(&f).unwrap();
+        let block = vec![0x5au8; 4096];
+        for _ in 0..100_000 {
+            if w.write_all(&block).is_err() {
+                break;
+            }
+        }
+        let _ = w.sync_all();
+        // and the last few bytes
+        let mut n = 0;
+        while n < 4096 && fs::write(self.0.join(format!("crumb-{name}-{n}")), b"x").is_ok() {
+            n += 1;
+        }
+        f
+    }
+}
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_under_the_state_files_loses_nothing() {
+    if !prerequisites() {
+        return;
+    }
+    let t = TempDir::new("fw-full");
+    let disk = SmallDisk::mount(&t.join("run"), "256k");
+    let d = t.join("run");
+    let n = ns("full");
+    fs::create_dir_all(d.join("conf")).unwrap();
+    fs::create_dir_all(d.join("dyn")).unwrap();
+    fs::create_dir_all(d.join("etc")).unwrap();
+    fs::write(d.join("etc/hosts"), "@ip_eth0@ uplink\n").unwrap();
+    let lease = |ip: &str, dns: &str| {
+        fs::write(
+            d.join("dyn/dhcp_eth0.ipconf"),
+            format!("if='eth0'\nip='{ip}'\nipmask='{ip}/24'\ndns='{dns}'\n"),
+        )
+        .unwrap()
+    };
+    lease("10.88.0.5", "10.88.0.53");
+    let (code, _, err) = fw(&n, &d);
+    assert_eq!(code, 0, "{err}");
+    assert!(d.join("applied.reserve").exists(), "no reserve set aside");
+    // the disk fills up; then a new lease comes: the reserve takes the state
+    let filler = disk.fill("filler1");
+    assert!(
+        fs::write(d.join("probe"), vec![1u8; 8192]).is_err(),
+        "the disk is not full"
+    );
+    lease("10.88.0.6", "10.88.0.54");
+    let (code, _, err) = fw(&n, &d);
+    eprintln!("fw on a full disk with its reserve: exit {code}\n{err}");
+    assert_eq!(code, 1, "a full disk is reported in the exit code");
+    assert!(err.contains("space set aside"), "{err}");
+    let applied = fs::read_to_string(d.join("applied")).unwrap();
+    assert!(applied.contains("10.88.0.6/24"), "{applied}");
+    // it came back once the new files freed the old ones' space; now the
+    // disk is full and the reserve gone (used by a run that left no room
+    // to set it aside again): nothing can be written, nothing is damaged
+    fs::remove_file(d.join("applied.reserve")).unwrap();
+    let filler2 = disk.fill("filler2");
+    let resolv_before = fs::read_to_string(d.join("resolv.conf")).unwrap();
+    let hosts_before = fs::read_to_string(d.join("gen/hosts")).unwrap();
+    lease("10.88.0.7", "10.88.0.55");
+    let (code, _, err) = fw(&n, &d);
+    eprintln!("fw on a full disk: exit {code}\n{err}");
+    assert_eq!(code, 1, "a full disk is reported in the exit code");
+    assert!(err.contains("applied: out of disk space"), "{err}");
+    assert!(err.contains("resolv.conf: out of disk space"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // the kernel has the new lease; the files others read are whole
+    let addrs = in_ns(&n, &["ip", "-4", "-o", "addr", "show", "eth0"]);
+    assert!(
+        addrs.contains("10.88.0.7/24") && !addrs.contains("10.88.0.6"),
+        "{addrs}"
+    );
+    assert_eq!(
+        fs::read_to_string(d.join("resolv.conf")).unwrap(),
+        resolv_before,
+        "resolv.conf damaged"
+    );
+    assert_eq!(
+        fs::read_to_string(d.join("gen/hosts")).unwrap(),
+        hosts_before,
+        "a rendered file damaged"
+    );
+    fs::remove_file(&filler2).unwrap();
+    // room again: the files catch up, the reserve comes back
+    fs::remove_file(&filler).unwrap();
+    for e in fs::read_dir(&d).unwrap().flatten() {
+        if e.file_name().to_string_lossy().starts_with("crumb") {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+    let (code, out, err) = fw(&n, &d);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        d.join("applied.reserve").exists(),
+        "reserve not set aside again"
+    );
+    assert!(out.contains("resolv.conf"), "{out}");
+    assert!(fs::read_to_string(d.join("resolv.conf"))
+        .unwrap()
+        .contains("nameserver 10.88.0.55"));
+    // the lease goes: the address added while the disk was full goes too
+    fs::remove_file(d.join("dyn/dhcp_eth0.ipconf")).unwrap();
+    let (code, out, err) = fw(&n, &d);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("- 10.88.0.7/24"), "{out}");
+    let addrs = in_ns(&n, &["ip", "-4", "-o", "addr", "show", "eth0"]);
+    assert!(!addrs.contains("10.88.0."), "address left behind: {addrs}");
+    drop(disk);
+}

@@ -16,6 +16,7 @@ pub mod etc;
 pub mod ipconf;
 pub mod plan;
 pub mod shadow;
+pub mod state;
 
 use crate::netlink::{Addr, RouteSpec, Rtnl};
 use common::errtext::describe;
@@ -68,35 +69,6 @@ fn read_prefer(path: &Path) -> Vec<String> {
         .collect()
 }
 
-/// MTUs links had before fw changed them: `mtu INDEX MTU` lines of the state file.
-fn read_saved_mtus(path: &Path) -> Vec<(i32, u32)> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| {
-            let mut w = l.strip_prefix("mtu ")?.split(' ');
-            Some((w.next()?.parse().ok()?, w.next()?.parse().ok()?))
-        })
-        .collect()
-}
-
-/// Addresses fw applied last time: `INDEX IP/PREFIX` lines.
-fn read_state(path: &Path) -> Vec<A> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| {
-            let (i, c) = l.split_once(' ')?;
-            let (ip, p) = c.split_once('/')?;
-            Some(A {
-                index: i.parse().ok()?,
-                ip: ip.parse().ok()?,
-                prefix: p.parse().ok()?,
-            })
-        })
-        .collect()
-}
-
 pub fn main(args: &[OsString]) -> i32 {
     let cwd = std::env::current_dir().unwrap_or_default();
     let mut p = Paths {
@@ -107,7 +79,7 @@ pub fn main(args: &[OsString]) -> i32 {
         etc: PathBuf::from("/etc"),
     };
     // as fw/run linked to ferrite: options from ./args
-    let words = common::service::words(args);
+    let words = common::service::words(PROG, args);
     let mut i = 0;
     while i < words.len() {
         let v = words.get(i + 1).map(PathBuf::from);
@@ -399,21 +371,21 @@ fn run(p: &Paths) -> i32 {
         Vec::new()
     });
     let w = wanted(confs, &read_prefer(&p.conf.join("prefer")), &kernel);
-    // what fw applied last time: addresses, and links' own MTUs
-    let state = p.run_dir.join("applied");
-    let previous = read_state(&state);
-    ok &= addresses_and_routes(&mut nl, &w, &previous);
-    let (own_mtus, mtus_ok) = mtus(&w.mtus, &read_saved_mtus(&state));
+    // what fw applied last time: addresses, and links' own MTUs; written
+    // first with what this run may add, so a cut in the middle forgets nothing
+    let state = state::StateFile::in_dir(&p.run_dir);
+    let before = state.read();
+    ok &= save_state(&state, &before.with(&w.addrs));
+    ok &= addresses_and_routes(&mut nl, &w, &before.addrs);
+    let (own_mtus, mtus_ok) = mtus(&w.mtus, &before.mtus);
     ok &= mtus_ok;
-    let mut state_text: String = w
-        .addrs
-        .iter()
-        .map(|a| format!("{} {}/{}\n", a.index, a.ip, a.prefix))
-        .collect();
-    for (i, m) in own_mtus {
-        state_text.push_str(&format!("mtu {i} {m}\n"));
-    }
-    let _ = atomic_write(&state, state_text.as_bytes(), 0o644, false);
+    ok &= save_state(
+        &state,
+        &state::Applied {
+            addrs: w.addrs.clone(),
+            mtus: own_mtus,
+        },
+    );
     // an etc/resolv.conf template replaces the built-in one
     if !p.run_dir.join("etc/resolv.conf").exists() {
         resolv_conf(
@@ -421,7 +393,7 @@ fn run(p: &Paths) -> i32 {
             &w.dns,
             w.domain.as_deref(),
             &w.search,
-            !previous.is_empty() || !w.addrs.is_empty(),
+            !before.addrs.is_empty() || !w.addrs.is_empty(),
         );
     }
     ok &= etc_files(p, &etc::Vars::from_confs(&w.used, &hostname()));
@@ -431,16 +403,51 @@ fn run(p: &Paths) -> i32 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let _ = atomic_write(
+    if let Err(e) = atomic_write(
         &p.run_dir.join("up"),
         format!("{now}\n").as_bytes(),
         0o644,
         false,
-    );
+    ) {
+        out::err(&format!(
+            "{PROG}: {}/up: {}\n",
+            p.run_dir.display(),
+            describe(&e)
+        ));
+    }
+    if let Err(e) = state.keep_reserve() {
+        out::err(&format!(
+            "{PROG}: no room to set space aside for {}: {}\n",
+            state.path().display(),
+            describe(&e)
+        ));
+    }
     if ok {
         0
     } else {
         1
+    }
+}
+
+/// Write the state file; false (and a message) when it cannot be.
+fn save_state(state: &state::StateFile, s: &state::Applied) -> bool {
+    match state.save(s) {
+        Ok(state::Saved::Written) => true,
+        Ok(state::Saved::UsedReserve) => {
+            out::err(&format!(
+                "{PROG}: {}: disk full, written into the space set aside for it (free some space)\n",
+                state.path().display()
+            ));
+            false
+        }
+        Err(e) => {
+            out::err(&format!(
+                "{PROG}: {}: {} (addresses added now may be left behind when their lease goes)\n",
+                state.path().display(),
+                describe(&e)
+            ));
+            false
+        }
     }
 }
 
