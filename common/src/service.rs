@@ -1,24 +1,89 @@
 //! What an applet run as `SERVICE/run` (a link to ferrite) learns from its
 //! service directory: its options from `./args`, its name from the directory.
 
+use crate::errtext::describe;
 use std::ffi::OsString;
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 
-/// The words of `./args` (none when there is no such file).
-pub fn args_file() -> Vec<String> {
-    std::fs::read_to_string("args")
+/// The largest `./args` read: a few options, never data.
+pub const MAX_ARGS: u64 = 64 * 1024;
+
+/// The text of an args file at `path`, checked: `Ok("")` when there is no
+/// such file, a UTF-8 byte-order mark stripped. Anything that cannot be a
+/// list of options is the reason why: larger than `MAX_ARGS`, NUL bytes,
+/// not UTF-8, not a regular file (a directory, a FIFO), or not readable (a
+/// symlink loop, access denied). Opened non-blocking, so that a FIFO there
+/// cannot hang the caller; read at most `MAX_ARGS` + 1 bytes.
+pub fn check_args_file(path: &Path) -> Result<String, String> {
+    let f = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(e) => return Err(describe(&e)),
+    };
+    let meta = f.metadata().map_err(|e| describe(&e))?;
+    if meta.is_dir() {
+        return Err("is a directory".into());
+    }
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_ARGS + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| describe(&e))?;
+    if bytes.len() as u64 > MAX_ARGS {
+        return Err(format!("larger than {MAX_ARGS} bytes"));
+    }
+    if bytes.contains(&0) {
+        return Err("holds NUL bytes".into());
+    }
+    let text = String::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?;
+    Ok(text
+        .strip_prefix('\u{feff}')
+        .map(String::from)
+        .unwrap_or(text))
+}
+
+/// The text of `./args` (see `check_args_file`). On any problem one line
+/// `APPLET: ./args: REASON: ignored, the defaults apply` goes to stderr and
+/// the reason is returned. What the applet does then is its choice; every
+/// native service (ifplugd, dhcp, fw, pinger, zcip, getty) runs with the
+/// defaults its directory name gives (`ifplugd_IF`, `dhcp_IF`,
+/// `getty_TTY`, ...), as svlogd does with a bad `log/args`: refusing would
+/// leave the service down over a stray file. An applet that cannot run
+/// without its args would exit 111 after this line (runsv restarts it).
+/// Never a panic.
+pub fn read_args(applet: &str) -> Result<String, String> {
+    check_args_file(Path::new("args")).inspect_err(|why| {
+        crate::out::err(&format!(
+            "{applet}: ./args: {why}: ignored, the defaults apply\n"
+        ))
+    })
+}
+
+/// The words of `./args` (none when there is no such file, or when it is
+/// bad: then `read_args` has said why).
+pub fn args_file(applet: &str) -> Vec<String> {
+    read_args(applet)
         .map(|t| t.split_whitespace().map(String::from).collect())
         .unwrap_or_default()
 }
 
 /// The words after argv[0]; when there are none, those of `./args`.
-pub fn words(args: &[OsString]) -> Vec<String> {
+pub fn words(applet: &str, args: &[OsString]) -> Vec<String> {
     let words: Vec<String> = args
         .iter()
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     if words.is_empty() {
-        args_file()
+        args_file(applet)
     } else {
         words
     }
@@ -39,4 +104,47 @@ pub fn dir_name() -> String {
         .ok()
         .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_args_files_are_refused_with_the_reason() {
+        let d = std::env::temp_dir().join(format!("common-args-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        let p = d.join("args");
+        assert_eq!(check_args_file(&p).unwrap(), "");
+        let cases: [(&[u8], Result<&str, &str>); 5] = [
+            (b"", Ok("")),
+            (b"\xef\xbb\xbf-q 1\n", Ok("-q 1\n")),
+            (b"-q\0", Err("holds NUL bytes")),
+            (b"\xff-q", Err("not UTF-8")),
+            (
+                &[b'x'; MAX_ARGS as usize + 1],
+                Err("larger than 65536 bytes"),
+            ),
+        ];
+        for (content, want) in cases {
+            std::fs::write(&p, content).unwrap();
+            let got = check_args_file(&p);
+            assert_eq!(got.as_deref(), want.map_err(String::from).as_deref());
+        }
+        std::fs::write(&p, vec![b' '; MAX_ARGS as usize]).unwrap();
+        assert!(check_args_file(&p).is_ok());
+        std::fs::remove_file(&p).unwrap();
+        std::fs::create_dir(&p).unwrap();
+        assert_eq!(check_args_file(&p).unwrap_err(), "is a directory");
+        std::fs::remove_dir(&p).unwrap();
+        std::os::unix::fs::symlink("args", &p).unwrap();
+        assert!(check_args_file(&p).unwrap_err().contains("symbolic links"));
+        std::fs::remove_file(&p).unwrap();
+        let fifo = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        assert_eq!(check_args_file(&p).unwrap_err(), "not a regular file");
+        let _ = std::fs::remove_dir_all(&d);
+    }
 }

@@ -6,6 +6,8 @@
 //! As a service, `getty_TTY/run` may be a link to ferrite: the tty is the
 //! directory name's suffix, options come from an optional `./args` file
 //! (words, e.g. `-L -a root 115200`) and the speed defaults to 115200.
+//! A bad `./args` (too big, NUL bytes, not UTF-8, a directory, ...) is one
+//! line on stderr and ignored (`common::service::read_args`).
 
 use crate::issue::{expand, IssueInfo};
 use common::errtext::describe;
@@ -175,7 +177,9 @@ pub fn main(args: &[OsString]) -> i32 {
         .collect();
     let service_mode = common::service::is_run_link(args);
     if service_mode {
-        let text = std::fs::read_to_string("args").unwrap_or_default();
+        // a bad ./args is named and ignored: the tty and speed still come
+        // from the directory name and the defaults
+        let text = common::service::read_args(PROG).unwrap_or_default();
         let cwd = std::env::current_dir().unwrap_or_default();
         let dir = cwd
             .file_name()

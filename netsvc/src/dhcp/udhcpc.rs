@@ -941,7 +941,7 @@ fn finish(sh: &Shell, code: i32) -> i32 {
 /// and `env.out` is written in the service directory for the pinger. Extra
 /// udhcpc options may come from `./args`.
 pub fn native_main(args: &[OsString]) -> i32 {
-    let words = common::service::words(args);
+    let words = common::service::words("dhcp", args);
     let cwd = std::env::current_dir().unwrap_or_default();
     let mut fw_dir = PathBuf::from("/var/run/service/fw");
     let mut fw_service = PathBuf::from("/var/service/fw");

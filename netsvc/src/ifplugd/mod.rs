@@ -131,7 +131,7 @@ impl Shell {
 }
 
 pub fn main(args: &[OsString]) -> i32 {
-    let mut words = common::service::words(args);
+    let mut words = common::service::words(PROG, args);
     let service = common::service::is_run_link(args);
     if service && !words.iter().any(|w| w.starts_with("-i")) {
         if let Some(ifname) = common::service::dir_name().strip_prefix("ifplugd_") {

@@ -396,7 +396,7 @@ fn parse(words: &[String], o: &mut Opts) -> Result<(), String> {
 }
 
 pub fn main(args: &[OsString]) -> i32 {
-    let words = common::service::words(args);
+    let words = common::service::words(PROG, args);
     let cwd = std::env::current_dir().unwrap_or_default();
     let dir = common::service::dir_name();
     let mut o = Opts {

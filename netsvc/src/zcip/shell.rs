@@ -56,7 +56,7 @@ fn usage() -> i32 {
 }
 
 pub fn main(args: &[OsString]) -> i32 {
-    let words = common::service::words(args);
+    let words = common::service::words(PROG, args);
     let dir = common::service::dir_name();
     let mut o = Opts {
         interface: String::new(),
