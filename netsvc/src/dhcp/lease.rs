@@ -429,6 +429,24 @@ pub fn from_state(text: &str, mac: [u8; 6], now_unix: u64) -> Option<(Lease, std
     ))
 }
 
+/// A well-formed state whose lease is over at `now_unix` (no fault: the
+/// box was off longer than the lease), as opposed to a malformed one.
+pub fn expired_state(text: &str, now_unix: u64) -> bool {
+    let f: Vec<&str> = text.split_whitespace().collect();
+    let [ip, server, lease, at] = f[..] else {
+        return false;
+    };
+    let (Ok(_), Ok(_), Ok(lease), Ok(at)) = (
+        ip.parse::<Ipv4Addr>(),
+        server.parse::<Ipv4Addr>(),
+        lease.parse::<u64>(),
+        at.parse::<u64>(),
+    ) else {
+        return false;
+    };
+    at.checked_add(lease).is_some_and(|end| end < now_unix)
+}
+
 /// The classful prefix an address has when no subnet mask is given.
 fn natural_prefix(ip: Ipv4Addr) -> u8 {
     match ip.octets()[0] {
@@ -476,6 +494,15 @@ mod tests {
         );
         assert!(from_state("10.0.2.15 10.0.2.2 x 1000", mac, 0).is_none());
         assert!(from_state("10.0.2.15", mac, 0).is_none());
+        // an expired lease is told apart from a malformed state
+        assert!(expired_state("10.0.2.15 10.0.2.2 3600 1000\n", 4601));
+        assert!(!expired_state("10.0.2.15 10.0.2.2 3600 1000\n", 4600));
+        assert!(!expired_state("10.0.2.15 10.0.2.2 x 1000", 9999));
+        assert!(!expired_state("\u{feff}10.0.2.15 10.0.2.2 3600 1000", 9999));
+        assert!(!expired_state(
+            "10.0.2.15 10.0.2.2 3600 18446744073709551615",
+            0
+        ));
         // Found by the dhcp_lease_state fuzz target: written-at plus lease
         // time overflowed (a panic in debug builds, a wrong lease in release).
         assert!(from_state("10.0.2.15 10.0.2.2 3600 18446744073709551615", mac, 0).is_none());

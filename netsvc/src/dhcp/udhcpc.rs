@@ -467,15 +467,36 @@ impl Shell {
         self.o.state_dir.join(format!("{}.lease", self.o.interface))
     }
 
-    /// A remembered lease and how much of it is left (wall clock).
+    /// A remembered lease and how much of it is left (wall clock). A state
+    /// file that is there but cannot be used (too big, empty, not UTF-8, a
+    /// directory, a symlink loop, malformed) is named with the reason, and
+    /// the client starts afresh (DISCOVER); an expired lease is no fault.
     fn remembered(&self) -> Option<(Lease, Duration)> {
-        let text = std::fs::read_to_string(self.lease_file()).ok()?;
+        let path = self.lease_file();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .ok()?
             .as_secs();
+        let bad = |why: &str| {
+            self.log(&format!(
+                "{}: {why}: ignored, asking for a new lease",
+                path.display()
+            ))
+        };
+        let text = match read_state_file(&path) {
+            Ok(Some(t)) => t,
+            Ok(None) => return None,
+            Err(why) => {
+                bad(&why);
+                return None;
+            }
+        };
         // one reader of the state file, with checked arithmetic (fuzzed)
-        super::lease::from_state(&text, self.mac, now)
+        let l = super::lease::from_state(&text, self.mac, now);
+        if l.is_none() && !super::lease::expired_state(&text, now) {
+            bad("not a lease state (IP SERVER SECS WRITTEN_AT)");
+        }
+        l
     }
 
     fn remember(&self, l: &Lease) {
@@ -486,13 +507,13 @@ impl Shell {
         let text = format!("{} {} {} {}\n", l.ip, l.server, l.lease, now);
         let _ = std::fs::create_dir_all(&self.o.state_dir);
         if let Err(e) = atomic_write(&self.lease_file(), text.as_bytes(), 0o600, true) {
-            if self.o.verbose {
-                self.log(&format!(
-                    "cannot remember the lease in {}: {}",
-                    self.lease_file().display(),
-                    describe(&e)
-                ));
-            }
+            // a directory or a read-only file system there: the lease still
+            // holds, but a restart will ask for a new one, so it is said always
+            self.log(&format!(
+                "cannot remember the lease in {}: {}",
+                self.lease_file().display(),
+                describe(&e)
+            ));
         }
     }
 
@@ -917,6 +938,36 @@ pub fn run(o: Options) -> i32 {
             sh.log("released; SIGUSR1 to start again");
         }
     }
+}
+
+/// The lease state file's text: `None` when there is none; the reason when
+/// it cannot be one (a line of about 60 bytes: 4 KiB at most is read).
+fn read_state_file(path: &std::path::Path) -> Result<Option<String>, String> {
+    use std::io::Read;
+    const MAX_STATE: u64 = 4096;
+    let f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(describe(&e)),
+    };
+    match f.metadata() {
+        Ok(m) if m.is_dir() => return Err("is a directory".into()),
+        Ok(m) if !m.is_file() => return Err("not a regular file".into()),
+        _ => {}
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_STATE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| describe(&e))?;
+    if bytes.len() as u64 > MAX_STATE {
+        return Err(format!("larger than {MAX_STATE} bytes"));
+    }
+    if bytes.is_empty() {
+        return Err("empty".into());
+    }
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| "not UTF-8".into())
 }
 
 fn finish(sh: &Shell, code: i32) -> i32 {
