@@ -1,7 +1,7 @@
 //! A lease survives what should not cost it (root only): a replug while the
 //! server is down, a cable moved to another network (whose server NAKs, or
-//! ignores, the old address), and a flood of UDP to port 68 while a renewal
-//! is due. Network namespaces joined by veth, dnsmasq as the server; every
+//! ignores, the old address), and floods of UDP to port 68 and of ARP while
+//! a renewal is due (ARP also while the client checks its new address). Network namespaces joined by veth, dnsmasq as the server; every
 //! namespace, interface and process is the test's own and goes when it ends.
 
 mod common;
@@ -248,25 +248,6 @@ impl Drop for Flood {
     }
 }
 
-fn mac_of(ns: &Netns, iface: &str) -> [u8; 6] {
-    let out = ns
-        .exec()
-        .args(["ip", "-o", "link", "show", iface])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let hex = text
-        .split_whitespace()
-        .skip_while(|w| *w != "link/ether")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no MAC in {text}"));
-    let mut mac = [0u8; 6];
-    for (m, h) in mac.iter_mut().zip(hex.split(':')) {
-        *m = u8::from_str_radix(h, 16).unwrap();
-    }
-    mac
-}
-
 #[test]
 fn a_flood_to_port_68_does_not_delay_the_renewal_or_signals() {
     if !prerequisites() {
@@ -318,4 +299,135 @@ fn a_flood_to_port_68_does_not_delay_the_renewal_or_signals() {
         cl.log()
     );
     assert!(stopped < Duration::from_secs(1), "{stopped:?}");
+}
+
+// ---- ARP floods at a client that checks its address (-a) ----------------
+
+/// The address `short_lease_reply` leases, and its server.
+const LEASED: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 42);
+const SERVER: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
+
+/// ARP from the server's side at the client `vc`: many hosts of 10.77/16,
+/// none of them the leased address or the server's.
+fn arp_flood(s: &Netns, c: &Netns) -> ArpFlood {
+    let net = Ipv4Addr::new(10, 77, 0, 0);
+    ArpFlood::start(s, "vs", mac_of(c, "vc"), net, 16, &[LEASED, SERVER])
+}
+
+/// The lease is still the one it was: `deconfig`, `bound` with LEASED, then
+/// only `renew`s of it, and the address on the interface.
+fn assert_lease_kept(dir: &Path, c: &Netns, log: &str) {
+    let ev = events(dir);
+    let ip = LEASED.to_string();
+    assert!(
+        ev.len() >= 2 && ev[1].starts_with("bound") && field(&ev[1], "ip") == ip,
+        "{ev:?}\n{log}"
+    );
+    assert!(
+        ev[2..]
+            .iter()
+            .all(|e| e.starts_with("renew") && field(e, "ip") == ip),
+        "the lease was disturbed: {ev:?}\n{log}"
+    );
+    assert!(
+        addresses(c, "vc").contains(&format!("{ip}/24")),
+        "{}",
+        addresses(c, "vc")
+    );
+    assert!(!log.contains("in use by another host"), "{log}");
+    assert!(!log.contains("sent Some(Decline)"), "{log}");
+}
+
+#[test]
+fn an_arp_flood_does_not_delay_the_renewal_of_a_checked_lease_or_signals() {
+    if !prerequisites() {
+        return;
+    }
+    let t = TempDir::new("replug-arpflood");
+    let (s, c) = server_client("rs", "rc");
+    let _srv = TestServer::start(&s, "vs", short_lease_reply);
+    let mut cl = udhcpc(&c, t.path(), &["-i", "vc", "-a"]);
+    assert!(
+        wait_for_event(t.path(), T, |e| e.starts_with("bound")),
+        "{}",
+        cl.log()
+    );
+    let bound = Instant::now();
+    assert!(
+        cl.log().contains(&format!("sent ARP probe for {LEASED}")),
+        "no ARP check: {}",
+        cl.log()
+    );
+    let flood = arp_flood(&s, &c);
+    // T1 is 5 s after the lease (bound after the check)
+    assert!(
+        wait_for_event(t.path(), Duration::from_secs(12), |e| e
+            .starts_with("renew")),
+        "no renewal under the ARP flood ({} frames sent): {:?}\n{}",
+        flood.sent(),
+        events(t.path()),
+        cl.log()
+    );
+    let renewed = bound.elapsed();
+    assert_lease_kept(t.path(), &c, &cl.log());
+    let term = Instant::now();
+    unsafe { libc::kill(cl.child.id() as i32, libc::SIGTERM) };
+    let mut status = None;
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            status = cl.child.try_wait().unwrap();
+            status.is_some()
+        }),
+        "SIGTERM not handled under the ARP flood"
+    );
+    let stopped = term.elapsed();
+    let sent = flood.sent();
+    let flood_time = bound.elapsed();
+    drop(flood);
+    eprintln!(
+        "ARP flood: {sent} frames in {flood_time:?}; renewed {renewed:?} after the lease (T1 5 s); SIGTERM to exit {stopped:?}"
+    );
+    assert!(sent > 10_000, "not much of a flood: {sent}");
+    assert!(
+        renewed >= Duration::from_millis(4500) && renewed < Duration::from_millis(7000),
+        "renewal {renewed:?} after the lease, T1 is 5 s\n{}",
+        cl.log()
+    );
+    assert!(stopped < Duration::from_secs(1), "{stopped:?}");
+}
+
+#[test]
+fn an_arp_flood_during_the_check_is_no_conflict() {
+    if !prerequisites() {
+        return;
+    }
+    let t = TempDir::new("replug-arpcheck");
+    let (s, c) = server_client("rs", "rc");
+    let _srv = TestServer::start(&s, "vs", short_lease_reply);
+    // the flood is on before the client starts: its whole check (three
+    // probes over 2 s) reads ARP of other addresses
+    let flood = arp_flood(&s, &c);
+    let start = Instant::now();
+    let cl = udhcpc(&c, t.path(), &["-i", "vc", "-a"]);
+    assert!(
+        wait_for_event(t.path(), T, |e| e.starts_with("bound")),
+        "not bound under the ARP flood ({} frames sent): {:?}\n{}",
+        flood.sent(),
+        events(t.path()),
+        cl.log()
+    );
+    let took = start.elapsed();
+    let sent = flood.sent();
+    drop(flood);
+    let log = cl.log();
+    assert_eq!(
+        log.matches(&format!("sent ARP probe for {LEASED}")).count(),
+        3,
+        "{log}"
+    );
+    assert_lease_kept(t.path(), &c, &log);
+    eprintln!(
+        "ARP flood during the check: {sent} frames; bound {took:?} after the start (the check listens 2 s)"
+    );
+    assert!(sent > 10_000, "not much of a flood: {sent}");
 }

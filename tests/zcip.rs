@@ -1,5 +1,6 @@
 //! zcip on a shared link (a bridge in a namespace of its own): the second
-//! host that wants an address already in use moves to another one.
+//! host that wants an address already in use moves to another one; a flood
+//! of other hosts' ARP neither stops its claim nor takes the address.
 
 mod common;
 use common::*;
@@ -155,4 +156,111 @@ fn without_f_it_goes_to_the_background_as_busybox_does() {
         "TERM did not end it"
     );
     assert!(events().contains("\ndeconfig "), "{:?}", events());
+}
+
+#[test]
+fn an_arp_flood_of_other_addresses_neither_stops_the_claim_nor_takes_it() {
+    use common::lab::{mac_of, spawn_logged, ArpFlood};
+    use std::net::Ipv4Addr;
+    use std::time::Instant;
+    if !require("root (network namespaces)", is_root()) || !require("ip (iproute2)", have_ip()) {
+        return;
+    }
+    const IP: Ipv4Addr = Ipv4Addr::new(169, 254, 7, 7);
+    let t = TempDir::new("zcip-flood");
+    let (h, f) = (ns("h"), ns("f"));
+    ip(&[
+        "link", "add", "eth0", "netns", &h.0, "type", "veth", "peer", "name", "pf", "netns", &f.0,
+    ]);
+    ip(&["-n", &f.0, "link", "set", "pf", "up"]);
+    let log = t.join("events");
+    let handler = t.join("handler");
+    script(
+        &handler,
+        &format!(
+            "echo \"$1 $ip\" >> {}\ncase $1 in config) ip addr add $ip/16 dev $interface ;; deconfig) ip addr flush dev $interface ;; esac",
+            log.display()
+        ),
+    );
+    let events = || fs::read_to_string(&log).unwrap_or_default();
+    let has_address = || {
+        let out = h
+            .exec()
+            .args(["ip", "-4", "-o", "addr", "show", "dev", "eth0"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).contains(&format!("{IP}/16"))
+    };
+    // other hosts of 169.254/16 asking, probing, announcing and answering,
+    // from before zcip starts: its probes and announcements hear them all
+    let flood = ArpFlood::start(
+        &f,
+        "pf",
+        mac_of(&h, "eth0"),
+        Ipv4Addr::new(169, 254, 0, 0),
+        16,
+        &[IP],
+    );
+    let start = Instant::now();
+    let mut z = spawn_logged(
+        h.exec()
+            .arg(applet("zcip"))
+            .args(["-f", "-v", "-r", &IP.to_string(), "eth0"])
+            .arg(&handler),
+        t.join("zcip.log"),
+    );
+    // three probes 1-2 s apart after up to 1 s, then 2 s: about 5-8 s
+    assert!(
+        wait_until(Duration::from_secs(30), || events()
+            .contains(&format!("config {IP}"))),
+        "no claim under the flood ({} frames sent): {:?}\n{}",
+        flood.sent(),
+        events(),
+        z.log()
+    );
+    let claimed = start.elapsed();
+    // the two announcements (2 s apart), then bound: the address stays,
+    // checked every 100 ms for 6 s
+    let held = Instant::now();
+    while held.elapsed() < Duration::from_secs(6) {
+        assert_eq!(
+            events(),
+            format!("init \nconfig {IP}\n"),
+            "disturbed by the flood\n{}",
+            z.log()
+        );
+        assert!(has_address(), "address gone\n{}", z.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pid = z.child.id() as i32;
+    // utime and stime (stat fields 14 and 15)
+    let [user, system] = [11, 12].map(|n| {
+        stat_field(pid, n)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    });
+    let term = Instant::now();
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert!(
+        wait_until(Duration::from_secs(5), || z
+            .child
+            .try_wait()
+            .unwrap()
+            .is_some()),
+        "SIGTERM not handled under the flood\n{}",
+        z.log()
+    );
+    let stopped = term.elapsed();
+    let sent = flood.sent();
+    let flood_time = start.elapsed();
+    drop(flood);
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    eprintln!(
+        "zcip under an ARP flood: {sent} frames in {flood_time:?}; claimed {IP} {claimed:?} after the start, kept it 6 s more; SIGTERM to exit {stopped:?}; zcip CPU {} ms user + {} ms system (not asserted)",
+        user * 1000 / ticks,
+        system * 1000 / ticks
+    );
+    assert_eq!(events(), format!("init \nconfig {IP}\ndeconfig \n"));
+    assert!(sent > 10_000, "not much of a flood: {sent}");
+    assert!(stopped < Duration::from_secs(1), "{stopped:?}");
 }

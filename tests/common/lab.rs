@@ -378,3 +378,166 @@ impl Drop for TestServer {
         }
     }
 }
+
+/// The MAC address of `iface` in `ns`.
+pub fn mac_of(ns: &Netns, iface: &str) -> [u8; 6] {
+    let out = ns
+        .exec()
+        .args(["ip", "-o", "link", "show", iface])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let hex = text
+        .split_whitespace()
+        .skip_while(|w| *w != "link/ether")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no MAC in {text}"));
+    let mut mac = [0u8; 6];
+    for (m, h) in mac.iter_mut().zip(hex.split(':')) {
+        *m = u8::from_str_radix(h, 16).unwrap();
+    }
+    mac
+}
+
+/// A thread in namespace `ns` writing raw Ethernet ARP frames out of
+/// `iface` as fast as it can, until dropped: the traffic of a crowd of
+/// other hosts. In turn who-has requests, RFC 5227 probes (sender 0.0.0.0)
+/// and gratuitous announcements by broadcast, and replies sent to `to`;
+/// each from a new random MAC, with addresses random in `net`/`prefix` but
+/// never one of `spare` (nor the subnet's first and last): none is about
+/// the addresses the daemon under test holds or checks, so none is a
+/// conflict.
+pub struct ArpFlood {
+    stop: Arc<AtomicBool>,
+    sent: Arc<std::sync::atomic::AtomicU64>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ArpFlood {
+    pub fn start(
+        ns: &Netns,
+        iface: &str,
+        to: [u8; 6],
+        net: std::net::Ipv4Addr,
+        prefix: u32,
+        spare: &[std::net::Ipv4Addr],
+    ) -> ArpFlood {
+        use std::net::Ipv4Addr;
+        use std::os::fd::FromRawFd;
+        let stop = Arc::new(AtomicBool::new(false));
+        let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (st, n) = (stop.clone(), sent.clone());
+        let ns = ns.0.clone();
+        let iface = iface.to_string();
+        let spare = spare.to_vec();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle = std::thread::spawn(move || {
+            enter(&ns);
+            const ETH_P_ARP: u16 = 0x0806;
+            // SAFETY: plain socket calls; the descriptor is owned at once.
+            let fd = unsafe {
+                let fd = libc::socket(
+                    libc::AF_PACKET,
+                    libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                    ETH_P_ARP.to_be() as i32,
+                );
+                assert!(
+                    fd >= 0,
+                    "packet socket: {}",
+                    std::io::Error::last_os_error()
+                );
+                std::os::fd::OwnedFd::from_raw_fd(fd)
+            };
+            let name = std::ffi::CString::new(iface.clone()).unwrap();
+            let index = unsafe { libc::if_nametoindex(name.as_ptr()) } as i32;
+            assert!(index > 0, "no {iface} in {ns}");
+            tx.send(()).unwrap();
+            let mut rng = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+                | 1;
+            let mut next = move || {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                rng
+            };
+            let host_mask = u32::MAX >> prefix;
+            let base = u32::from(net) & !host_mask;
+            let mut frame = [0u8; 60];
+            let mut i: u64 = 0;
+            while !st.load(Ordering::Relaxed) {
+                i += 1;
+                let r = next();
+                // a locally administered unicast MAC
+                let mut mac = [0u8; 6];
+                mac.copy_from_slice(&r.to_be_bytes()[..6]);
+                mac[0] = (mac[0] & 0xfc) | 0x02;
+                let mut addr = || loop {
+                    let h = next() as u32 & host_mask;
+                    let a = Ipv4Addr::from(base | h);
+                    if h != 0 && h != host_mask && !spare.contains(&a) {
+                        return a;
+                    }
+                };
+                let (op, dst, sender, target) = match i % 4 {
+                    0 => (1u16, [0xff; 6], addr(), addr()),
+                    1 => (1, [0xff; 6], Ipv4Addr::UNSPECIFIED, addr()),
+                    2 => {
+                        let a = addr();
+                        (1, [0xff; 6], a, a)
+                    }
+                    _ => (2, to, addr(), addr()),
+                };
+                frame[0..6].copy_from_slice(&dst);
+                frame[6..12].copy_from_slice(&mac);
+                frame[12..14].copy_from_slice(&ETH_P_ARP.to_be_bytes());
+                frame[14..22].copy_from_slice(&[0, 1, 8, 0, 6, 4, 0, op as u8]);
+                frame[22..28].copy_from_slice(&mac);
+                frame[28..32].copy_from_slice(&sender.octets());
+                frame[32..38].copy_from_slice(if op == 2 { &to } else { &[0; 6] });
+                frame[38..42].copy_from_slice(&target.octets());
+                // SAFETY: valid buffer and address.
+                let r = unsafe {
+                    let mut sa: libc::sockaddr_ll = std::mem::zeroed();
+                    sa.sll_family = libc::AF_PACKET as u16;
+                    sa.sll_protocol = ETH_P_ARP.to_be();
+                    sa.sll_ifindex = index;
+                    sa.sll_halen = 6;
+                    sa.sll_addr[..6].copy_from_slice(&dst);
+                    libc::sendto(
+                        fd.as_raw_fd(),
+                        frame.as_ptr().cast(),
+                        frame.len(),
+                        0,
+                        (&sa as *const libc::sockaddr_ll).cast(),
+                        std::mem::size_of::<libc::sockaddr_ll>() as u32,
+                    )
+                };
+                if r > 0 {
+                    n.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+        rx.recv_timeout(T).expect("ARP flood did not start");
+        ArpFlood {
+            stop,
+            sent,
+            handle: Some(handle),
+        }
+    }
+
+    /// Frames sent so far.
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for ArpFlood {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
