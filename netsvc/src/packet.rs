@@ -9,13 +9,16 @@ pub const ETH_P_IP: u16 = 0x0800;
 pub const ETH_P_ARP: u16 = 0x0806;
 
 /// A non-blocking cooked packet socket for `proto` on interface `index`.
+/// It is created for no protocol and then bound: one created for `proto`
+/// already listens on every interface, and binding it would make the
+/// kernel wait for an RCU grace period (10–30 ms, measured) to unhook it.
 pub fn socket(index: i32, proto: u16) -> io::Result<OwnedFd> {
     // SAFETY: plain socket calls with valid structures.
     unsafe {
         let fd = libc::socket(
             libc::AF_PACKET,
             libc::SOCK_DGRAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-            proto.to_be() as i32,
+            0,
         );
         if fd < 0 {
             return Err(io::Error::last_os_error());
