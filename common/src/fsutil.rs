@@ -129,6 +129,50 @@ pub fn atomic_write(path: &Path, data: &[u8], mode: u32, durable: bool) -> io::R
     Ok(())
 }
 
+/// A small text file others may have left in any state (an args file, an
+/// ipconf): `Ok(None)` when there is none, its text with a UTF-8 byte-order
+/// mark stripped, or why it cannot be one: larger than `max` bytes, NUL
+/// bytes, not UTF-8, not a regular file (a directory, a FIFO), not readable
+/// (a symlink loop, access denied). Opened non-blocking, so that a FIFO
+/// cannot hang the caller; at most `max` + 1 bytes are read.
+pub fn read_text_checked(path: &Path, max: u64) -> Result<Option<String>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let describe = crate::errtext::describe;
+    let f = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(describe(&e)),
+    };
+    let meta = f.metadata().map_err(|e| describe(&e))?;
+    if meta.is_dir() {
+        return Err("is a directory".into());
+    }
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    let mut bytes = Vec::new();
+    f.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| describe(&e))?;
+    if bytes.len() as u64 > max {
+        return Err(format!("larger than {max} bytes"));
+    }
+    if bytes.contains(&0) {
+        return Err("holds NUL bytes".into());
+    }
+    let text = String::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?;
+    Ok(Some(
+        text.strip_prefix('\u{feff}')
+            .map(String::from)
+            .unwrap_or(text),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

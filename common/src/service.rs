@@ -1,53 +1,16 @@
 //! What an applet run as `SERVICE/run` (a link to ferrite) learns from its
 //! service directory: its options from `./args`, its name from the directory.
 
-use crate::errtext::describe;
 use std::ffi::OsString;
-use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// The largest `./args` read: a few options, never data.
 pub const MAX_ARGS: u64 = 64 * 1024;
 
 /// The text of an args file at `path`, checked: `Ok("")` when there is no
-/// such file, a UTF-8 byte-order mark stripped. Anything that cannot be a
-/// list of options is the reason why: larger than `MAX_ARGS`, NUL bytes,
-/// not UTF-8, not a regular file (a directory, a FIFO), or not readable (a
-/// symlink loop, access denied). Opened non-blocking, so that a FIFO there
-/// cannot hang the caller; read at most `MAX_ARGS` + 1 bytes.
+/// such file; otherwise as `fsutil::read_text_checked` with `MAX_ARGS`.
 pub fn check_args_file(path: &Path) -> Result<String, String> {
-    let f = match std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
-        Err(e) => return Err(describe(&e)),
-    };
-    let meta = f.metadata().map_err(|e| describe(&e))?;
-    if meta.is_dir() {
-        return Err("is a directory".into());
-    }
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    let mut bytes = Vec::new();
-    f.take(MAX_ARGS + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| describe(&e))?;
-    if bytes.len() as u64 > MAX_ARGS {
-        return Err(format!("larger than {MAX_ARGS} bytes"));
-    }
-    if bytes.contains(&0) {
-        return Err("holds NUL bytes".into());
-    }
-    let text = String::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?;
-    Ok(text
-        .strip_prefix('\u{feff}')
-        .map(String::from)
-        .unwrap_or(text))
+    Ok(crate::fsutil::read_text_checked(path, MAX_ARGS)?.unwrap_or_default())
 }
 
 /// The text of `./args` (see `check_args_file`). On any problem one line

@@ -98,7 +98,11 @@ fn addr(v: &str) -> Result<Ipv4Addr, String> {
     v.parse().map_err(|_| format!("{v:?} is not an address"))
 }
 
-/// Parse a file; an error names the line (`ORIGIN:LINE: why`).
+/// The largest ipconf file read (a few lines per interface).
+pub const MAX_FILE: u64 = 64 * 1024;
+
+/// Parse a file; an error names the line (`ORIGIN:LINE: why: LINE`, a
+/// long line cut at 80 characters).
 pub fn parse(text: &str, origin: &str) -> Result<Vec<IfConf>, String> {
     let mut confs: Vec<IfConf> = Vec::new();
     let mut cur = IfConf::default();
@@ -114,7 +118,11 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<IfConf>, String> {
     };
     for (n, raw) in text.lines().enumerate() {
         let line = raw.trim();
-        let err = |why: String| format!("{origin}:{}: {why}: {raw}", n + 1);
+        let err = |why: String| {
+            let shown: String = raw.chars().take(80).collect();
+            let cut = if shown.len() < raw.len() { "..." } else { "" };
+            format!("{origin}:{}: {why}: {shown}{cut}", n + 1)
+        };
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
@@ -242,6 +250,14 @@ mod tests {
         );
         assert_eq!(c[1].interface, "eth1");
         assert_eq!(c[1].addrs, [(Ipv4Addr::new(192, 168, 0, 1), 32)]);
+    }
+
+    #[test]
+    fn a_long_bad_line_is_cut_in_the_message() {
+        let e = parse(&"é".repeat(100_000), "f").unwrap_err();
+        assert!(e.starts_with("f:1: not KEY=VALUE: "), "{e}");
+        assert!(e.ends_with("..."), "{e}");
+        assert!(e.chars().count() < 120, "{e}");
     }
 
     #[test]

@@ -118,13 +118,22 @@ fn read_confs(p: &Paths) -> (Vec<IfConf>, bool) {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let text = match std::fs::read_to_string(f) {
-            Ok(t) => t,
-            Err(e) => {
-                out::err(&format!("{PROG}: {}: {}\n", f.display(), describe(&e)));
+        // too big, NUL bytes, not UTF-8, a directory, a symlink loop: named
+        // and skipped like a file that does not parse (a BOM is stripped)
+        let text = match common::fsutil::read_text_checked(f, ipconf::MAX_FILE) {
+            Ok(t) => t.unwrap_or_default(),
+            Err(why) => {
+                out::err(&format!("{PROG}: {}: {why} (file skipped)\n", f.display()));
+                ok = false;
                 continue;
             }
         };
+        if text.trim().is_empty() {
+            out::err(&format!(
+                "{PROG}: {}: empty: nothing configured from it\n",
+                f.display()
+            ));
+        }
         match ipconf::parse(&text, &f.display().to_string()) {
             Ok(c) => confs.extend(c.into_iter().map(|mut c| {
                 if c.origin.is_none() {
