@@ -167,6 +167,10 @@ impl Held {
 #[derive(Clone, Debug)]
 struct Probe {
     lease: Lease,
+    /// when the ACK came: the lease's times count from then, not from the
+    /// end of the check (RFC 2131 §4.4.1 counts from the REQUEST, which is
+    /// at most one retransmission earlier)
+    acked: Duration,
     sent: u32,
 }
 
@@ -510,11 +514,11 @@ impl Client {
     /// rebinding); another address, or none before, is `bound`, whose
     /// handler replaces the old address (no `deconfig` first: the box is
     /// never left without an address, and fw runs once, not twice).
-    fn bind(&mut self, now: Duration, lease: Lease) -> Vec<Action> {
+    fn bind(&mut self, now: Duration, acked: Duration, lease: Lease) -> Vec<Action> {
         let renewal = self.holds(lease.ip);
         let held = Held {
             lease: lease.clone(),
-            at: now,
+            at: acked,
         };
         self.timer = self.link_up.then(|| held.t1());
         self.held = Some(held);
@@ -529,14 +533,22 @@ impl Client {
         } else {
             Action::Bound(lease.clone())
         };
-        vec![ev, Action::Remember(lease)]
+        // remembered as obtained now: what is left of it (the check took a while)
+        let mut left = lease;
+        let spent = now.saturating_sub(acked).as_secs_f64().ceil() as u32;
+        left.lease = left.lease.saturating_sub(spent);
+        vec![ev, Action::Remember(left)]
     }
 
     /// `-a`: probe the acknowledged address before using it.
     fn begin_probe(&mut self, now: Duration, lease: Lease) -> Vec<Action> {
         self.state = State::Checking;
         self.discover_at = None;
-        self.probe = Some(Probe { lease, sent: 0 });
+        self.probe = Some(Probe {
+            lease,
+            acked: now,
+            sent: 0,
+        });
         self.probe_timer(now)
     }
 
@@ -547,8 +559,8 @@ impl Client {
             return self.start_over(now);
         };
         if p.sent >= ARP_PROBES {
-            let lease = p.lease.clone();
-            return self.bind(now, lease);
+            let (lease, acked) = (p.lease.clone(), p.acked);
+            return self.bind(now, acked, lease);
         }
         p.sent += 1;
         let ip = p.lease.ip;
@@ -770,7 +782,7 @@ impl Client {
                 if self.state == State::Requesting && self.cfg.arp_check && !self.holds(l.ip) {
                     return self.begin_probe(now, l);
                 }
-                self.bind(now, l)
+                self.bind(now, now, l)
             }
             (
                 State::Requesting | State::Rebooting | State::Renewing | State::Rebinding,
@@ -1434,6 +1446,14 @@ mod tests {
             .map(|(t, _)| *t);
         assert_eq!(bound_at, Some(s(0.02) + third * 3));
         assert_eq!(c.state(), State::Bound);
+        // the lease counts from the ACK, not from the end of the check, and
+        // is remembered with what is left of it
+        assert_eq!(c.deadline(), Some(s(0.02) + s(300.0)));
+        let remembered = log.iter().find_map(|(_, a)| match a {
+            Action::Remember(l) => Some(l.lease),
+            _ => None,
+        });
+        assert_eq!(remembered, Some(598));
     }
 
     #[test]
