@@ -105,6 +105,9 @@ pub struct ExtraFile {
     pub mode: u32,
 }
 
+/// The largest board file read: a board is a page of TOML.
+pub const MAX_BOARD: u64 = 256 * 1024;
+
 fn default_mode() -> u32 {
     0o644
 }
@@ -117,9 +120,31 @@ impl Board {
         Ok(b)
     }
 
+    /// Read and parse a board file. Not a regular file, larger than
+    /// `MAX_BOARD`, NUL bytes or not UTF-8 is an error naming the file (a
+    /// parse error would quote the line: a huge one whole); a UTF-8
+    /// byte-order mark is allowed.
     pub fn load(path: &Path) -> Result<Board, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Board::parse(&text, &path.display().to_string())
+        use std::io::Read;
+        let fail = |why: String| format!("{}: {why}", path.display());
+        let f = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+        let meta = f.metadata().map_err(|e| fail(e.to_string()))?;
+        if !meta.is_file() {
+            return Err(fail("not a regular file".into()));
+        }
+        let mut bytes = Vec::new();
+        f.take(MAX_BOARD + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| fail(e.to_string()))?;
+        if bytes.len() as u64 > MAX_BOARD {
+            return Err(fail(format!("larger than {MAX_BOARD} bytes")));
+        }
+        if bytes.contains(&0) {
+            return Err(fail("holds NUL bytes".into()));
+        }
+        let text = String::from_utf8(bytes).map_err(|_| fail("not UTF-8".into()))?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        Board::parse(text, &path.display().to_string())
     }
 
     fn check(&self) -> Result<(), String> {

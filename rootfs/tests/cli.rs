@@ -57,3 +57,41 @@ fn every_board_config_in_the_repo_parses() {
     }
     assert!(n >= 1);
 }
+
+#[test]
+fn bad_board_files_are_clear_errors_naming_the_file() {
+    let dir = std::env::temp_dir().join(format!("ferrite-rootfs-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases: [(&str, Vec<u8>); 4] = [
+        ("huge", vec![b'x'; 4 << 20]),
+        ("NUL bytes", b"name = \"t\0\"\n".to_vec()),
+        ("not UTF-8", b"name = \"\xff\xfe\"\n".to_vec()),
+        ("empty", Vec::new()),
+    ];
+    for (case, content) in cases {
+        let p = dir.join("board.toml");
+        std::fs::write(&p, content).unwrap();
+        let (code, err) = rootfs(&["image", p.to_str().unwrap()]);
+        assert_eq!(code, 2, "{case}: {err}");
+        assert!(err.contains(p.to_str().unwrap()), "{case}: {err}");
+        assert!(!err.contains("panicked"), "{case}: {err}");
+        assert!(err.len() < 1000, "{case}: {} bytes of message", err.len());
+    }
+    let p = dir.join("board.toml");
+    std::fs::remove_file(&p).unwrap();
+    std::os::unix::fs::symlink("board.toml", &p).unwrap();
+    let (code, err) = rootfs(&["image", p.to_str().unwrap()]);
+    assert!(code == 2 && err.contains("symbolic links"), "loop: {err}");
+    std::fs::remove_file(&p).unwrap();
+    std::fs::create_dir(&p).unwrap();
+    let (code, err) = rootfs(&["image", p.to_str().unwrap()]);
+    assert!(
+        code == 2 && err.contains("not a regular file"),
+        "dir: {err}"
+    );
+    // a byte-order mark before a good board is no error
+    std::fs::remove_dir(&p).unwrap();
+    std::fs::write(&p, format!("\u{feff}{GOOD}")).unwrap();
+    rootfs::board::Board::load(&p).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
