@@ -681,6 +681,431 @@ fn bad_files_where_daemons_read_files() {
     assert_eq!(tally.died, 0, "{:#?}", tally.notes);
 }
 
+/// The cases of `all_cases` for a file whose good text is `good`: the
+/// byte-order mark goes in front of good text (that file must be accepted).
+fn cases_around(good: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+    all_cases()
+        .into_iter()
+        .map(|(case, content)| match case {
+            "byte-order mark" => (case, [b"\xef\xbb\xbf".as_slice(), good].concat()),
+            _ => (case, content),
+        })
+        .collect()
+}
+
+/// Cases after which the file is still good (no message owed).
+fn harmless(case: &str) -> bool {
+    matches!(case, "empty" | "byte-order mark")
+}
+
+/// A child whose stderr is in `log`, killed (by pid) and reaped when dropped.
+struct Watched {
+    child: std::process::Child,
+    log: PathBuf,
+}
+
+impl Watched {
+    fn spawn(cmd: &mut Command, log: PathBuf) -> Watched {
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Watched { child, log }
+    }
+    fn stderr(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+    /// Wait up to `t` for the exit.
+    fn exited(&mut self, t: Duration) -> Option<std::process::ExitStatus> {
+        let mut st = None;
+        wait_until(t, || {
+            st = self.child.try_wait().ok().flatten();
+            st.is_some()
+        });
+        st
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What a daemon did with a bad file, as a note when it was wrong: a panic
+/// or an abort, no message naming `what` when one is owed, or an exit that
+/// is neither "keeps running" nor exit 111 with the message.
+fn judge(
+    name: &str,
+    w: &mut Watched,
+    case: &str,
+    what: &str,
+    running_for: Duration,
+) -> Option<String> {
+    let owed = !harmless(case);
+    // the message comes first (or, for a good file, a moment passes)
+    if owed {
+        wait_until(Duration::from_secs(3), || w.stderr().contains(what));
+    }
+    let st = w.exited(running_for);
+    let err = w.stderr();
+    use std::os::unix::process::ExitStatusExt;
+    let wrong = if err.contains("panicked") || st.and_then(|s| s.signal()) == Some(libc::SIGABRT) {
+        Some("panicked")
+    } else if owed && !err.contains(what) {
+        Some("no message naming the file")
+    } else if !owed && err.contains(what) {
+        Some("a message about a good file")
+    } else if st.is_some_and(|s| !(owed && s.code() == Some(111))) {
+        Some("exited")
+    } else {
+        None
+    };
+    wrong.map(|why| format!("{name}, {case}: {why}: {st:?}: {err}"))
+}
+
+/// A pty pair: the master (non-blocking) and the slave's path.
+fn pty() -> (std::os::fd::OwnedFd, String) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain calls on a descriptor we own; ptsname_r into our buffer.
+    unsafe {
+        let m = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_NONBLOCK);
+        assert!(m >= 0, "posix_openpt");
+        assert_eq!(libc::grantpt(m), 0);
+        assert_eq!(libc::unlockpt(m), 0);
+        let mut buf = [0 as libc::c_char; 128];
+        assert_eq!(libc::ptsname_r(m, buf.as_mut_ptr(), buf.len()), 0);
+        let name = std::ffi::CStr::from_ptr(buf.as_ptr())
+            .to_string_lossy()
+            .into_owned();
+        (std::os::fd::OwnedFd::from_raw_fd(m), name)
+    }
+}
+
+/// Everything the pty's master has to read now.
+fn drain(m: &std::os::fd::OwnedFd) -> String {
+    use std::os::fd::AsRawFd;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        // SAFETY: a valid buffer on a descriptor we own.
+        let n = unsafe { libc::read(m.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n as usize]);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `./args` of the native services run as `SERVICE/run` (a link to
+/// ferrite): a bad one is one line `APPLET: ./args: ...` and the service
+/// runs with the defaults of its directory name. ifplugd and dhcp run in a
+/// network namespace of their own (a veth link `fc0`) with a tmpfs on
+/// /var, so that their default paths (/var/service, /var/run, /var/lib)
+/// are not the machine's; getty in a mount namespace whose /dev is a tmpfs
+/// holding only `ttyFC`, a pty of the test's: it never sees a real console.
+#[test]
+fn bad_args_files_of_the_native_services() {
+    if !prerequisites() || !require("ip (iproute2)", have_ip()) {
+        return;
+    }
+    let mut tally = Tally::default();
+    let ns = Netns::new("fcargs");
+    ip(&[
+        "-n", &ns.0, "link", "add", "fc0", "type", "veth", "peer", "name", "fcp0",
+    ]);
+    ip(&["-n", &ns.0, "link", "set", "fcp0", "up"]);
+    ip(&["-n", &ns.0, "link", "set", "fc0", "up"]);
+    let private_var = "mount -t tmpfs fc-var /var && mkdir -p /var/run /var/service /var/lib \
+                       && cd \"$1\" && exec ./run";
+    for (applet, dir, good) in [
+        ("ifplugd", "ifplugd_fc0", "-u 1 -d 1\n"),
+        ("dhcp", "dhcp_fc0", "-T 1\n"),
+        ("getty", "getty_ttyFC", "-L\n"),
+    ] {
+        for (case, content) in cases_around(good.as_bytes()) {
+            let t = TempDir::new("fc-args");
+            let svc = t.join(dir);
+            fs::create_dir_all(&svc).unwrap();
+            std::os::unix::fs::symlink(ferrite(), svc.join("run")).unwrap();
+            plant(&svc.join("args"), case, &content);
+            tally.faults += 1;
+            let log = t.join("stderr");
+            let mut master = None;
+            let mut w = if applet == "getty" {
+                let (m, slave) = pty();
+                master = Some(m);
+                fs::write(t.join("slave"), "").unwrap();
+                Watched::spawn(
+                    Command::new("/usr/bin/unshare").args([
+                        "-m",
+                        "sh",
+                        "-c",
+                        "mount --bind \"$1\" \"$2\" && mount -t tmpfs fc-dev /dev \
+                         && : > /dev/ttyFC && mount --bind \"$2\" /dev/ttyFC \
+                         && cd \"$3\" && exec ./run",
+                        "sh",
+                        &slave,
+                        t.join("slave").to_str().unwrap(),
+                        svc.to_str().unwrap(),
+                    ]),
+                    log,
+                )
+            } else {
+                Watched::spawn(
+                    ns.exec().args([
+                        "/usr/bin/unshare",
+                        "-m",
+                        "sh",
+                        "-c",
+                        private_var,
+                        "sh",
+                        svc.to_str().unwrap(),
+                    ]),
+                    log,
+                )
+            };
+            let what = format!("{applet}: ./args: ");
+            if let Some(n) = judge(applet, &mut w, case, &what, Duration::from_millis(700)) {
+                tally.died += 1;
+                tally.notes.push(n);
+            }
+            if let Some(m) = &master {
+                // it ran on to its prompt, with the tty of its directory name
+                let mut seen = String::new();
+                if !wait_until(Duration::from_secs(3), || {
+                    seen.push_str(&drain(m));
+                    seen.contains("login: ")
+                }) {
+                    tally.died += 1;
+                    tally
+                        .notes
+                        .push(format!("getty, {case}: no prompt: {seen:?} {}", w.stderr()));
+                }
+            }
+            if case == "huge" {
+                let said = w.stderr();
+                let said = said.lines().find(|l| l.contains("./args")).unwrap_or("");
+                tally.notes.push(format!("{applet}, {case}: {said}"));
+            }
+            let lines = w.stderr().lines().filter(|l| l.contains("./args")).count();
+            if lines > 1 {
+                tally.notes.push(format!(
+                    "{applet}, {case}: {lines} lines about ./args: {}",
+                    w.stderr()
+                ));
+                tally.died += 1;
+            }
+        }
+    }
+    tally.report("bad files (native services' args)");
+    assert_eq!(tally.died, 0, "{:#?}", tally.notes);
+}
+
+/// The DHCP lease state file (`STATE_DIR/IF.lease`, read by udhcpc and
+/// dhcp at start) and fw's ipconf files. A bad lease state is named and
+/// the client starts afresh (DISCOVER, then a lease, remembered where it
+/// can be); another interface's state file is untouched. A bad ipconf is
+/// named and skipped, the other interfaces still configured, the good file
+/// untouched, and the message short (a huge file is not echoed).
+#[test]
+fn bad_lease_state_and_ipconf_files() {
+    if !prerequisites() || !lab::prerequisites() {
+        return;
+    }
+    let mut tally = Tally::default();
+    let t = TempDir::new("fc-lease");
+    let (s, c) = lab::server_client("fcls", "fclc");
+    let srv = lab::dnsmasq(
+        &s,
+        "vs",
+        "10.77.0.100,10.77.0.150,255.255.255.0,600",
+        t.path(),
+        None,
+        &[],
+    );
+    let discovers = || srv.log().matches("DHCPDISCOVER(vs)").count();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let other = format!("10.77.0.140 10.77.0.1 600 {now}\n");
+    for (i, (case, content)) in all_cases().into_iter().enumerate() {
+        let dir = t.join(&format!("case{i}"));
+        let state = dir.join("state");
+        fs::create_dir_all(&state).unwrap();
+        fs::write(state.join("other0.lease"), &other).unwrap();
+        plant(&state.join("vc.lease"), case, &content);
+        tally.faults += 1;
+        let before = discovers();
+        let handler = lab::handler(&dir, &["ip"]);
+        let mut d = lab::udhcpc(&c, &dir, &[], &handler, &["-i", "vc"]);
+        let bound = wait_until(T, || {
+            lab::events(&dir).iter().any(|e| e.starts_with("bound"))
+        });
+        // remembered after the handler ran: the file holds the new lease
+        // (replacing the bad one), or for a directory there it says why not
+        let kept = || fs::read_to_string(state.join("vc.lease")).unwrap_or_default();
+        let remembered = wait_until(Duration::from_secs(3), || {
+            if case == "directory" {
+                d.log().contains("cannot remember the lease")
+            } else {
+                kept().starts_with("10.77.0.")
+            }
+        });
+        let log = d.log();
+        let kept: String = kept().chars().take(100).collect();
+        let mut wrong = Vec::new();
+        if log.contains("panicked") || d.child.try_wait().ok().flatten().is_some() {
+            wrong.push("died");
+        }
+        if !log.contains("vc.lease: ") || !log.contains("asking for a new lease") {
+            wrong.push("no message naming the state file");
+        }
+        if !bound || discovers() == before {
+            wrong.push("no fresh lease (DISCOVER, bound)");
+        }
+        if fs::read_to_string(state.join("other0.lease"))
+            .ok()
+            .as_deref()
+            != Some(other.as_str())
+        {
+            wrong.push("the other interface's state file changed");
+        }
+        if bound && !remembered {
+            wrong.push("the new lease not remembered (or not said why)");
+        }
+        if !wrong.is_empty() {
+            tally.died += 1;
+            tally
+                .notes
+                .push(format!("lease state, {case}: {wrong:?}: {kept:?} {log}"));
+        }
+        d.stop();
+        if case != "directory" {
+            tally.leases_lost += u32::from(bound && !remembered);
+        }
+    }
+    drop(srv);
+
+    // fw: conf/lan.ipconf is good (eth0), dyn/dhcp_eth1.ipconf is bad
+    let n = Netns::new("fcfw");
+    for (a, b) in [("eth0", "peer0"), ("eth1", "peer1")] {
+        ip(&[
+            "-n", &n.0, "link", "add", a, "type", "veth", "peer", "name", b,
+        ]);
+        ip(&["-n", &n.0, "link", "set", b, "up"]);
+    }
+    let good = "if=eth0\nipmask=10.91.0.1/24\n";
+    for (case, content) in cases_around(b"if=eth1\nipmask=10.92.0.1/24\n") {
+        let t = TempDir::new("fc-ipconf");
+        fs::create_dir_all(t.join("conf")).unwrap();
+        fs::create_dir_all(t.join("dyn")).unwrap();
+        fs::write(t.join("conf/lan.ipconf"), good).unwrap();
+        plant(&t.join("dyn/dhcp_eth1.ipconf"), case, &content);
+        tally.faults += 1;
+        let mut w = Watched::spawn(
+            n.exec()
+                .arg(applet("fw"))
+                .arg("--conf")
+                .arg(t.join("conf"))
+                .arg("--dynamic")
+                .arg(t.join("dyn"))
+                .arg("--run-dir")
+                .arg(t.path())
+                .arg("--resolv-conf")
+                .arg(t.join("resolv.conf"))
+                .arg("--etc")
+                .arg(t.join("gen"))
+                .current_dir(t.path()),
+            t.join("fw.stderr"),
+        );
+        let st = w.exited(T);
+        let err = w.stderr();
+        let addrs = lab::addresses(&n, "eth0");
+        let mut wrong = Vec::new();
+        match st.and_then(|s| s.code()) {
+            Some(0 | 1) => {}
+            _ => wrong.push("no clean exit"),
+        }
+        if err.contains("panicked") {
+            wrong.push("panicked");
+        }
+        let named = err.contains("dhcp_eth1.ipconf");
+        if case == "byte-order mark" {
+            if named || !lab::addresses(&n, "eth1").contains("10.92.0.1/24") {
+                wrong.push("a BOM before good text not accepted");
+            }
+        } else if !named {
+            wrong.push("no message naming the file");
+        }
+        if err.len() > 2000 {
+            wrong.push("a message longer than 2000 bytes");
+        }
+        if !addrs.contains("10.91.0.1/24") {
+            wrong.push("the good file's address not applied");
+        }
+        if fs::read_to_string(t.join("conf/lan.ipconf"))
+            .ok()
+            .as_deref()
+            != Some(good)
+        {
+            wrong.push("the good file changed");
+        }
+        if !wrong.is_empty() {
+            tally.died += 1;
+            tally.notes.push(format!(
+                "fw, {case}: {wrong:?}: {st:?} {}",
+                err.chars().take(2000).collect::<String>()
+            ));
+        }
+    }
+    tally.report("bad files (lease state, ipconf)");
+    assert_eq!(tally.died, 0, "{:#?}", tally.notes);
+    assert_eq!(tally.leases_lost, 0);
+}
+
+/// Board files of the image tool (`ferrite-rootfs image BOARD.toml`, whose
+/// `main` exits 2 with any error `Board::load` returns; the binary itself
+/// is tried in rootfs/tests/cli.rs): every case an error naming the file,
+/// short, never a panic; a BOM before a good board is accepted.
+#[test]
+fn bad_board_files() {
+    let mut tally = Tally::default();
+    let good = include_bytes!("../board-configs/qemu-x86_64.toml");
+    for (case, content) in cases_around(good) {
+        let t = TempDir::new("fc-board");
+        let path = t.join("board.toml");
+        plant(&path, case, &content);
+        tally.faults += 1;
+        let r = std::panic::catch_unwind(|| rootfs::board::Board::load(&path));
+        let wrong = match (&r, case) {
+            (Err(_), _) => Some("panicked".to_string()),
+            (Ok(Ok(_)), "byte-order mark") => None,
+            (Ok(Err(e)), "byte-order mark") => Some(format!("a BOM refused: {e}")),
+            (Ok(Ok(_)), _) => Some("accepted".into()),
+            (Ok(Err(e)), _) if !e.contains(path.to_str().unwrap()) => {
+                Some(format!("the file not named: {e}"))
+            }
+            (Ok(Err(e)), _) if e.len() > 1000 => Some(format!("{} bytes of message", e.len())),
+            (Ok(Err(e)), _) => {
+                tally.notes.push(format!("{case}: {e}"));
+                None
+            }
+        };
+        if let Some(w) = wrong {
+            tally.died += 1;
+            tally.notes.push(format!("board, {case}: {w}"));
+        }
+    }
+    tally.report("bad files (board)");
+    assert_eq!(tally.died, 0, "{:#?}", tally.notes);
+}
+
 /// Set the open-file limit of a running process (util-linux prlimit).
 /// CPU time of `pid` so far, in clock ticks (user + system).
 fn cpu_ticks(pid: i32) -> u64 {
