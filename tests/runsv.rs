@@ -486,6 +486,44 @@ fn a_recycled_pid_in_an_old_status_is_left_alone() {
 }
 
 #[test]
+fn a_status_of_another_boot_names_no_process_of_this_one() {
+    // A supervise/ kept on persistent storage outlives a reboot; on a box
+    // that boots the same way each time, a pid and start tick recorded in
+    // the last boot can match another process now. The boot id tells.
+    let t = TempDir::new("otherboot");
+    let svc = t.join("svc");
+    script(&svc.join("run"), "exec sleep 100");
+    let mut bystander = std::process::Command::new("sleep")
+        .arg("100")
+        .spawn()
+        .unwrap();
+    let _cleanup = KillOnDrop(vec![bystander.id() as i32]);
+    let start = ::common::procfs::start_time(bystander.id()).unwrap();
+    fs::create_dir_all(svc.join("supervise")).unwrap();
+    let mut rec = vec![0u8; 44];
+    rec[12..16].copy_from_slice(&bystander.id().to_le_bytes());
+    rec[17] = b'u';
+    rec[19] = 1;
+    rec[20..28].copy_from_slice(&start.to_be_bytes()); // its very start time
+    let mut other_boot = ::common::procfs::boot_id().unwrap();
+    other_boot[0] ^= 0xff;
+    rec[28..44].copy_from_slice(&other_boot);
+    fs::write(svc.join("supervise/status"), &rec).unwrap();
+    let _r = start_runsv(&svc);
+    assert!(wait_until(T, || is_running(&svc)
+        && pid_of(&svc) != bystander.id() as i32));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        bystander.try_wait().unwrap().is_none(),
+        "a process of this boot was taken for the last boot's service"
+    );
+    // the new record carries this boot's id
+    let rec = fs::read(svc.join("supervise/status")).unwrap();
+    assert_eq!(rec.len(), 44);
+    assert_eq!(&rec[28..44], &::common::procfs::boot_id().unwrap());
+}
+
+#[test]
 fn a_control_that_is_not_a_fifo_is_replaced_not_spun_on() {
     // Regression: a regular file as supervise/control was always readable
     // and always at end of file: runsv spun at 100% CPU.

@@ -44,7 +44,8 @@ const ORPHAN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 /// process's start time: when both still match a live process, it is the
 /// previous instance, and it is ended (TERM and CONT, KILL after
 /// ORPHAN_GRACE) before ours starts, so there are never two. A pid that
-/// has been recycled has another start time and is left alone; a record
+/// has been recycled has another start time and is left alone, and so is
+/// one named by a `status` of another boot (its boot id differs); a record
 /// without the extension (runit's runsv wrote it) is not acted on.
 fn end_previous_instance(prog: &str, what: &str, record: Option<Vec<u8>>) {
     let Some(record) = record else { return };
@@ -55,7 +56,11 @@ fn end_previous_instance(prog: &str, what: &str, record: Option<Vec<u8>>) {
         return;
     };
     let pid = status.pid;
-    if pid == 0 || ext.start_time == 0 || common::procfs::start_time(pid) != Some(ext.start_time) {
+    if pid == 0
+        || ext.start_time == 0
+        || ext.from_another_boot(common::procfs::boot_id())
+        || common::procfs::start_time(pid) != Some(ext.start_time)
+    {
         return;
     }
     out::err(&format!(

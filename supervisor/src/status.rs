@@ -41,31 +41,52 @@ pub const STATUS_LEN: usize = 20;
 /// ferrite's extension of `status`, after byte 20 where runit's and
 /// daemontools' tools never look (layout in docs/architecture.md):
 /// bytes 20..28, big-endian, the start time of the pid in bytes 12..16 in
-/// clock ticks since boot (`/proc/PID/stat` field 22), 0 when there is none.
-/// A new runsv uses it to recognise a service its killed predecessor left
-/// running, even after the pid has been recycled.
+/// clock ticks since boot (`/proc/PID/stat` field 22), 0 when there is none;
+/// bytes 28..44 the kernel's boot id of the boot that wrote it (zeros when
+/// unknown). A new runsv uses them to recognise a service its killed
+/// predecessor left running, even after the pid has been recycled, and not
+/// to take a process of this boot for one of a `status` that outlived a
+/// reboot.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Extension {
     pub start_time: u64,
+    pub boot_id: [u8; 16],
 }
 
 /// The whole record ferrite writes: runit's 20 bytes and the extension.
-pub const FULL_LEN: usize = 28;
+pub const FULL_LEN: usize = 44;
 
 impl Extension {
     pub fn encode(&self, status: &[u8; STATUS_LEN]) -> [u8; FULL_LEN] {
         let mut b = [0u8; FULL_LEN];
         b[..STATUS_LEN].copy_from_slice(status);
         b[20..28].copy_from_slice(&self.start_time.to_be_bytes());
+        b[28..44].copy_from_slice(&self.boot_id);
         b
     }
 
-    /// The extension of a record, `None` when it has none (runit's runsv wrote it).
+    /// The extension of a record, `None` when it has none (runit's runsv
+    /// wrote it). A 28-byte record (ferrite before the boot id) has a
+    /// start time and an unknown (zero) boot id.
     pub fn decode(b: &[u8]) -> Option<Extension> {
         let t: [u8; 8] = b.get(20..28)?.try_into().ok()?;
+        let boot_id = b
+            .get(28..44)
+            .and_then(|s| <[u8; 16]>::try_from(s).ok())
+            .unwrap_or_default();
         Some(Extension {
             start_time: u64::from_be_bytes(t),
+            boot_id,
         })
+    }
+
+    /// Written in another boot than `this_boot`: its pid and start time
+    /// name nothing now. Unknown on either side counts as this boot.
+    pub fn from_another_boot(&self, this_boot: Option<[u8; 16]>) -> bool {
+        match this_boot {
+            Some(id) => self.boot_id != [0; 16] && self.boot_id != id,
+            None => false,
+        }
     }
 }
 
@@ -169,16 +190,21 @@ mod tests {
             got_term: false,
             state: RunState::Run,
         };
-        let full = Extension {
+        let ext = Extension {
             start_time: 0x0102_0304_0506,
-        }
-        .encode(&s.encode());
+            boot_id: [7; 16],
+        };
+        let full = ext.encode(&s.encode());
         assert_eq!(&full[..20], &s.encode(), "runit's bytes unchanged");
         assert_eq!(Status::decode(&full), Some(s));
-        assert_eq!(
-            Extension::decode(&full).unwrap().start_time,
-            0x0102_0304_0506
-        );
+        assert_eq!(Extension::decode(&full), Some(ext));
+        // a 28-byte record of an older ferrite: start time, boot unknown
+        let old = Extension::decode(&full[..28]).unwrap();
+        assert_eq!((old.start_time, old.boot_id), (0x0102_0304_0506, [0; 16]));
+        assert!(!old.from_another_boot(Some([7; 16])));
+        assert!(!ext.from_another_boot(Some([7; 16])));
+        assert!(ext.from_another_boot(Some([8; 16])));
+        assert!(!ext.from_another_boot(None));
         assert_eq!(
             Extension::decode(&s.encode()),
             None,

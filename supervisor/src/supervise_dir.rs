@@ -24,6 +24,8 @@ pub struct SuperviseDir {
     written: Option<([u8; 20], String, String)>,
     /// The pid whose start time the extension holds, and that time.
     start_time: (u32, u64),
+    /// This boot's id, for the extension (read once).
+    boot_id: [u8; 16],
 }
 
 /// `control` or `ok` is there but is not a FIFO (a regular file, a symlink,
@@ -184,6 +186,7 @@ impl SuperviseDir {
             _ok: ok,
             written: None,
             start_time: (0, 0),
+            boot_id: common::procfs::boot_id().unwrap_or_default(),
         })
     }
 
@@ -228,6 +231,7 @@ impl SuperviseDir {
         }
         let full = Extension {
             start_time: self.start_time.1,
+            boot_id: self.boot_id,
         }
         .encode(&now.0);
         atomic_write(&self.dir.join("status"), &full, 0o644, false)?;
