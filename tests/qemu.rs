@@ -604,8 +604,18 @@ fn fault_campaign_in_the_booted_tree() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
     assert!(faults >= 15, "too few faults tried: {total}");
+    // getty last, from outside the script: its kill ends this very login
+    // session, and runsv must give the console a new login prompt
+    vm.send("kill -9 $(cat /var/service/getty_ttyS0/supervise/pid)\n");
+    let again = vm.expect("ferrite login: ", Duration::from_secs(30));
+    vm.send("root\n");
+    vm.expect("# ", STEP);
+    vm.send("ferrite sv status getty_ttyS0; echo checked=$?\n");
+    vm.expect("checked=0", STEP);
+    eprintln!("FC getty_ttyS0 (the console session): a new login prompt {again:?} after the kill");
     // the network tree still works: pull and replug, the lease comes back
     cable_pull_and_replug(&mut vm);
+    let faults = faults + 1;
     eprintln!("fault campaign: QEMU tree: {faults} faults, 0 daemons died (each part of the tree whole again), 0 leases lost");
     vm.send("poweroff\n");
     vm.expect("ferrite init: power off: stopping services", STEP);

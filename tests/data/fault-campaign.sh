@@ -12,7 +12,8 @@ SV=${SV:-/var/service}
 [ "$(readlink /proc/1/exe)" = /bin/ferrite ] || { echo "fault-campaign: PID 1 is not ferrite's init: refusing"; exit 2; }
 cd "$SV" || exit 1
 # The console's login shell is getty_ttyS0's run: the campaign leaves that
-# service alone (killing it would end this very session).
+# service alone (killing it would end this very session); tests/qemu.rs
+# kills it after the campaign and logs in again.
 SKIP=getty_ttyS0
 
 now_ms() { read up _ < /proc/uptime; echo "${up%.*}${up#*.}0"; }
@@ -128,4 +129,34 @@ for s in *; do
 		after "$what $s (pid $victim)"
 	done
 done
+# fw is one-shot and rarely running: start it and kill it mid-run, three
+# times; then one run to the end must succeed and write its `up` again (its
+# state file is written before the kernel is changed, so a kill forgets
+# nothing)
+if [ -d fw ]; then
+	read -r up0 < fw/up 2>/dev/null
+	for n in 1 2 3; do
+		ferrite sv once "$SV/fw"
+		victim=""; i=0
+		while [ -z "$victim" ] && [ $i -lt 200 ]; do
+			read -r victim < fw/supervise/pid 2>/dev/null; i=$((i + 1))
+		done
+		if [ -n "$victim" ]; then
+			kill -9 "$victim"
+			after "service fw mid-run (pid $victim)"
+		else
+			echo "FC service fw: finished before the kill"
+		fi
+	done
+	sleep 1
+	ferrite sv once "$SV/fw"
+	i=0; up1="$up0"
+	while [ "$up1" = "$up0" ] && [ $i -lt 50 ]; do sleep 0.1; read -r up1 < fw/up 2>/dev/null; i=$((i + 1)); done
+	if [ "$up1" != "$up0" ] && [ -e fw/applied ]; then
+		echo "FC fw after the kills: a run to the end (up $up0 -> $up1)"
+	else
+		broken=$((broken + 1))
+		echo "FC fw after the kills: NOT WHOLE: no run to the end"
+	fi
+fi
 echo "FC-TOTAL faults=$faults broken=$broken slowest_ms=$slowest"
