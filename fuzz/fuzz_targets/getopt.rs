@@ -31,6 +31,8 @@ fuzz_target!(|data: &[u8]| {
                 again.push(format!("-{c}"));
                 again.push(v.clone());
             }
+            Opt::Help => again.push("--help".into()),
+            Opt::Long(_) | Opt::LongValue(..) => panic!("a long option the spec does not have"),
         }
     }
     again.push("--".into());

@@ -55,6 +55,7 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
             Opt::Flag('n') => o.no_prompt = true,
             Opt::Flag('m' | 'w') => {}
             Opt::Flag(c) => return Err(format!("unknown option -{c}")),
+            _ => return Err("unknown option".into()),
         }
     }
     let positional = &args[first..];

@@ -43,7 +43,7 @@ pub fn main(args: &[OsString]) -> i32 {
                 Ok(d) => delay = d,
                 Err(_) => return usage(),
             },
-            Opt::Flag(_) => return usage(),
+            _ => return usage(),
         }
     }
     if delay > 0 {

@@ -262,7 +262,7 @@ pub fn main(args: &[OsString]) -> i32 {
                     return 100;
                 }
             },
-            common::getopt::Opt::Flag(_) => {
+            _ => {
                 out::err(USAGE);
                 return 100;
             }

@@ -70,6 +70,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
             Opt::Flag('n') => o.foreground = true,
             Opt::Flag('s' | 'f' | 'F' | 'v' | 'W') => {}
             Opt::Flag(c) => return Err(format!("unknown option -{c}")),
+            _ => return Err("unknown option".into()),
         }
     }
     if o.interface.is_empty() {

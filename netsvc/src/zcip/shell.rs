@@ -102,7 +102,7 @@ pub fn main(args: &[OsString]) -> i32 {
                     return usage();
                 }
             },
-            common::getopt::Opt::Flag(_) => return usage(),
+            _ => return usage(),
         }
     }
     let operands = &rest[first..];

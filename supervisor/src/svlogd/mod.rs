@@ -78,6 +78,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
             Opt::Value('l', v) => o.len = common::num::ranged("-l", &v, 1, 1 << 20)? as usize,
             Opt::Value(_, v) => o.buflen = common::num::ranged("-b", &v, 1, 16 << 20)? as usize,
             Opt::Flag(c) => return Err(format!("unknown option -{c}")),
+            _ => return Err("unknown option".into()),
         }
     }
     o.dirs = args[i..].iter().map(PathBuf::from).collect();
