@@ -3,6 +3,16 @@
 
 use std::io;
 
+/// The system ran out of something a start needs (processes, memory,
+/// descriptors): a condition that passes, worth waiting for with back-off,
+/// unlike a missing or non-executable program.
+pub fn is_lack_of_resources(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EAGAIN) | Some(libc::ENOMEM) | Some(libc::EMFILE) | Some(libc::ENFILE)
+    )
+}
+
 /// The runit-style description of an I/O error.
 pub fn describe(e: &io::Error) -> String {
     let text = match e.raw_os_error() {

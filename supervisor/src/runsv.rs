@@ -3,7 +3,7 @@
 
 use crate::service::{Action, Now, Program, Service};
 use crate::supervise_dir::SuperviseDir;
-use common::errtext::describe;
+use common::errtext::{describe, is_lack_of_resources};
 use common::out;
 use common::poll::PollSet;
 use common::sig::{self, SignalFd};
@@ -340,10 +340,14 @@ impl Runsv {
                     let Some(u) = self.unit(is_log) else { continue };
                     match result {
                         Ok(pid) => u.core.started(now, pid),
-                        Err(msg) => {
+                        Err((msg, lack_of_resources)) => {
                             out::warn(&self.prog, &msg);
                             let Some(u) = self.unit(is_log) else { continue };
-                            queue.extend(u.core.start_failed(now, is_executable(finish)));
+                            queue.extend(u.core.start_failed(
+                                now,
+                                is_executable(finish),
+                                lack_of_resources,
+                            ));
                         }
                     }
                 }
@@ -351,7 +355,8 @@ impl Runsv {
         }
     }
 
-    fn spawn(&self, is_log: bool, p: Program) -> Result<u32, String> {
+    /// The pid, or the message and whether the system lacked resources.
+    fn spawn(&self, is_log: bool, p: Program) -> Result<u32, (String, bool)> {
         let (mut cmd, name) = match p {
             Program::Run => (Command::new("./run"), "run"),
             Program::Finish { code, signal } => {
@@ -367,9 +372,12 @@ impl Runsv {
         };
         if let Some((r, w)) = &self.pipe {
             let end = if is_log { r } else { w };
-            let fd = end
-                .try_clone()
-                .map_err(|e| format!("unable to start {shown}: {}", describe(&e)))?;
+            let fd = end.try_clone().map_err(|e| {
+                (
+                    format!("unable to start {shown}: {}", describe(&e)),
+                    is_lack_of_resources(&e),
+                )
+            })?;
             if is_log {
                 cmd.stdin(Stdio::from(fd));
             } else {
@@ -381,7 +389,10 @@ impl Runsv {
         }
         match sig::clean_child(&mut cmd).spawn() {
             Ok(child) => Ok(child.id()),
-            Err(e) => Err(format!("unable to start {shown}: {}", describe(&e))),
+            Err(e) => Err((
+                format!("unable to start {shown}: {}", describe(&e)),
+                is_lack_of_resources(&e),
+            )),
         }
     }
 

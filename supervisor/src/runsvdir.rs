@@ -4,7 +4,7 @@
 //! service whose target appears later). Idle, it sleeps in poll.
 
 use crate::scan::{is_service_name, DirAction, Found, Key, Table};
-use common::errtext::describe;
+use common::errtext::{describe, is_lack_of_resources};
 use common::out;
 use common::poll::PollSet;
 use common::sig::{self, SignalFd};
@@ -299,7 +299,7 @@ impl Runsvdir {
                                     describe(&e)
                                 ),
                             );
-                            self.table.start_failed(key, now);
+                            self.table.start_failed(key, now, is_lack_of_resources(&e));
                         }
                     }
                 }

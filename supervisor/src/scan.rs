@@ -39,6 +39,8 @@ struct Entry {
     pid: u32,
     started: Duration,
     restart_at: Option<Duration>,
+    /// runsv starts in a row that failed for lack of resources
+    start_failures: u32,
 }
 
 #[derive(Debug, Default)]
@@ -83,6 +85,7 @@ impl Table {
                 pid: 0,
                 started: now,
                 restart_at: None,
+                start_failures: 0,
             });
             actions.push(DirAction::Start(f.key, f.name.clone()));
         }
@@ -94,13 +97,22 @@ impl Table {
             e.pid = pid;
             e.started = now;
             e.restart_at = None;
+            e.start_failures = 0;
         }
     }
 
-    pub fn start_failed(&mut self, key: Key, now: Duration) {
+    /// `runsv NAME` could not be started; for lack of resources (fork
+    /// failed) the retries back off as runsv's own do (1, 2, 4, 8 s).
+    pub fn start_failed(&mut self, key: Key, now: Duration, lack_of_resources: bool) {
         if let Some(e) = self.entries.iter_mut().find(|e| e.key == key) {
             e.pid = 0;
-            e.restart_at = Some(now + RESTART_DELAY);
+            e.start_failures = if lack_of_resources {
+                e.start_failures.saturating_add(1)
+            } else {
+                0
+            };
+            let wait = crate::service::backoff(e.start_failures).max(RESTART_DELAY);
+            e.restart_at = Some(now.saturating_add(wait));
         }
     }
 
@@ -198,6 +210,26 @@ mod tests {
         t.started(k, 101, ms(1000));
         assert!(t.exited(101, ms(9000)));
         assert_eq!(t.deadline(), Some(ms(9000)));
+    }
+
+    #[test]
+    fn runsv_that_cannot_be_forked_backs_off() {
+        let mut t = Table::new();
+        t.rescan(ms(0), &[f(1, "a")]);
+        let k = Key { dev: 1, ino: 1 };
+        let mut now = ms(0);
+        let mut waits = Vec::new();
+        for _ in 0..5 {
+            t.start_failed(k, now, true);
+            let due = t.deadline().unwrap();
+            waits.push((due - now).as_secs());
+            now = due;
+            assert_eq!(t.tick(now), vec![DirAction::Start(k, "a".into())]);
+        }
+        assert_eq!(waits, [1, 2, 4, 8, 8]);
+        // another kind of failure, or a start, and it is 1 s again
+        t.start_failed(k, now, false);
+        assert_eq!(t.deadline(), Some(now + ms(1000)));
     }
 
     #[test]

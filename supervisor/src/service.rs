@@ -14,6 +14,18 @@ use std::time::Duration;
 /// (nor followed by `finish`) before this time has passed since its start.
 pub const MIN_RUN: Duration = Duration::from_secs(1);
 
+/// Starts that failed for lack of resources (fork: EAGAIN, ENOMEM) in a
+/// row wait twice as long each, 1, 2, 4 then 8 s, so a box out of processes
+/// is not asked again every second; any other failure waits `MIN_RUN`.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(8);
+
+/// The wait before the next start after `failures` starts in a row failed
+/// for lack of resources.
+pub fn backoff(failures: u32) -> Duration {
+    let doubled = MIN_RUN.saturating_mul(1u32 << failures.saturating_sub(1).min(8));
+    doubled.clamp(MIN_RUN, MAX_BACKOFF)
+}
+
 /// Which of the service's programs to start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Program {
@@ -62,6 +74,8 @@ pub struct Service {
     pending: Option<(Duration, Program)>,
     /// A start handed to the shell, waiting for `started`/`start_failed`.
     starting: Option<Program>,
+    /// Starts in a row that failed for lack of resources.
+    start_failures: u32,
 }
 
 impl Service {
@@ -78,6 +92,7 @@ impl Service {
             last_start: None,
             pending: None,
             starting: None,
+            start_failures: 0,
         };
         let actions = if down_file {
             Vec::new()
@@ -96,6 +111,7 @@ impl Service {
     /// The shell started the program handed out by `Action::Start`.
     pub fn started(&mut self, now: Now, pid: u32) {
         self.pid = pid;
+        self.start_failures = 0;
         self.paused = false;
         self.got_term = false;
         match self.starting.take() {
@@ -109,7 +125,19 @@ impl Service {
 
     /// The program could not be started: like runit, this counts as an
     /// exit with code 111 (so `finish 111 0` runs when there is one).
-    pub fn start_failed(&mut self, now: Now, has_finish: bool) -> Vec<Action> {
+    /// `lack_of_resources` (fork failed: no processes, no memory) makes the
+    /// next start back off (`backoff`).
+    pub fn start_failed(
+        &mut self,
+        now: Now,
+        has_finish: bool,
+        lack_of_resources: bool,
+    ) -> Vec<Action> {
+        self.start_failures = if lack_of_resources {
+            self.start_failures.saturating_add(1)
+        } else {
+            0
+        };
         let p = self.starting.take().unwrap_or(Program::Run);
         self.state = match p {
             Program::Run => RunState::Run,
@@ -138,7 +166,10 @@ impl Service {
         self.pid = 0;
         self.paused = false;
         self.got_term = false;
-        let earliest = self.last_start.map(|t| t + MIN_RUN).unwrap_or(now.mono);
+        let earliest = self
+            .last_start
+            .map(|t| t.saturating_add(backoff(self.start_failures)))
+            .unwrap_or(now.mono);
         let next = if was == RunState::Run && has_finish {
             self.state = RunState::Finish;
             Program::Finish {
@@ -486,13 +517,41 @@ mod tests {
     }
 
     #[test]
+    fn fork_failures_back_off_and_a_start_resets_them() {
+        let secs = |t: u64| at(t * 1000);
+        let (mut s, _) = Service::new(secs(0), false, false);
+        let mut t = 0;
+        let mut waits = Vec::new();
+        for _ in 0..6 {
+            assert!(s.start_failed(secs(t), false, true).is_empty());
+            let due = s.deadline().unwrap().as_secs();
+            waits.push(due - t);
+            t = due;
+            assert_eq!(s.tick(secs(t)), vec![Action::Start(Program::Run)]);
+        }
+        assert_eq!(waits, [1, 2, 4, 8, 8, 8]);
+        s.started(secs(t), 42);
+        // a run that exits at once after a good start: the plain 1 s again
+        assert!(s
+            .exited(secs(t), ExitStatus { code: 1, signal: 0 }, false)
+            .is_empty());
+        assert_eq!(s.deadline(), Some(Duration::from_secs(t + 1)));
+        // a failure that is not for lack of resources: no back-off
+        let (mut s, _) = Service::new(secs(0), false, false);
+        s.start_failed(secs(0), false, true);
+        s.tick(secs(1));
+        s.start_failed(secs(1), false, false);
+        assert_eq!(s.deadline(), Some(Duration::from_secs(2)));
+    }
+
+    #[test]
     fn start_failure_counts_as_111_and_is_throttled() {
         let (mut s, a) = Service::new(at(0), false, false);
         assert_eq!(a, vec![Action::Start(Program::Run)]);
-        assert!(s.start_failed(at(0), false).is_empty());
+        assert!(s.start_failed(at(0), false, false).is_empty());
         assert_eq!(s.deadline(), Some(Duration::from_secs(1)));
         let (mut s, _) = Service::new(at(0), false, false);
-        assert!(s.start_failed(at(0), true).is_empty());
+        assert!(s.start_failed(at(0), true, false).is_empty());
         assert_eq!(
             s.tick(at(1000)),
             vec![Action::Start(Program::Finish {
