@@ -2,6 +2,7 @@
 //! netlink helpers and ipconf files. They cooperate through the supervision
 //! tree: each pokes its siblings' control FIFOs.
 
+pub mod arp;
 pub mod dhcp;
 pub mod fw;
 pub mod ifplugd;

@@ -30,13 +30,8 @@ pub enum State {
     Bound,
 }
 
-/// An ARP packet seen on the link, reduced to what RFC 5227 looks at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Arp {
-    pub sender_mac: [u8; 6],
-    pub sender_ip: Ipv4Addr,
-    pub target_ip: Ipv4Addr,
-}
+/// An ARP packet seen on the link (`crate::arp`).
+pub use crate::arp::Arp;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -265,6 +260,7 @@ mod tests {
         let a = z.arp(
             t + Duration::from_millis(10),
             Arp {
+                op: crate::arp::REQUEST,
                 sender_mac: OTHER,
                 sender_ip: Ipv4Addr::UNSPECIFIED,
                 target_ip: Ipv4Addr::new(169, 254, 7, 7),
@@ -279,6 +275,7 @@ mod tests {
             .arp(
                 t,
                 Arp {
+                    op: crate::arp::REQUEST,
                     sender_mac: MAC,
                     sender_ip: ip,
                     target_ip: ip
@@ -294,6 +291,7 @@ mod tests {
         let (_, now) = run_until(&mut z, Duration::ZERO, Duration::from_secs(30));
         let ip = z.ip;
         let claim = Arp {
+            op: crate::arp::REQUEST,
             sender_mac: OTHER,
             sender_ip: ip,
             target_ip: ip,
@@ -321,6 +319,7 @@ mod tests {
             z.arp(
                 now,
                 Arp {
+                    op: crate::arp::REQUEST,
                     sender_mac: OTHER,
                     sender_ip: ip,
                     target_ip: ip,

@@ -1,6 +1,7 @@
 //! The I/O around `Zcip`: an ARP packet socket, a signalfd, one poll.
 
-use super::{Action, Arp, Zcip};
+use super::{Action, Zcip};
+use crate::arp;
 use crate::packet::{self, ETH_P_ARP};
 use common::errtext::describe;
 use common::fsutil::atomic_write;
@@ -23,19 +24,6 @@ fn send_arp(fd: &OwnedFd, index: i32, mac: [u8; 6], sender: Ipv4Addr, target: Ip
         ETH_P_ARP,
         &packet::arp_request(mac, sender, target),
     );
-}
-
-/// Parse an ARP packet (Ethernet/IPv4).
-#[doc(hidden)] // public for the fuzz target
-pub fn parse_arp(b: &[u8]) -> Option<Arp> {
-    if b.len() < 28 || b[0..2] != [0, 1] || b[2..4] != [8, 0] || b[4] != 6 || b[5] != 4 {
-        return None;
-    }
-    Some(Arp {
-        sender_mac: b[8..14].try_into().ok()?,
-        sender_ip: Ipv4Addr::new(b[14], b[15], b[16], b[17]),
-        target_ip: Ipv4Addr::new(b[24], b[25], b[26], b[27]),
-    })
 }
 
 struct Opts {
@@ -217,7 +205,7 @@ fn run(o: Opts) -> i32 {
                 if n <= 0 {
                     break;
                 }
-                if let Some(p) = parse_arp(&buf[..n as usize]) {
+                if let Some(p) = arp::parse(&buf[..n as usize]) {
                     actions.extend(z.arp(epoch.elapsed(), p));
                 }
             }
