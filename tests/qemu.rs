@@ -202,6 +202,10 @@ fn login_command_poweroff(board: &str, tty: &str, machine: &str) {
     vm.expect(machine, STEP);
     vm.expect("fe42rrite", STEP);
     // the supervision tree as a user sees it
+    // ferrite's applets at the prompt, not BusyBox ash's built-in ones
+    vm.send("alias svok udhcpc\n");
+    vm.expect("svok='/bin/svok'", STEP);
+    vm.expect("udhcpc='/bin/udhcpc'", STEP);
     vm.send(&format!("sv status getty_{tty}; readlink /proc/1/exe\n"));
     vm.expect(&format!("run: getty_{tty}: (pid "), STEP);
     vm.expect("/bin/ferrite", STEP);
@@ -331,6 +335,12 @@ fn image_contents_match_the_board() {
     assert_eq!(get("var/service").2, b"../run/service");
     assert_eq!(get("bin/sv").2, b"ferrite");
     assert_eq!(get("bin/login").2, b"/bin/busybox");
+    let profile = String::from_utf8_lossy(&get("etc/profile").2).into_owned();
+    assert!(
+        profile.contains("alias svok=/bin/svok\n") && profile.contains("alias udhcpc=/bin/udhcpc\n"),
+        "{profile}"
+    );
+    assert!(!profile.contains("alias ls="), "{profile}");
     assert!(String::from_utf8_lossy(&get("etc/modules").2).contains("\nvirtio_net\n"));
     assert!(entries
         .iter()

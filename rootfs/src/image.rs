@@ -268,16 +268,36 @@ pub fn build(board: &Board, board_dir: &Path, inputs: &Inputs) -> Result<Tree, S
             .or_else(|| run_list(Command::new("busybox").arg("--list-full")))
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_else(|| "bin/sh\nbin/ls\nbin/cat\nbin/login\n".into());
+        let mut shadowed = Vec::new();
         for path in list
             .lines()
             .filter(|l| !l.is_empty() && !l.ends_with("/busybox"))
         {
             let name = path.rsplit('/').next().unwrap_or(path);
             // ferrite's own applets (runsv, sv, init, getty, ...) are never BusyBox's.
-            if !ferrite_applets.iter().any(|a| a == name) {
+            if ferrite_applets.iter().any(|a| a == name) {
+                shadowed.push(name.to_string());
+            } else {
                 t.link(path, "/bin/busybox");
             }
         }
+        // Debian's BusyBox ash runs its own applet for a bare command name
+        // before it looks at PATH (FEATURE_SH_STANDALONE): `sv` typed at the
+        // console would be BusyBox's sv. A path is always run as a file.
+        shadowed.sort();
+        shadowed.dedup();
+        let profile: String = shadowed
+            .iter()
+            .map(|a| format!("alias {a}=/bin/{a}\n"))
+            .collect();
+        t.file(
+            "etc/profile",
+            0o644,
+            format!(
+                "# written by ferrite-rootfs: ferrite's applets, not BusyBox's, at the prompt\n{profile}"
+            )
+            .into_bytes(),
+        );
     }
     // ferrite's applets win over BusyBox's.
     for a in &ferrite_applets {
