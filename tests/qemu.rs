@@ -337,7 +337,8 @@ fn image_contents_match_the_board() {
     assert_eq!(get("bin/login").2, b"/bin/busybox");
     let profile = String::from_utf8_lossy(&get("etc/profile").2).into_owned();
     assert!(
-        profile.contains("alias svok=/bin/svok\n") && profile.contains("alias udhcpc=/bin/udhcpc\n"),
+        profile.contains("alias svok=/bin/svok\n")
+            && profile.contains("alias udhcpc=/bin/udhcpc\n"),
         "{profile}"
     );
     assert!(!profile.contains("alias ls="), "{profile}");

@@ -8,6 +8,7 @@ pub mod fsutil;
 pub mod getopt;
 pub mod iface;
 pub mod inotify;
+pub mod kmod;
 pub mod num;
 pub mod out;
 pub mod poll;

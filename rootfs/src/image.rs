@@ -173,19 +173,23 @@ fn build_ferrite(board: &Board, repo: &Path) -> Result<PathBuf, String> {
         .join("release/ferrite"))
 }
 
-fn find_file(dir: &Path, file_name: &str) -> Option<PathBuf> {
+/// Every module file under `dir`, by module name (`-` read as `_`).
+fn module_files(dir: &Path) -> std::collections::BTreeMap<String, PathBuf> {
+    let mut index = std::collections::BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).ok()?.flatten() {
+        let Ok(rd) = fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
             let p = e.path();
-            if p.is_dir() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
                 stack.push(p);
-            } else if e.file_name().to_string_lossy() == file_name {
-                return Some(p);
+            } else if let Some(name) = common::kmod::name_of_file(&e.file_name().to_string_lossy())
+            {
+                index.entry(name).or_insert(p);
             }
         }
     }
-    None
+    index
 }
 
 const ISSUE: &str = "\nferrite on \\n (\\s \\r \\m), console \\l\n\n";
@@ -328,25 +332,37 @@ pub fn build(board: &Board, board_dir: &Path, inputs: &Inputs) -> Result<Tree, S
 
     // Modules: copied at their path under lib/modules/RELEASE, loaded by name.
     let mut listed = String::new();
-    for m in &board.modules {
+    if !board.modules.is_empty() {
         let dir = modules_dir
             .as_ref()
-            .ok_or_else(|| format!("module {m}: the kernel has no module directory"))?;
-        let file = find_file(dir, &format!("{m}.ko"))
-            .ok_or_else(|| format!("module {m}: no {m}.ko under {}", dir.display()))?;
+            .ok_or("modules: the kernel has no module directory")?;
         let release = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let rel = file.strip_prefix(dir).map_err(|e| e.to_string())?;
-        let data = fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-        t.file(
-            &format!("lib/modules/{release}/{}", rel.display()),
-            0o644,
-            data,
-        );
-        listed.push_str(m);
-        listed.push('\n');
+        // The board names what it wants; what those need comes along, in
+        // the order to load them (the package has no modules.dep).
+        let index = module_files(dir);
+        let builtin = fs::read_to_string(dir.join("modules.builtin"))
+            .map(|t| common::kmod::builtin_names(&t))
+            .unwrap_or_default();
+        let mut lookup = |m: &str| {
+            let data = fs::read(index.get(m)?).ok()?;
+            Some(common::kmod::modinfo(&data).unwrap_or_default())
+        };
+        let order = common::kmod::load_order(&board.modules, &mut lookup, &builtin)?;
+        for m in &order {
+            let Some(file) = index.get(m) else { continue };
+            let rel = file.strip_prefix(dir).map_err(|e| e.to_string())?;
+            let data = fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            t.file(
+                &format!("lib/modules/{release}/{}", rel.display()),
+                0o644,
+                data,
+            );
+            listed.push_str(m);
+            listed.push('\n');
+        }
     }
     t.file("etc/modules", 0o644, listed.into_bytes());
 

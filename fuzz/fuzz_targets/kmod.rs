@@ -1,0 +1,26 @@
+#![no_main]
+//! Feeds any bytes as a kernel module file (common::kmod::modinfo: the ELF header, section headers and the `.modinfo` strings of a `.ko` from a kernel package); asserts no panic, and that a load order over what was read names each module once.
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some(info) = common::kmod::modinfo(data) else {
+        return;
+    };
+    // the module depends on what it declares, and those on nothing more
+    let mut lookup = |m: &str| {
+        if m == "fuzzed" {
+            Some(info.clone())
+        } else if info.depends.iter().chain(&info.pre).chain(&info.post).any(|d| d == m) {
+            Some(common::kmod::ModInfo::default())
+        } else {
+            None
+        }
+    };
+    if let Ok(order) = common::kmod::load_order(&["fuzzed".into()], &mut lookup, &[]) {
+        let mut sorted = order.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), order.len(), "a module twice: {order:?}");
+        assert!(order.iter().any(|m| m == "fuzzed"));
+    }
+});
