@@ -11,6 +11,7 @@ pub mod inotify;
 pub mod kmod;
 pub mod num;
 pub mod out;
+pub mod partition;
 pub mod poll;
 pub mod procfs;
 pub mod service;
