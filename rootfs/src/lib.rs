@@ -3,6 +3,7 @@
 
 pub mod board;
 pub mod cpio;
+pub mod disk;
 pub mod fetch;
 pub mod image;
 pub mod qemu;

@@ -151,6 +151,15 @@ fn run() -> Result<i32, String> {
             if kernel.exists() {
                 println!("{}: {} bytes", kernel.display(), size(&kernel));
             }
+            // the flashable images, for the boards QEMU boots (issue 14;
+            // the rpi4 SD card is not built yet)
+            if board.qemu.is_some() {
+                rootfs::disk::images(&tree, &board.name, 64 << 20, &out)?;
+                for f in ["root.img", "data.img", "disk.img"] {
+                    let p = out.join(f);
+                    println!("{}: {} bytes", p.display(), size(&p));
+                }
+            }
             if let Some(notes) = &board.install_notes {
                 println!(
                     "\n{}",
