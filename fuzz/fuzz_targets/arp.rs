@@ -1,9 +1,9 @@
 #![no_main]
 //! Feeds any bytes as ARP frames from the link (netsvc::arp::parse) and what parses to the RFC 3927/5227 state machine (Zcip::arp between its ticks); asserts no panic, that a parsed frame rebuilt with packet::arp_request parses the same, and that zcip only ever holds a usable link-local address.
 use libfuzzer_sys::fuzz_target;
-use netsvc::packet::arp_request;
 use netsvc::arp::{self, parse as parse_arp, Arp};
-use netsvc::zcip::{usable, Zcip};
+use netsvc::packet::arp_request;
+use netsvc::zcip::core::{usable, Zcip};
 use std::time::Duration;
 
 const MAC: [u8; 6] = [2, 0, 0, 0, 0, 7];

@@ -1,6 +1,8 @@
-//! The I/O around `Zcip`: an ARP packet socket, a signalfd, one poll.
+//! The I/O around `Zcip`: an ARP packet socket, a signalfd, one poll; the
+//! handler script, or the ipconf file and fw's poke in native mode.
 
-use super::{Action, Zcip};
+use super::cli::{Options, PROG};
+use super::core::{Action, Zcip};
 use crate::arp;
 use crate::packet::{self, ETH_P_ARP};
 use common::errtext::describe;
@@ -8,13 +10,10 @@ use common::fsutil::atomic_write;
 use common::out;
 use common::poll::PollSet;
 use common::sig::{self, SignalFd};
-use std::ffi::OsString;
+use rustix::net::RecvFlags;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-const PROG: &str = "zcip";
 
 /// Broadcast an ARP probe (`sender` 0.0.0.0) or announcement.
 fn send_arp(fd: &OwnedFd, index: i32, mac: [u8; 6], sender: Ipv4Addr, target: Ipv4Addr) {
@@ -26,92 +25,14 @@ fn send_arp(fd: &OwnedFd, index: i32, mac: [u8; 6], sender: Ipv4Addr, target: Ip
     );
 }
 
-struct Opts {
-    interface: String,
-    script: Option<String>,
-    quit: bool,
-    verbose: bool,
-    /// -f, or run as a service: stay in the foreground
-    foreground: bool,
-    request: Option<Ipv4Addr>,
-    fw_dir: PathBuf,
-    fw_service: PathBuf,
-}
-
-fn usage() -> i32 {
-    out::err("usage: zcip [-fqv] [-r 169.254.X.X] IFACE SCRIPT\n");
-    1
-}
-
-pub fn main(args: &[OsString]) -> i32 {
-    let words = common::service::words(PROG, args);
-    let dir = common::service::dir_name();
-    let mut o = Opts {
-        interface: String::new(),
-        script: None,
-        quit: false,
-        verbose: false,
-        foreground: common::service::is_run_link(args),
-        request: None,
-        fw_dir: PathBuf::from("/var/run/service/fw"),
-        fw_service: PathBuf::from("/var/service/fw"),
-    };
-    // native-only options first
-    let mut rest = Vec::new();
-    let mut i = 0;
-    while i < words.len() {
-        match (words[i].as_str(), words.get(i + 1)) {
-            ("--fw-dir", Some(v)) => {
-                o.fw_dir = PathBuf::from(v);
-                i += 1;
-            }
-            ("--fw-service", Some(v)) => {
-                o.fw_service = PathBuf::from(v);
-                i += 1;
-            }
-            (w, _) => rest.push(w.to_string()),
-        }
-        i += 1;
-    }
-    let Ok((opts, first)) = common::getopt::parse(&rest, "r") else {
-        return usage();
-    };
-    for opt in opts {
-        match opt {
-            common::getopt::Opt::Flag('f') => o.foreground = true,
-            common::getopt::Opt::Flag('q') => o.quit = true,
-            common::getopt::Opt::Flag('v') => o.verbose = true,
-            common::getopt::Opt::Value(_, v) => match v.parse() {
-                Ok(ip) if super::usable(ip) => o.request = Some(ip),
-                _ => {
-                    out::err(&format!(
-                        "{PROG}: -r {v}: not an address in 169.254.1.0-169.254.254.255\n"
-                    ));
-                    return usage();
-                }
-            },
-            _ => return usage(),
-        }
-    }
-    let operands = &rest[first..];
-    match operands {
-        [ifname, script] => {
-            o.interface = ifname.clone();
-            o.script = Some(script.clone());
-        }
-        [ifname] => o.interface = ifname.clone(),
-        [] => match dir.strip_prefix("zcip_") {
-            Some(i) if !i.is_empty() => o.interface = i.to_string(),
-            _ => return usage(),
-        },
-        _ => return usage(),
-    }
+/// Run zcip as the command line says; the exit code.
+pub fn main(o: Options) -> i32 {
     let code = run(o);
     crate::flush_pokes();
     code
 }
 
-fn handler(o: &Opts, event: &str, ip: Option<Ipv4Addr>) {
+fn handler(o: &Options, event: &str, ip: Option<Ipv4Addr>) {
     match &o.script {
         Some(s) => {
             let mut cmd = std::process::Command::new(s);
@@ -142,7 +63,7 @@ fn handler(o: &Opts, event: &str, ip: Option<Ipv4Addr>) {
     }
 }
 
-fn run(o: Opts) -> i32 {
+fn run(o: Options) -> i32 {
     let Some(index) = common::iface::index_of(&o.interface) else {
         out::err(&format!(
             "{PROG}: interface {} does not exist\n",
@@ -199,13 +120,11 @@ fn run(o: Opts) -> i32 {
             // Bounded: an ARP flood must not keep the loop from its
             // signals and deadlines; the rest waits for the next round.
             for _ in 0..crate::MAX_READS_PER_ROUND {
-                // SAFETY: valid buffer.
-                let n =
-                    unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-                if n <= 0 {
-                    break;
-                }
-                if let Some(p) = arp::parse(&buf[..n as usize]) {
+                let n = match rustix::net::recv(&fd, &mut buf[..], RecvFlags::empty()) {
+                    Ok((n, _)) if n > 0 => n,
+                    _ => break,
+                };
+                if let Some(p) = arp::parse(&buf[..n]) {
                     actions.extend(z.arp(epoch.elapsed(), p));
                 }
             }
