@@ -1,4 +1,4 @@
-//! Link debounce, pure: a new carrier state is reported only after it has
+//! The link debounce, pure: a new carrier state is reported only after it has
 //! held for its delay (`-u` for up, `-d` for down); a flap shorter than
 //! that is never reported.
 
