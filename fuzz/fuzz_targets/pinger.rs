@@ -1,7 +1,7 @@
 #![no_main]
-//! Feeds any bytes as ICMP datagrams (pinger::echo_reply_seq, ping-socket and raw form) and drives the pinger's core (Pinger::handle) with the replies, lease changes and timers the bytes describe; asserts no panic and that the core asks for a timer whenever it has a router.
+//! Feeds any bytes as ICMP datagrams (pinger::core::echo_reply_seq, ping-socket and raw form) and drives the pinger's core (Pinger::handle) with the replies, lease changes and timers the bytes describe; asserts no panic and that the core asks for a timer whenever it has a router.
 use libfuzzer_sys::fuzz_target;
-use netsvc::pinger::{echo_reply_seq, Event, Pinger};
+use netsvc::pinger::core::{echo_reply_seq, Event, Pinger};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 

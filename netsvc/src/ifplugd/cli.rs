@@ -9,10 +9,9 @@ pub const PROG: &str = "ifplugd";
 /// A mistake on the command line exits with this.
 pub const USAGE_EXIT: i32 = 1;
 
-const USAGE: &str = "usage: ifplugd [-anqlpMI] -i IFACE [-r PROG] [-x ARG] [-u SECS] [-d SECS]\n";
-
-/// `--help`: the usage and a line per option.
-pub const HELP: &str = "usage: ifplugd [-anqlpMIk] -i IFACE [-r PROG] [-x ARG] [-u SECS] [-d SECS]
+/// `--help`: the usage and a line per option. Its first line is the usage
+/// a mistake prints.
+pub const HELP: &str = "usage: ifplugd [-anqlpMI] -i IFACE [-r PROG] [-x ARG] [-u SECS] [-d SECS]
   -i IFACE    the interface (eth0; as ifplugd_IFACE/run, IFACE)
   -r PROG     run PROG IFACE up|down [ARG]; without it, up or down dhcp_IFACE and zcip_IFACE under $SVDIR
   -x ARG      an extra argument for PROG
@@ -30,6 +29,11 @@ pub const HELP: &str = "usage: ifplugd [-anqlpMIk] -i IFACE [-r PROG] [-x ARG] [
   -m ARG      accepted, no effect
   -s -f -F -v -W  accepted, no effect
 ";
+
+/// The usage line of a mistake: the first line of `HELP`.
+fn usage_line() -> &'static str {
+    HELP.split_inclusive('\n').next().unwrap_or(HELP)
+}
 
 const SPEC: Spec<'static> = Spec {
     flags: "aqplMIknsfFvW",
@@ -80,7 +84,7 @@ pub fn parse(words: &[String], service: bool, dir: &str) -> Result<Parsed, Strin
             Ok(Parsed::Run(o))
         }
         Ok(None) => Ok(Parsed::Help),
-        Err(e) => Err(format!("{PROG}: {e}\n{USAGE}")),
+        Err(e) => Err(format!("{PROG}: {e}\n{}", usage_line())),
     }
 }
 
@@ -184,15 +188,15 @@ mod tests {
     fn mistakes_say_why_then_the_usage_and_help_is_asked_for() {
         assert_eq!(
             p("-Z").unwrap_err(),
-            format!("ifplugd: unknown option -Z\n{USAGE}")
+            format!("ifplugd: unknown option -Z\n{}", usage_line())
         );
         assert_eq!(
             p("-i").unwrap_err(),
-            format!("ifplugd: option -i needs a value\n{USAGE}")
+            format!("ifplugd: option -i needs a value\n{}", usage_line())
         );
         assert_eq!(
             p("-i eth0 stray").unwrap_err(),
-            format!("ifplugd: unexpected argument stray\n{USAGE}")
+            format!("ifplugd: unexpected argument stray\n{}", usage_line())
         );
         assert!(p("--bogus")
             .unwrap_err()

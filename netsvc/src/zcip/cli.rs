@@ -13,10 +13,9 @@ pub const PROG: &str = "zcip";
 /// A mistake on the command line exits with this, as BusyBox's zcip does.
 pub const USAGE_EXIT: i32 = 1;
 
-const USAGE: &str = "usage: zcip [-fqv] [-r 169.254.X.X] IFACE SCRIPT\n";
-
-/// `--help`: the usage and a line per option.
-pub const HELP: &str = "usage: zcip [-fqv] [-r 169.254.X.X] IFACE [SCRIPT]
+/// `--help`: the usage and a line per option. Its first line is the usage
+/// a mistake prints.
+pub const HELP: &str = "usage: zcip [-fqv] [-r 169.254.X.X] IFACE SCRIPT
   -f                  stay in the foreground
   -q                  quit once an address is configured
   -v                  say which address is used
@@ -24,6 +23,11 @@ pub const HELP: &str = "usage: zcip [-fqv] [-r 169.254.X.X] IFACE [SCRIPT]
   --fw-dir DIR        without SCRIPT: write zcip_IFACE.ipconf here (/var/run/service/fw)
   --fw-service DIR    without SCRIPT: poke this fw service (/var/service/fw)
 ";
+
+/// The usage line of a mistake: the first line of `HELP`.
+fn usage_line() -> &'static str {
+    HELP.split_inclusive('\n').next().unwrap_or(HELP)
+}
 
 const SPEC: Spec<'static> = Spec {
     flags: "fqv",
@@ -62,8 +66,8 @@ pub enum Parsed {
 /// there is more to say, then the usage.
 pub fn parse(words: &[String], dir: &str, service: bool) -> Result<Parsed, String> {
     let usage = |msg: Option<String>| match msg {
-        Some(m) => format!("{PROG}: {m}\n{USAGE}"),
-        None => USAGE.to_string(),
+        Some(m) => format!("{PROG}: {m}\n{}", usage_line()),
+        None => usage_line().to_string(),
     };
     let mut o = Options {
         interface: String::new(),
@@ -153,8 +157,8 @@ mod tests {
             (o.fw_dir, o.fw_service),
             (PathBuf::from("/run/fw"), PathBuf::from("/sv/fw"))
         );
-        assert_eq!(p("", "zcip_"), Err(USAGE.to_string()));
-        assert_eq!(p("", "elsewhere"), Err(USAGE.to_string()));
+        assert_eq!(p("", "zcip_"), Err(usage_line().to_string()));
+        assert_eq!(p("", "elsewhere"), Err(usage_line().to_string()));
     }
 
     #[test]
@@ -164,15 +168,15 @@ mod tests {
             e.starts_with("zcip: -r 10.0.0.1: not an address in 169.254.1.0-169.254.254.255\n"),
             "{e}"
         );
-        assert!(e.ends_with(USAGE));
+        assert!(e.ends_with(usage_line()));
         assert_eq!(
             p("-x eth0", "/").unwrap_err(),
-            format!("zcip: unknown option -x\n{USAGE}")
+            format!("zcip: unknown option -x\n{}", usage_line())
         );
         assert!(p("-r", "/")
             .unwrap_err()
             .contains("option -r needs a value"));
-        assert_eq!(p("a b c", "/"), Err(USAGE.to_string()));
+        assert_eq!(p("a b c", "/"), Err(usage_line().to_string()));
         assert_eq!(p("--help eth0", "/"), Err("help".into()));
         for line in HELP.lines().skip(1) {
             assert!(line.starts_with("  -"), "one line per option: {line}");
