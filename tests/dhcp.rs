@@ -30,8 +30,8 @@ fn handler(dir: &Path) -> PathBuf {
     lab::handler(dir, FIELDS)
 }
 
-fn udhcpc(ns: &Netns, dir: &Path, args: &[&str]) -> Daemon {
-    lab::udhcpc(ns, dir, &[], &handler(dir), args)
+fn udhcpc(lab: &Lab, args: &[&str]) -> Daemon {
+    lab::udhcpc(&lab.c, lab.path(), &[], &handler(lab.path()), args)
 }
 
 #[test]
@@ -39,29 +39,17 @@ fn lease_environment_renewal_and_release() {
     if !prerequisites() {
         return;
     }
-    let t = TempDir::new("dhcp-lease");
-    let (s, c) = server_client("s", "c");
-    let srv = dnsmasq(
-        &s,
-        "vs",
-        "10.77.0.100,10.77.0.150,255.255.255.0,600",
-        t.path(),
-        None,
+    let (lab, srv) = Lab::serving(
+        "dhcp-lease",
         &[
             "--dhcp-option=3,10.77.0.1",
             "--dhcp-option=6,10.77.0.53,10.77.0.54",
             "--domain=lab.example",
         ],
     );
-    let cl = udhcpc(&c, t.path(), &["-i", "vc", "-R"]);
-    assert!(
-        wait_until(T, || events(t.path())
-            .iter()
-            .any(|e| e.starts_with("bound"))),
-        "no lease: {}",
-        cl.log()
-    );
-    let ev = events(t.path());
+    let cl = udhcpc(&lab, &["-i", "vc", "-R"]);
+    assert!(lab.wait_event(T, "bound"), "no lease: {}", cl.log());
+    let ev = events(lab.path());
     assert!(ev[0].starts_with("deconfig"), "{ev:?}");
     let b = ev.iter().find(|e| e.starts_with("bound")).unwrap();
     let ipaddr = field(b, "ip").to_string();
@@ -76,18 +64,12 @@ fn lease_environment_renewal_and_release() {
     assert_eq!(field(b, "domain"), "lab.example");
     // the handler logs the event before it runs `ip addr add`
     assert!(
-        wait_until(T, || addresses(&c, "vc").contains(&format!("{ipaddr}/24"))),
+        wait_until(T, || lab.vc_addresses().contains(&format!("{ipaddr}/24"))),
         "the handler configured the address"
     );
     // SIGUSR1: renew now, by unicast to the server
-    unsafe { libc::kill(cl.child.id() as i32, libc::SIGUSR1) };
-    assert!(
-        wait_until(T, || events(t.path())
-            .iter()
-            .any(|e| e.starts_with("renew"))),
-        "{}",
-        cl.log()
-    );
+    cl.signal(libc::SIGUSR1);
+    assert!(lab.wait_event(T, "renew"), "{}", cl.log());
     assert!(
         srv.log().contains(&format!("DHCPREQUEST(vs) {ipaddr}")),
         "{}",
@@ -95,7 +77,7 @@ fn lease_environment_renewal_and_release() {
     );
     // SIGTERM with -R: RELEASE reaches the server, the handler deconfigures
     let mut cl = cl;
-    unsafe { libc::kill(cl.child.id() as i32, libc::SIGTERM) };
+    cl.signal(libc::SIGTERM);
     let st = cl.child.wait().unwrap();
     assert!(st.success());
     assert!(
@@ -105,8 +87,8 @@ fn lease_environment_renewal_and_release() {
         "{}",
         srv.log()
     );
-    assert!(events(t.path()).last().unwrap().starts_with("deconfig"));
-    assert!(!addresses(&c, "vc").contains("10.77."));
+    assert!(events(lab.path()).last().unwrap().starts_with("deconfig"));
+    assert!(!lab.vc_addresses().contains("10.77."));
     // its log says why it went
     assert!(
         cl.log().contains("received SIGTERM: stopping"),
@@ -120,45 +102,28 @@ fn nak_after_the_server_changes_its_range() {
     if !prerequisites() {
         return;
     }
-    let t = TempDir::new("dhcp-nak");
-    let (s, c) = server_client("s", "c");
-    let srv = dnsmasq(
-        &s,
-        "vs",
-        "10.77.0.100,10.77.0.110,255.255.255.0,600",
-        t.path(),
-        None,
-        &[],
-    );
-    let cl = udhcpc(&c, t.path(), &["-i", "vc"]);
-    assert!(
-        wait_until(T, || events(t.path())
-            .iter()
-            .any(|e| e.starts_with("bound"))),
-        "{}",
-        cl.log()
-    );
+    let lab = Lab::new("dhcp-nak");
+    let srv = lab.dnsmasq_with("10.77.0.100,10.77.0.110,255.255.255.0,600", None, &[]);
+    let cl = udhcpc(&lab, &["-i", "vc"]);
+    assert!(lab.wait_event(T, "bound"), "{}", cl.log());
     drop(srv);
-    let _srv2 = dnsmasq(
-        &s,
-        "vs",
+    let _srv2 = lab.dnsmasq_with(
         "10.77.0.200,10.77.0.210,255.255.255.0,600",
-        t.path(),
         None,
         &["--dhcp-authoritative"],
     );
-    unsafe { libc::kill(cl.child.id() as i32, libc::SIGUSR1) };
+    cl.signal(libc::SIGUSR1);
     assert!(
-        wait_until(T, || events(t.path())
+        wait_until(T, || events(lab.path())
             .iter()
             .filter(|e| e.starts_with("bound"))
             .count()
             == 2),
         "{:?} {}",
-        events(t.path()),
+        events(lab.path()),
         cl.log()
     );
-    let ev = events(t.path());
+    let ev = events(lab.path());
     let i = ev
         .iter()
         .position(|e| e.starts_with("nak"))
@@ -175,18 +140,10 @@ fn waits_for_carrier_then_gets_a_lease_at_once() {
     if !prerequisites() {
         return;
     }
-    let t = TempDir::new("dhcp-carrier");
-    let (s, c) = server_client("s", "c");
-    ip(&["-n", &s.0, "link", "set", "vs", "down"]);
-    let srv = dnsmasq(
-        &s,
-        "vs",
-        "10.77.0.100,10.77.0.150,255.255.255.0,600",
-        t.path(),
-        None,
-        &[],
-    );
-    let cl = udhcpc(&c, t.path(), &["-i", "vc", "-v"]);
+    let lab = Lab::new("dhcp-carrier");
+    lab.s.ip(&["link", "set", "vs", "down"]);
+    let srv = lab.dnsmasq(&[]);
+    let cl = udhcpc(&lab, &["-i", "vc", "-v"]);
     std::thread::sleep(Duration::from_millis(1500));
     assert!(
         cl.log().contains("no carrier, waiting for it"),
@@ -199,14 +156,8 @@ fn waits_for_carrier_then_gets_a_lease_at_once() {
         cl.log()
     );
     let t0 = Instant::now();
-    ip(&["-n", &s.0, "link", "set", "vs", "up"]);
-    assert!(
-        wait_until(T, || events(t.path())
-            .iter()
-            .any(|e| e.starts_with("bound"))),
-        "{}",
-        cl.log()
-    );
+    lab.s.ip(&["link", "set", "vs", "up"]);
+    assert!(lab.wait_event(T, "bound"), "{}", cl.log());
     let took = t0.elapsed();
     eprintln!("carrier up to bound: {took:?}");
     assert!(
@@ -225,11 +176,9 @@ fn cable_moved_to_another_network() {
     // client --- switch (bridge) --- server A / server B
     let cable = Cable::new(["c", "w", "a", "b"], t.path(), &[]);
     let c = &cable.c;
-    let cl = udhcpc(c, t.path(), &["-i", "vc", "-v"]);
+    let cl = lab::udhcpc(c, t.path(), &[], &handler(t.path()), &["-i", "vc", "-v"]);
     assert!(
-        wait_until(T, || events(t.path())
-            .iter()
-            .any(|e| e.starts_with("bound"))),
+        wait_for_event(t.path(), T, |e| e.starts_with("bound")),
         "{}",
         cl.log()
     );
@@ -283,16 +232,8 @@ fn native_mode_writes_ipconf_and_pokes_a_supervised_fw() {
     if !prerequisites() {
         return;
     }
-    let t = TempDir::new("dhcp-native");
-    let (s, c) = server_client("s", "c");
-    let _srv = dnsmasq(
-        &s,
-        "vs",
-        "10.77.0.100,10.77.0.150,255.255.255.0,600",
-        t.path(),
-        None,
-        &["--dhcp-option=6,10.77.0.53"],
-    );
+    let (lab, _srv) = Lab::serving("dhcp-native", &["--dhcp-option=6,10.77.0.53"]);
+    let t = &lab.dir;
     // fw, one-shot as in the seed: it marks itself "once" first, then records what it sees
     let fw = t.join("service/fw");
     script(
@@ -308,28 +249,21 @@ fn native_mode_writes_ipconf_and_pokes_a_supervised_fw() {
     assert!(wait_until(T, || fw.join("supervise/ok").exists()));
     std::thread::sleep(Duration::from_millis(200));
     let svc = t.join("service/dhcp_vc");
-    fs::create_dir_all(&svc).unwrap();
-    let log = t.join("dhcp.log");
-    let mut cl = c
-        .exec()
-        .arg(applet("dhcp"))
-        .args(["--fw-dir"])
-        .arg(&fw)
-        .arg("--fw-service")
-        .arg(&fw)
-        .arg("--state-dir")
-        .arg(t.join("state"))
-        .current_dir(&svc)
-        .stdin(Stdio::null())
-        .stderr(fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let runs = || fs::read_to_string(t.join("fw-runs")).unwrap_or_default();
+    let mut cl = lab::dhcp(
+        &lab.c,
+        &svc,
+        &[],
+        &fw,
+        &fw,
+        &t.join("state"),
+        t.join("dhcp.log"),
+    );
+    let runs = || text_of(&t.join("fw-runs"));
     assert!(
         wait_until(T, || runs().contains("run ip='10.77.0.1")),
         "fw never saw the lease: {:?} {}",
         runs(),
-        fs::read_to_string(&log).unwrap_or_default()
+        cl.log()
     );
     let ipconf = fs::read_to_string(fw.join("dhcp_vc.ipconf")).unwrap();
     assert!(
@@ -351,8 +285,8 @@ fn native_mode_writes_ipconf_and_pokes_a_supervised_fw() {
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(runs().lines().count(), 1, "{:?}", runs());
     // the client stops: the ipconf goes and fw runs again
-    unsafe { libc::kill(cl.id() as i32, libc::SIGTERM) };
-    assert!(cl.wait().unwrap().success());
+    cl.signal(libc::SIGTERM);
+    assert!(cl.child.wait().unwrap().success());
     assert!(!fw.join("dhcp_vc.ipconf").exists());
     assert!(!svc.join("env.out").exists());
     assert!(
@@ -405,22 +339,15 @@ fn hostile_server_cannot_harm_the_box() {
     if !prerequisites() {
         return;
     }
-    let t = TempDir::new("dhcp-hostile");
-    let (s, c) = server_client("s", "c");
+    let lab = Lab::new("dhcp-hostile");
+    let t = &lab.dir;
     let _ = fs::remove_file("/tmp/ferrite-PWNED-h");
     let _ = fs::remove_file("/tmp/ferrite-PWNED-d");
-    let _srv = TestServer::start(&s, "vs", hostile_reply);
+    let _srv = TestServer::start(&lab.s, "vs", hostile_reply);
     // the handler dumps its whole environment, the way a careless script would use it
     let dump = t.join("env-dump");
-    let cl = udhcpc(&c, t.path(), &["-i", "vc", "-q"]);
-    let _ = &cl;
-    assert!(
-        wait_until(T, || events(t.path())
-            .iter()
-            .any(|e| e.starts_with("bound"))),
-        "{}",
-        cl.log()
-    );
+    let cl = udhcpc(&lab, &["-i", "vc", "-q"]);
+    assert!(lab.wait_event(T, "bound"), "{}", cl.log());
     let b = events(t.path())
         .into_iter()
         .find(|e| e.starts_with("bound"))
@@ -455,21 +382,16 @@ fn hostile_server_cannot_harm_the_box() {
     let fw = t.join("fw");
     fs::create_dir_all(&fw).unwrap();
     let svc = t.join("dhcp_vc");
-    fs::create_dir_all(&svc).unwrap();
-    let mut n = c
-        .exec()
-        .arg(applet("dhcp"))
-        .args(["-q", "--fw-dir"])
-        .arg(&fw)
-        .arg("--fw-service")
-        .arg(&fw)
-        .arg("--state-dir")
-        .arg(t.join("state2"))
-        .current_dir(&svc)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    assert!(n.wait().unwrap().success());
+    let mut n = lab::dhcp(
+        &lab.c,
+        &svc,
+        &["-q"],
+        &fw,
+        &fw,
+        &t.join("state2"),
+        t.join("dhcp-q.log"),
+    );
+    assert!(n.child.wait().unwrap().success());
     let out = Command::new("sh")
         .arg("-c")
         .arg(format!(
@@ -493,26 +415,14 @@ fn short_lease_renews_then_rebinds_and_expires() {
     if !prerequisites() {
         return;
     }
-    let t = TempDir::new("dhcp-short");
-    let (s, c) = server_client("s", "c");
-    let srv = TestServer::start(&s, "vs", short_lease_reply);
-    let cl = udhcpc(&c, t.path(), &["-i", "vc", "-v"]);
-    assert!(
-        wait_until(T, || events(t.path())
-            .iter()
-            .any(|e| e.starts_with("bound"))),
-        "{}",
-        cl.log()
-    );
+    let lab = Lab::new("dhcp-short");
+    let t = &lab.dir;
+    let srv = TestServer::start(&lab.s, "vs", short_lease_reply);
+    let cl = udhcpc(&lab, &["-i", "vc", "-v"]);
+    assert!(lab.wait_event(T, "bound"), "{}", cl.log());
     let t0 = Instant::now();
     // T1 = 5 s: renewed by unicast
-    assert!(
-        wait_until(T, || events(t.path())
-            .iter()
-            .any(|e| e.starts_with("renew"))),
-        "{}",
-        cl.log()
-    );
+    assert!(lab.wait_event(T, "renew"), "{}", cl.log());
     let renewed = t0.elapsed();
     assert!(
         renewed >= Duration::from_millis(4500),
@@ -568,44 +478,28 @@ fn native_apply_installs_address_routes_and_resolv_conf() {
     if !prerequisites() {
         return;
     }
-    let t = TempDir::new("dhcp-apply");
-    let (s, c) = server_client("s", "c");
-    let _srv = TestServer::start(&s, "vs", classless_reply);
-    let svc = t.join("dhcp_vc");
-    fs::create_dir_all(&svc).unwrap();
+    let lab = Lab::new("dhcp-apply");
+    let t = &lab.dir;
+    let c = &lab.c;
+    let _srv = TestServer::start(&lab.s, "vs", classless_reply);
     let resolv = t.join("resolv.conf");
-    let log = t.join("dhcp.log");
-    let mut cl = c
-        .exec()
-        .arg(applet("dhcp"))
-        .args(["--apply", "--resolv-conf"])
-        .arg(&resolv)
-        .arg("--fw-dir")
-        .arg(t.join("fw"))
-        .arg("--fw-service")
-        .arg(t.join("fw"))
-        .arg("--state-dir")
-        .arg(t.join("state"))
-        .current_dir(&svc)
-        .stdin(Stdio::null())
-        .stderr(fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let routes = || {
-        let out = c
-            .exec()
-            .args(["ip", "-4", "route", "show", "dev", "vc"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    assert!(
-        wait_until(T, || addresses(&c, "vc").contains("10.77.0.42/24")),
-        "no address: {} {}",
-        addresses(&c, "vc"),
-        fs::read_to_string(&log).unwrap_or_default()
+    let mut cl = lab::dhcp(
+        c,
+        &t.join("dhcp_vc"),
+        &["--apply", "--resolv-conf", resolv.to_str().unwrap()],
+        &t.join("fw"),
+        &t.join("fw"),
+        &t.join("state"),
+        t.join("dhcp.log"),
     );
-    let a = addresses(&c, "vc");
+    let routes = || c.output(&["ip", "-4", "route", "show", "dev", "vc"]);
+    assert!(
+        wait_until(T, || lab.vc_addresses().contains("10.77.0.42/24")),
+        "no address: {} {}",
+        lab.vc_addresses(),
+        cl.log()
+    );
+    let a = lab.vc_addresses();
     assert!(
         a.contains("brd 10.77.0.255") && a.contains("valid_lft 6"),
         "lifetime from the lease: {a}"
@@ -625,22 +519,15 @@ fn native_apply_installs_address_routes_and_resolv_conf() {
         fs::read_to_string(&resolv).unwrap(),
         "domain lab.example\nnameserver 10.77.0.53\n"
     );
-    let link = || {
-        let out = c
-            .exec()
-            .args(["ip", "-o", "link", "show", "vc"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let link = || c.output(&["ip", "-o", "link", "show", "vc"]);
     assert!(link().contains("mtu 1400"), "the lease's MTU: {}", link());
     // stopped (sv down): the address and routes are gone, the MTU is the link's again
-    unsafe { libc::kill(cl.id() as i32, libc::SIGTERM) };
-    assert!(cl.wait().unwrap().success());
+    cl.signal(libc::SIGTERM);
+    assert!(cl.child.wait().unwrap().success());
     assert!(
-        !addresses(&c, "vc").contains("10.77.0.42"),
+        !lab.vc_addresses().contains("10.77.0.42"),
         "{}",
-        addresses(&c, "vc")
+        lab.vc_addresses()
     );
     assert!(!routes().contains("default"), "{}", routes());
     assert!(link().contains("mtu 1500"), "{}", link());
@@ -651,12 +538,11 @@ fn arp_check_declines_an_address_in_use() {
     if !prerequisites() {
         return;
     }
-    let t = TempDir::new("dhcp-arp");
-    let (s, c) = server_client("s", "c");
+    let lab = Lab::new("dhcp-arp");
     // another host already has the address the server hands out
-    ip(&["-n", &s.0, "addr", "add", "10.77.0.42/24", "dev", "vs"]);
-    let _srv = TestServer::start(&s, "vs", short_lease_reply);
-    let cl = udhcpc(&c, t.path(), &["-i", "vc", "-a", "-v"]);
+    lab.s.ip(&["addr", "add", "10.77.0.42/24", "dev", "vs"]);
+    let _srv = TestServer::start(&lab.s, "vs", short_lease_reply);
+    let cl = udhcpc(&lab, &["-i", "vc", "-a", "-v"]);
     assert!(
         wait_until(T, || cl
             .log()
@@ -671,7 +557,7 @@ fn arp_check_declines_an_address_in_use() {
     );
     std::thread::sleep(Duration::from_millis(500));
     assert!(
-        !events(t.path()).iter().any(|e| e.starts_with("bound")),
+        !events(lab.path()).iter().any(|e| e.starts_with("bound")),
         "bound to an address in use"
     );
 }
@@ -681,19 +567,9 @@ fn hostname_vendor_and_client_id_reach_the_server() {
     if !prerequisites() {
         return;
     }
-    let t = TempDir::new("dhcp-ids");
-    let (s, c) = server_client("s", "c");
-    let srv = dnsmasq(
-        &s,
-        "vs",
-        "10.77.0.100,10.77.0.150,255.255.255.0,600",
-        t.path(),
-        None,
-        &[],
-    );
+    let (lab, srv) = Lab::serving("dhcp-ids", &[]);
     let mut cl = udhcpc(
-        &c,
-        t.path(),
+        &lab,
         &[
             "-i",
             "vc",
@@ -709,7 +585,7 @@ fn hostname_vendor_and_client_id_reach_the_server() {
     assert!(log.contains("client provides name: fbox"), "{log}");
     assert!(log.contains("vendor class: ferrite-test"), "{log}");
     // the lease file: expiry, MAC, address, name, client id (01 = Ethernet + MAC)
-    let leases: String = fs::read_dir(t.path())
+    let leases: String = fs::read_dir(lab.path())
         .unwrap()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with("leases-"))
@@ -734,11 +610,12 @@ fn background_after_the_first_failure_then_a_lease() {
     if !prerequisites() {
         return;
     }
-    let t = TempDir::new("dhcp-background");
-    let (s, c) = server_client("s", "c");
+    let lab = Lab::new("dhcp-background");
+    let t = &lab.dir;
     let pidfile = t.join("udhcpc.pid");
     let log = t.join("udhcpc.log");
-    let mut parent = c
+    let mut parent = lab
+        .c
         .exec()
         .arg(applet("udhcpc"))
         .args(["-b", "-t", "2", "-T", "1", "-A", "1", "-i", "vc", "-s"])
@@ -770,30 +647,15 @@ fn background_after_the_first_failure_then_a_lease() {
         .unwrap();
     assert_ne!(pid, parent_pid, "the pid file names the background client");
     // the background client is ours (forked by the command we ran): end it at the end
-    struct Background(i32);
-    impl Drop for Background {
-        fn drop(&mut self) {
-            unsafe { libc::kill(self.0, libc::SIGTERM) };
-            let gone = || unsafe { libc::kill(self.0, 0) } != 0;
-            wait_until(Duration::from_secs(5), gone);
-        }
-    }
-    let _bg = Background(pid);
-    assert_eq!(unsafe { libc::kill(pid, 0) }, 0, "no background client");
-    let _srv = dnsmasq(
-        &s,
-        "vs",
-        "10.77.0.100,10.77.0.150,255.255.255.0,600",
-        t.path(),
-        None,
-        &[],
-    );
+    let bg = PidGuard(pid);
+    assert!(bg.alive(), "no background client");
+    let _srv = lab.dnsmasq(&[]);
     assert!(
         wait_until(Duration::from_secs(20), || events(t.path())
             .iter()
             .any(|e| e.starts_with("bound ip=10.77.0."))),
         "no lease in the background: {:?} {}",
         events(t.path()),
-        fs::read_to_string(&log).unwrap_or_default()
+        text_of(&log)
     );
 }

@@ -23,34 +23,26 @@ fn udhcpc(ns: &Netns, dir: &Path, args: &[&str]) -> Daemon {
     lab::udhcpc(ns, dir, &["-v"], &handler(dir, FIELDS), args)
 }
 
-fn wait_for_event(dir: &Path, t: Duration, mut ok: impl FnMut(&str) -> bool) -> bool {
-    wait_until(t, || events(dir).iter().any(|e| ok(e)))
-}
-
 #[test]
 fn replug_with_the_server_down_keeps_the_address_until_it_answers() {
     if !prerequisites() {
         return;
     }
-    let t = TempDir::new("replug-down");
-    let (s, c) = server_client("rs", "rc");
-    let range = "10.77.0.100,10.77.0.150,255.255.255.0,600";
-    let srv = dnsmasq(&s, "vs", range, t.path(), Some("leases"), &[]);
-    let cl = udhcpc(&c, t.path(), &["-i", "vc"]);
-    assert!(
-        wait_for_event(t.path(), T, |e| e.starts_with("bound")),
-        "no lease: {}",
-        cl.log()
-    );
+    let lab = Lab::new("replug-down");
+    let t = &lab.dir;
+    let range = default_range(lab.net);
+    let srv = lab.dnsmasq_with(&range, Some("leases"), &[]);
+    let cl = udhcpc(&lab.c, t.path(), &["-i", "vc"]);
+    assert!(lab.wait_event(T, "bound"), "no lease: {}", cl.log());
     let ipaddr = field(&events(t.path())[1], "ip").to_string();
-    let have = || addresses(&c, "vc").contains(&format!("{ipaddr}/24"));
-    assert!(wait_until(T, have), "{}", addresses(&c, "vc"));
+    let have = || lab.vc_addresses().contains(&format!("{ipaddr}/24"));
+    assert!(wait_until(T, have), "{}", lab.vc_addresses());
     // the server goes, then the cable is pulled and plugged back
     drop(srv);
-    ip(&["-n", &s.0, "link", "set", "vs", "down"]);
+    lab.s.ip(&["link", "set", "vs", "down"]);
     std::thread::sleep(PULL);
     let replug = Instant::now();
-    ip(&["-n", &s.0, "link", "set", "vs", "up"]);
+    lab.s.ip(&["link", "set", "vs", "up"]);
     // silence for 6.5 s (the old client deconfigured after 0.5 s): the
     // address stays, checked every 100 ms
     while replug.elapsed() < Duration::from_millis(6500) {
@@ -74,7 +66,7 @@ fn replug_with_the_server_down_keeps_the_address_until_it_answers() {
     );
     // the server comes back with its lease file: the next DISCOVER (back-off:
     // about 8.5 s after the replug, then 16.5 s) gets the same address again
-    let _srv = dnsmasq(&s, "vs", range, t.path(), Some("leases"), &[]);
+    let _srv = lab.dnsmasq_with(&range, Some("leases"), &[]);
     assert!(
         wait_for_event(t.path(), Duration::from_secs(25), |e| e
             .starts_with("renew")),
@@ -91,7 +83,7 @@ fn replug_with_the_server_down_keeps_the_address_until_it_answers() {
         "{ev:?}"
     );
     // (the handler logs the event, then flushes and adds the address again)
-    assert!(wait_until(T, have), "{}", addresses(&c, "vc"));
+    assert!(wait_until(T, have), "{}", lab.vc_addresses());
     eprintln!(
         "address kept through {:?} of silence after the replug ({:?} with the pull), renewed {renewed:?} after the replug",
         Duration::from_millis(6500),
@@ -253,17 +245,12 @@ fn a_flood_to_port_68_does_not_delay_the_renewal_or_signals() {
     if !prerequisites() {
         return;
     }
-    let t = TempDir::new("replug-flood");
-    let (s, c) = server_client("rs", "rc");
-    let _srv = TestServer::start(&s, "vs", short_lease_reply);
-    let mut cl = udhcpc(&c, t.path(), &["-i", "vc"]);
-    assert!(
-        wait_for_event(t.path(), T, |e| e.starts_with("bound")),
-        "{}",
-        cl.log()
-    );
+    let (lab, _srv) = test_server_lab("replug-flood");
+    let t = &lab.dir;
+    let mut cl = udhcpc(&lab.c, t.path(), &["-i", "vc"]);
+    assert!(lab.wait_event(T, "bound"), "{}", cl.log());
     let bound = Instant::now();
-    let flood = Flood::start(&s, "vs", mac_of(&c, "vc"));
+    let flood = Flood::start(&lab.s, "vs", mac_of(&lab.c, "vc"));
     // T1 is 5 s after the lease
     assert!(
         wait_for_event(t.path(), Duration::from_secs(12), |e| e
@@ -275,17 +262,7 @@ fn a_flood_to_port_68_does_not_delay_the_renewal_or_signals() {
     );
     let renewed = bound.elapsed();
     // signals are still read: SIGTERM ends the client at once
-    let term = Instant::now();
-    unsafe { libc::kill(cl.child.id() as i32, libc::SIGTERM) };
-    let mut status = None;
-    assert!(
-        wait_until(Duration::from_secs(5), || {
-            status = cl.child.try_wait().unwrap();
-            status.is_some()
-        }),
-        "SIGTERM not handled under the flood"
-    );
-    let stopped = term.elapsed();
+    let stopped = stop_under(&mut cl, "flood");
     let sent = flood.sent.load(Ordering::Relaxed);
     let flood_time = bound.elapsed();
     drop(flood);
@@ -301,6 +278,29 @@ fn a_flood_to_port_68_does_not_delay_the_renewal_or_signals() {
     assert!(stopped < Duration::from_secs(1), "{stopped:?}");
 }
 
+/// The lab with a TestServer leasing as `short_lease_reply` says.
+fn test_server_lab(tag: &str) -> (Lab, TestServer) {
+    let lab = Lab::new(tag);
+    let srv = TestServer::start(&lab.s, "vs", short_lease_reply);
+    (lab, srv)
+}
+
+/// SIGTERM to the client under the `what` flood: it must exit within 5 s;
+/// how long it took.
+fn stop_under(cl: &mut Daemon, what: &str) -> Duration {
+    let term = Instant::now();
+    cl.signal(libc::SIGTERM);
+    let mut status = None;
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            status = cl.child.try_wait().unwrap();
+            status.is_some()
+        }),
+        "SIGTERM not handled under the {what}"
+    );
+    term.elapsed()
+}
+
 // ---- ARP floods at a client that checks its address (-a) ----------------
 
 /// The address `short_lease_reply` leases, and its server.
@@ -309,15 +309,15 @@ const SERVER: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
 
 /// ARP from the server's side at the client `vc`: many hosts of 10.77/16,
 /// none of them the leased address or the server's.
-fn arp_flood(s: &Netns, c: &Netns) -> ArpFlood {
+fn arp_flood(lab: &Lab) -> ArpFlood {
     let net = Ipv4Addr::new(10, 77, 0, 0);
-    ArpFlood::start(s, "vs", mac_of(c, "vc"), net, 16, &[LEASED, SERVER])
+    ArpFlood::start(&lab.s, "vs", mac_of(&lab.c, "vc"), net, 16, &[LEASED, SERVER])
 }
 
 /// The lease is still the one it was: `deconfig`, `bound` with LEASED, then
 /// only `renew`s of it, and the address on the interface.
-fn assert_lease_kept(dir: &Path, c: &Netns, log: &str) {
-    let ev = events(dir);
+fn assert_lease_kept(lab: &Lab, log: &str) {
+    let ev = events(lab.path());
     let ip = LEASED.to_string();
     assert!(
         ev.len() >= 2 && ev[1].starts_with("bound") && field(&ev[1], "ip") == ip,
@@ -330,9 +330,9 @@ fn assert_lease_kept(dir: &Path, c: &Netns, log: &str) {
         "the lease was disturbed: {ev:?}\n{log}"
     );
     assert!(
-        addresses(c, "vc").contains(&format!("{ip}/24")),
+        lab.vc_addresses().contains(&format!("{ip}/24")),
         "{}",
-        addresses(c, "vc")
+        lab.vc_addresses()
     );
     assert!(!log.contains("in use by another host"), "{log}");
     assert!(!log.contains("sent Some(Decline)"), "{log}");
@@ -343,22 +343,17 @@ fn an_arp_flood_does_not_delay_the_renewal_of_a_checked_lease_or_signals() {
     if !prerequisites() {
         return;
     }
-    let t = TempDir::new("replug-arpflood");
-    let (s, c) = server_client("rs", "rc");
-    let _srv = TestServer::start(&s, "vs", short_lease_reply);
-    let mut cl = udhcpc(&c, t.path(), &["-i", "vc", "-a"]);
-    assert!(
-        wait_for_event(t.path(), T, |e| e.starts_with("bound")),
-        "{}",
-        cl.log()
-    );
+    let (lab, _srv) = test_server_lab("replug-arpflood");
+    let t = &lab.dir;
+    let mut cl = udhcpc(&lab.c, t.path(), &["-i", "vc", "-a"]);
+    assert!(lab.wait_event(T, "bound"), "{}", cl.log());
     let bound = Instant::now();
     assert!(
         cl.log().contains(&format!("sent ARP probe for {LEASED}")),
         "no ARP check: {}",
         cl.log()
     );
-    let flood = arp_flood(&s, &c);
+    let flood = arp_flood(&lab);
     // T1 is 5 s after the lease (bound after the check)
     assert!(
         wait_for_event(t.path(), Duration::from_secs(12), |e| e
@@ -369,18 +364,8 @@ fn an_arp_flood_does_not_delay_the_renewal_of_a_checked_lease_or_signals() {
         cl.log()
     );
     let renewed = bound.elapsed();
-    assert_lease_kept(t.path(), &c, &cl.log());
-    let term = Instant::now();
-    unsafe { libc::kill(cl.child.id() as i32, libc::SIGTERM) };
-    let mut status = None;
-    assert!(
-        wait_until(Duration::from_secs(5), || {
-            status = cl.child.try_wait().unwrap();
-            status.is_some()
-        }),
-        "SIGTERM not handled under the ARP flood"
-    );
-    let stopped = term.elapsed();
+    assert_lease_kept(&lab, &cl.log());
+    let stopped = stop_under(&mut cl, "ARP flood");
     let sent = flood.sent();
     let flood_time = bound.elapsed();
     drop(flood);
@@ -403,16 +388,15 @@ fn an_arp_flood_during_the_check_is_no_conflict() {
     if !prerequisites() {
         return;
     }
-    let t = TempDir::new("replug-arpcheck");
-    let (s, c) = server_client("rs", "rc");
-    let _srv = TestServer::start(&s, "vs", short_lease_reply);
+    let (lab, _srv) = test_server_lab("replug-arpcheck");
+    let t = &lab.dir;
     // the flood is on before the client starts: its whole check (three
     // probes over 2 s) reads ARP of other addresses
-    let flood = arp_flood(&s, &c);
+    let flood = arp_flood(&lab);
     let start = Instant::now();
-    let cl = udhcpc(&c, t.path(), &["-i", "vc", "-a"]);
+    let cl = udhcpc(&lab.c, t.path(), &["-i", "vc", "-a"]);
     assert!(
-        wait_for_event(t.path(), T, |e| e.starts_with("bound")),
+        lab.wait_event(T, "bound"),
         "not bound under the ARP flood ({} frames sent): {:?}\n{}",
         flood.sent(),
         events(t.path()),
@@ -427,7 +411,7 @@ fn an_arp_flood_during_the_check_is_no_conflict() {
         3,
         "{log}"
     );
-    assert_lease_kept(t.path(), &c, &log);
+    assert_lease_kept(&lab, &log);
     eprintln!(
         "ARP flood during the check: {sent} frames; bound {took:?} after the start (the check listens 2 s)"
     );

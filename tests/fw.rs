@@ -3,41 +3,16 @@
 //! its address and routes along; runsv's "once" gives exactly one more run.
 
 mod common;
-use common::lab::fw;
+use common::lab::{self, default_range, fw, fw_dirs, runsvdir_in, two_links, Lab};
 use common::*;
 use std::fs;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(10);
 
 fn prerequisites() -> bool {
-    require("root (network namespaces)", is_root())
-        && require(
-            "ip (iproute2)",
-            have_program("/usr/sbin/ip") || have_program("/bin/ip"),
-        )
-}
-
-/// A namespace with two links (eth0, eth1), each with a peer that is up.
-fn ns(tag: &str) -> Netns {
-    let n = Netns::new(tag);
-    for (a, b) in [("eth0", "peer0"), ("eth1", "peer1")] {
-        ip(&[
-            "-n", &n.0, "link", "add", a, "type", "veth", "peer", "name", b,
-        ]);
-        ip(&["-n", &n.0, "link", "set", b, "up"]);
-    }
-    n
-}
-
-fn in_ns(n: &Netns, args: &[&str]) -> String {
-    let out = Command::new("ip")
-        .args(["netns", "exec", &n.0])
-        .args(args)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    netns_prerequisites()
 }
 
 #[test]
@@ -46,9 +21,8 @@ fn ipconf_to_kernel_state_only_differences_and_lease_loss() {
         return;
     }
     let t = TempDir::new("fw");
-    let n = ns("a");
-    fs::create_dir_all(t.join("conf")).unwrap();
-    fs::create_dir_all(t.join("dyn")).unwrap();
+    let n = two_links("a");
+    fw_dirs(t.path());
     // static, BusyBox array form
     fs::write(
         t.join("conf/lan.ipconf"),
@@ -84,10 +58,10 @@ fn ipconf_to_kernel_state_only_differences_and_lease_loss() {
         out.contains("+ 10.88.0.5/24") && out.contains("+ 192.168.7.1/24"),
         "{out}"
     );
-    let addrs = in_ns(&n, &["ip", "-4", "-o", "addr"]);
+    let addrs = n.output(&["ip", "-4", "-o", "addr"]);
     assert!(addrs.contains("eth0    inet 10.88.0.5/24"), "{addrs}");
     assert!(addrs.contains("eth1    inet 192.168.7.1/24"), "{addrs}");
-    let routes = in_ns(&n, &["ip", "-4", "route"]);
+    let routes = lab::routes(&n);
     assert!(
         routes.contains("default via 10.88.0.1 dev eth0 proto 102 metric 10"),
         "{routes}"
@@ -105,7 +79,7 @@ fn ipconf_to_kernel_state_only_differences_and_lease_loss() {
         "# written by ferrite fw\nnameserver 10.88.0.53\n"
     );
     assert!(t.join("up").exists());
-    let mtu = || in_ns(&n, &["ip", "-o", "link", "show", "eth0"]);
+    let mtu = || n.output(&["ip", "-o", "link", "show", "eth0"]);
     assert!(mtu().contains("mtu 1400"), "{}", mtu());
     assert_eq!(
         fs::read_to_string(t.join("gen/hosts")).unwrap(),
@@ -142,12 +116,12 @@ fn ipconf_to_kernel_state_only_differences_and_lease_loss() {
         mtu().contains("mtu 1500"),
         "the link's own MTU not given back"
     );
-    let addrs = in_ns(&n, &["ip", "-4", "-o", "addr"]);
+    let addrs = n.output(&["ip", "-4", "-o", "addr"]);
     assert!(
         !addrs.contains("10.88.0.5") && addrs.contains("192.168.7.1/24"),
         "{addrs}"
     );
-    let routes = in_ns(&n, &["ip", "-4", "route"]);
+    let routes = lab::routes(&n);
     assert!(
         !routes.contains("default via 10.88.0.1"),
         "default route left behind: {routes}"
@@ -183,10 +157,9 @@ fn two_ups_while_fw_runs_give_exactly_one_more_run() {
         return;
     }
     let t = TempDir::new("fw-once");
-    let n = ns("b");
+    let n = two_links("b");
     let svc = t.join("fw");
-    fs::create_dir_all(svc.join("conf")).unwrap();
-    fs::create_dir_all(svc.join("dyn")).unwrap();
+    fw_dirs(&svc);
     script(
         &svc.join("run"),
         &format!(
@@ -198,12 +171,7 @@ fn two_ups_while_fw_runs_give_exactly_one_more_run() {
     fs::write(svc.join("down"), "").unwrap();
     let _r = start_runsv(&svc);
     assert!(wait_until(T, || svc.join("supervise/stat").exists()));
-    let runs = || {
-        fs::read_to_string(t.join("runs"))
-            .unwrap_or_default()
-            .lines()
-            .count()
-    };
+    let runs = || lines_of(&t.join("runs")).len();
     assert_eq!(sv(t.path(), &["up", "fw"]).0, 0);
     assert!(wait_until(T, || runs() == 1));
     // while the first run sleeps: two more ups
@@ -231,41 +199,13 @@ fn whole_tree_follows_the_cable() {
     {
         return;
     }
-    let t = TempDir::new("fw-tree");
-    let (s, c) = (ns("s"), ns("c"));
-    let ip = |args: &[&str]| {
-        assert!(
-            Command::new("ip").args(args).status().unwrap().success(),
-            "ip {args:?}"
-        )
-    };
-    ip(&[
-        "link", "add", "vs", "netns", &s.0, "type", "veth", "peer", "name", "vc", "netns", &c.0,
-    ]);
-    ip(&["-n", &s.0, "addr", "add", "10.79.0.1/24", "dev", "vs"]);
-    ip(&["-n", &s.0, "link", "set", "vs", "up"]);
-    let _dnsmasq = Guard(
-        Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &s.0,
-                "/usr/sbin/dnsmasq",
-                "--no-daemon",
-                "--port=0",
-                "--bind-interfaces",
-                "--no-ping",
-            ])
-            .args([
-                "--interface=vs",
-                "--dhcp-range=10.79.0.100,10.79.0.150,255.255.255.0,600",
-                "--dhcp-option=6,10.79.0.53",
-            ])
-            .arg(format!("--dhcp-leasefile={}", t.join("leases").display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+    // vc stays down: the tree's ifplugd brings it up
+    let lab = Lab::on("fw-tree", "10.79.0", false);
+    let t = &lab.dir;
+    let _dnsmasq = lab.dnsmasq_with(
+        &default_range(lab.net),
+        Some("leases"),
+        &["--dhcp-option=6,10.79.0.53"],
     );
     let tree = t.join("service");
     for svc in ["ifplugd_vc", "dhcp_vc", "zcip_vc", "fw"] {
@@ -302,24 +242,11 @@ fn whole_tree_follows_the_cable() {
     fs::write(tree.join("zcip_vc/down"), "").unwrap();
     fs::write(tree.join("dhcp_vc/down"), "").unwrap();
     fs::write(tree.join("fw/down"), "").unwrap();
-    let _rsd = TreeGuard {
-        child: Command::new("ip")
-            .args(["netns", "exec", &c.0])
-            .arg(applet("runsvdir"))
-            .arg(&tree)
-            .env("SVDIR", &tree)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(t.join("console")).unwrap())
-            .spawn()
-            .unwrap(),
-        tree: tree.clone(),
-    };
-    let has_lease =
-        || in_ns(&c, &["ip", "-4", "-o", "addr", "show", "dev", "vc"]).contains("inet 10.79.0.1");
-    let default_route = || in_ns(&c, &["ip", "-4", "route"]).contains("default via 10.79.0.1");
+    let _rsd = runsvdir_in(&lab.c, &tree, &t.join("console"), true);
+    let has_lease = || lab.vc_addresses().contains("inet 10.79.0.1");
+    let default_route = || lab::routes(&lab.c).contains("default via 10.79.0.1");
     let ok = wait_until(Duration::from_secs(20), || has_lease() && default_route());
-    let console = || fs::read_to_string(t.join("console")).unwrap_or_default();
+    let console = || text_of(&t.join("console"));
     assert!(ok, "no lease through the tree: {}", console());
     assert!(fs::read_to_string(t.join("resolv.conf"))
         .unwrap()
@@ -327,14 +254,14 @@ fn whole_tree_follows_the_cable() {
     assert!(fw.join("dhcp_vc.ipconf").exists());
     // zcip claims a link-local address next to the lease (probes take 1-9 s)
     let link_local = || {
-        in_ns(&c, &["ip", "-4", "-o", "addr", "show", "dev", "vc"])
+        lab.vc_addresses()
             .lines()
             .any(|l| l.contains("inet 169.254.") && l.contains("/16") && l.contains("scope link"))
     };
     assert!(
         wait_until(Duration::from_secs(20), link_local),
         "no link-local address: {} {}",
-        in_ns(&c, &["ip", "-4", "-o", "addr"]),
+        lab.c.output(&["ip", "-4", "-o", "addr"]),
         console()
     );
     let zc = fs::read_to_string(fw.join("zcip_vc.ipconf")).unwrap();
@@ -348,11 +275,8 @@ fn whole_tree_follows_the_cable() {
         .nth(1)
         .and_then(|r| r.split('/').next())
         .unwrap();
-    ip(&["-n", &s.0, "addr", "add", "169.254.0.1/16", "dev", "vs"]);
-    let ping = Command::new("ip")
-        .args(["netns", "exec", &s.0, "ping", "-c1", "-W2", ll])
-        .output()
-        .unwrap();
+    lab.s.ip(&["addr", "add", "169.254.0.1/16", "dev", "vs"]);
+    let ping = lab.s.exec().args(["ping", "-c1", "-W2", ll]).output().unwrap();
     assert!(ping.status.success(), "{ll} does not answer a ping");
     assert!(
         default_route() && has_lease(),
@@ -360,7 +284,7 @@ fn whole_tree_follows_the_cable() {
     );
     // pull the cable
     let t0 = std::time::Instant::now();
-    ip(&["-n", &s.0, "link", "set", "vs", "down"]);
+    lab.s.ip(&["link", "set", "vs", "down"]);
     assert!(
         wait_until(T, || !has_lease() && !default_route()),
         "address or route left after the pull: {}",
@@ -383,7 +307,7 @@ fn whole_tree_follows_the_cable() {
     // replug: a lease again
     std::thread::sleep(Duration::from_millis(1100));
     let t1 = std::time::Instant::now();
-    ip(&["-n", &s.0, "link", "set", "vs", "up"]);
+    lab.s.ip(&["link", "set", "vs", "up"]);
     assert!(
         wait_until(Duration::from_secs(20), || has_lease() && default_route()),
         "no lease after the replug: {}",
@@ -402,21 +326,9 @@ fn pinger_restarts_dhcp_when_the_router_stops_answering() {
     if !prerequisites() {
         return;
     }
-    let t = TempDir::new("pinger");
-    let (s, c) = (ns("ps"), ns("pc"));
-    let ip = |args: &[&str]| {
-        assert!(
-            Command::new("ip").args(args).status().unwrap().success(),
-            "ip {args:?}"
-        )
-    };
-    ip(&[
-        "link", "add", "vs", "netns", &s.0, "type", "veth", "peer", "name", "vc", "netns", &c.0,
-    ]);
-    ip(&["-n", &s.0, "addr", "add", "10.78.0.1/24", "dev", "vs"]);
-    ip(&["-n", &s.0, "link", "set", "vs", "up"]);
-    ip(&["-n", &c.0, "addr", "add", "10.78.0.5/24", "dev", "vc"]);
-    ip(&["-n", &c.0, "link", "set", "vc", "up"]);
+    let lab = Lab::on("pinger", "10.78.0", true);
+    let t = &lab.dir;
+    lab.c.ip(&["addr", "add", "10.78.0.5/24", "dev", "vc"]);
     let tree = t.join("service");
     // a DHCP client stand-in: leaves env.out as the real one does, counts its starts
     script(
@@ -433,30 +345,14 @@ fn pinger_restarts_dhcp_when_the_router_stops_answering() {
         &tree.join("dhcp_vc_pinger/log/run"),
         &format!("exec cat >> {}", log.display()),
     );
-    let said = || fs::read_to_string(&log).unwrap_or_default();
+    let said = || text_of(&log);
     fs::write(
         tree.join("dhcp_vc_pinger/args"),
         "--interval 0.5 --retry 0.2 --failures 3 --timeout 0.3\n",
     )
     .unwrap();
-    let _rsd = TreeGuard {
-        child: Command::new("ip")
-            .args(["netns", "exec", &c.0])
-            .arg(applet("runsvdir"))
-            .arg(&tree)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(t.join("console")).unwrap())
-            .spawn()
-            .unwrap(),
-        tree: tree.clone(),
-    };
-    let starts = || {
-        fs::read_to_string(t.join("starts"))
-            .unwrap_or_default()
-            .lines()
-            .count()
-    };
+    let _rsd = runsvdir_in(&lab.c, &tree, &t.join("console"), false);
+    let starts = || lines_of(&t.join("starts")).len();
     assert!(wait_until(T, || starts() == 1));
     // the router answers: nothing happens
     std::thread::sleep(Duration::from_millis(2500));
@@ -470,30 +366,16 @@ fn pinger_restarts_dhcp_when_the_router_stops_answering() {
         said()
     );
     // the router goes silent: after 3 failures dhcp_vc is restarted
-    ip(&[
-        "netns",
-        "exec",
-        &s.0,
-        "sysctl",
-        "-q",
-        "-w",
-        "net.ipv4.icmp_echo_ignore_all=1",
-    ]);
+    lab.s
+        .run(&["sysctl", "-q", "-w", "net.ipv4.icmp_echo_ignore_all=1"]);
     assert!(wait_until(T, || starts() >= 2), "dhcp_vc not restarted");
     assert!(
         said().contains("router 10.78.0.1 does not answer (3/3)\n"),
         "{}",
         said()
     );
-    ip(&[
-        "netns",
-        "exec",
-        &s.0,
-        "sysctl",
-        "-q",
-        "-w",
-        "net.ipv4.icmp_echo_ignore_all=0",
-    ]);
+    lab.s
+        .run(&["sysctl", "-q", "-w", "net.ipv4.icmp_echo_ignore_all=0"]);
     let n = starts();
     std::thread::sleep(Duration::from_millis(2500));
     assert!(
@@ -515,8 +397,7 @@ fn pinger_without_a_lease_waits() {
     let log = t.join("pinger.out");
     // a retry of 60 s: only the lease appearing can wake it in time
     let _p = Guard(
-        Command::new("ip")
-            .args(["netns", "exec", &n.0])
+        n.exec()
             .arg(applet("pinger"))
             .args(["--retry", "60", "--timeout", "0.3"])
             .current_dir(&dir)
@@ -525,7 +406,7 @@ fn pinger_without_a_lease_waits() {
             .spawn()
             .unwrap(),
     );
-    let text = || fs::read_to_string(&log).unwrap_or_default();
+    let text = || text_of(&log);
     assert!(wait_until(T, || text()
         .contains("no lease with a router on eth9 yet; waiting")));
     // waiting costs no wake-ups
@@ -558,43 +439,24 @@ fn pinger_without_a_lease_waits() {
     );
 }
 
-/// A small tmpfs at `dir`, unmounted when dropped.
-struct SmallDisk(std::path::PathBuf);
-impl SmallDisk {
-    fn mount(dir: &std::path::Path, size: &str) -> SmallDisk {
-        fs::create_dir_all(dir).unwrap();
-        let st = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir)
-            .status()
-            .unwrap();
-        assert!(st.success(), "cannot mount a tmpfs");
-        SmallDisk(dir.to_path_buf())
-    }
-    /// Fill it up; returns the filler file.
-    fn fill(&self, name: &str) -> std::path::PathBuf {
-        use std::io::Write;
-        let f = self.0.join(name);
-        let mut w = fs::File::create(&f).unwrap();
-        let block = vec![0x5au8; 4096];
-        for _ in 0..100_000 {
-            if w.write_all(&block).is_err() {
-                break;
-            }
+/// Fill the tmpfs `disk` up; returns the filler file.
+fn fill(disk: &Tmpfs, name: &str) -> std::path::PathBuf {
+    use std::io::Write;
+    let f = disk.0.join(name);
+    let mut w = fs::File::create(&f).unwrap();
+    let block = vec![0x5au8; 4096];
+    for _ in 0..100_000 {
+        if w.write_all(&block).is_err() {
+            break;
         }
-        let _ = w.sync_all();
-        // and the last few bytes
-        let mut n = 0;
-        while n < 4096 && fs::write(self.0.join(format!("crumb-{name}-{n}")), b"x").is_ok() {
-            n += 1;
-        }
-        f
     }
-}
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
+    let _ = w.sync_all();
+    // and the last few bytes
+    let mut n = 0;
+    while n < 4096 && fs::write(disk.0.join(format!("crumb-{name}-{n}")), b"x").is_ok() {
+        n += 1;
     }
+    f
 }
 
 #[test]
@@ -603,11 +465,10 @@ fn a_full_disk_under_the_state_files_loses_nothing() {
         return;
     }
     let t = TempDir::new("fw-full");
-    let disk = SmallDisk::mount(&t.join("run"), "256k");
+    let disk = Tmpfs::mount(&t.join("run"), "256k");
     let d = t.join("run");
-    let n = ns("full");
-    fs::create_dir_all(d.join("conf")).unwrap();
-    fs::create_dir_all(d.join("dyn")).unwrap();
+    let n = two_links("full");
+    fw_dirs(&d);
     fs::create_dir_all(d.join("etc")).unwrap();
     fs::write(d.join("etc/hosts"), "@ip_eth0@ uplink\n").unwrap();
     let lease = |ip: &str, dns: &str| {
@@ -622,7 +483,7 @@ fn a_full_disk_under_the_state_files_loses_nothing() {
     assert_eq!(code, 0, "{err}");
     assert!(d.join("applied.reserve").exists(), "no reserve set aside");
     // the disk fills up; then a new lease comes: the reserve takes the state
-    let filler = disk.fill("filler1");
+    let filler = fill(&disk, "filler1");
     assert!(
         fs::write(d.join("probe"), vec![1u8; 8192]).is_err(),
         "the disk is not full"
@@ -638,7 +499,7 @@ fn a_full_disk_under_the_state_files_loses_nothing() {
     // disk is full and the reserve gone (used by a run that left no room
     // to set it aside again): nothing can be written, nothing is damaged
     fs::remove_file(d.join("applied.reserve")).unwrap();
-    let filler2 = disk.fill("filler2");
+    let filler2 = fill(&disk, "filler2");
     let resolv_before = fs::read_to_string(d.join("resolv.conf")).unwrap();
     let hosts_before = fs::read_to_string(d.join("gen/hosts")).unwrap();
     lease("10.88.0.7", "10.88.0.55");
@@ -649,7 +510,7 @@ fn a_full_disk_under_the_state_files_loses_nothing() {
     assert!(err.contains("resolv.conf: out of disk space"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     // the kernel has the new lease; the files others read are whole
-    let addrs = in_ns(&n, &["ip", "-4", "-o", "addr", "show", "eth0"]);
+    let addrs = lab::addresses(&n, "eth0");
     assert!(
         addrs.contains("10.88.0.7/24") && !addrs.contains("10.88.0.6"),
         "{addrs}"
@@ -687,7 +548,7 @@ fn a_full_disk_under_the_state_files_loses_nothing() {
     let (code, out, err) = fw(&n, &d);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("- 10.88.0.7/24"), "{out}");
-    let addrs = in_ns(&n, &["ip", "-4", "-o", "addr", "show", "eth0"]);
+    let addrs = lab::addresses(&n, "eth0");
     assert!(!addrs.contains("10.88.0."), "address left behind: {addrs}");
     drop(disk);
 }

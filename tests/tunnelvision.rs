@@ -14,32 +14,21 @@ mod common;
 use common::lab::*;
 use common::*;
 use std::fs;
-use std::path::Path;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(15);
 const ROUTES: &str = "--dhcp-option=121,0.0.0.0/1,10.77.0.1,128.0.0.0/1,10.77.0.1,10.99.0.0/16,10.77.0.1,172.16.5.0/24,10.77.0.1,0.0.0.0/0,10.77.0.1";
 
-/// Server namespace with `vs` 10.77.0.1/24 and dnsmasq sending ROUTES;
-/// client namespace with `vc` and a `wg0` link, both up.
-fn lab(dir: &Path) -> (Netns, Netns, Daemon) {
-    let (s, c) = server_client("tvs", "tvc");
+/// The lab (`vs` 10.77.0.1/24) with dnsmasq sending ROUTES; the client
+/// namespace has `vc` and a `wg0` link, both up.
+fn lab(tag: &str) -> (Lab, Daemon) {
+    let lab = Lab::new(tag);
     // a dummy link would do, but not every kernel has the module: a veth
     // pair whose peer is up gives a link with carrier as well
-    ip(&[
-        "-n", &c.0, "link", "add", "wg0", "type", "veth", "peer", "name", "wg0p",
-    ]);
-    ip(&["-n", &c.0, "link", "set", "wg0p", "up"]);
-    ip(&["-n", &c.0, "link", "set", "wg0", "up"]);
-    let d = dnsmasq(
-        &s,
-        "vs",
-        "10.77.0.100,10.77.0.150,255.255.255.0,600",
-        dir,
-        Some("leases"),
-        &[ROUTES],
-    );
-    (s, c, d)
+    lab.c.veth("wg0", "wg0p");
+    lab.c.ip(&["link", "set", "wg0", "up"]);
+    let d = lab.dnsmasq_with(&default_range(lab.net), Some("leases"), &[ROUTES]);
+    (lab, d)
 }
 
 /// The VPN's routes: `full` is `0.0.0.0/0 dev wg0 metric 50`, else the
@@ -47,12 +36,7 @@ fn lab(dir: &Path) -> (Netns, Netns, Daemon) {
 fn vpn_route(c: &Netns, add: bool, full: bool) {
     let verb = if add { "add" } else { "del" };
     let net = if full { "0.0.0.0/0" } else { "172.16.0.0/12" };
-    ip(&["-n", &c.0, "route", verb, net, "dev", "wg0", "metric", "50"]);
-}
-
-fn routes(c: &Netns) -> String {
-    let out = c.exec().args(["ip", "-4", "route"]).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    c.ip(&["route", verb, net, "dev", "wg0", "metric", "50"]);
 }
 
 fn halves(r: &str) -> (bool, bool) {
@@ -64,21 +48,17 @@ fn halves(r: &str) -> (bool, bool) {
     )
 }
 
-/// The native client on `vc`, its ipconf in `dir/dyn`, fw not poked.
-fn client(c: &Netns, dir: &Path, extra: &[&str], tag: &str) -> Daemon {
-    let svc = dir.join("dhcp_vc");
-    fs::create_dir_all(&svc).unwrap();
-    let mut dhcp = c.exec();
-    dhcp.arg(applet("dhcp"))
-        .args(extra)
-        .arg("--fw-dir")
-        .arg(dir.join("dyn"))
-        .arg("--fw-service")
-        .arg(dir.join("no-fw"))
-        .arg("--state-dir")
-        .arg(dir.join("state"))
-        .current_dir(&svc);
-    spawn_logged(&mut dhcp, dir.join(format!("dhcp-{tag}.log")))
+/// The native client on `vc`, its ipconf in the lab's `dyn`, fw not poked.
+fn client(lab: &Lab, extra: &[&str], tag: &str) -> Daemon {
+    lab::dhcp(
+        &lab.c,
+        &lab.join("dhcp_vc"),
+        extra,
+        &lab.join("dyn"),
+        &lab.join("no-fw"),
+        &lab.join("state"),
+        lab.join(&format!("dhcp-{tag}.log")),
+    )
 }
 
 const DROPPED_LO: &str =
@@ -99,12 +79,11 @@ fn fw_keeps_dhcp_routes_from_pulling_traffic_around_a_vpn() {
     if !prerequisites() {
         return;
     }
-    let t = TempDir::new("tv-fw");
-    fs::create_dir_all(t.join("conf")).unwrap();
-    fs::create_dir_all(t.join("dyn")).unwrap();
-    let (_s, c, _srv) = lab(t.path());
-    vpn_route(&c, true, true);
-    let mut cl = client(&c, t.path(), &[], "fw");
+    let (lab, _srv) = lab("tv-fw");
+    let (t, c) = (&lab.dir, &lab.c);
+    fw_dirs(t.path());
+    vpn_route(c, true, true);
+    let mut cl = client(&lab, &[], "fw");
     let lease = t.join("dyn/dhcp_vc.ipconf");
     assert!(
         wait_until(T, || fs::read_to_string(&lease)
@@ -119,13 +98,13 @@ fn fw_keeps_dhcp_routes_from_pulling_traffic_around_a_vpn() {
 
     // a full tunnel: every specific route is dropped and named, the lease's
     // address and its (equal) default route are installed
-    let (code, out, err) = fw(&c, t.path());
+    let (code, out, err) = fw(c, t.path());
     assert_eq!(code, 0, "{out}{err}");
     for d in [DROPPED_LO, DROPPED_HI, DROPPED_10] {
         assert!(err.contains(d), "{d}: {err}");
     }
     assert_eq!(err.matches("dropped").count(), 4, "{err}");
-    let r = routes(&c);
+    let r = routes(c);
     assert_eq!(halves(&r), (false, false), "{r}");
     assert!(!has(&r, "10.99.0.0/16") && !has(&r, "172.16.5.0/24"), "{r}");
     assert!(
@@ -136,13 +115,13 @@ fn fw_keeps_dhcp_routes_from_pulling_traffic_around_a_vpn() {
 
     // a split tunnel instead: only the route inside it is dropped; the
     // halves and the harmless 10.99.0.0/16 are installed
-    vpn_route(&c, false, true);
-    vpn_route(&c, true, false);
-    let (code, out, err) = fw(&c, t.path());
+    vpn_route(c, false, true);
+    vpn_route(c, true, false);
+    let (code, out, err) = fw(c, t.path());
     assert_eq!(code, 0, "{out}{err}");
     assert!(err.contains(DROPPED_SPLIT), "{err}");
     assert_eq!(err.matches("dropped").count(), 1, "{err}");
-    let r = routes(&c);
+    let r = routes(c);
     assert_eq!(halves(&r), (true, true), "without a full tunnel: {r}");
     assert!(
         has(&r, "10.99.0.0/16 via 10.77.0.1 dev vc proto 102"),
@@ -151,8 +130,8 @@ fn fw_keeps_dhcp_routes_from_pulling_traffic_around_a_vpn() {
     assert!(!has(&r, "172.16.5.0/24"), "{r}");
 
     // the full tunnel comes (back) up and pokes fw: fw takes them away
-    vpn_route(&c, true, true);
-    let (_, out, err) = fw(&c, t.path());
+    vpn_route(c, true, true);
+    let (_, out, err) = fw(c, t.path());
     assert!(
         err.contains(DROPPED_LO) && err.contains(DROPPED_10),
         "{err}"
@@ -161,38 +140,38 @@ fn fw_keeps_dhcp_routes_from_pulling_traffic_around_a_vpn() {
         out.contains("- route 0.0.0.0/1 via 10.77.0.1 dev vc"),
         "{out}"
     );
-    let r = routes(&c);
+    let r = routes(c);
     assert_eq!(halves(&r), (false, false), "{r}");
     assert!(!has(&r, "10.99.0.0/16"), "{r}");
-    vpn_route(&c, false, true);
-    vpn_route(&c, false, false);
+    vpn_route(c, false, true);
+    vpn_route(c, false, false);
 
     // a VPN that reports itself through its own ipconf counts as well,
     // once fw prefers it: after the lease in fw's order its default route
     // gets the higher metric and carries nothing a route could take away
-    let (_, _, err) = fw(&c, t.path());
+    let (_, _, err) = fw(c, t.path());
     assert!(!err.contains("dropped"), "no VPN at all: {err}");
-    assert_eq!(halves(&routes(&c)), (true, true), "{}", routes(&c));
+    assert_eq!(halves(&routes(c)), (true, true), "{}", routes(c));
     fs::write(
         t.join("dyn/vpn_wg0.ipconf"),
         "if='wg0'\norigin='vpn'\nnet='0/0'\n",
     )
     .unwrap();
-    let (_, _, err) = fw(&c, t.path());
+    let (_, _, err) = fw(c, t.path());
     assert!(!err.contains("dropped"), "{err}");
-    let r = routes(&c);
+    let r = routes(c);
     assert!(
         has(&r, "default dev wg0 proto 102 scope link metric 20"),
         "{r}"
     );
     assert_eq!(halves(&r), (true, true), "{r}");
     fs::write(t.join("conf/prefer"), "wg0\n").unwrap();
-    let (_, _, err) = fw(&c, t.path());
+    let (_, _, err) = fw(c, t.path());
     assert!(
         err.contains(DROPPED_LO) && err.contains(DROPPED_HI),
         "{err}"
     );
-    let r = routes(&c);
+    let r = routes(c);
     assert_eq!(halves(&r), (false, false), "{r}");
     assert!(
         has(&r, "default dev wg0 proto 102 scope link metric 10"),
@@ -211,16 +190,16 @@ fn fw_keeps_dhcp_routes_from_pulling_traffic_around_a_vpn() {
         "if='vc'\nip='10.77.0.120'\nipmask='10.77.0.120/24'\ngw='10.77.0.1'\nnet='0.0.0.0/1'\ngw='10.77.0.1'\nnet='0/0'\n",
     )
     .unwrap();
-    let (_, _, err) = fw(&c, t.path());
+    let (_, _, err) = fw(c, t.path());
     assert!(err.contains(DROPPED_LO), "{err}");
-    let r = routes(&c);
+    let r = routes(c);
     assert!(!halves(&r).0, "{r}");
     assert!(has(&r, "default via 10.77.0.1 dev vc"), "{r}");
     // named otherwise and unmarked, it is local configuration: installed
     fs::rename(&lease, t.join("dyn/static_vc.ipconf")).unwrap();
-    let (_, _, err) = fw(&c, t.path());
+    let (_, _, err) = fw(c, t.path());
     assert!(!err.contains("dropped"), "{err}");
-    assert!(halves(&routes(&c)).0, "{}", routes(&c));
+    assert!(halves(&routes(c)).0, "{}", routes(c));
 }
 
 #[test]
@@ -228,24 +207,24 @@ fn dhcp_apply_keeps_dhcp_routes_from_pulling_traffic_around_a_vpn() {
     if !prerequisites() {
         return;
     }
-    let t = TempDir::new("tv-apply");
-    let (_s, c, _srv) = lab(t.path());
+    let (lab, _srv) = lab("tv-apply");
+    let (t, c) = (&lab.dir, &lab.c);
     let resolv = t.join("resolv.conf");
     let args = ["--apply", "--resolv-conf", resolv.to_str().unwrap()];
     let default = "default via 10.77.0.1 dev vc";
     let harmless = "10.99.0.0/16 via 10.77.0.1 dev vc";
 
     // the full tunnel is up before the lease: no specific route appears
-    vpn_route(&c, true, true);
-    let mut cl = client(&c, t.path(), &args, "full");
+    vpn_route(c, true, true);
+    let mut cl = client(&lab, &args, "full");
     assert!(
-        wait_until(T, || has(&routes(&c), default)
+        wait_until(T, || has(&routes(c), default)
             && cl.log().contains(DROPPED_HI)),
         "{} {}",
-        routes(&c),
+        routes(c),
         cl.log()
     );
-    let r = routes(&c);
+    let r = routes(c);
     assert_eq!(halves(&r), (false, false), "{r}");
     assert!(!has(&r, "10.99.0.0/16") && !has(&r, "172.16.5.0/24"), "{r}");
     assert!(
@@ -254,20 +233,20 @@ fn dhcp_apply_keeps_dhcp_routes_from_pulling_traffic_around_a_vpn() {
         cl.log()
     );
     cl.stop();
-    assert!(!has(&routes(&c), default), "stopped: {}", routes(&c));
+    assert!(!has(&routes(c), default), "stopped: {}", routes(c));
 
     // a split tunnel: the halves and the harmless route are installed, the
     // route inside the tunnel is not (the reverse check)
-    vpn_route(&c, false, true);
-    vpn_route(&c, true, false);
-    let cl = client(&c, t.path(), &args, "split");
+    vpn_route(c, false, true);
+    vpn_route(c, true, false);
+    let cl = client(&lab, &args, "split");
     assert!(
-        wait_until(T, || halves(&routes(&c)) == (true, true)),
+        wait_until(T, || halves(&routes(c)) == (true, true)),
         "without a full tunnel: {} {}",
-        routes(&c),
+        routes(c),
         cl.log()
     );
-    let r = routes(&c);
+    let r = routes(c);
     assert!(has(&r, harmless) && has(&r, default), "{r}");
     assert!(!has(&r, "172.16.5.0/24"), "{r}");
     assert!(cl.log().contains(DROPPED_SPLIT), "{}", cl.log());
@@ -275,17 +254,17 @@ fn dhcp_apply_keeps_dhcp_routes_from_pulling_traffic_around_a_vpn() {
 
     // the full tunnel comes up; at the next renewal (forced here by
     // SIGUSR1) the halves and 10.99.0.0/16 go, the default route stays
-    vpn_route(&c, true, true);
-    unsafe { libc::kill(cl.child.id() as i32, libc::SIGUSR1) };
+    vpn_route(c, true, true);
+    cl.signal(libc::SIGUSR1);
     assert!(
         wait_until(T, || {
-            let r = routes(&c);
+            let r = routes(c);
             halves(&r) == (false, false) && !has(&r, "10.99.0.0/16")
         }),
         "after the renewal: {} {}",
-        routes(&c),
+        routes(c),
         cl.log()
     );
-    assert!(has(&routes(&c), default), "{}", routes(&c));
+    assert!(has(&routes(c), default), "{}", routes(c));
     assert!(cl.log().contains(DROPPED_LO), "{}", cl.log());
 }

@@ -15,8 +15,7 @@ const T: Duration = Duration::from_secs(15);
 
 /// Root, iproute2 and dnsmasq.
 pub fn prerequisites() -> bool {
-    require("root (network namespaces)", is_root())
-        && require("ip (iproute2)", have_ip())
+    netns_prerequisites()
         && require(
             "dnsmasq (Debian dnsmasq-base)",
             have_program("/usr/sbin/dnsmasq"),
@@ -30,15 +29,83 @@ pub fn veth(na: &Netns, a: &str, nb: &Netns, b: &str) {
     ]);
 }
 
-/// Server namespace (tagged `server`) with `vs` 10.77.0.1/24 up, client
-/// namespace (tagged `client`) with `vc` up, joined by a veth pair.
-pub fn server_client(server: &str, client: &str) -> (Netns, Netns) {
-    let (s, c) = (Netns::new(server), Netns::new(client));
-    veth(&s, "vs", &c, "vc");
-    ip(&["-n", &s.0, "addr", "add", "10.77.0.1/24", "dev", "vs"]);
-    ip(&["-n", &s.0, "link", "set", "vs", "up"]);
-    ip(&["-n", &c.0, "link", "set", "vc", "up"]);
-    (s, c)
+/// The range a lab's dnsmasq hands out unless told otherwise: .100 to
+/// .150 of the lab's /24, leased for ten minutes.
+pub fn default_range(net: &str) -> String {
+    format!("{net}.100,{net}.150,255.255.255.0,600")
+}
+
+/// The network lab of the DHCP and fw tests: a server namespace whose `vs`
+/// has NET.1/24 and is up, a client namespace whose `vc` is up (unless
+/// told otherwise), joined by a veth pair, and a temporary directory for
+/// the files of servers, clients and handlers. Declare the daemons a test
+/// starts after its lab: they go first, then the namespaces, then the
+/// directory.
+pub struct Lab {
+    pub s: Netns,
+    pub c: Netns,
+    pub dir: TempDir,
+    /// The first three numbers of the lab's /24 (`10.77.0`).
+    pub net: &'static str,
+}
+
+impl Lab {
+    /// On 10.77.0.0/24, the client's link up; the directory tagged `tag`.
+    pub fn new(tag: &str) -> Lab {
+        Lab::on(tag, "10.77.0", true)
+    }
+
+    /// On `net`.0/24; the client's `vc` up when `vc_up`, else left down
+    /// for the test (its ifplugd) to bring up.
+    pub fn on(tag: &str, net: &'static str, vc_up: bool) -> Lab {
+        let dir = TempDir::new(tag);
+        let (s, c) = (Netns::new("s"), Netns::new("c"));
+        veth(&s, "vs", &c, "vc");
+        s.ip(&["addr", "add", &format!("{net}.1/24"), "dev", "vs"]);
+        s.ip(&["link", "set", "vs", "up"]);
+        if vc_up {
+            c.ip(&["link", "set", "vc", "up"]);
+        }
+        Lab { s, c, dir, net }
+    }
+
+    /// On 10.77.0.0/24 with dnsmasq serving the default range with `extra`
+    /// options.
+    pub fn serving(tag: &str, extra: &[&str]) -> (Lab, Daemon) {
+        let lab = Lab::new(tag);
+        let srv = lab.dnsmasq(extra);
+        (lab, srv)
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn join(&self, p: &str) -> PathBuf {
+        self.dir.join(p)
+    }
+
+    /// dnsmasq on `vs` serving the default range with `extra` options, a
+    /// new lease file of its own.
+    pub fn dnsmasq(&self, extra: &[&str]) -> Daemon {
+        self.dnsmasq_with(&default_range(self.net), None, extra)
+    }
+
+    /// dnsmasq on `vs` serving `range`, its lease file as `dnsmasq` says.
+    pub fn dnsmasq_with(&self, range: &str, lease_file: Option<&str>, extra: &[&str]) -> Daemon {
+        dnsmasq(&self.s, "vs", range, self.path(), lease_file, extra)
+    }
+
+    /// Wait up to `t` for a handler event (in the lab's directory) that
+    /// starts with `prefix`.
+    pub fn wait_event(&self, t: Duration, prefix: &str) -> bool {
+        wait_for_event(self.path(), t, |e| e.starts_with(prefix))
+    }
+
+    /// The client's IPv4 addresses on `vc`.
+    pub fn vc_addresses(&self) -> String {
+        addresses(&self.c, "vc")
+    }
 }
 
 /// Out for a moment, as a hand moves a cable (the kernel reports carrier
@@ -67,18 +134,18 @@ impl Cable {
         veth(&c, "vc", &sw, "pc");
         veth(&a, "va", &sw, "pa");
         veth(&b, "vb", &sw, "pb");
-        ip(&["-n", &sw.0, "link", "add", "br0", "type", "bridge"]);
+        sw.ip(&["link", "add", "br0", "type", "bridge"]);
         for p in ["pc", "pa", "pb"] {
-            ip(&["-n", &sw.0, "link", "set", p, "master", "br0"]);
+            sw.ip(&["link", "set", p, "master", "br0"]);
         }
         for p in ["br0", "pc", "pa"] {
-            ip(&["-n", &sw.0, "link", "set", p, "up"]);
+            sw.ip(&["link", "set", p, "up"]);
         }
-        ip(&["-n", &a.0, "addr", "add", "10.71.0.1/24", "dev", "va"]);
-        ip(&["-n", &b.0, "addr", "add", "10.72.0.1/24", "dev", "vb"]);
-        ip(&["-n", &a.0, "link", "set", "va", "up"]);
-        ip(&["-n", &b.0, "link", "set", "vb", "up"]);
-        ip(&["-n", &c.0, "link", "set", "vc", "up"]);
+        a.ip(&["addr", "add", "10.71.0.1/24", "dev", "va"]);
+        b.ip(&["addr", "add", "10.72.0.1/24", "dev", "vb"]);
+        a.ip(&["link", "set", "va", "up"]);
+        b.ip(&["link", "set", "vb", "up"]);
+        c.ip(&["link", "set", "vc", "up"]);
         let da = dnsmasq(
             &a,
             "va",
@@ -108,14 +175,14 @@ impl Cable {
     /// Pull the cable from A's port and hold it out for PULL before B's
     /// port: `plug_in` puts it in.
     pub fn pull_for_b(&self) {
-        ip(&["-n", &self.sw.0, "link", "set", "pc", "down"]);
-        ip(&["-n", &self.sw.0, "link", "set", "pa", "down"]);
-        ip(&["-n", &self.sw.0, "link", "set", "pb", "up"]);
+        self.sw.ip(&["link", "set", "pc", "down"]);
+        self.sw.ip(&["link", "set", "pa", "down"]);
+        self.sw.ip(&["link", "set", "pb", "up"]);
         std::thread::sleep(PULL);
     }
 
     pub fn plug_in(&self) {
-        ip(&["-n", &self.sw.0, "link", "set", "pc", "up"]);
+        self.sw.ip(&["link", "set", "pc", "up"]);
     }
 }
 
@@ -129,9 +196,24 @@ impl Daemon {
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+    pub fn signal(&self, sig: i32) {
+        unsafe { libc::kill(self.pid(), sig) };
+    }
+    /// Wait up to `t` for the exit; the exit status when it ended.
+    pub fn exited(&mut self, t: Duration) -> Option<std::process::ExitStatus> {
+        let mut st = None;
+        wait_until(t, || {
+            st = self.child.try_wait().ok().flatten();
+            st.is_some()
+        });
+        st
+    }
     /// TERM, then wait (bounded) for the exit.
     pub fn stop(&mut self) {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        self.signal(libc::SIGTERM);
         let done = wait_until(T, || matches!(self.child.try_wait(), Ok(Some(_))));
         assert!(done, "{} did not stop", self.log.display());
     }
@@ -234,6 +316,11 @@ pub fn events(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Wait up to `t` for a handler event in `dir` for which `ok` holds.
+pub fn wait_for_event(dir: &Path, t: Duration, mut ok: impl FnMut(&str) -> bool) -> bool {
+    wait_until(t, || events(dir).iter().any(|e| ok(e)))
+}
+
 /// The value of `key` in an event line, or "".
 pub fn field<'a>(event: &'a str, key: &str) -> &'a str {
     event
@@ -258,21 +345,68 @@ pub fn udhcpc(ns: &Netns, dir: &Path, flags: &[&str], handler: &Path, args: &[&s
     spawn_logged(&mut udhcpc, dir.join("udhcpc.log"))
 }
 
+/// Our native DHCP client (`dhcp`) in `ns`, in the service directory
+/// `svc` (made if missing; `dhcp_IF` names the interface): `extra` first,
+/// then its ipconf to `fw_dir`, pokes to `fw_service`, its state in
+/// `state`; stderr in `log`.
+pub fn dhcp(
+    ns: &Netns,
+    svc: &Path,
+    extra: &[&str],
+    fw_dir: &Path,
+    fw_service: &Path,
+    state: &Path,
+    log: PathBuf,
+) -> Daemon {
+    fs::create_dir_all(svc).unwrap();
+    let mut dhcp = ns.exec();
+    dhcp.arg(applet("dhcp"))
+        .args(extra)
+        .arg("--fw-dir")
+        .arg(fw_dir)
+        .arg("--fw-service")
+        .arg(fw_service)
+        .arg("--state-dir")
+        .arg(state)
+        .current_dir(svc);
+    spawn_logged(&mut dhcp, log)
+}
+
 /// `ip -4 -o addr show dev IFACE` in `ns`.
 pub fn addresses(ns: &Netns, iface: &str) -> String {
-    let out = ns
-        .exec()
-        .args(["ip", "-4", "-o", "addr", "show", "dev", iface])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    ns.output(&["ip", "-4", "-o", "addr", "show", "dev", iface])
+}
+
+/// `ip -4 route` in `ns`.
+pub fn routes(ns: &Netns) -> String {
+    ns.output(&["ip", "-4", "route"])
+}
+
+/// The directories fw reads in `dir`: `conf` (static ipconf files) and
+/// `dyn` (those of the DHCP client).
+pub fn fw_dirs(dir: &Path) {
+    fs::create_dir_all(dir.join("conf")).unwrap();
+    fs::create_dir_all(dir.join("dyn")).unwrap();
+}
+
+/// A namespace with two links, `eth0` and `eth1`, each with a peer that
+/// is up.
+pub fn two_links(tag: &str) -> Netns {
+    let n = Netns::new(tag);
+    n.veth("eth0", "peer0");
+    n.veth("eth1", "peer1");
+    n
 }
 
 /// Our fw in `ns` on the tree in `dir` (`conf`, `dyn`, `resolv.conf`, `gen`).
 pub fn fw(ns: &Netns, dir: &Path) -> (i32, String, String) {
-    run(ns
-        .exec()
-        .arg(applet("fw"))
+    run(&mut fw_command(ns, dir))
+}
+
+/// The command `fw` runs.
+pub fn fw_command(ns: &Netns, dir: &Path) -> Command {
+    let mut fw = ns.exec();
+    fw.arg(applet("fw"))
         .arg("--conf")
         .arg(dir.join("conf"))
         .arg("--dynamic")
@@ -283,7 +417,28 @@ pub fn fw(ns: &Netns, dir: &Path) -> (i32, String, String) {
         .arg(dir.join("resolv.conf"))
         .arg("--etc")
         .arg(dir.join("gen"))
-        .current_dir(dir))
+        .current_dir(dir);
+    fw
+}
+
+/// runsvdir over `tree` in namespace `ns`, stderr in `console`, `$SVDIR`
+/// set to the tree when `svdir`: stopped (with its services) when dropped.
+pub fn runsvdir_in(ns: &Netns, tree: &Path, console: &Path, svdir: bool) -> TreeGuard {
+    let mut rsd = ns.exec();
+    rsd.arg(applet("runsvdir")).arg(tree);
+    if svdir {
+        rsd.env("SVDIR", tree);
+    }
+    let child = rsd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(console).unwrap())
+        .spawn()
+        .unwrap();
+    TreeGuard {
+        child,
+        tree: tree.to_path_buf(),
+    }
 }
 
 /// Enter namespace `ns` on this thread (setns is per thread).
@@ -381,12 +536,7 @@ impl Drop for TestServer {
 
 /// The MAC address of `iface` in `ns`.
 pub fn mac_of(ns: &Netns, iface: &str) -> [u8; 6] {
-    let out = ns
-        .exec()
-        .args(["ip", "-o", "link", "show", iface])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let text = ns.output(&["ip", "-o", "link", "show", iface]);
     let hex = text
         .split_whitespace()
         .skip_while(|w| *w != "link/ether")

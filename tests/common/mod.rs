@@ -124,25 +124,87 @@ impl Drop for Proc {
     }
 }
 
-/// Start `runsv DIR` (ours unless `exe` says otherwise), stderr to `DIR.stderr`.
-pub fn start_runsv_with(exe: &Path, dir: &Path) -> Proc {
+/// Start `EXE EXTRA... DIR` with stdin and stdout on /dev/null and stderr
+/// in `DIR.stderr`; the `owned` supervise directories' pids go with it.
+fn start_on_dir(exe: &Path, extra: &[&str], dir: &Path, owned: Vec<PathBuf>) -> Proc {
     let err = fs::File::create(dir.with_extension("stderr")).unwrap();
     let child = Command::new(exe)
+        .args(extra)
         .arg(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(err)
         .spawn()
         .unwrap();
+    Proc { child, owned }
+}
+
+/// Start `runsv DIR` (ours unless `exe` says otherwise), stderr to `DIR.stderr`.
+pub fn start_runsv_with(exe: &Path, dir: &Path) -> Proc {
     let mut owned = vec![dir.join("supervise")];
     if dir.join("log").is_dir() {
         owned.push(dir.join("log/supervise"));
     }
-    Proc { child, owned }
+    start_on_dir(exe, &[], dir, owned)
 }
 
 pub fn start_runsv(dir: &Path) -> Proc {
     start_runsv_with(&applet("runsv"), dir)
+}
+
+/// Start our `runsvdir EXTRA... DIR`, stderr to `DIR.stderr`; when the
+/// Proc is dropped, the services of the `owned` supervise directories go
+/// as well.
+pub fn start_runsvdir(dir: &Path, extra: &[&str], owned: Vec<PathBuf>) -> Proc {
+    start_on_dir(&applet("runsvdir"), extra, dir, owned)
+}
+
+/// The standard logger for service `svc`: `log/run` a link to ferrite
+/// (svlogd), `log/args` naming the log directory `logdir`.
+pub fn standard_logger(svc: &Path, logdir: &Path) {
+    fs::create_dir_all(svc.join("log")).unwrap();
+    std::os::unix::fs::symlink(ferrite(), svc.join("log/run")).unwrap();
+    fs::write(svc.join("log/args"), format!("{}\n", logdir.display())).unwrap();
+}
+
+/// The text of a file, or "" when it cannot be read (not there yet).
+pub fn text_of(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_default()
+}
+
+/// The lines of a file (none when it cannot be read).
+pub fn lines_of(path: &Path) -> Vec<String> {
+    text_of(path).lines().map(String::from).collect()
+}
+
+/// The signal that ended a process: by the signal itself or, through a
+/// shell or `unshare`, by an exit code of 128 + the signal.
+pub fn ended_by(st: std::process::ExitStatus) -> Option<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    st.signal().or(st.code().map(|c| c - 128))
+}
+
+/// A tmpfs of `size` (`1m`, `256k`) mounted at `dir` (made if missing),
+/// unmounted when dropped.
+pub struct Tmpfs(pub PathBuf);
+
+impl Tmpfs {
+    pub fn mount(dir: &Path, size: &str) -> Tmpfs {
+        fs::create_dir_all(dir).unwrap();
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .unwrap();
+        assert!(st.success(), "cannot mount a tmpfs");
+        Tmpfs(dir.to_path_buf())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
 }
 
 pub fn stderr_of(dir: &Path) -> String {
@@ -261,6 +323,30 @@ impl Netns {
         c.args(["netns", "exec", &self.0]);
         c
     }
+
+    /// The standard output of `ARGS` run in the namespace.
+    pub fn output(&self, args: &[&str]) -> String {
+        let out = self.exec().args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `ARGS` run in the namespace, which must succeed.
+    pub fn run(&self, args: &[&str]) {
+        let st = self.exec().args(args).status().unwrap();
+        assert!(st.success(), "{args:?} in {} failed", self.0);
+    }
+
+    /// `ip -n NAME ARGS`, which must succeed.
+    pub fn ip(&self, args: &[&str]) {
+        ip(&[&["-n", self.0.as_str()], args].concat());
+    }
+
+    /// A veth link `link` in the namespace whose peer `peer`, also here, is
+    /// up: a link with carrier once it is up itself.
+    pub fn veth(&self, link: &str, peer: &str) {
+        self.ip(&["link", "add", link, "type", "veth", "peer", "name", peer]);
+        self.ip(&["link", "set", peer, "up"]);
+    }
 }
 
 impl Drop for Netns {
@@ -280,6 +366,11 @@ pub fn ip(args: &[&str]) {
 
 pub fn have_ip() -> bool {
     have_program("/usr/sbin/ip") || have_program("/sbin/ip") || have_program("/bin/ip")
+}
+
+/// What a test in network namespaces needs: root and iproute2.
+pub fn netns_prerequisites() -> bool {
+    require("root (network namespaces)", is_root()) && require("ip (iproute2)", have_ip())
 }
 
 /// A child the test started, killed and reaped when dropped.
