@@ -4,10 +4,11 @@
 //! (BENCHMARKS.md, *Reliability*, collects them) and fails on any loss.
 
 mod common;
+use common::lab::{self, spawn_logged, Daemon, Lab};
 use common::*;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(10);
@@ -66,13 +67,7 @@ fn two_service_tree(t: &TempDir) -> PathBuf {
     );
     script(&svdir.join("b/run"), "exec sleep 1002");
     for s in ["a", "b"] {
-        fs::create_dir_all(svdir.join(s).join("log")).unwrap();
-        std::os::unix::fs::symlink(ferrite(), svdir.join(s).join("log/run")).unwrap();
-        fs::write(
-            svdir.join(s).join("log/args"),
-            format!("{}\n", t.join("logs").join(s).display()),
-        )
-        .unwrap();
+        standard_logger(&svdir.join(s), &t.join("logs").join(s));
     }
     svdir
 }
@@ -81,24 +76,8 @@ fn two_service_tree(t: &TempDir) -> PathBuf {
 /// (ferrite's svlogd as `log/run`) writing to `logs`, and runsv on it.
 fn logged_service(svc: &Path, run: &str, logs: &Path) -> Proc {
     script(&svc.join("run"), run);
-    fs::create_dir_all(svc.join("log")).unwrap();
-    std::os::unix::fs::symlink(ferrite(), svc.join("log/run")).unwrap();
-    fs::write(svc.join("log/args"), format!("{}\n", logs.display())).unwrap();
+    standard_logger(svc, logs);
     start_runsv(svc)
-}
-
-/// runsvdir over `svdir`, stderr in `stderr`; when the returned Proc is
-/// dropped, the services of the `owned` supervise directories go as well.
-fn start_runsvdir(svdir: &Path, stderr: &Path, owned: Vec<PathBuf>) -> Proc {
-    let err = fs::File::create(stderr).unwrap();
-    let child = Command::new(applet("runsvdir"))
-        .arg(svdir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(err)
-        .spawn()
-        .unwrap();
-    Proc { child, owned }
 }
 
 /// End what a test started with start_runsvdir: runsvdir, then (KILL)
@@ -234,19 +213,14 @@ fn signals_to_pid_1() {
     if state.is_none() || state.as_deref() == Some("Z") {
         tally.died += 1;
     }
-    assert_eq!(
-        tally.died,
-        0,
-        "init died: {}",
-        fs::read_to_string(t.join("console")).unwrap_or_default()
-    );
+    assert_eq!(tally.died, 0, "init died: {}", text_of(&t.join("console")));
     assert!(whole(init, &svdir).is_ok(), "{:?}", whole(init, &svdir));
     assert_eq!(
         in_dir(init, &svdir.join("b"), false),
         before,
         "a service was restarted"
     );
-    let console = fs::read_to_string(t.join("console")).unwrap_or_default();
+    let console = text_of(&t.join("console"));
     assert!(
         !console.contains("stopping services"),
         "a stray signal started a shutdown: {console}"
@@ -256,11 +230,7 @@ fn signals_to_pid_1() {
     let st = unshare
         .wait_exit(Duration::from_secs(20))
         .expect("poweroff after the signal storm");
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(
-        st.signal().or(st.code().map(|c| c - 128)),
-        Some(libc::SIGINT)
-    );
+    assert_eq!(ended_by(st), Some(libc::SIGINT));
 
     // The four that act do what the README says: TERM and INT reboot
     // (a PID namespace's init that reboots ends with SIGHUP), USR1 halts
@@ -282,12 +252,8 @@ fn signals_to_pid_1() {
             .unshare
             .wait_exit(Duration::from_secs(20))
             .unwrap_or_else(|| panic!("{name} did not end init"));
-        assert_eq!(
-            st.signal().or(st.code().map(|c| c - 128)),
-            Some(ends_with),
-            "{name}: {st:?}"
-        );
-        let console = fs::read_to_string(t.join("console")).unwrap_or_default();
+        assert_eq!(ended_by(st), Some(ends_with), "{name}: {st:?}");
+        let console = text_of(&t.join("console"));
         assert!(
             console.contains(&format!("{says}: stopping services")),
             "{name}: {console}"
@@ -498,11 +464,7 @@ fn fork_failing_under_runsvdir_and_runsv() {
     let t = TempDir::new("fc-fork");
     let svdir = t.join("service");
     script(&svdir.join("a/run"), "exec sleep 1001");
-    let rsd = start_runsvdir(
-        &svdir,
-        &t.join("runsvdir.stderr"),
-        vec![svdir.join("a/supervise")],
-    );
+    let rsd = start_runsvdir(&svdir, &[], vec![svdir.join("a/supervise")]);
     let a = svdir.join("a");
     assert!(wait_until(T, || is_running(&a)));
     // runsvdir, its runsv and the service: all in the cgroup
@@ -601,13 +563,10 @@ fn bad_files_where_daemons_read_files() {
             let svc = t.join(&name);
             let default_logdir = PathBuf::from("/var/log/service").join(&name);
             script(&svc.join("run"), "exec 2>&1\ni=0\nwhile [ $i -lt 50 ]; do echo \"$$ $i\"; i=$((i+1)); done\nexec sleep 100");
-            fs::create_dir_all(svc.join("log")).unwrap();
-            std::os::unix::fs::symlink(ferrite(), svc.join("log/run")).unwrap();
             let logdir = t.join("logdir");
             fs::create_dir_all(&logdir).unwrap();
-            if target != "svc/log/args" {
-                fs::write(svc.join("log/args"), format!("{}\n", logdir.display())).unwrap();
-            }
+            // (a bad args file replaces this one)
+            standard_logger(&svc, &logdir);
             plant(&t.join(&target.replacen("svc", &name, 1)), case, &content);
             tally.faults += 1;
             let _r = start_runsv(&svc);
@@ -705,49 +664,12 @@ fn harmless(case: &str) -> bool {
     matches!(case, "empty" | "byte-order mark")
 }
 
-/// A child whose stderr is in `log`, killed (by pid) and reaped when dropped.
-struct Watched {
-    child: std::process::Child,
-    log: PathBuf,
-}
-
-impl Watched {
-    fn spawn(cmd: &mut Command, log: PathBuf) -> Watched {
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        Watched { child, log }
-    }
-    fn stderr(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-    /// Wait up to `t` for the exit.
-    fn exited(&mut self, t: Duration) -> Option<std::process::ExitStatus> {
-        let mut st = None;
-        wait_until(t, || {
-            st = self.child.try_wait().ok().flatten();
-            st.is_some()
-        });
-        st
-    }
-}
-
-impl Drop for Watched {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// What a daemon did with a bad file, as a note when it was wrong: a panic
 /// or an abort, no message naming `what` when one is owed, or an exit that
 /// is neither "keeps running" nor exit 111 with the message.
 fn judge(
     name: &str,
-    w: &mut Watched,
+    w: &mut Daemon,
     case: &str,
     what: &str,
     running_for: Duration,
@@ -755,10 +677,10 @@ fn judge(
     let owed = !harmless(case);
     // the message comes first (or, for a good file, a moment passes)
     if owed {
-        wait_until(Duration::from_secs(3), || w.stderr().contains(what));
+        wait_until(Duration::from_secs(3), || w.log().contains(what));
     }
     let st = w.exited(running_for);
-    let err = w.stderr();
+    let err = w.log();
     use std::os::unix::process::ExitStatusExt;
     let wrong = if err.contains("panicked") || st.and_then(|s| s.signal()) == Some(libc::SIGABRT) {
         Some("panicked")
@@ -822,11 +744,8 @@ fn bad_args_files_of_the_native_services() {
     }
     let mut tally = Tally::default();
     let ns = Netns::new("fcargs");
-    ip(&[
-        "-n", &ns.0, "link", "add", "fc0", "type", "veth", "peer", "name", "fcp0",
-    ]);
-    ip(&["-n", &ns.0, "link", "set", "fcp0", "up"]);
-    ip(&["-n", &ns.0, "link", "set", "fc0", "up"]);
+    ns.veth("fc0", "fcp0");
+    ns.ip(&["link", "set", "fc0", "up"]);
     let private_var = "mount -t tmpfs fc-var /var && mkdir -p /var/run /var/service /var/lib \
                        && cd \"$1\" && exec ./run";
     for (applet, dir, good) in [
@@ -847,7 +766,7 @@ fn bad_args_files_of_the_native_services() {
                 let (m, slave) = pty();
                 master = Some(m);
                 fs::write(t.join("slave"), "").unwrap();
-                Watched::spawn(
+                spawn_logged(
                     Command::new("/usr/bin/unshare").args([
                         "-m",
                         "sh",
@@ -863,7 +782,7 @@ fn bad_args_files_of_the_native_services() {
                     log,
                 )
             } else {
-                Watched::spawn(
+                spawn_logged(
                     ns.exec().args([
                         "/usr/bin/unshare",
                         "-m",
@@ -891,19 +810,19 @@ fn bad_args_files_of_the_native_services() {
                     tally.died += 1;
                     tally
                         .notes
-                        .push(format!("getty, {case}: no prompt: {seen:?} {}", w.stderr()));
+                        .push(format!("getty, {case}: no prompt: {seen:?} {}", w.log()));
                 }
             }
             if case == "huge" {
-                let said = w.stderr();
+                let said = w.log();
                 let said = said.lines().find(|l| l.contains("./args")).unwrap_or("");
                 tally.notes.push(format!("{applet}, {case}: {said}"));
             }
-            let lines = w.stderr().lines().filter(|l| l.contains("./args")).count();
+            let lines = w.log().lines().filter(|l| l.contains("./args")).count();
             if lines > 1 {
                 tally.notes.push(format!(
                     "{applet}, {case}: {lines} lines about ./args: {}",
-                    w.stderr()
+                    w.log()
                 ));
                 tally.died += 1;
             }
@@ -925,16 +844,8 @@ fn bad_lease_state_and_ipconf_files() {
         return;
     }
     let mut tally = Tally::default();
-    let t = TempDir::new("fc-lease");
-    let (s, c) = lab::server_client("fcls", "fclc");
-    let srv = lab::dnsmasq(
-        &s,
-        "vs",
-        "10.77.0.100,10.77.0.150,255.255.255.0,600",
-        t.path(),
-        None,
-        &[],
-    );
+    let (lab, srv) = Lab::serving("fc-lease", &[]);
+    let (t, c) = (&lab.dir, &lab.c);
     let discovers = || srv.log().matches("DHCPDISCOVER(vs)").count();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -950,10 +861,8 @@ fn bad_lease_state_and_ipconf_files() {
         tally.faults += 1;
         let before = discovers();
         let handler = lab::handler(&dir, &["ip"]);
-        let mut d = lab::udhcpc(&c, &dir, &[], &handler, &["-i", "vc"]);
-        let bound = wait_until(T, || {
-            lab::events(&dir).iter().any(|e| e.starts_with("bound"))
-        });
+        let mut d = lab::udhcpc(c, &dir, &[], &handler, &["-i", "vc"]);
+        let bound = lab::wait_for_event(&dir, T, |e| e.starts_with("bound"));
         // remembered after the handler ran: the file holds the new lease
         // (replacing the bad one), or for a directory there it says why not
         let kept = || fs::read_to_string(state.join("vc.lease")).unwrap_or_default();
@@ -1000,39 +909,17 @@ fn bad_lease_state_and_ipconf_files() {
     drop(srv);
 
     // fw: conf/lan.ipconf is good (eth0), dyn/dhcp_eth1.ipconf is bad
-    let n = Netns::new("fcfw");
-    for (a, b) in [("eth0", "peer0"), ("eth1", "peer1")] {
-        ip(&[
-            "-n", &n.0, "link", "add", a, "type", "veth", "peer", "name", b,
-        ]);
-        ip(&["-n", &n.0, "link", "set", b, "up"]);
-    }
+    let n = lab::two_links("fcfw");
     let good = "if=eth0\nipmask=10.91.0.1/24\n";
     for (case, content) in cases_around(b"if=eth1\nipmask=10.92.0.1/24\n") {
         let t = TempDir::new("fc-ipconf");
-        fs::create_dir_all(t.join("conf")).unwrap();
-        fs::create_dir_all(t.join("dyn")).unwrap();
+        lab::fw_dirs(t.path());
         fs::write(t.join("conf/lan.ipconf"), good).unwrap();
         plant(&t.join("dyn/dhcp_eth1.ipconf"), case, &content);
         tally.faults += 1;
-        let mut w = Watched::spawn(
-            n.exec()
-                .arg(applet("fw"))
-                .arg("--conf")
-                .arg(t.join("conf"))
-                .arg("--dynamic")
-                .arg(t.join("dyn"))
-                .arg("--run-dir")
-                .arg(t.path())
-                .arg("--resolv-conf")
-                .arg(t.join("resolv.conf"))
-                .arg("--etc")
-                .arg(t.join("gen"))
-                .current_dir(t.path()),
-            t.join("fw.stderr"),
-        );
+        let mut w = spawn_logged(&mut lab::fw_command(&n, t.path()), t.join("fw.stderr"));
         let st = w.exited(T);
-        let err = w.stderr();
+        let err = w.log();
         let addrs = lab::addresses(&n, "eth0");
         let mut wrong = Vec::new();
         match st.and_then(|s| s.code()) {
@@ -1200,11 +1087,8 @@ fn file_descriptors_exhausted() {
     // runsvdir: a new service while it has no descriptor to spare
     let svdir = t.join("service");
     script(&svdir.join("a/run"), "exec sleep 1001");
-    let rsd = start_runsvdir(
-        &svdir,
-        &t.join("runsvdir.stderr"),
-        vec![svdir.join("a/supervise"), svdir.join("b/supervise")],
-    );
+    let owned = vec![svdir.join("a/supervise"), svdir.join("b/supervise")];
+    let rsd = start_runsvdir(&svdir, &[], owned);
     assert!(wait_until(T, || is_running(&svdir.join("a"))));
     set_nofile(rsd.pid(), lowest_free_fd(rsd.pid()));
     tally.faults += 1;
@@ -1226,7 +1110,7 @@ fn file_descriptors_exhausted() {
         tally.died += 1;
         tally.notes.push(format!(
             "runsvdir did not start b after the limit was lifted: {}",
-            fs::read_to_string(t.join("runsvdir.stderr")).unwrap_or_default()
+            stderr_of(&svdir)
         ));
     }
     end_runsvdir(rsd);
