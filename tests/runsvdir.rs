@@ -3,54 +3,31 @@
 mod common;
 use common::*;
 use std::fs;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(5);
 
-fn start_runsvdir(dir: &Path, extra: &[&str]) -> Proc {
-    let err = fs::File::create(dir.with_extension("stderr")).unwrap();
-    let child = Command::new(applet("runsvdir"))
-        .args(extra)
-        .arg(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(err)
-        .spawn()
-        .unwrap();
-    Proc {
-        child,
-        owned: vec![],
-    }
+/// runsvdir over `root` (the test's Tree stops what it started).
+fn runsvdir(root: &Path, extra: &[&str]) -> Proc {
+    start_runsvdir(root, extra, vec![])
 }
 
 /// The pid of the runsv supervising `svc`, from /proc (its cmdline is `runsv NAME`).
 fn runsv_pid(parent: i32, name: &str) -> Option<i32> {
-    for e in fs::read_dir("/proc").ok()?.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let ppid: i32 = stat
-            .rsplit(')')
-            .next()
-            .and_then(|s| s.split_whitespace().nth(1))
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let cmd = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if ppid == parent && cmd == format!("runsv\0{name}\0").as_bytes() {
-            return Some(pid);
-        }
-    }
-    None
+    let cmd = format!("runsv\0{name}\0");
+    all_pids().into_iter().find(|&pid| {
+        ppid_of(pid) == Some(parent)
+            && fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default() == cmd.as_bytes()
+    })
 }
 
 /// Stops every runsv of a tree (by sending `x`) so nothing outlives the test.
-struct Tree<'a>(&'a Path);
-impl Drop for Tree<'_> {
+struct Tree(PathBuf);
+impl Drop for Tree {
     fn drop(&mut self) {
-        for e in fs::read_dir(self.0).into_iter().flatten().flatten() {
+        for e in fs::read_dir(&self.0).into_iter().flatten().flatten() {
             let d = e.path();
             for s in [d.join("supervise"), d.join("log/supervise")] {
                 if let Ok(p) = fs::read_to_string(s.join("pid")) {
@@ -59,7 +36,7 @@ impl Drop for Tree<'_> {
                     }
                 }
             }
-            let _ = sv(self.0, &["exit", &d.to_string_lossy()]);
+            let _ = sv(&self.0, &["exit", &d.to_string_lossy()]);
         }
     }
 }
@@ -68,19 +45,28 @@ fn make_service(dir: &Path, body: &str) {
     script(&dir.join("run"), body);
 }
 
+/// A tree `service` in a new temporary directory with a service running
+/// `sleep 100` for each of `names`; its runsv processes are stopped when
+/// the Tree is dropped (after the test's runsvdir).
+fn sleepers(tag: &str, names: &[&str]) -> (TempDir, PathBuf, Tree) {
+    let t = TempDir::new(tag);
+    let root = t.join("service");
+    fs::create_dir_all(&root).unwrap();
+    for name in names {
+        make_service(&root.join(name), "exec sleep 100");
+    }
+    let tree = Tree(root.clone());
+    (t, root, tree)
+}
+
 #[test]
 fn starts_services_ignores_dot_dirs_and_files() {
-    let t = TempDir::new("rsd-basic");
-    let root = t.join("service");
-    make_service(&root.join("a"), "exec sleep 100");
-    make_service(&root.join("b"), "exec sleep 100");
-    make_service(&root.join(".hidden"), "exec sleep 100");
+    let (t, root, _tree) = sleepers("rsd-basic", &["a", "b", ".hidden"]);
     fs::write(root.join("plainfile"), "").unwrap();
     // a symlink to a directory is a service too
     make_service(&t.join("elsewhere/c"), "exec sleep 100");
     std::os::unix::fs::symlink(t.join("elsewhere/c"), root.join("c")).unwrap();
-    let _tree = Tree(&root);
-    let _r = start_runsvdir(&root, &[]);
+    let _r = runsvdir(&root, &[]);
     for s in ["a", "b", "c"] {
         assert!(
             wait_until(T, || is_running(&root.join(s))),
@@ -93,11 +79,8 @@ fn starts_services_ignores_dot_dirs_and_files() {
 
 #[test]
 fn new_directory_is_picked_up_within_100ms_and_removed_one_is_stopped() {
-    let t = TempDir::new("rsd-inotify");
-    let root = t.join("service");
-    fs::create_dir_all(&root).unwrap();
-    let _tree = Tree(&root);
-    let r = start_runsvdir(&root, &[]);
+    let (t, root, _tree) = sleepers("rsd-inotify", &[]);
+    let r = runsvdir(&root, &[]);
     std::thread::sleep(Duration::from_millis(300));
     // prepared elsewhere, moved in atomically, as an installer does; the
     // best of three, so that a busy CI machine does not decide the result
@@ -144,11 +127,8 @@ fn new_directory_is_picked_up_within_100ms_and_removed_one_is_stopped() {
 
 #[test]
 fn dead_runsv_is_restarted() {
-    let t = TempDir::new("rsd-restart");
-    let root = t.join("service");
-    make_service(&root.join("a"), "exec sleep 100");
-    let _tree = Tree(&root);
-    let r = start_runsvdir(&root, &[]);
+    let (_t, root, _tree) = sleepers("rsd-restart", &["a"]);
+    let r = runsvdir(&root, &[]);
     assert!(wait_until(T, || is_running(&root.join("a"))));
     let first = runsv_pid(r.pid(), "a").unwrap();
     let svc = pid_of(&root.join("a"));
@@ -161,16 +141,11 @@ fn dead_runsv_is_restarted() {
 
 #[test]
 fn idle_runsvdir_does_not_wake_up() {
-    let t = TempDir::new("rsd-idle");
-    let root = t.join("service");
-    make_service(&root.join("a"), "exec sleep 100");
-    let _tree = Tree(&root);
-    let r = start_runsvdir(&root, &[]);
+    let (_t, root, _tree) = sleepers("rsd-idle", &["a"]);
+    let r = runsvdir(&root, &[]);
     assert!(wait_until(T, || is_running(&root.join("a"))));
     std::thread::sleep(Duration::from_millis(300));
-    let before = voluntary_switches(r.pid());
-    std::thread::sleep(Duration::from_secs(6));
-    let woke = voluntary_switches(r.pid()) - before;
+    let woke = wakeups(r.pid(), Duration::from_secs(6));
     assert_eq!(
         woke, 0,
         "runsvdir woke {woke} times in 6 idle seconds (runit: every 5 s)"
@@ -179,12 +154,8 @@ fn idle_runsvdir_does_not_wake_up() {
 
 #[test]
 fn sighup_terms_every_runsv_and_exits_111_sigterm_exits_0() {
-    let t = TempDir::new("rsd-signals");
-    let root = t.join("service");
-    make_service(&root.join("a"), "exec sleep 100");
-    make_service(&root.join("b"), "exec sleep 100");
-    let _tree = Tree(&root);
-    let mut r = start_runsvdir(&root, &[]);
+    let (_t, root, _tree) = sleepers("rsd-signals", &["a", "b"]);
+    let mut r = runsvdir(&root, &[]);
     assert!(wait_until(T, || is_running(&root.join("a"))
         && is_running(&root.join("b"))));
     let pids = [
@@ -200,7 +171,7 @@ fn sighup_terms_every_runsv_and_exits_111_sigterm_exits_0() {
         );
     }
     // TERM: runsvdir exits 0 at once and leaves the runsv processes alone
-    let mut r = start_runsvdir(&root, &["-P"]);
+    let mut r = runsvdir(&root, &["-P"]);
     assert!(wait_until(T, || runsv_pid(r.pid(), "a").is_some()));
     let a = runsv_pid(r.pid(), "a").unwrap();
     // -P: the runsv leads its own session
@@ -236,11 +207,8 @@ fn a_runsvdir_started_after_one_killed_with_9_waits_quietly_and_takes_over() {
     // Regression: the new runsvdir's runsv failed "unable to lock
     // supervise/lock" and was restarted every second, forever, while the
     // old runsv lived.
-    let t = TempDir::new("rsd-takeover");
-    let root = t.join("service");
-    make_service(&root.join("a"), "exec sleep 100");
-    let _tree = Tree(&root);
-    let mut first = start_runsvdir(&root, &[]);
+    let (_t, root, _tree) = sleepers("rsd-takeover", &["a"]);
+    let mut first = runsvdir(&root, &[]);
     let svc = root.join("a");
     assert!(wait_until(T, || is_running(&svc)));
     let old_runsv = runsv_pid(first.pid(), "a").expect("the first runsv");
@@ -248,7 +216,7 @@ fn a_runsvdir_started_after_one_killed_with_9_waits_quietly_and_takes_over() {
     first.signal(libc::SIGKILL);
     assert!(first.wait_exit(T).is_some());
 
-    let second = start_runsvdir(&root, &[]);
+    let second = runsvdir(&root, &[]);
     let new_runsv = wait_until(T, || runsv_pid(second.pid(), "a").is_some())
         .then(|| runsv_pid(second.pid(), "a").unwrap())
         .expect("the second runsvdir starts a runsv");
@@ -260,12 +228,10 @@ fn a_runsvdir_started_after_one_killed_with_9_waits_quietly_and_takes_over() {
     );
     assert!(alive(new_runsv) && alive(old_runsv));
     assert_eq!(pid_of(&svc), old_service, "the old runsv still supervises");
-    let err = fs::read_to_string(root.with_extension("stderr")).unwrap_or_default();
+    let err = stderr_of(&root);
     assert!(!err.contains("unable to lock"), "{err}");
-    let waiting = voluntary_switches(new_runsv);
-    std::thread::sleep(Duration::from_millis(500));
     assert!(
-        voluntary_switches(new_runsv) - waiting <= 1,
+        wakeups(new_runsv, Duration::from_millis(500)) <= 1,
         "the waiting runsv wakes up"
     );
 

@@ -300,6 +300,22 @@ pub fn voluntary_switches(pid: i32) -> u64 {
         .unwrap_or(0)
 }
 
+/// How often process `pid` woke up while the test slept for `d`.
+pub fn wakeups(pid: i32, d: Duration) -> u64 {
+    let before = voluntary_switches(pid);
+    std::thread::sleep(d);
+    voluntary_switches(pid) - before
+}
+
+/// What a test in a PID namespace needs: root, unshare and nsenter.
+pub fn pidns_prerequisites() -> bool {
+    require("root", is_root())
+        && require(
+            "unshare, nsenter (util-linux)",
+            have_program("/usr/bin/unshare") && have_program("/usr/bin/nsenter"),
+        )
+}
+
 /// A network namespace made by the test, deleted when dropped.
 pub struct Netns(pub String);
 
