@@ -12,11 +12,20 @@ use std::time::Duration;
 const T: Duration = Duration::from_secs(10);
 
 fn prerequisites() -> bool {
-    require("root", is_root())
-        && require(
-            "unshare, nsenter (util-linux)",
-            have_program("/usr/bin/unshare") && have_program("/usr/bin/nsenter"),
-        )
+    pidns_prerequisites()
+}
+
+/// init ends within `t` (`what` if it does not), and with it the
+/// namespace: `unshare` ends by the signal `sig` (or 128 + it).
+fn ends_by(unshare: &mut Proc, t: Duration, what: &str, sig: i32) {
+    let st = unshare.wait_exit(t).expect(what);
+    assert!(ended_by(st) == Some(sig), "unshare ended with {st:?}");
+}
+
+/// The console (the file `console` of `t`) says `what`.
+fn console_says(t: &TempDir, what: &str) {
+    let console = fs::read_to_string(t.join("console")).unwrap();
+    assert!(console.contains(what), "{console}");
 }
 
 #[test]
@@ -75,15 +84,9 @@ fn init_reaps_orphans_restarts_runsvdir_and_powers_off() {
     let tree = descendants(init);
     assert!(!tree.is_empty());
     unsafe { libc::kill(init, libc::SIGUSR2) };
-    let st = unshare
-        .wait_exit(Duration::from_secs(20))
-        .expect("init did not end the namespace");
     // reboot(RB_POWER_OFF) in a PID namespace ends its init with SIGINT
-    use std::os::unix::process::ExitStatusExt;
-    assert!(
-        st.signal() == Some(libc::SIGINT) || st.code() == Some(128 + libc::SIGINT),
-        "unshare ended with {st:?}"
-    );
+    let twenty = Duration::from_secs(20);
+    ends_by(&mut unshare, twenty, "init did not end the namespace", libc::SIGINT);
     assert_eq!(
         fs::read_to_string(t.join("calm-finished")).unwrap(),
         "-1 15\n"
@@ -94,11 +97,7 @@ fn init_reaps_orphans_restarts_runsvdir_and_powers_off() {
             "process {p} survived shutdown"
         );
     }
-    let console = fs::read_to_string(t.join("console")).unwrap();
-    assert!(
-        console.contains("ferrite init: power off: stopping services"),
-        "{console}"
-    );
+    console_says(&t, "ferrite init: power off: stopping services");
 }
 
 #[test]
@@ -123,20 +122,10 @@ fn reboot_applet_and_stubborn_services() {
         .status()
         .unwrap();
     assert!(st.success());
-    let st = unshare
-        .wait_exit(Duration::from_secs(30))
-        .expect("init did not end");
-    use std::os::unix::process::ExitStatusExt;
     // RB_AUTOBOOT in a PID namespace ends its init with SIGHUP
-    assert!(
-        st.signal() == Some(libc::SIGHUP) || st.code() == Some(128 + libc::SIGHUP),
-        "unshare ended with {st:?}"
-    );
-    let console = fs::read_to_string(t.join("console")).unwrap();
-    assert!(
-        console.contains("sending TERM to all processes"),
-        "{console}"
-    );
+    let thirty = Duration::from_secs(30);
+    ends_by(&mut unshare, thirty, "init did not end", libc::SIGHUP);
+    console_says(&t, "sending TERM to all processes");
 }
 
 #[test]
@@ -166,9 +155,5 @@ fn init_outside_pid1_never_reboots_the_host() {
         .expect("init did not exit");
     assert_eq!(st.code(), Some(0));
     assert!(!Path::new(&format!("/proc/{svc}")).exists() || state_of_proc(svc) == Some('Z'));
-    let console = fs::read_to_string(t.join("console")).unwrap();
-    assert!(
-        console.contains("not PID 1: reboot requested, exiting"),
-        "{console}"
-    );
+    console_says(&t, "not PID 1: reboot requested, exiting");
 }

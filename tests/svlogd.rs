@@ -53,6 +53,31 @@ fn all_logs(dir: &Path) -> (Vec<PathBuf>, String) {
     (old, text)
 }
 
+/// A log directory `name` in `t` with `config`.
+fn log_dir(t: &TempDir, name: &str, config: &str) -> PathBuf {
+    let d = t.join(name);
+    fs::create_dir_all(&d).unwrap();
+    fs::write(d.join("config"), config).unwrap();
+    d
+}
+
+/// A service `app` in a new temporary directory whose run script is `run`,
+/// with the standard logger writing to `var-log/app` and a `log/config`
+/// when `config` says one, under runsv: (the directory, the service, its
+/// log directory, runsv).
+fn logged_app(tag: &str, run: &str, config: Option<&str>) -> (TempDir, PathBuf, PathBuf, Proc) {
+    let t = TempDir::new(tag);
+    let svc = t.join("app");
+    let logs = t.join("var-log/app");
+    script(&svc.join("run"), run);
+    standard_logger(&svc, &logs);
+    if let Some(c) = config {
+        fs::write(svc.join("log/config"), c).unwrap();
+    }
+    let r = start_runsv(&svc);
+    (t, svc, logs, r)
+}
+
 fn numbered(n: usize, width: usize) -> String {
     (0..n).map(|i| format!("line {i:0width$}\n")).collect()
 }
@@ -105,9 +130,7 @@ fn timestamps_parse_to_now() {
 #[test]
 fn rotation_by_size_keeps_every_line_and_n_limits_files() {
     let t = TempDir::new("svlogd-size");
-    let d = t.join("log");
-    fs::create_dir_all(&d).unwrap();
-    fs::write(d.join("config"), "s1000\nn100\n").unwrap();
+    let d = log_dir(&t, "log", "s1000\nn100\n");
     let input = numbered(500, 6); // 6,000 bytes
     assert_eq!(feed(&[], &d, input.as_bytes()).0, 0);
     let (old, text) = all_logs(&d);
@@ -120,9 +143,7 @@ fn rotation_by_size_keeps_every_line_and_n_limits_files() {
         assert!(name.ends_with(".s") && name.len() == 27, "{name}");
     }
     // n: at most 3 old files
-    let d2 = t.join("log2");
-    fs::create_dir_all(&d2).unwrap();
-    fs::write(d2.join("config"), "s100\nn3\n").unwrap();
+    let d2 = log_dir(&t, "log2", "s100\nn3\n");
     assert_eq!(feed(&[], &d2, numbered(200, 6).as_bytes()).0, 0);
     assert_eq!(all_logs(&d2).0.len(), 3);
 }
@@ -130,9 +151,7 @@ fn rotation_by_size_keeps_every_line_and_n_limits_files() {
 #[test]
 fn rotation_by_age_and_alrm() {
     let t = TempDir::new("svlogd-age");
-    let d = t.join("log");
-    fs::create_dir_all(&d).unwrap();
-    fs::write(d.join("config"), "t1\n").unwrap();
+    let d = log_dir(&t, "log", "t1\n");
     let mut c = svlogd(&[], &d);
     let mut stdin = c.stdin.take().unwrap();
     stdin.write_all(b"first\n").unwrap();
@@ -156,14 +175,12 @@ fn rotation_by_age_and_alrm() {
 #[test]
 fn processor_output_and_u_on_failure() {
     let t = TempDir::new("svlogd-proc");
-    let d = t.join("log");
-    fs::create_dir_all(&d).unwrap();
     // the processor sees the old state on fd 4 and leaves a new one on fd 5
-    fs::write(
-        d.join("config"),
+    let d = log_dir(
+        &t,
+        "log",
         "s20\n!tr a-z A-Z; cat <&4 >/dev/null; echo seen >&5\n",
-    )
-    .unwrap();
+    );
     assert_eq!(feed(&[], &d, b"abcdefghij\nklmnopqrst\nuvwxyz\n").0, 0);
     let (old, text) = all_logs(&d);
     assert!(
@@ -175,9 +192,7 @@ fn processor_output_and_u_on_failure() {
     assert_eq!(text, "ABCDEFGHIJ\nklmnopqrst\nuvwxyz\n");
     assert_eq!(fs::read_to_string(d.join("state")).unwrap(), "seen\n");
     // a failing processor leaves the unprocessed file as .u
-    let d2 = t.join("log2");
-    fs::create_dir_all(&d2).unwrap();
-    fs::write(d2.join("config"), "s20\n!exit 3\n").unwrap();
+    let d2 = log_dir(&t, "log2", "s20\n!exit 3\n");
     let (code, err) = feed(&[], &d2, b"abcdefghij\nklmnopqrst\nuvwxyz\n");
     assert_eq!(code, 0);
     assert!(err.contains("processor failed"), "{err}");
@@ -196,13 +211,7 @@ fn processor_output_and_u_on_failure() {
 #[test]
 fn patterns_prefix_stderr_and_replacement() {
     let t = TempDir::new("svlogd-pat");
-    let d = t.join("log");
-    fs::create_dir_all(&d).unwrap();
-    fs::write(
-        d.join("config"),
-        "-*debug*\n+*debug: keep*\ne*error*\npapp: \n",
-    )
-    .unwrap();
+    let d = log_dir(&t, "log", "-*debug*\n+*debug: keep*\ne*error*\npapp: \n");
     let (code, err) = feed(
         &["-r", "_", "-R", "x"],
         &d,
@@ -224,13 +233,7 @@ fn udp_forwarding_with_and_without_local_copy() {
     sock.set_read_timeout(Some(T)).unwrap();
     let port = sock.local_addr().unwrap().port();
     for (kind, local) in [("u", true), ("U", false)] {
-        let d = t.join(kind);
-        fs::create_dir_all(&d).unwrap();
-        fs::write(
-            d.join("config"),
-            format!("{kind}127.0.0.1:{port}\npsvc: \n"),
-        )
-        .unwrap();
+        let d = log_dir(&t, kind, &format!("{kind}127.0.0.1:{port}\npsvc: \n"));
         assert_eq!(feed(&["-tt"], &d, b"over the wire\n").0, 0);
         let mut buf = [0u8; 2048];
         let n = sock.recv(&mut buf).unwrap();
@@ -247,9 +250,7 @@ fn udp_forwarding_with_and_without_local_copy() {
 #[test]
 fn a_million_lines_none_lost() {
     let t = TempDir::new("svlogd-million");
-    let d = t.join("log");
-    fs::create_dir_all(&d).unwrap();
-    fs::write(d.join("config"), "s1000000\nn1000\n").unwrap();
+    let d = log_dir(&t, "log", "s1000000\nn1000\n");
     let input = numbered(1_000_000, 7);
     let (code, _) = feed(&["-tt"], &d, input.as_bytes());
     assert_eq!(code, 0);
@@ -305,20 +306,7 @@ fn full_disk_blocks_instead_of_dropping() {
     }
     let t = TempDir::new("svlogd-full");
     let mnt = t.join("mnt");
-    fs::create_dir_all(&mnt).unwrap();
-    let st = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
-        .arg(&mnt)
-        .status()
-        .unwrap();
-    assert!(st.success(), "cannot mount a tmpfs");
-    struct Unmount(PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(&self.0).status();
-        }
-    }
-    let _u = Unmount(mnt.clone());
+    let _u = Tmpfs::mount(&mnt, "1m");
     let d = mnt.join("log");
     fs::create_dir_all(&d).unwrap();
     fs::write(d.join("config"), "s0\n").unwrap();
@@ -393,9 +381,7 @@ fn full_disk_blocks_instead_of_dropping() {
 fn bad_input_long_lines_garbage_unknown_config_and_unwritable_dir() {
     let t = TempDir::new("svlogd-bad");
     // a 1 MB line without newline: kept, cut into buffer-sized lines
-    let d = t.join("long");
-    fs::create_dir_all(&d).unwrap();
-    fs::write(d.join("config"), "s0\n").unwrap();
+    let d = log_dir(&t, "long", "s0\n");
     let big = vec![b'a'; 1 << 20];
     assert_eq!(feed(&["-b", "65536"], &d, &big).0, 0);
     let cur = fs::read(d.join("current")).unwrap();
@@ -407,9 +393,7 @@ fn bad_input_long_lines_garbage_unknown_config_and_unwritable_dir() {
     assert_eq!(feed(&[], &d, &garbage).0, 0);
     assert_eq!(fs::read(d.join("current")).unwrap().len(), 5000 + 1);
     // unknown directives: a warning naming them, the defaults kept
-    let d = t.join("cfg");
-    fs::create_dir_all(&d).unwrap();
-    fs::write(d.join("config"), "zap\ns10x\n").unwrap();
+    let d = log_dir(&t, "cfg", "zap\ns10x\n");
     let (code, err) = feed(&[], &d, b"x\n");
     assert_eq!(code, 0);
     assert!(
@@ -448,19 +432,10 @@ fn bad_input_long_lines_garbage_unknown_config_and_unwritable_dir() {
 
 #[test]
 fn lock_hup_and_the_standard_service_logger() {
-    let t = TempDir::new("svlogd-svc");
-    let svc = t.join("app");
-    let logs = t.join("var-log");
-    script(&svc.join("run"), "echo started; exec sleep 100");
-    fs::create_dir_all(svc.join("log")).unwrap();
-    std::os::unix::fs::symlink(ferrite(), svc.join("log/run")).unwrap();
     // the standard logger writes to /var/log/service/app; ./args may point elsewhere
-    fs::write(svc.join("log/args"), format!("{}/app\n", logs.display())).unwrap();
-    let _r = start_runsv(&svc);
-    let cur = logs.join("app/current");
-    assert!(wait_until(T, || fs::read_to_string(&cur)
-        .unwrap_or_default()
-        .ends_with(" started\n")));
+    let (t, svc, logs, _r) = logged_app("svlogd-svc", "echo started; exec sleep 100", None);
+    let cur = logs.join("current");
+    assert!(wait_until(T, || text_of(&cur).ends_with(" started\n")));
     let line = fs::read_to_string(&cur).unwrap();
     assert_eq!(
         line.split_once(' ').unwrap().0.len(),
@@ -469,7 +444,7 @@ fn lock_hup_and_the_standard_service_logger() {
     );
     // a second svlogd on the same directory is refused
     let (code, err) = {
-        let mut c = svlogd(&[], &logs.join("app"));
+        let mut c = svlogd(&[], &logs);
         drop(c.stdin.take());
         std::thread::sleep(Duration::from_millis(300));
         let _ = c.kill();
@@ -481,14 +456,12 @@ fn lock_hup_and_the_standard_service_logger() {
     };
     assert!(err.contains("unable to lock directory"), "{code:?} {err}");
     // HUP rereads config: a prefix appears
-    fs::write(logs.join("app/config"), "pnew: \n").unwrap();
+    fs::write(logs.join("config"), "pnew: \n").unwrap();
     let logger = pid_of(&svc.join("log"));
     unsafe { libc::kill(logger, libc::SIGHUP) };
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(sv(t.path(), &["restart", svc.to_str().unwrap()]).0, 0);
-    assert!(wait_until(T, || fs::read_to_string(&cur)
-        .unwrap_or_default()
-        .contains("new: started")));
+    assert!(wait_until(T, || text_of(&cur).contains("new: started")));
 }
 
 #[test]
@@ -496,22 +469,12 @@ fn a_service_ships_its_log_policy_as_log_config() {
     // log/config becomes the log directory's config (the pinger's short log):
     // rotation by its size, at most its number of old files, the newest
     // line in current
-    let t = TempDir::new("svlogd-policy");
-    let svc = t.join("chatty");
-    let logs = t.join("var-log");
-    script(
-        &svc.join("run"),
+    let (_t, _svc, dir, _r) = logged_app(
+        "svlogd-policy",
         "i=0; while [ $i -lt 200 ]; do echo \"line $i of a chatty service\"; i=$((i+1)); done; exec sleep 100",
+        Some("s1000\nn2\n"),
     );
-    fs::create_dir_all(svc.join("log")).unwrap();
-    std::os::unix::fs::symlink(ferrite(), svc.join("log/run")).unwrap();
-    fs::write(svc.join("log/args"), format!("{}/chatty\n", logs.display())).unwrap();
-    fs::write(svc.join("log/config"), "s1000\nn2\n").unwrap();
-    let _r = start_runsv(&svc);
-    let dir = logs.join("chatty");
-    assert!(wait_until(T, || fs::read_to_string(dir.join("current"))
-        .unwrap_or_default()
-        .contains("line 199 ")));
+    assert!(wait_until(T, || text_of(&dir.join("current")).contains("line 199 ")));
     assert_eq!(
         fs::read_to_string(dir.join("config")).unwrap(),
         "s1000\nn2\n"
@@ -533,23 +496,14 @@ fn a_config_with_a_byte_order_mark_keeps_the_logger_and_its_service_running() {
     // Regression: a config line starting with a multi-byte character (a BOM,
     // as editors write it) aborted svlogd; runsv restarted it once a second,
     // the pipe filled, and the service blocked on its stdout.
-    let t = TempDir::new("svlogd-bom");
-    let svc = t.join("app");
-    let logs = t.join("var-log");
-    script(
-        &svc.join("run"),
+    let (_t, svc, logs, _r) = logged_app(
+        "svlogd-bom",
         "i=0; while [ $i -lt 3000 ]; do echo \"line $i with some padding to fill a pipe quickly\"; i=$((i+1)); done; exec sleep 100",
+        Some("\u{feff}s100000\né bad line\nn3\n"),
     );
-    fs::create_dir_all(svc.join("log")).unwrap();
-    std::os::unix::fs::symlink(ferrite(), svc.join("log/run")).unwrap();
-    fs::write(svc.join("log/args"), format!("{}/app\n", logs.display())).unwrap();
-    fs::write(svc.join("log/config"), "\u{feff}s100000\né bad line\nn3\n").unwrap();
-    let _r = start_runsv(&svc);
-    let cur = logs.join("app/current");
+    let cur = logs.join("current");
     assert!(
-        wait_until(T, || fs::read_to_string(&cur)
-            .unwrap_or_default()
-            .contains("line 2999 ")),
+        wait_until(T, || text_of(&cur).contains("line 2999 ")),
         "the service's last line never reached the log"
     );
     let logger = pid_of(&svc.join("log"));
@@ -569,27 +523,15 @@ fn the_standard_logger_as_root_without_a_logger_user_runs_no_processor() {
         eprintln!("SKIP: this machine has a user logger; the standard logger drops to it");
         return;
     }
-    let t = TempDir::new("svlogd-rootproc");
-    let svc = t.join("app");
-    let logs = t.join("var-log");
-    let marker = t.join("processor-ran");
-    script(
-        &svc.join("run"),
+    // the marker in a directory of its own: logged_app makes the test's
+    let marks = TempDir::new("svlogd-rootproc-marker");
+    let marker = marks.join("processor-ran");
+    let (_t, _svc, dir, _r) = logged_app(
+        "svlogd-rootproc",
         "i=0; while [ $i -lt 50 ]; do echo \"line $i\"; i=$((i+1)); done; exec sleep 100",
+        Some(&format!("s100\n!touch {}; cat\n", marker.display())),
     );
-    fs::create_dir_all(svc.join("log")).unwrap();
-    std::os::unix::fs::symlink(ferrite(), svc.join("log/run")).unwrap();
-    fs::write(svc.join("log/args"), format!("{}/app\n", logs.display())).unwrap();
-    fs::write(
-        svc.join("log/config"),
-        format!("s100\n!touch {}; cat\n", marker.display()),
-    )
-    .unwrap();
-    let _r = start_runsv(&svc);
-    let dir = logs.join("app");
-    assert!(wait_until(T, || fs::read_to_string(dir.join("current"))
-        .unwrap_or_default()
-        .contains("line 49")));
+    assert!(wait_until(T, || text_of(&dir.join("current")).contains("line 49")));
     std::thread::sleep(Duration::from_millis(300));
     assert!(!marker.exists(), "the processor ran as root");
     let rotated = fs::read_dir(&dir)
