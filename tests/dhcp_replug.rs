@@ -311,7 +311,14 @@ const SERVER: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
 /// none of them the leased address or the server's.
 fn arp_flood(lab: &Lab) -> ArpFlood {
     let net = Ipv4Addr::new(10, 77, 0, 0);
-    ArpFlood::start(&lab.s, "vs", mac_of(&lab.c, "vc"), net, 16, &[LEASED, SERVER])
+    ArpFlood::start(
+        &lab.s,
+        "vs",
+        mac_of(&lab.c, "vc"),
+        net,
+        16,
+        &[LEASED, SERVER],
+    )
 }
 
 /// The lease is still the one it was: `deconfig`, `bound` with LEASED, then

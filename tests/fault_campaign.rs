@@ -50,11 +50,7 @@ fn cwd(pid: i32) -> Option<PathBuf> {
 }
 
 fn prerequisites() -> bool {
-    require("root", is_root())
-        && require(
-            "unshare (util-linux)",
-            have_program("/usr/bin/unshare") && have_program("/usr/bin/nsenter"),
-        )
+    pidns_prerequisites()
 }
 
 /// A tree with two services, each with the standard logger (ferrite's

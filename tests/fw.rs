@@ -276,7 +276,12 @@ fn whole_tree_follows_the_cable() {
         .and_then(|r| r.split('/').next())
         .unwrap();
     lab.s.ip(&["addr", "add", "169.254.0.1/16", "dev", "vs"]);
-    let ping = lab.s.exec().args(["ping", "-c1", "-W2", ll]).output().unwrap();
+    let ping = lab
+        .s
+        .exec()
+        .args(["ping", "-c1", "-W2", ll])
+        .output()
+        .unwrap();
     assert!(ping.status.success(), "{ll} does not answer a ping");
     assert!(
         default_route() && has_lease(),

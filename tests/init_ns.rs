@@ -85,8 +85,12 @@ fn init_reaps_orphans_restarts_runsvdir_and_powers_off() {
     assert!(!tree.is_empty());
     unsafe { libc::kill(init, libc::SIGUSR2) };
     // reboot(RB_POWER_OFF) in a PID namespace ends its init with SIGINT
-    let twenty = Duration::from_secs(20);
-    ends_by(&mut unshare, twenty, "init did not end the namespace", libc::SIGINT);
+    ends_by(
+        &mut unshare,
+        Duration::from_secs(20),
+        "init did not end the namespace",
+        libc::SIGINT,
+    );
     assert_eq!(
         fs::read_to_string(t.join("calm-finished")).unwrap(),
         "-1 15\n"
@@ -123,8 +127,8 @@ fn reboot_applet_and_stubborn_services() {
         .unwrap();
     assert!(st.success());
     // RB_AUTOBOOT in a PID namespace ends its init with SIGHUP
-    let thirty = Duration::from_secs(30);
-    ends_by(&mut unshare, thirty, "init did not end", libc::SIGHUP);
+    let t30 = Duration::from_secs(30);
+    ends_by(&mut unshare, t30, "init did not end", libc::SIGHUP);
     console_says(&t, "sending TERM to all processes");
 }
 
