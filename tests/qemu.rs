@@ -30,14 +30,20 @@ impl Vm {
             rootfs::board::Board::load(&repo().join(format!("board-configs/{board_name}.toml")))
                 .unwrap();
         let images = repo().join("target/images").join(board_name);
-        Vm::boot_image(&board, &images, no_reboot)
+        Vm::boot_image(&board, &images, no_reboot, None)
     }
 
-    /// Boot the image built for `board` in `images`.
-    pub fn boot_image(board: &rootfs::board::Board, images: &Path, no_reboot: bool) -> Vm {
+    /// Boot the image built for `board` in `images` (from the disk image
+    /// `disk`, which the guest writes to, when given).
+    pub fn boot_image(
+        board: &rootfs::board::Board,
+        images: &Path,
+        no_reboot: bool,
+        disk: Option<&Path>,
+    ) -> Vm {
         let dir = TempDir::new("qemu");
         let monitor = dir.join("monitor.sock");
-        let mut cmd = rootfs::qemu::command(board, images, &monitor, no_reboot).unwrap();
+        let mut cmd = rootfs::qemu::command(board, images, &monitor, no_reboot, disk).unwrap();
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -397,7 +403,7 @@ fn a_console_shell_that_ignores_term_does_not_hold_up_poweroff() {
     );
     assert!(board_text.contains("-n -l /bin/sh"));
     let board = build_x86_image(&board_text, &dir.join("image"));
-    let mut vm = Vm::boot_image(&board, &dir.join("image"), true);
+    let mut vm = Vm::boot_image(&board, &dir.join("image"), true, None);
     vm.expect("ferrite init: booting", BOOT);
     // the shell's prompt: ask for a marker until the shell answers
     let ok = (0..60).any(|_| {
@@ -444,7 +450,7 @@ fn a_box_without_a_shell_configures_its_network_by_itself() {
     for gone in ["bin/sh", "bin/busybox", "bin/ip", "sbin/ip"] {
         assert!(!entries.iter().any(|e| e.0 == gone), "{gone} in the image");
     }
-    let mut vm = Vm::boot_image(&board, &dir.join("image"), true);
+    let mut vm = Vm::boot_image(&board, &dir.join("image"), true, None);
     vm.expect("ferrite init: booting", BOOT);
     vm.expect("fw: + 10.0.2.15/24 dev eth0", BOOT);
     vm.expect("fw: + route default via 10.0.2.2 dev eth0", STEP);
@@ -487,8 +493,14 @@ fn a_module_that_fails_to_load_is_reported_and_boot_continues() {
         );
     let board = build_x86_image(&board_text, &dir.join("image"));
     // boot that image in place of the default one
-    let mut cmd =
-        rootfs::qemu::command(&board, &dir.join("image"), &dir.join("mon.sock"), true).unwrap();
+    let mut cmd = rootfs::qemu::command(
+        &board,
+        &dir.join("image"),
+        &dir.join("mon.sock"),
+        true,
+        None,
+    )
+    .unwrap();
     let out = std::fs::File::create(dir.join("console")).unwrap();
     let mut child = cmd
         .stdin(Stdio::null())
@@ -590,7 +602,7 @@ fn fault_campaign_in_the_booted_tree() {
     let board_text = default_board_text()
         + "\n[[file]]\npath = \"/bin/fault-campaign\"\nsource = \"../tests/data/fault-campaign.sh\"\nmode = 0o755\n";
     let board = build_x86_image(&board_text, &dir.join("image"));
-    let mut vm = Vm::boot_image(&board, &dir.join("image"), false);
+    let mut vm = Vm::boot_image(&board, &dir.join("image"), false, None);
     vm.expect("ferrite login: ", BOOT);
     vm.send("root\n");
     vm.expect("# ", STEP);
@@ -633,5 +645,48 @@ fn fault_campaign_in_the_booted_tree() {
     let st = vm
         .wait_exit(Duration::from_secs(60))
         .expect("poweroff after the campaign");
+    assert_eq!(st.code(), Some(0));
+}
+
+#[test]
+fn disk_image_keeps_etc_and_new_services_across_a_reboot_with_a_read_only_root() {
+    if !image_ready("qemu-x86_64") {
+        return;
+    }
+    let images = repo().join("target/images/qemu-x86_64");
+    assert!(
+        images.join("disk.img").exists(),
+        "the board has [disk]: make image writes disk.img"
+    );
+    let board = rootfs::board::Board::load(&repo().join("board-configs/qemu-x86_64.toml")).unwrap();
+    let dir = TempDir::new("disk-boot");
+    let disk = dir.join("disk.img");
+    std::fs::copy(images.join("disk.img"), &disk).unwrap();
+    // QEMU's reset kept: `reboot` comes back up on the same disk
+    let mut vm = Vm::boot_image(&board, &images, false, Some(&disk));
+    vm.expect("root /dev/vda1 mounted read-only", BOOT);
+    vm.expect("ferrite login: ", BOOT);
+    vm.send("root\n");
+    vm.expect("# ", STEP);
+    vm.send("touch /bin/x 2>&1; echo touched=$?\n");
+    vm.expect("Read-only file system", STEP);
+    vm.expect("touched=1", STEP);
+    vm.send("echo kept-$((6*7)) > /etc/ferrite-test && mkdir /etc/service/hello && printf '#!/bin/sh\\nexec sleep 1000\\n' > /etc/service/hello/run && chmod +x /etc/service/hello/run && sync && echo written=$?\n");
+    vm.expect("written=0", STEP);
+    vm.send("reboot\n");
+    vm.expect("reboot: stopping services", STEP);
+    // the second boot, same QEMU, same disk
+    vm.expect("root /dev/vda1 mounted read-only", BOOT);
+    vm.expect("ferrite login: ", BOOT);
+    vm.send("root\n");
+    vm.expect("# ", STEP);
+    vm.send("cat /etc/ferrite-test; i=0; while [ $i -lt 40 ] && ! ferrite sv status /var/service/hello | grep -q ^run; do sleep 0.25; i=$((i+1)); done; ferrite sv status /var/service/hello\n");
+    vm.expect("kept-42", STEP);
+    vm.expect("run: /var/service/hello: (pid ", STEP);
+    vm.send("poweroff\n");
+    vm.expect("ferrite init: power off: stopping services", STEP);
+    let st = vm
+        .wait_exit(Duration::from_secs(60))
+        .expect("QEMU did not exit after poweroff");
     assert_eq!(st.code(), Some(0));
 }

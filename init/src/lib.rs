@@ -2,6 +2,7 @@
 //! `reboot`/`poweroff`/`halt`, and `getty`.
 
 pub mod boot;
+pub mod early;
 pub mod getty;
 pub mod issue;
 pub mod pid1;

@@ -133,6 +133,7 @@ fn stage1() -> Vec<String> {
     let mounted = boot::mount_basics();
     boot::set_hostname();
     boot::load_modules(Path::new("/etc/modules"));
+    disk_root();
     boot::loopback_up();
     boot::run_hook(Path::new("/etc/ferrite/boot"));
     boot::install_services(
@@ -140,6 +141,21 @@ fn stage1() -> Vec<String> {
         Path::new(boot::SERVICE_LIVE),
     );
     mounted
+}
+
+/// The small initramfs of a disk image (it has `/newroot`; the disk's root
+/// has not) with `root=` on the command line: become the disk root's init
+/// (`early`). Returns only when that failed, and says why; boot then goes
+/// on from the initramfs.
+fn disk_root() {
+    if !Path::new("/newroot").is_dir() {
+        return;
+    }
+    let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
+    if let Some(plan) = crate::early::plan(&cmdline) {
+        let why = crate::early::switch_root(&plan);
+        log(&format!("cannot boot from the disk: {why}"));
+    }
 }
 
 fn spawn_runsvdir(exe: &Path, svdir: &Path) -> std::io::Result<u32> {

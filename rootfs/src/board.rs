@@ -33,6 +33,28 @@ pub struct Board {
     /// Printed after the image is built: how to install it on the board.
     #[serde(default)]
     pub install_notes: Option<String>,
+    /// A flashable `disk.img` as well: read-only root, data partition.
+    #[serde(default)]
+    pub disk: Option<Disk>,
+}
+
+/// `disk.img` (issue 14): a GPT with `ferrite-root` (squashfs) and
+/// `ferrite-data` (ext4), booted through a small initramfs
+/// (`initrd.cpio.gz`) that mounts them.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Disk {
+    /// Modules early boot needs to reach root and data (the disk's driver,
+    /// squashfs, ext4, overlay); their dependencies come along.
+    #[serde(default)]
+    pub modules: Vec<String>,
+    /// Size of the data partition, MiB (8 to 65536).
+    #[serde(default = "default_data_mib")]
+    pub data_mib: u32,
+}
+
+fn default_data_mib() -> u32 {
+    64
 }
 
 #[derive(Debug, Deserialize)]
@@ -151,6 +173,14 @@ impl Board {
         if self.qemu.is_some() && self.kernel.debian_package.is_none() && self.kernel.path.is_none()
         {
             return Err("kernel: a QEMU board needs `debian_package` or `path`".into());
+        }
+        if let Some(d) = &self.disk {
+            if !(8..=65536).contains(&d.data_mib) {
+                return Err(format!(
+                    "disk.data_mib {} is out of range (8 to 65536)",
+                    d.data_mib
+                ));
+            }
         }
         for s in &self.services {
             if s.name.is_empty() || s.name.contains('/') || s.name.starts_with('.') {

@@ -19,7 +19,7 @@ pub enum Node {
 }
 
 /// The image's file tree; paths have no leading `/`.
-#[derive(Default, Debug)]
+#[derive(Default, Debug, Clone)]
 pub struct Tree {
     pub nodes: BTreeMap<String, Node>,
 }
@@ -173,6 +173,66 @@ fn build_ferrite(board: &Board, repo: &Path) -> Result<PathBuf, String> {
         .join("release/ferrite"))
 }
 
+/// Put `wanted` and every module they need into `t` under
+/// `lib/modules/RELEASE/`; returns the `/etc/modules` text (the load order).
+fn add_modules(
+    t: &mut Tree,
+    wanted: &[String],
+    modules_dir: Option<&Path>,
+) -> Result<String, String> {
+    let mut listed = String::new();
+    if !wanted.is_empty() {
+        let dir = modules_dir.ok_or("modules: the kernel has no module directory")?;
+        let release = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        // The board names what it wants; what those need comes along, in
+        // the order to load them (the package has no modules.dep).
+        let index = module_files(dir);
+        let builtin = fs::read_to_string(dir.join("modules.builtin"))
+            .map(|t| common::kmod::builtin_names(&t))
+            .unwrap_or_default();
+        // aliases (ext4's `softdep=pre: crypto-crc32c`) need every module's
+        // info: read once, when the first one is asked for (~400 MB, ~1 s)
+        let mut aliases: Option<std::collections::BTreeMap<String, Vec<String>>> = None;
+        let mut lookup = |m: &str| {
+            use common::kmod::{modinfo, Found};
+            if let Some(file) = index.get(m) {
+                let data = fs::read(file).ok()?;
+                return Some(Found::Module(modinfo(&data).unwrap_or_default()));
+            }
+            let all = aliases.get_or_insert_with(|| {
+                let mut all = std::collections::BTreeMap::<String, Vec<String>>::new();
+                for (name, file) in &index {
+                    let Some(info) = fs::read(file).ok().and_then(|d| modinfo(&d)) else {
+                        continue;
+                    };
+                    for a in info.aliases {
+                        all.entry(a).or_default().push(name.clone());
+                    }
+                }
+                all
+            });
+            all.get(m).map(|mods| Found::Alias(mods.clone()))
+        };
+        let order = common::kmod::load_order(wanted, &mut lookup, &builtin)?;
+        for m in &order {
+            let Some(file) = index.get(m) else { continue };
+            let rel = file.strip_prefix(dir).map_err(|e| e.to_string())?;
+            let data = fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            t.file(
+                &format!("lib/modules/{release}/{}", rel.display()),
+                0o644,
+                data,
+            );
+            listed.push_str(m);
+            listed.push('\n');
+        }
+    }
+    Ok(listed)
+}
+
 /// Every module file under `dir`, by module name (`-` read as `_`).
 fn module_files(dir: &Path) -> std::collections::BTreeMap<String, PathBuf> {
     let mut index = std::collections::BTreeMap::new();
@@ -249,7 +309,7 @@ pub fn build(board: &Board, board_dir: &Path, inputs: &Inputs) -> Result<Tree, S
     t.char_dev("dev/null", 0o666, 1, 3);
     t.link("var/run", "../run");
     t.link("var/service", "../run/service");
-    t.file("bin/ferrite", 0o755, binary);
+    t.file("bin/ferrite", 0o755, binary.clone());
     t.link("init", "bin/ferrite");
 
     let ferrite_applets = applets(&ferrite, &inputs.repo)?;
@@ -331,39 +391,7 @@ pub fn build(board: &Board, board_dir: &Path, inputs: &Inputs) -> Result<Tree, S
     t.file("etc/shells", 0o644, format!("{shell}\n").into_bytes());
 
     // Modules: copied at their path under lib/modules/RELEASE, loaded by name.
-    let mut listed = String::new();
-    if !board.modules.is_empty() {
-        let dir = modules_dir
-            .as_ref()
-            .ok_or("modules: the kernel has no module directory")?;
-        let release = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        // The board names what it wants; what those need comes along, in
-        // the order to load them (the package has no modules.dep).
-        let index = module_files(dir);
-        let builtin = fs::read_to_string(dir.join("modules.builtin"))
-            .map(|t| common::kmod::builtin_names(&t))
-            .unwrap_or_default();
-        let mut lookup = |m: &str| {
-            let data = fs::read(index.get(m)?).ok()?;
-            Some(common::kmod::modinfo(&data).unwrap_or_default())
-        };
-        let order = common::kmod::load_order(&board.modules, &mut lookup, &builtin)?;
-        for m in &order {
-            let Some(file) = index.get(m) else { continue };
-            let rel = file.strip_prefix(dir).map_err(|e| e.to_string())?;
-            let data = fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-            t.file(
-                &format!("lib/modules/{release}/{}", rel.display()),
-                0o644,
-                data,
-            );
-            listed.push_str(m);
-            listed.push('\n');
-        }
-    }
+    let listed = add_modules(&mut t, &board.modules, modules_dir.as_deref())?;
     t.file("etc/modules", 0o644, listed.into_bytes());
 
     // Services from templates.
@@ -418,7 +446,66 @@ pub fn build(board: &Board, board_dir: &Path, inputs: &Inputs) -> Result<Tree, S
             extract_vmlinux(&kdst, &inputs.out.join("vmlinux"))?;
         }
     }
+    if let Some(disk) = &board.disk {
+        disk_images(
+            board,
+            disk,
+            &t,
+            &binary,
+            modules_dir.as_deref(),
+            &inputs.out,
+        )?;
+    }
     Ok(t)
+}
+
+/// `disk.img` and the small initramfs that boots it (`initrd.cpio.gz`),
+/// with the kernel command line it needs in `cmdline`.
+fn disk_images(
+    board: &Board,
+    disk: &crate::board::Disk,
+    tree: &Tree,
+    binary: &[u8],
+    modules_dir: Option<&Path>,
+    out: &Path,
+) -> Result<(), String> {
+    // the root: the same tree, with the mount points early boot uses
+    let mut root = tree.clone();
+    for d in ["data", "var/lib/ferrite", "var/log"] {
+        root.dir(d, 0o755);
+    }
+    // the initramfs: ferrite, the modules to reach the disk, nothing else
+    let mut initrd = Tree::default();
+    for d in ["bin", "sbin", "etc", "proc", "sys", "dev", "run", "newroot"] {
+        initrd.dir(d, 0o755);
+    }
+    initrd.char_dev("dev/console", 0o600, 5, 1);
+    initrd.file("bin/ferrite", 0o755, binary.to_vec());
+    initrd.link("init", "bin/ferrite");
+    initrd.link("sbin/init", "../bin/ferrite");
+    let wanted: Vec<String> = disk.modules.iter().chain(&board.modules).cloned().collect();
+    let listed = add_modules(&mut initrd, &wanted, modules_dir)?;
+    initrd.file("etc/modules", 0o644, listed.into_bytes());
+    let path = out.join("initrd.cpio.gz");
+    let file = fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut gz =
+        flate2::write::GzEncoder::new(std::io::BufWriter::new(file), flate2::Compression::best());
+    initrd
+        .write_cpio(&mut gz)
+        .and_then(|_| gz.finish())
+        .and_then(|mut w| w.flush())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    crate::disk::images(&root, &board.name, u64::from(disk.data_mib) << 20, out)?;
+    fs::write(
+        out.join("cmdline"),
+        format!(
+            "console={},{} root=PARTLABEL={}\n",
+            board.console.tty,
+            board.console.baud,
+            crate::disk::ROOT_NAME
+        ),
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// The ELF kernel inside an XZ-compressed bzImage (for PVH boots).

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 const USAGE: &str =
     "usage: ferrite-rootfs image BOARD.toml [--ferrite BIN] [--kernel IMAGE] [--out DIR]\n       \
-ferrite-rootfs qemu BOARD.toml [--out DIR] [--monitor SOCK] [--no-reboot]\n       \
+ferrite-rootfs qemu BOARD.toml [--out DIR] [--monitor SOCK] [--no-reboot] [--disk]\n       \
 ferrite-rootfs cpio DIR OUT.cpio.gz\n       \
 ferrite-rootfs monitor BOARD.toml|SOCK COMMAND...";
 
@@ -23,6 +23,8 @@ struct Args {
     kernel: Option<PathBuf>,
     monitor: Option<PathBuf>,
     no_reboot: bool,
+    /// boot disk.img (read-write) instead of the initramfs alone
+    disk: bool,
     rest: Vec<String>,
 }
 
@@ -37,6 +39,7 @@ fn parse() -> Result<Args, String> {
         kernel: None,
         monitor: None,
         no_reboot: false,
+        disk: false,
         rest: Vec::new(),
     };
     while let Some(x) = it.next() {
@@ -51,6 +54,7 @@ fn parse() -> Result<Args, String> {
             "--kernel" => a.kernel = Some(val("--kernel")?),
             "--monitor" => a.monitor = Some(val("--monitor")?),
             "--no-reboot" => a.no_reboot = true,
+            "--disk" => a.disk = true,
             s if s.starts_with("--") => return Err(format!("unknown option {s}\n{USAGE}")),
             _ => a.rest.push(x),
         }
@@ -151,11 +155,9 @@ fn run() -> Result<i32, String> {
             if kernel.exists() {
                 println!("{}: {} bytes", kernel.display(), size(&kernel));
             }
-            // the flashable images, for the boards QEMU boots (issue 14;
-            // the rpi4 SD card is not built yet)
-            if board.qemu.is_some() {
-                rootfs::disk::images(&tree, &board.name, 64 << 20, &out)?;
-                for f in ["root.img", "data.img", "disk.img"] {
+            // the flashable images (issue 14), for boards with a [disk]
+            if board.disk.is_some() {
+                for f in ["initrd.cpio.gz", "root.img", "data.img", "disk.img"] {
                     let p = out.join(f);
                     println!("{}: {} bytes", p.display(), size(&p));
                 }
@@ -182,7 +184,21 @@ fn run() -> Result<i32, String> {
             }
             let monitor = a.monitor.unwrap_or_else(|| default_monitor(&board));
             let _ = std::fs::remove_file(&monitor);
-            let mut cmd = rootfs::qemu::command(&board, &out, &monitor, a.no_reboot)?;
+            let disk = out.join("disk.img");
+            if a.disk && !disk.exists() {
+                return Err(format!(
+                    "no {}: board {} has no [disk] section, or `make image` has not run",
+                    disk.display(),
+                    board.name
+                ));
+            }
+            let mut cmd = rootfs::qemu::command(
+                &board,
+                &out,
+                &monitor,
+                a.no_reboot,
+                a.disk.then_some(disk.as_path()),
+            )?;
             eprintln!(
                 "ferrite-rootfs: booting {} in QEMU (software emulation)",
                 board.name

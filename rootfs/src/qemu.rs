@@ -6,11 +6,15 @@ use std::process::Command;
 
 /// `qemu-system-* ... -kernel vmlinuz -initrd initramfs.cpio.gz`, serial
 /// console on stdio, monitor on a unix socket, user-mode network on `n0`.
+/// With `disk` (an image file, written to by the guest): the small
+/// `initrd.cpio.gz`, the disk on virtio-blk and the command line of the
+/// image's `cmdline` file.
 pub fn command(
     board: &Board,
     image_dir: &Path,
     monitor: &Path,
     no_reboot: bool,
+    disk: Option<&Path>,
 ) -> Result<Command, String> {
     let q = board.qemu.as_ref().ok_or_else(|| {
         format!(
@@ -44,11 +48,27 @@ pub fn command(
         image_dir.join("vmlinuz")
     };
     c.arg("-kernel").arg(kernel);
-    c.arg("-initrd").arg(image_dir.join("initramfs.cpio.gz"));
-    c.args([
-        "-append",
-        &format!("console={},{}", board.console.tty, board.console.baud),
-    ]);
+    match disk {
+        None => {
+            c.arg("-initrd").arg(image_dir.join("initramfs.cpio.gz"));
+            c.args([
+                "-append",
+                &format!("console={},{}", board.console.tty, board.console.baud),
+            ]);
+        }
+        Some(d) => {
+            let line = std::fs::read_to_string(image_dir.join("cmdline")).map_err(|e| {
+                format!(
+                    "{}/cmdline: {e} (a board with [disk] writes it)",
+                    image_dir.display()
+                )
+            })?;
+            c.arg("-initrd").arg(image_dir.join("initrd.cpio.gz"));
+            c.args(["-append", line.trim()]);
+            c.arg("-drive")
+                .arg(format!("file={},if=virtio,format=raw", d.display()));
+        }
+    }
     c.args([
         "-netdev",
         "user,id=n0",

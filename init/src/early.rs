@@ -1,0 +1,326 @@
+//! Early boot from a disk (issue 14). When the kernel command line names a
+//! root partition (`root=PARTLABEL=ferrite-root` or `root=PARTUUID=...`),
+//! init in the small initramfs finds it by reading the disks' partition
+//! tables itself (no udev, no blkid: `common::partition`), mounts it
+//! read-only, mounts the data partition (`ferrite.data=PARTLABEL=...`,
+//! default `ferrite-data`) with its journal, lays an overlay over `/etc`
+//! (upper directory on data) unless `ferrite.failsafe` is given, binds
+//! `/var/lib/ferrite` to data, puts tmpfs on `/tmp` and `/var/log`, moves
+//! `/dev`, `/proc`, `/sys` and `/run` over and becomes the root's own init.
+//! A data partition that cannot be mounted costs persistence, never the
+//! boot: the console says so and the image's defaults run.
+
+use common::partition::{gpt, mbr, Partition, SECTOR};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+/// A partition named on the kernel command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Spec {
+    PartLabel(String),
+    PartUuid(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub root: Spec,
+    pub data: Spec,
+    /// `ferrite.failsafe`: no overlay, the image's /etc as it is
+    pub failsafe: bool,
+}
+
+fn spec(v: &str) -> Option<Spec> {
+    if let Some(l) = v.strip_prefix("PARTLABEL=") {
+        return (!l.is_empty()).then(|| Spec::PartLabel(l.to_string()));
+    }
+    let u = v.strip_prefix("PARTUUID=")?;
+    (!u.is_empty()).then(|| Spec::PartUuid(u.to_ascii_lowercase()))
+}
+
+/// What the command line asks for; `None` for a boot from the initramfs
+/// alone (no `root=`, or a `root=` this init does not handle, such as
+/// `/dev/vda1`: the kernel's own root= is not for an initramfs' init).
+pub fn plan(cmdline: &str) -> Option<Plan> {
+    let mut root = None;
+    let mut data = Spec::PartLabel("ferrite-data".into());
+    let mut failsafe = false;
+    for w in cmdline.split_ascii_whitespace() {
+        if let Some(v) = w.strip_prefix("root=") {
+            root = spec(v);
+        } else if let Some(v) = w.strip_prefix("ferrite.data=") {
+            if let Some(s) = spec(v) {
+                data = s;
+            }
+        } else if w == "ferrite.failsafe" {
+            failsafe = true;
+        }
+    }
+    Some(Plan {
+        root: root?,
+        data,
+        failsafe,
+    })
+}
+
+/// The device name of partition `n` of `disk`: `vda` → `vda1`, but
+/// `mmcblk0` → `mmcblk0p1` and `nvme0n1` → `nvme0n1p1` (a disk name ending
+/// in a digit takes a `p`), as the kernel names them.
+pub fn partition_device(disk: &str, n: u32) -> String {
+    if disk.ends_with(|c: char| c.is_ascii_digit()) {
+        format!("{disk}p{n}")
+    } else {
+        format!("{disk}{n}")
+    }
+}
+
+/// The device of the partition `spec` names, among `disks` (name, table).
+pub fn find(spec: &Spec, disks: &[(String, Vec<Partition>)]) -> Option<String> {
+    disks.iter().find_map(|(disk, parts)| {
+        parts
+            .iter()
+            .find(|p| match spec {
+                Spec::PartLabel(l) => p.name == *l,
+                Spec::PartUuid(u) => p.uuid.eq_ignore_ascii_case(u),
+            })
+            .map(|p| partition_device(disk, p.number))
+    })
+}
+
+/// The partition tables of the whole disks in /sys/block (GPT, else MBR).
+fn read_disks() -> Vec<(String, Vec<Partition>)> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir("/sys/block") else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with("loop") || name.starts_with("ram") {
+            continue;
+        }
+        let sectors: u64 = std::fs::read_to_string(e.path().join("size"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        let Ok(mut dev) = std::fs::File::open(format!("/dev/{name}")) else {
+            continue;
+        };
+        // at most the first and last 64 sectors are read: a table is there
+        let mut read = |lba: u64, n: u64| -> Option<Vec<u8>> {
+            if n > 64 || lba.checked_add(n)? > sectors {
+                return None;
+            }
+            let mut buf = vec![0u8; (n * SECTOR) as usize];
+            dev.seek(SeekFrom::Start(lba.checked_mul(SECTOR)?)).ok()?;
+            dev.read_exact(&mut buf).ok()?;
+            Some(buf)
+        };
+        let table = match sectors.checked_sub(1).and_then(|last| gpt(&mut read, last)) {
+            Some(t) => t,
+            None => match read(0, 1).and_then(|s| mbr(&s)) {
+                Some(t) => t,
+                None => continue,
+            },
+        };
+        out.push((name, table));
+    }
+    out
+}
+
+fn log(msg: &str) {
+    crate::boot::log(msg);
+}
+
+/// The disk may appear a little after its driver was loaded: look again
+/// every 50 ms, for at most 10 s (early boot, once; nothing else to do).
+fn wait_for(spec: &Spec) -> Option<String> {
+    for _ in 0..200 {
+        if let Some(dev) = find(spec, &read_disks()) {
+            return Some(dev);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    None
+}
+
+fn mount(
+    src: &str,
+    target: &str,
+    fs: &str,
+    flags: rustix::mount::MountFlags,
+    data: &str,
+) -> Result<(), String> {
+    let _ = std::fs::create_dir_all(target);
+    let data =
+        std::ffi::CString::new(data).map_err(|_| format!("mount {target}: NUL in its options"))?;
+    rustix::mount::mount(src, target, fs, flags, data.as_c_str())
+        .map_err(|e| format!("mount {src} on {target} ({fs}): {e}"))
+}
+
+const NEW: &str = "/newroot";
+
+/// The data partition's part: overlay on /etc, /var/lib/ferrite. False
+/// when it could not be mounted (the image's defaults then).
+fn mount_data(plan: &Plan) -> bool {
+    use rustix::mount::MountFlags;
+    let Some(dev) = wait_for(&plan.data) else {
+        log(&format!(
+            "no data partition {:?}: running with the image's defaults, nothing persists",
+            plan.data
+        ));
+        return false;
+    };
+    let data = format!("{NEW}/data");
+    if let Err(e) = mount(
+        &format!("/dev/{dev}"),
+        &data,
+        "ext4",
+        MountFlags::NOSUID | MountFlags::NODEV,
+        "",
+    ) {
+        log(&format!(
+            "data partition /dev/{dev}: {e}: running with the image's defaults, nothing persists"
+        ));
+        return false;
+    }
+    // `ferrite factory-reset` left a mark: the changes to /etc go
+    let mark = format!("{data}/factory-reset");
+    if Path::new(&mark).exists() {
+        let _ = std::fs::remove_dir_all(format!("{data}/etc.upper"));
+        let _ = std::fs::remove_dir_all(format!("{data}/etc.work"));
+        let _ = std::fs::remove_file(&mark);
+        log("factory reset: /etc is the image's again");
+    }
+    let lib = format!("{data}/lib-ferrite");
+    let _ = std::fs::create_dir_all(&lib);
+    if let Err(e) =
+        rustix::mount::mount_bind(lib.as_str(), format!("{NEW}/var/lib/ferrite").as_str())
+    {
+        log(&format!("/var/lib/ferrite: {e}"));
+    }
+    if plan.failsafe {
+        log("failsafe: /etc is the image's, changes go nowhere");
+        return true;
+    }
+    let (upper, work) = (format!("{data}/etc.upper"), format!("{data}/etc.work"));
+    let _ = std::fs::create_dir_all(&upper);
+    let _ = std::fs::create_dir_all(&work);
+    let opts = format!("lowerdir={NEW}/etc,upperdir={upper},workdir={work}");
+    if let Err(e) = mount(
+        "overlay",
+        &format!("{NEW}/etc"),
+        "overlay",
+        MountFlags::empty(),
+        &opts,
+    ) {
+        log(&format!("/etc overlay: {e}: /etc is the image's"));
+    }
+    true
+}
+
+/// Mount the disk's root and become its init. Returns only on failure
+/// (then boot goes on from the initramfs, and the console says why).
+pub fn switch_root(plan: &Plan) -> String {
+    use rustix::mount::MountFlags;
+    let Some(root) = wait_for(&plan.root) else {
+        return format!("no root partition {:?} on any disk", plan.root);
+    };
+    if let Err(e) = mount(
+        &format!("/dev/{root}"),
+        NEW,
+        "squashfs",
+        MountFlags::RDONLY,
+        "",
+    ) {
+        return e;
+    }
+    log(&format!("root /dev/{root} mounted read-only"));
+    mount_data(plan);
+    for (target, opts) in [("/tmp", "mode=1777"), ("/var/log", "mode=0755")] {
+        if let Err(e) = mount(
+            "tmpfs",
+            &format!("{NEW}{target}"),
+            "tmpfs",
+            MountFlags::NOSUID | MountFlags::NODEV,
+            opts,
+        ) {
+            log(&e);
+        }
+    }
+    for m in ["/dev", "/proc", "/sys", "/run"] {
+        if let Err(e) = rustix::mount::mount_move(m, format!("{NEW}{m}").as_str()) {
+            log(&format!("moving {m}: {e}"));
+        }
+    }
+    // the new root becomes / (what switch_root does; the initramfs' files
+    // stay in memory: a few MB, not worth a recursive delete in PID 1)
+    let switched = rustix::process::chdir(NEW)
+        .and_then(|()| rustix::mount::mount_move(".", "/"))
+        .and_then(|()| rustix::process::chroot("."))
+        .and_then(|()| rustix::process::chdir("/"));
+    if let Err(e) = switched {
+        return format!("switching to the new root: {e}");
+    }
+    use std::os::unix::process::CommandExt;
+    let e = std::process::Command::new("/sbin/init").arg0("init").exec();
+    format!("exec /sbin/init on the new root: {e}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_lines() {
+        assert_eq!(plan("console=ttyS0 quiet"), None);
+        assert_eq!(plan("root=/dev/vda1"), None, "the kernel's own kind");
+        let p = plan("console=ttyS0 root=PARTLABEL=ferrite-root").unwrap();
+        assert_eq!(p.root, Spec::PartLabel("ferrite-root".into()));
+        assert_eq!(p.data, Spec::PartLabel("ferrite-data".into()));
+        assert!(!p.failsafe);
+        let p =
+            plan("root=PARTUUID=ABCD-01 ferrite.data=PARTUUID=abcd-02 ferrite.failsafe").unwrap();
+        assert_eq!(p.root, Spec::PartUuid("abcd-01".into()));
+        assert_eq!(p.data, Spec::PartUuid("abcd-02".into()));
+        assert!(p.failsafe);
+        assert_eq!(plan("root=PARTLABEL="), None);
+        assert_eq!(
+            plan("root=PARTLABEL=é root=x"),
+            None,
+            "the last root= counts"
+        );
+    }
+
+    #[test]
+    fn partitions_are_found_and_named_as_the_kernel_does() {
+        assert_eq!(partition_device("vda", 1), "vda1");
+        assert_eq!(partition_device("mmcblk0", 2), "mmcblk0p2");
+        assert_eq!(partition_device("nvme0n1", 3), "nvme0n1p3");
+        let part = |n, name: &str, uuid: &str| Partition {
+            number: n,
+            first_lba: 2048,
+            last_lba: 4095,
+            name: name.into(),
+            uuid: uuid.into(),
+            kind: [0; 16],
+        };
+        let disks = vec![
+            ("sda".to_string(), vec![part(1, "other", "1111")]),
+            (
+                "mmcblk0".to_string(),
+                vec![
+                    part(1, "boot", "aaaa-01"),
+                    part(2, "ferrite-root", "aaaa-02"),
+                ],
+            ),
+        ];
+        assert_eq!(
+            find(&Spec::PartLabel("ferrite-root".into()), &disks).as_deref(),
+            Some("mmcblk0p2")
+        );
+        assert_eq!(
+            find(&Spec::PartUuid("AAAA-01".into()), &disks).as_deref(),
+            Some("mmcblk0p1")
+        );
+        assert_eq!(find(&Spec::PartLabel("none".into()), &disks), None);
+    }
+}
