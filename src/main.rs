@@ -17,6 +17,7 @@ const APPLETS: &[Applet] = &[
     applet("dhcp", netsvc::dhcp::udhcpc::native_main, "DHCP client that needs no shell (ipconf + fw)"),
     applet("envdir", supervisor::chpst::main, "run a program with environment from a directory"),
     applet("envuidgid", supervisor::chpst::main, "run a program with $UID and $GID of a user"),
+    applet("factory-reset", init::factory_reset::main, "the next boot gives /etc back as the disk image has it"),
     applet("fw", netsvc::fw::main, "one-shot network configuration from ipconf files"),
     applet("getty", init::getty::main, "open a tty, ask for a login name, run login"),
     applet("halt", init::reboot::main, "halt the machine (via init, or -f now)"),

@@ -683,10 +683,64 @@ fn disk_image_keeps_etc_and_new_services_across_a_reboot_with_a_read_only_root()
     vm.send("cat /etc/ferrite-test; i=0; while [ $i -lt 40 ] && ! ferrite sv status /var/service/hello | grep -q ^run; do sleep 0.25; i=$((i+1)); done; ferrite sv status /var/service/hello\n");
     vm.expect("kept-42", STEP);
     vm.expect("run: /var/service/hello: (pid ", STEP);
+    // factory reset: the next boot has the image's /etc again
+    vm.send("ferrite factory-reset\n");
+    vm.expect("factory-reset: done at the next boot", STEP);
+    vm.send("reboot\n");
+    vm.expect("reboot: stopping services", STEP);
+    vm.expect("factory reset: /etc is the image's again", BOOT);
+    vm.expect("ferrite login: ", BOOT);
+    vm.send("root\n");
+    vm.expect("# ", STEP);
+    vm.send("cat /etc/ferrite-test 2>&1; ls -d /etc/service/hello 2>&1; echo listed\n");
+    vm.expect("No such file", STEP);
+    vm.expect("listed", STEP);
+    let out = vm.output();
+    let third_boot = &out[out.rfind("factory reset: /etc").unwrap()..];
+    assert!(!third_boot.contains("kept-42"), "{third_boot}");
     vm.send("poweroff\n");
     vm.expect("ferrite init: power off: stopping services", STEP);
     let st = vm
         .wait_exit(Duration::from_secs(60))
         .expect("QEMU did not exit after poweroff");
     assert_eq!(st.code(), Some(0));
+}
+
+#[test]
+fn a_zeroed_data_partition_boots_with_the_images_defaults_and_says_so() {
+    if !image_ready("qemu-x86_64") {
+        return;
+    }
+    let images = repo().join("target/images/qemu-x86_64");
+    let board = rootfs::board::Board::load(&repo().join("board-configs/qemu-x86_64.toml")).unwrap();
+    let dir = TempDir::new("disk-zeroed");
+    let disk = dir.join("disk.img");
+    let mut bytes = std::fs::read(images.join("disk.img")).unwrap();
+    // the data partition's start, from the GPT the image tool wrote
+    let last = bytes.len() as u64 / 512 - 1;
+    let parts = {
+        let b = &bytes;
+        let mut read = |lba: u64, n: u64| {
+            b.get((lba * 512) as usize..((lba + n) * 512) as usize)
+                .map(|s| s.to_vec())
+        };
+        ::common::partition::gpt(&mut read, last).unwrap()
+    };
+    let data = parts.iter().find(|p| p.name == "ferrite-data").unwrap();
+    let at = (data.first_lba * 512) as usize;
+    bytes[at..at + (4 << 20)].fill(0);
+    std::fs::write(&disk, &bytes).unwrap();
+    let mut vm = Vm::boot_image(&board, &images, true, Some(&disk));
+    vm.expect("running with the image's defaults, nothing persists", BOOT);
+    vm.expect("ferrite login: ", BOOT);
+    vm.send("root\n");
+    vm.expect("# ", STEP);
+    vm.send("cat /etc/hostname\n");
+    vm.expect("ferrite", STEP);
+    vm.send("poweroff\n");
+    vm.expect("ferrite init: power off: stopping services", STEP);
+    assert_eq!(
+        vm.wait_exit(Duration::from_secs(60)).map(|s| s.code()),
+        Some(Some(0))
+    );
 }

@@ -169,7 +169,7 @@ fn mount_data(plan: &Plan) -> bool {
         ));
         return false;
     };
-    let data = format!("{NEW}/data");
+    let data = format!("{NEW}{}", crate::factory_reset::DATA);
     if let Err(e) = mount(
         &format!("/dev/{dev}"),
         &data,
@@ -183,7 +183,7 @@ fn mount_data(plan: &Plan) -> bool {
         return false;
     }
     // `ferrite factory-reset` left a mark: the changes to /etc go
-    let mark = format!("{data}/factory-reset");
+    let mark = format!("{data}/{}", crate::factory_reset::MARK);
     if Path::new(&mark).exists() {
         let _ = std::fs::remove_dir_all(format!("{data}/etc.upper"));
         let _ = std::fs::remove_dir_all(format!("{data}/etc.work"));

@@ -3,6 +3,7 @@
 
 pub mod boot;
 pub mod early;
+pub mod factory_reset;
 pub mod getty;
 pub mod issue;
 pub mod pid1;
