@@ -23,6 +23,7 @@ help:
 	@echo "make              static musl release binary for x86_64 (target/$(TARGET)/release/ferrite)"
 	@echo "make qemu         build the default board's image and boot it in QEMU (BOARD=NAME for another)"
 	@echo "make image        only build the board's image into target/images/BOARD/"
+	@echo "make qemu-ram     boot the initramfs alone (make qemu boots the board's disk.img when it has one)"
 	@echo "make test         the whole test suite: lint, size, unit, process, interop, namespaces, QEMU boots"
 	@echo "make bench        side-by-side benchmarks against runit, s6, BusyBox (figures in BENCHMARKS.md)"
 	@echo "make fuzz         every fuzz target for 10 million inputs (FUZZ_RUNS=N, FUZZ_TARGETS='a b'); make test runs each 4 s"
@@ -113,7 +114,7 @@ clean:
 BOARD ?= qemu-x86_64
 ROOTFS := cargo run -q --release -p rootfs --
 
-.PHONY: image images qemu cable-off cable-on monitor
+.PHONY: image images qemu qemu-ram cable-off cable-on monitor
 image:
 	@$(DEPS) image board-configs/$(BOARD).toml
 	$(ROOTFS) image board-configs/$(BOARD).toml
@@ -127,6 +128,12 @@ qemu:
 	@$(DEPS) qemu board-configs/$(BOARD).toml
 	$(MAKE) image
 	$(ROOTFS) qemu board-configs/$(BOARD).toml
+
+# The initramfs alone, without the board's disk image (nothing persists).
+qemu-ram:
+	@$(DEPS) qemu board-configs/$(BOARD).toml
+	$(MAKE) image
+	$(ROOTFS) qemu board-configs/$(BOARD).toml --ram
 
 # The virtual cable of a running `make qemu`, through the QEMU monitor.
 cable-off:

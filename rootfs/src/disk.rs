@@ -195,6 +195,60 @@ pub fn images(tree: &Tree, board: &str, data_bytes: u64, out: &Path) -> Result<(
     )
 }
 
+/// The disk `ferrite-rootfs qemu` boots: `qemu-disk.img` next to the
+/// image. Made from `disk.img` the first time; after a rebuild only its
+/// root partition is rewritten with the new `root.img` (an upgrade as a box
+/// would do it), so what the guest wrote on data stays. A root that no
+/// longer fits its partition means a fresh copy (the console of the next
+/// boot says the data partition is new).
+pub fn live_copy(out: &Path) -> Result<std::path::PathBuf, String> {
+    let live = out.join("qemu-disk.img");
+    let fresh = || {
+        fs::copy(out.join("disk.img"), &live)
+            .map(|_| ())
+            .map_err(|e| format!("{}: {e}", live.display()))
+    };
+    if !live.exists() {
+        fresh()?;
+        return Ok(live);
+    }
+    let root = fs::read(out.join("root.img")).map_err(|e| format!("root.img: {e}"))?;
+    let mut f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&live)
+        .map_err(|e| format!("{}: {e}", live.display()))?;
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut read = |lba: u64, n: u64| {
+        use std::io::Read;
+        let mut buf = vec![0u8; (n * SECTOR) as usize];
+        f.seek(SeekFrom::Start(lba * SECTOR)).ok()?;
+        f.read_exact(&mut buf).ok()?;
+        Some(buf)
+    };
+    let part = (len / SECTOR)
+        .checked_sub(1)
+        .and_then(|last| common::partition::gpt(&mut read, last))
+        .and_then(|t| t.into_iter().find(|p| p.name == ROOT_NAME));
+    match part {
+        Some(p) if p.bytes() >= root.len() as u64 => {
+            f.seek(SeekFrom::Start(p.first_lba * SECTOR))
+                .and_then(|_| f.write_all(&root))
+                .and_then(|_| f.sync_all())
+                .map_err(|e| format!("{}: {e}", live.display()))?;
+        }
+        _ => {
+            drop(f);
+            eprintln!(
+                "ferrite-rootfs: {}: the new root does not fit its partition: a fresh copy of disk.img (its data partition is empty)",
+                live.display()
+            );
+            fresh()?;
+        }
+    }
+    Ok(live)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

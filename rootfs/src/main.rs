@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 const USAGE: &str =
     "usage: ferrite-rootfs image BOARD.toml [--ferrite BIN] [--kernel IMAGE] [--out DIR]\n       \
-ferrite-rootfs qemu BOARD.toml [--out DIR] [--monitor SOCK] [--no-reboot] [--disk]\n       \
+ferrite-rootfs qemu BOARD.toml [--out DIR] [--monitor SOCK] [--no-reboot] [--ram]\n       \
 ferrite-rootfs cpio DIR OUT.cpio.gz\n       \
 ferrite-rootfs monitor BOARD.toml|SOCK COMMAND...";
 
@@ -23,8 +23,8 @@ struct Args {
     kernel: Option<PathBuf>,
     monitor: Option<PathBuf>,
     no_reboot: bool,
-    /// boot disk.img (read-write) instead of the initramfs alone
-    disk: bool,
+    /// boot the initramfs alone, not the board's disk image
+    ram: bool,
     rest: Vec<String>,
 }
 
@@ -39,7 +39,7 @@ fn parse() -> Result<Args, String> {
         kernel: None,
         monitor: None,
         no_reboot: false,
-        disk: false,
+        ram: false,
         rest: Vec::new(),
     };
     while let Some(x) = it.next() {
@@ -54,7 +54,7 @@ fn parse() -> Result<Args, String> {
             "--kernel" => a.kernel = Some(val("--kernel")?),
             "--monitor" => a.monitor = Some(val("--monitor")?),
             "--no-reboot" => a.no_reboot = true,
-            "--disk" => a.disk = true,
+            "--ram" => a.ram = true,
             s if s.starts_with("--") => return Err(format!("unknown option {s}\n{USAGE}")),
             _ => a.rest.push(x),
         }
@@ -184,21 +184,20 @@ fn run() -> Result<i32, String> {
             }
             let monitor = a.monitor.unwrap_or_else(|| default_monitor(&board));
             let _ = std::fs::remove_file(&monitor);
-            let disk = out.join("disk.img");
-            if a.disk && !disk.exists() {
-                return Err(format!(
-                    "no {}: board {} has no [disk] section, or `make image` has not run",
-                    disk.display(),
-                    board.name
-                ));
+            // a board with [disk] boots its disk image, kept between runs
+            let disk = if board.disk.is_some() && !a.ram {
+                Some(rootfs::disk::live_copy(&out)?)
+            } else {
+                None
+            };
+            let mut cmd =
+                rootfs::qemu::command(&board, &out, &monitor, a.no_reboot, disk.as_deref())?;
+            if let Some(d) = &disk {
+                eprintln!(
+                    "ferrite-rootfs: the disk is {} (its data partition is kept when the image is rebuilt; delete the file to start afresh)",
+                    d.display()
+                );
             }
-            let mut cmd = rootfs::qemu::command(
-                &board,
-                &out,
-                &monitor,
-                a.no_reboot,
-                a.disk.then_some(disk.as_path()),
-            )?;
             eprintln!(
                 "ferrite-rootfs: booting {} in QEMU (software emulation)",
                 board.name

@@ -21,8 +21,8 @@ fn have(tool: &str) -> bool {
     ok
 }
 
-fn out_dir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ferrite-disk-test-{}", std::process::id()));
+fn out_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ferrite-disk-test-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -64,7 +64,7 @@ fn disk_image_read_by_sfdisk_unsquashfs_and_e2fsck() {
     t.link("sbin/init", "../bin/tool");
     t.char_dev("dev/console", 0o600, 5, 1);
     t.dir("tmp", 0o1777);
-    let out = out_dir();
+    let out = out_dir("read");
     rootfs::disk::images(&t, "test-board", 8 << 20, &out).unwrap();
     let disk = out.join("disk.img");
     let json = run(Command::new("sfdisk").arg("--json").arg(&disk));
@@ -141,4 +141,43 @@ fn disk_image_read_by_sfdisk_unsquashfs_and_e2fsck() {
 
 fn out_dir_of(p: &Path) -> PathBuf {
     p.parent().unwrap().to_path_buf()
+}
+
+#[test]
+fn a_rebuilt_image_rewrites_only_the_root_of_the_kept_disk() {
+    if !(have("mksquashfs") && have("mke2fs")) {
+        return;
+    }
+    let out = out_dir("live");
+    let tree = |text: &str| {
+        let mut t = Tree::default();
+        t.file("etc/version", 0o644, text.as_bytes().to_vec());
+        t
+    };
+    rootfs::disk::images(&tree("one"), "b", 8 << 20, &out).unwrap();
+    let live = rootfs::disk::live_copy(&out).unwrap();
+    // the guest writes on its data partition
+    let mut bytes = std::fs::read(&live).unwrap();
+    let last = bytes.len() as u64 / 512 - 1;
+    let table = {
+        let b = bytes.clone();
+        let mut read = |lba: u64, n: u64| {
+            b.get((lba * 512) as usize..((lba + n) * 512) as usize)
+                .map(|s| s.to_vec())
+        };
+        common::partition::gpt(&mut read, last).unwrap()
+    };
+    let data_at = (table[1].first_lba * 512 + (3 << 20)) as usize;
+    bytes[data_at..data_at + 11].copy_from_slice(b"guest-state");
+    std::fs::write(&live, &bytes).unwrap();
+    // a rebuild with another root
+    rootfs::disk::images(&tree("two, longer"), "b", 8 << 20, &out).unwrap();
+    let again = rootfs::disk::live_copy(&out).unwrap();
+    assert_eq!(again, live);
+    let bytes = std::fs::read(&live).unwrap();
+    assert_eq!(&bytes[data_at..data_at + 11], b"guest-state", "data kept");
+    let root = std::fs::read(out.join("root.img")).unwrap();
+    let root_at = (table[0].first_lba * 512) as usize;
+    assert_eq!(&bytes[root_at..root_at + root.len()], &root[..], "new root");
+    let _ = std::fs::remove_dir_all(&out);
 }
