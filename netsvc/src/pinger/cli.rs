@@ -23,21 +23,16 @@ pub const HELP: &str =
   --timeout SECS    an answer later than this is a failure (1)
 ";
 
-/// The usage line of a mistake: the first line of `HELP`.
-fn usage_line() -> &'static str {
-    HELP.split_inclusive('\n').next().unwrap_or(HELP)
-}
-
 const SPEC: Spec<'static> = Spec {
-    flags: "",
-    values: "i",
-    optional: "",
     long: &[
         long("interval", Takes::Value),
         long("retry", Takes::Value),
         long("failures", Takes::Value),
         long("timeout", Takes::Value),
     ],
+    values: "i",
+    flags: "",
+    optional: "",
     unchecked: false,
 };
 
@@ -123,6 +118,11 @@ fn options(words: &[String], o: &mut Options) -> Result<bool, String> {
     }
 }
 
+/// The usage line of a mistake: the first line of `HELP`.
+fn usage_line() -> &'static str {
+    HELP.split_inclusive('\n').next().unwrap_or(HELP)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,24 +184,20 @@ mod tests {
 
     #[test]
     fn mistakes_say_why_then_the_usage_and_help_is_asked_for() {
-        assert_eq!(
-            p("-x").unwrap_err(),
-            format!("pinger: unknown argument -x\n{}", usage_line())
-        );
-        assert_eq!(
-            p("--bogus 1").unwrap_err(),
-            format!("pinger: unknown argument --bogus\n{}", usage_line())
-        );
-        assert_eq!(
-            p("stray").unwrap_err(),
-            format!("pinger: unknown argument stray\n{}", usage_line())
-        );
-        assert!(p("--interval")
-            .unwrap_err()
-            .contains("--interval needs a value"));
-        assert_eq!(p("-i eth1 --help"), Err("help".into()));
-        for line in HELP.lines().skip(1) {
-            assert!(line.starts_with("  -"), "one line per option: {line}");
+        let cases = [
+            ("-x", "unknown argument -x"),
+            ("--bogus 1", "unknown argument --bogus"),
+            ("stray", "unknown argument stray"),
+            ("--interval", "option --interval needs a value"),
+        ];
+        for (words, why) in cases {
+            let want = format!("pinger: {why}\n{}", usage_line());
+            assert_eq!(p(words), Err(want), "{words}");
         }
+        assert_eq!(p("-i eth1 --help"), Err("help".into()));
+        assert!(
+            HELP.lines().skip(1).all(|l| l.starts_with("  -")),
+            "a line per option"
+        );
     }
 }

@@ -24,22 +24,6 @@ pub const HELP: &str = "usage: zcip [-fqv] [-r 169.254.X.X] IFACE SCRIPT
   --fw-service DIR    without SCRIPT: poke this fw service (/var/service/fw)
 ";
 
-/// The usage line of a mistake: the first line of `HELP`.
-fn usage_line() -> &'static str {
-    HELP.split_inclusive('\n').next().unwrap_or(HELP)
-}
-
-const SPEC: Spec<'static> = Spec {
-    flags: "fqv",
-    values: "r",
-    optional: "",
-    long: &[
-        long("fw-dir", Takes::Value),
-        long("fw-service", Takes::Value),
-    ],
-    unchecked: false,
-};
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     pub interface: String,
@@ -59,6 +43,17 @@ pub enum Parsed {
     Run(Options),
     Help,
 }
+
+const SPEC: Spec<'static> = Spec {
+    flags: "fqv",
+    values: "r",
+    optional: "",
+    long: &[
+        long("fw-dir", Takes::Value),
+        long("fw-service", Takes::Value),
+    ],
+    unchecked: false,
+};
 
 /// The words after `zcip`; `dir` is the current directory's name (IFACE
 /// of `zcip_IFACE` when no operand names it), `service` whether it runs as
@@ -112,6 +107,11 @@ pub fn parse(words: &[String], dir: &str, service: bool) -> Result<Parsed, Strin
         _ => return Err(usage(None)),
     }
     Ok(Parsed::Run(o))
+}
+
+/// The usage line of a mistake: the first line of `HELP`.
+fn usage_line() -> &'static str {
+    HELP.split_inclusive('\n').next().unwrap_or(HELP)
 }
 
 #[cfg(test)]
