@@ -12,29 +12,37 @@
 /// whoever waits for the command to return finds the file already written
 /// (a child writing it itself raced a script that reads it at once).
 pub fn background(pidfile: Option<&std::path::Path>) {
-    // SAFETY: single-threaded caller; the parent leaves with _exit, the
-    // child only makes plain system calls.
-    unsafe {
-        match libc::fork() {
-            0 => {
-                libc::setsid();
-                let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
-                if null >= 0 {
-                    libc::dup2(null, 0);
-                    libc::dup2(null, 1);
-                    if null > 1 {
-                        libc::close(null);
-                    }
+    // SAFETY: fork(2) is sound here because the caller is single-threaded
+    // (the documented precondition: no other thread holds a lock the child
+    // could need); the child goes on with only system calls through rustix
+    // and the parent only writes a file and exits. rustix has no fork.
+    let pid = unsafe { libc::fork() };
+    match pid {
+        0 => {
+            let _ = rustix::process::setsid();
+            if let Ok(null) = rustix::fs::open(
+                "/dev/null",
+                rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC,
+                rustix::fs::Mode::empty(),
+            ) {
+                // dup2 clears close-on-exec on the copies; `null` itself
+                // is closed when it goes out of scope (unless it is 0 or 1,
+                // which open only returns when they were closed).
+                let _ = rustix::stdio::dup2_stdin(&null);
+                let _ = rustix::stdio::dup2_stdout(&null);
+                if std::os::fd::AsRawFd::as_raw_fd(&null) <= 1 {
+                    std::mem::forget(null);
                 }
             }
-            pid if pid > 0 => {
-                if let Some(p) = pidfile {
-                    let _ =
-                        crate::fsutil::atomic_write(p, format!("{pid}\n").as_bytes(), 0o644, false);
-                }
-                libc::_exit(0)
-            }
-            _ => {}
         }
+        pid if pid > 0 => {
+            if let Some(p) = pidfile {
+                let _ = crate::fsutil::atomic_write(p, format!("{pid}\n").as_bytes(), 0o644, false);
+            }
+            // nothing is buffered (every message goes out with write(2)),
+            // so exiting through std flushes nothing twice
+            std::process::exit(0)
+        }
+        _ => {}
     }
 }

@@ -5,10 +5,10 @@
 //! a symlink planted where the temporary file goes is never followed; the
 //! new file's owner is the writer and its mode exactly `mode`.
 
-use std::ffi::{CString, OsString};
+use rustix::fs::{AtFlags, Mode, OFlags, CWD};
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -19,18 +19,6 @@ pub fn new_path(path: &Path) -> PathBuf {
     let mut s: OsString = path.as_os_str().to_owned();
     s.push(".new");
     PathBuf::from(s)
-}
-
-fn cstr(b: &[u8]) -> io::Result<CString> {
-    CString::new(b).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in a file name"))
-}
-
-fn check(r: libc::c_int) -> io::Result<libc::c_int> {
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
 }
 
 /// A temporary name no other writer uses: `.NAME.PID.N.NANOS`.
@@ -60,71 +48,48 @@ pub fn atomic_write(path: &Path, data: &[u8], mode: u32, durable: bool) -> io::R
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let dir_c = cstr(dir.as_os_str().as_bytes())?;
-    // SAFETY: a plain open(2) of a NUL-terminated path; the result is checked
-    // and owned exactly once below.
-    let dfd = check(unsafe {
-        libc::open(
-            dir_c.as_ptr(),
-            libc::O_DIRECTORY | libc::O_RDONLY | libc::O_CLOEXEC,
-        )
-    })?;
-    // SAFETY: `dfd` is a fresh descriptor that nothing else owns.
-    let dir_fd = unsafe { OwnedFd::from_raw_fd(dfd) };
-    let name_c = cstr(name.as_bytes())?;
+    let dir_fd = rustix::fs::openat(
+        CWD,
+        dir,
+        OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
     let mode = mode & 0o7777 & !(libc::S_ISUID | libc::S_ISGID);
 
     let mut attempt = 0;
-    let (tmp_c, file) = loop {
-        let tmp_c = cstr(&temp_name(name.as_bytes(), attempt))?;
+    let (tmp, file) = loop {
+        let tmp = temp_name(name.as_bytes(), attempt);
         let flags =
-            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-        // SAFETY: openat(2) relative to a directory descriptor we own, with a
-        // NUL-terminated name; the result is checked and owned once.
-        let fd = unsafe {
-            libc::openat(
-                dir_fd.as_raw_fd(),
-                tmp_c.as_ptr(),
-                flags,
-                mode as libc::c_uint,
-            )
-        };
-        match check(fd) {
-            // SAFETY: `fd` is a fresh descriptor that nothing else owns.
-            Ok(fd) => break (tmp_c, unsafe { File::from_raw_fd(fd) }),
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) && attempt < 16 => attempt += 1,
-            Err(e) => return Err(e),
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        match rustix::fs::openat(
+            &dir_fd,
+            OsStr::from_bytes(&tmp),
+            flags,
+            Mode::from_raw_mode(mode),
+        ) {
+            Ok(fd) => break (tmp, File::from(fd)),
+            Err(rustix::io::Errno::EXIST) if attempt < 16 => attempt += 1,
+            Err(e) => return Err(e.into()),
         }
     };
-    let result = (|| {
+    let tmp = OsStr::from_bytes(&tmp);
+    let result = (|| -> io::Result<()> {
         // The umask must not weaken what the caller asked for.
-        // SAFETY: fchmod(2) on the descriptor we just created.
-        check(unsafe { libc::fchmod(file.as_raw_fd(), mode) })?;
+        rustix::fs::fchmod(&file, Mode::from_raw_mode(mode))?;
         (&file).write_all(data)?;
         if durable {
             file.sync_all()?;
         }
-        // SAFETY: renameat(2) with two NUL-terminated names relative to the
-        // directory descriptor we own.
-        check(unsafe {
-            libc::renameat(
-                dir_fd.as_raw_fd(),
-                tmp_c.as_ptr(),
-                dir_fd.as_raw_fd(),
-                name_c.as_ptr(),
-            )
-        })?;
+        rustix::fs::renameat(&dir_fd, tmp, &dir_fd, name)?;
         Ok(())
     })();
     drop(file);
     if let Err(e) = result {
-        // SAFETY: unlinkat(2) of the temporary name we created, relative to our directory.
-        unsafe { libc::unlinkat(dir_fd.as_raw_fd(), tmp_c.as_ptr(), 0) };
+        let _ = rustix::fs::unlinkat(&dir_fd, tmp, AtFlags::empty());
         return Err(e);
     }
     if durable {
-        // SAFETY: fsync(2) on a directory descriptor we own.
-        unsafe { libc::fsync(dir_fd.as_raw_fd()) };
+        let _ = rustix::fs::fsync(&dir_fd);
     }
     Ok(())
 }

@@ -1,95 +1,136 @@
 //! Network interfaces by name: index, name of an index, bringing one up,
 //! its MTU. (The daemons that need more talk rtnetlink; these are ioctls.)
+//!
+//! rustix answers the index and name questions; flags and MTU have no safe
+//! rustix call, so they go through one `ioctl(2)` on an `ifreq` of our own
+//! (a name and a plain byte area instead of libc's union, so reading the
+//! answer needs no unsafe).
 
-use std::ffi::CString;
+use rustix::net::{AddressFamily, SocketFlags, SocketType};
 use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+/// The kernel's `struct ifreq`: the name, then 24 bytes whose first ones
+/// hold the value of the request (a short for flags, an int for the MTU
+/// and the index).
+#[repr(C)]
+struct IfReq {
+    name: [u8; libc::IF_NAMESIZE],
+    value: [u8; 24],
+}
+
+// The kernel copies exactly this many bytes in and out.
+const _: () = assert!(std::mem::size_of::<IfReq>() == std::mem::size_of::<libc::ifreq>());
+
+impl IfReq {
+    fn new(name: &str) -> IfReq {
+        let mut r = IfReq {
+            name: [0; libc::IF_NAMESIZE],
+            value: [0; 24],
+        };
+        for (d, b) in r
+            .name
+            .iter_mut()
+            .zip(name.bytes().take(libc::IF_NAMESIZE - 1))
+        {
+            *d = b;
+        }
+        r
+    }
+    fn short(&self) -> i16 {
+        i16::from_ne_bytes([self.value[0], self.value[1]])
+    }
+    fn set_short(&mut self, v: i16) {
+        self.value[..2].copy_from_slice(&v.to_ne_bytes());
+    }
+    fn int(&self) -> i32 {
+        i32::from_ne_bytes([self.value[0], self.value[1], self.value[2], self.value[3]])
+    }
+    fn set_int(&mut self, v: i32) {
+        self.value[..4].copy_from_slice(&v.to_ne_bytes());
+    }
+}
+
+/// The only requests made on an `IfReq`: each reads or writes one
+/// `struct ifreq` and nothing beyond it.
+#[derive(Clone, Copy)]
+enum Request {
+    GetFlags,
+    SetFlags,
+    GetMtu,
+    SetMtu,
+    GetName,
+}
+
+fn ioctl(sock: &OwnedFd, request: Request, req: &mut IfReq) -> io::Result<()> {
+    let code = match request {
+        Request::GetFlags => libc::SIOCGIFFLAGS,
+        Request::SetFlags => libc::SIOCSIFFLAGS,
+        Request::GetMtu => libc::SIOCGIFMTU,
+        Request::SetMtu => libc::SIOCSIFMTU,
+        Request::GetName => libc::SIOCGIFNAME,
+    };
+    // SAFETY: each of these requests reads and/or writes one struct ifreq
+    // (netdevice(7)) through the pointer; `req` is an exclusive borrow of
+    // an IfReq of exactly that size and layout, live for the call.
+    let r = unsafe { libc::ioctl(sock.as_raw_fd(), code as _, req as *mut IfReq) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// A throwaway socket for interface requests.
+fn socket() -> io::Result<OwnedFd> {
+    Ok(rustix::net::socket_with(
+        AddressFamily::INET,
+        SocketType::DGRAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )?)
+}
 
 /// The index of interface `name`, if it exists.
 pub fn index_of(name: &str) -> Option<i32> {
-    let c = CString::new(name).ok()?;
-    // SAFETY: valid C string.
-    let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    let i = rustix::net::netdevice::name_to_index(socket().ok()?, name).ok()?;
     (i != 0).then_some(i as i32)
 }
 
 /// The name of interface `index`, or `#INDEX` when it has none (for messages).
 pub fn name_of(index: i32) -> String {
-    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
-    // SAFETY: buf has IF_NAMESIZE bytes as if_indextoname requires.
-    let p = unsafe { libc::if_indextoname(index as u32, buf.as_mut_ptr()) };
-    if p.is_null() {
-        return format!("#{index}");
+    let mut req = IfReq::new("");
+    req.set_int(index);
+    match socket().and_then(|s| ioctl(&s, Request::GetName, &mut req)) {
+        Ok(()) => crate::cstr::bytes_to_string(&req.name),
+        Err(_) => format!("#{index}"),
     }
-    let bytes: Vec<u8> = buf
-        .iter()
-        .take_while(|&&c| c != 0)
-        .map(|&c| c as u8)
-        .collect();
-    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Set IFF_UP on interface `name` (nothing to do when it is up already).
 pub fn set_up(name: &str) -> io::Result<()> {
-    with_ifreq(name, |s, req| {
-        // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS on a valid ifreq; ifru_flags is
-        // the union member they use.
-        unsafe {
-            let mut r = libc::ioctl(s, libc::SIOCGIFFLAGS as _, req as *mut libc::ifreq);
-            if r == 0 && req.ifr_ifru.ifru_flags & libc::IFF_UP as libc::c_short == 0 {
-                req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-                r = libc::ioctl(s, libc::SIOCSIFFLAGS as _, req as *const libc::ifreq);
-            }
-            if r != 0 {
-                return Err(io::Error::last_os_error());
-            }
-        }
-        Ok(())
-    })
-}
-
-/// Run `f` with an ifreq for `name` on a throwaway socket.
-fn with_ifreq<T>(
-    name: &str,
-    f: impl FnOnce(libc::c_int, &mut libc::ifreq) -> io::Result<T>,
-) -> io::Result<T> {
-    // SAFETY: a plain socket, closed below; ifreq is plain data.
-    unsafe {
-        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
-        if s < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let mut req: libc::ifreq = std::mem::zeroed();
-        for (i, b) in name.bytes().take(libc::IF_NAMESIZE - 1).enumerate() {
-            req.ifr_name[i] = b as libc::c_char;
-        }
-        let r = f(s, &mut req);
-        libc::close(s);
-        r
+    let s = socket()?;
+    let mut req = IfReq::new(name);
+    ioctl(&s, Request::GetFlags, &mut req)?;
+    let up = libc::IFF_UP as i16;
+    if req.short() & up == 0 {
+        req.set_short(req.short() | up);
+        ioctl(&s, Request::SetFlags, &mut req)?;
     }
+    Ok(())
 }
 
 /// The MTU of interface `name`.
 pub fn mtu(name: &str) -> io::Result<u32> {
-    with_ifreq(name, |s, req| {
-        // SAFETY: SIOCGIFMTU fills ifru_mtu of a valid ifreq.
-        if unsafe { libc::ioctl(s, libc::SIOCGIFMTU as _, req as *mut libc::ifreq) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: the union member the ioctl wrote.
-        Ok(unsafe { req.ifr_ifru.ifru_mtu } as u32)
-    })
+    let mut req = IfReq::new(name);
+    ioctl(&socket()?, Request::GetMtu, &mut req)?;
+    Ok(req.int() as u32)
 }
 
 /// Set the MTU of interface `name`.
 pub fn set_mtu(name: &str, mtu: u32) -> io::Result<()> {
-    with_ifreq(name, |s, req| {
-        req.ifr_ifru.ifru_mtu = mtu as libc::c_int;
-        // SAFETY: SIOCSIFMTU reads ifru_mtu of a valid ifreq.
-        if unsafe { libc::ioctl(s, libc::SIOCSIFMTU as _, req as *const libc::ifreq) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
-    })
+    let mut req = IfReq::new(name);
+    req.set_int(mtu as i32);
+    ioctl(&socket()?, Request::SetMtu, &mut req)
 }
 
 #[cfg(test)]
@@ -98,5 +139,15 @@ mod tests {
     fn loopback_mtu_and_a_missing_interface() {
         assert!(super::mtu("lo").is_ok_and(|m| m >= 68));
         assert!(super::mtu("no-such-if0").is_err());
+    }
+
+    #[test]
+    fn loopback_index_and_name() {
+        let i = super::index_of("lo").expect("lo exists");
+        assert_eq!(super::name_of(i), "lo");
+        assert_eq!(super::index_of("no-such-if0"), None);
+        assert_eq!(super::name_of(1_000_000), "#1000000");
+        // a name longer than IFNAMSIZ is no interface, and no panic
+        assert_eq!(super::index_of(&"x".repeat(40)), None);
     }
 }

@@ -1,9 +1,9 @@
 //! Waiting for a directory to change (inotify), instead of looking again
 //! every few seconds.
 
-use std::ffi::CString;
+use rustix::fs::inotify;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 use std::time::Duration;
 
@@ -21,28 +21,16 @@ pub struct Watch(OwnedFd);
 
 impl Watch {
     pub fn new(path: &Path, mask: u32) -> io::Result<Watch> {
-        // SAFETY: plain syscall.
-        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: a fresh descriptor we own.
-        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
-        let c = CString::new(path.as_os_str().as_encoded_bytes())
-            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-        // SAFETY: valid descriptor and C string.
-        if unsafe { libc::inotify_add_watch(fd, c.as_ptr(), mask) } < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(Watch(owned))
+        let fd = inotify::init(inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC)?;
+        inotify::add_watch(&fd, path, inotify::WatchFlags::from_bits_retain(mask))?;
+        Ok(Watch(fd))
     }
 
     /// Read and forget the pending events (the descriptor is non-blocking);
     /// for loops that poll this watch's descriptor with others.
     pub fn drain(&self) {
         let mut buf = [0u8; 4096];
-        // SAFETY: valid buffer; the descriptor is non-blocking, so this ends.
-        while unsafe { libc::read(self.0.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+        while matches!(rustix::io::read(&self.0, &mut buf), Ok(n) if n > 0) {}
     }
 
     /// Block until something happened (or `timeout` passed); false on timeout.

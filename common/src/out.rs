@@ -1,24 +1,21 @@
 //! Writing to stdout/stderr with plain `write(2)`: `println!` panics on EPIPE or EIO,
 //! and with `panic = "abort"` that would kill a daemon (or PID 1) for a closed console.
 
-use std::os::fd::RawFd;
+use std::os::fd::{BorrowedFd, RawFd};
 
 /// Write all of `buf` to `fd`, retrying on EINTR; errors are returned, never panicked on.
 pub fn write_all(fd: RawFd, mut buf: &[u8]) -> std::io::Result<()> {
+    // SAFETY: the borrow lives only for the write(2) calls below, while the
+    // caller holds `fd` open; a number the caller closed fails with EBADF,
+    // and nothing here closes or keeps it.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
     while !buf.is_empty() {
-        // SAFETY: buf is a valid slice for its length.
-        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
+        match rustix::io::write(fd, buf) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => buf = buf.get(n..).unwrap_or_default(),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
         }
-        if n == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-        buf = &buf[n as usize..];
     }
     Ok(())
 }

@@ -40,11 +40,7 @@ pub fn args_file(applet: &str) -> Vec<String> {
 
 /// The words after argv[0]; when there are none, those of `./args`.
 pub fn words(applet: &str, args: &[OsString]) -> Vec<String> {
-    let words: Vec<String> = args
-        .iter()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    let words = crate::argv::words(args);
     if words.is_empty() {
         args_file(applet)
     } else {

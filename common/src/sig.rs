@@ -1,82 +1,115 @@
 //! Signals as file descriptor events (signalfd), so every daemon has one
 //! poll loop and no async-signal-safety puzzles. The signals are blocked
-//! for the calling thread; children get a clean mask back (std's Command
-//! resets it before exec).
+//! for the calling thread; children get a clean mask back through
+//! [`clean_child`] (std's Command inherits the mask and resets only
+//! SIGPIPE).
+//!
+//! rustix has no signalfd and no safe signal mask, so this module keeps
+//! three raw calls: `rt_sigprocmask`, `signalfd4` and taking ownership of
+//! the descriptor signalfd4 returns. The signal set is the kernel's: a
+//! 64-bit word with bit `n - 1` for signal `n`, built here without unsafe.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+/// The kernel's signal set (`sizeof(kernel_sigset_t)` is 8 on every
+/// architecture ferrite builds for).
+type KernelSet = u64;
+const KERNEL_SET_BYTES: usize = std::mem::size_of::<KernelSet>();
+
+/// The kernel signal set of `signals`; numbers outside 1..=64 are left out.
+fn kernel_set(signals: &[i32]) -> KernelSet {
+    signals
+        .iter()
+        .filter(|&&s| (1..=64).contains(&s))
+        .fold(0, |set, &s| set | 1 << (s - 1))
+}
+
+/// `rt_sigprocmask(how, set, NULL)` for the calling thread. Async-signal-
+/// safe and allocation-free, so [`clean_child`] calls it between fork and exec.
+fn sigprocmask(how: libc::c_int, set: KernelSet) -> io::Result<()> {
+    // SAFETY: rt_sigprocmask reads KERNEL_SET_BYTES bytes from `&set`, a
+    // live u64 of exactly that size, and writes nothing (the old-set pointer
+    // is null); `how` is one of the SIG_* constants callers pass.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            how,
+            &set as *const KernelSet,
+            std::ptr::null_mut::<KernelSet>(),
+            KERNEL_SET_BYTES,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
 
 pub struct SignalFd {
     fd: OwnedFd,
 }
 
-fn sigset(signals: &[i32]) -> libc::sigset_t {
-    // SAFETY: sigset_t is plain data; sigemptyset initialises it.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for &s in signals {
-            libc::sigaddset(&mut set, s);
-        }
-        set
-    }
-}
-
 /// Block `signals` in the calling thread (call before any thread starts
 /// when the process is multi-threaded, e.g. under the test harness).
 pub fn block(signals: &[i32]) -> io::Result<()> {
-    let set = sigset(signals);
-    // SAFETY: valid set pointer, null old-set.
-    let r = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
-    if r != 0 {
-        return Err(io::Error::from_raw_os_error(r));
-    }
-    Ok(())
+    sigprocmask(libc::SIG_BLOCK, kernel_set(signals))
 }
 
 /// Unblock `signals` in the calling thread.
 pub fn unblock(signals: &[i32]) {
-    let set = sigset(signals);
-    // SAFETY: valid set pointer.
-    unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
+    let _ = sigprocmask(libc::SIG_UNBLOCK, kernel_set(signals));
 }
 
 impl SignalFd {
     /// Block `signals` and return a non-blocking, close-on-exec signalfd for them.
     pub fn new(signals: &[i32]) -> io::Result<Self> {
         block(signals)?;
-        let set = sigset(signals);
-        // SAFETY: valid set; flags are constants.
-        let fd = unsafe { libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) };
+        let set = kernel_set(signals);
+        // SAFETY: signalfd4(-1, ...) makes a new descriptor; it reads
+        // KERNEL_SET_BYTES bytes from `&set`, a live u64 of that size.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_signalfd4,
+                -1,
+                &set as *const KernelSet,
+                KERNEL_SET_BYTES,
+                libc::SFD_NONBLOCK | libc::SFD_CLOEXEC,
+            )
+        };
         if fd < 0 {
             return Err(io::Error::last_os_error());
         }
-        // SAFETY: fd is a fresh descriptor we own.
-        Ok(SignalFd {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
-        })
+        // SAFETY: `fd` was just returned by signalfd4 and nothing else has
+        // seen it, so this OwnedFd is its only owner.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+        Ok(SignalFd { fd })
     }
 
     /// All pending signal numbers (empty when none; never blocks).
     pub fn read_all(&self) -> Vec<i32> {
+        // struct signalfd_siginfo is 128 bytes; ssi_signo is its first u32.
         let mut sigs = Vec::new();
-        loop {
-            // SAFETY: signalfd_siginfo is plain data, read into it by size.
-            let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
-            let n = unsafe {
-                libc::read(
-                    self.fd.as_raw_fd(),
-                    (&mut info as *mut libc::signalfd_siginfo).cast(),
-                    std::mem::size_of::<libc::signalfd_siginfo>(),
-                )
-            };
-            if n != std::mem::size_of::<libc::signalfd_siginfo>() as isize {
-                break;
-            }
-            sigs.push(info.ssi_signo as i32);
+        let mut info = [0u8; 128];
+        while let Ok(128) = rustix::io::read(&self.fd, &mut info) {
+            sigs.push(u32::from_ne_bytes([info[0], info[1], info[2], info[3]]) as i32);
         }
         sigs
     }
+}
+
+/// The usual start of a daemon: a signalfd for `signals`, or the line
+/// `PROG: signalfd: REASON` on stderr and `None`; the caller returns its
+/// own exit code (the tool it mimics decides: 1 for BusyBox's, 111 for runit's).
+pub fn open_signalfd(prog: &str, signals: &[i32]) -> Option<SignalFd> {
+    SignalFd::new(signals)
+        .inspect_err(|e| {
+            crate::out::err(&format!(
+                "{prog}: signalfd: {}\n",
+                crate::errtext::describe(e)
+            ))
+        })
+        .ok()
 }
 
 impl AsRawFd for SignalFd {
@@ -116,39 +149,61 @@ impl ExitStatus {
 
 /// Reap one exited child without blocking: `Some((pid, status))` or `None`.
 pub fn reap_any() -> Option<(i32, ExitStatus)> {
-    let mut status = 0;
-    // SAFETY: plain syscall with a valid out-pointer.
-    let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-    if pid > 0 {
-        Some((pid, ExitStatus::from_wait(status)))
-    } else {
-        None
+    match rustix::process::waitpid(None, rustix::process::WaitOptions::NOHANG) {
+        Ok(Some((pid, status))) => Some((
+            pid.as_raw_nonzero().get(),
+            ExitStatus::from_wait(status.as_raw()),
+        )),
+        _ => None,
     }
+}
+
+/// Whether the calling process has no children at all (`waitid` says
+/// ECHILD). Asked with WNOWAIT, so an exited child stays to be reaped.
+pub fn no_children() -> bool {
+    use rustix::process::{waitid, WaitId, WaitIdOptions};
+    let opts = WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT | WaitIdOptions::EXITED;
+    matches!(waitid(WaitId::All, opts), Err(rustix::io::Errno::CHILD))
+}
+
+/// `sig` as rustix's signal; `None` for 0 and numbers that name no signal.
+fn signal(sig: i32) -> Option<rustix::process::Signal> {
+    rustix::process::Signal::from_named_raw(sig)
 }
 
 /// Send `sig` to `pid`; errors (e.g. the process is already gone) are ignored.
 pub fn kill(pid: i32, sig: i32) {
-    if pid > 0 {
-        // SAFETY: plain syscall.
-        unsafe { libc::kill(pid, sig) };
-    }
+    let _ = send(pid, sig);
+}
+
+/// Send `sig` to `pid` (> 0), saying why it failed.
+pub fn send(pid: i32, sig: i32) -> io::Result<()> {
+    let (Some(pid), Some(sig)) = (rustix::process::Pid::from_raw(pid.max(0)), signal(sig)) else {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    };
+    Ok(rustix::process::kill_process(pid, sig)?)
+}
+
+/// `kill(-1, sig)`: every process the caller may signal except itself (and
+/// PID 1). Only PID 1 at shutdown has a reason to call this.
+pub fn kill_all(sig: i32) -> io::Result<()> {
+    let sig = signal(sig).ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+    Ok(rustix::process::kill_process_group(
+        rustix::process::Pid::INIT,
+        sig,
+    )?)
 }
 
 /// Give a child started by `cmd` a clean signal state: nothing blocked (our
-/// signalfd signals would otherwise stay blocked across exec) and SIGPIPE at
-/// its default. Every daemon starts its children through this.
+/// signalfd signals would otherwise stay blocked across exec; std's Command
+/// keeps the parent's mask). SIGPIPE is put back to its default by std
+/// itself. Every daemon starts its children through this.
 pub fn clean_child(cmd: &mut std::process::Command) -> &mut std::process::Command {
     use std::os::unix::process::CommandExt;
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-            Ok(())
-        })
-    }
+    // SAFETY: the closure runs between fork and exec, where only
+    // async-signal-safe calls are allowed: it makes one rt_sigprocmask
+    // system call and neither allocates nor takes a lock.
+    unsafe { cmd.pre_exec(|| sigprocmask(libc::SIG_SETMASK, 0)) }
 }
 
 /// Wait up to `timeout` for `pid` (not necessarily our child) to exit,
@@ -157,11 +212,9 @@ pub fn clean_child(cmd: &mut std::process::Command) -> &mut std::process::Comman
 /// instead. True when it ended.
 pub fn wait_exit(pid: i32, timeout: std::time::Duration, gone: impl Fn() -> bool) -> bool {
     let start = std::time::Instant::now();
-    // SAFETY: pidfd_open(2) takes a pid and flags and returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if fd >= 0 {
-        // SAFETY: a fresh descriptor that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+    let pidfd = rustix::process::Pid::from_raw(pid.max(0))
+        .and_then(|p| rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok());
+    if let Some(fd) = pidfd {
         let mut poll = crate::poll::PollSet::new();
         loop {
             let left = timeout.saturating_sub(start.elapsed());
@@ -182,4 +235,55 @@ pub fn wait_exit(pid: i32, timeout: std::time::Duration, gone: impl Fn() -> bool
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     gone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_sets() {
+        assert_eq!(kernel_set(&[]), 0);
+        assert_eq!(kernel_set(&[libc::SIGHUP]), 1);
+        assert_eq!(
+            kernel_set(&[libc::SIGCHLD, libc::SIGTERM]),
+            1 << 16 | 1 << 14
+        );
+        assert_eq!(kernel_set(&[0, -3, 65]), 0, "no signal, no bit");
+        assert_eq!(kernel_set(&[64]), 1 << 63);
+    }
+
+    #[test]
+    fn a_signal_arrives_on_the_descriptor() {
+        // SIGWINCH is harmless when it slips through; block it first so
+        // that the harness's other threads never take it.
+        let fd = SignalFd::new(&[libc::SIGWINCH]).unwrap();
+        assert!(fd.read_all().is_empty());
+        // raise(3) signals this thread, which blocks SIGWINCH now.
+        // SAFETY: raise takes a signal number and nothing else.
+        unsafe { libc::raise(libc::SIGWINCH) };
+        assert_eq!(fd.read_all(), [libc::SIGWINCH]);
+        unblock(&[libc::SIGWINCH]);
+    }
+
+    #[test]
+    fn sending_to_nobody_fails_cleanly() {
+        assert!(send(0, libc::SIGTERM).is_err());
+        assert!(send(-5, libc::SIGTERM).is_err());
+        assert!(send(std::process::id() as i32, 0).is_err(), "0 is not sent");
+        assert!(send(std::process::id() as i32, libc::SIGCONT).is_ok());
+    }
+
+    #[test]
+    fn exit_statuses() {
+        let st = std::process::Command::new("sh")
+            .args(["-c", "exit 3"])
+            .status()
+            .unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            ExitStatus::from_wait(st.into_raw()),
+            ExitStatus { code: 3, signal: 0 }
+        );
+    }
 }
