@@ -44,19 +44,28 @@ const APPLETS: &[Applet] = &[
 /// `top` and `pidof` show `runsv`, not `ferrite`.
 fn find(name: &str) -> Option<&'static Applet> {
     let a = APPLETS.iter().find(|a| a.name == name)?;
-    let mut comm = [0u8; 16];
-    let n = a.name.len().min(15);
-    comm[..n].copy_from_slice(&a.name.as_bytes()[..n]);
-    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
-    unsafe { libc::prctl(libc::PR_SET_NAME, comm.as_ptr()) };
+    // the kernel keeps 15 bytes; every applet name is shorter
+    if let Ok(comm) = std::ffi::CString::new(a.name) {
+        let _ = rustix::thread::set_name(&comm);
+    }
     Some(a)
 }
 
 fn usage() -> i32 {
     common::out::err(
-        "usage: ferrite APPLET [ARGS...]\n       ferrite --list\n       ferrite --install DIR\n",
+        "usage: ferrite APPLET [ARGS...]\n       ferrite --list\n       ferrite --install DIR\n       ferrite --help | --version\n",
     );
     100
+}
+
+/// `ferrite VERSION (git REV)`, the revision when the build had one (build.rs).
+fn version() -> String {
+    match option_env!("FERRITE_GIT_REV") {
+        Some(rev) if !rev.is_empty() => {
+            format!("ferrite {} (git {rev})\n", env!("CARGO_PKG_VERSION"))
+        }
+        _ => format!("ferrite {}\n", env!("CARGO_PKG_VERSION")),
+    }
 }
 
 /// `ferrite --install DIR`: a symlink per applet, pointing at this binary.
@@ -95,10 +104,7 @@ fn service_applet(dir_name: &str) -> Option<&'static Applet> {
 
 fn dispatch(args: Vec<OsString>) -> i32 {
     let argv0 = args.first().cloned().unwrap_or_default();
-    let base = Path::new(&argv0)
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let base = common::argv::prog_name(&args);
     // The kernel starts /init or /sbin/init.
     let base = if base == "linuxrc" {
         "init".to_string()
@@ -114,18 +120,13 @@ fn dispatch(args: Vec<OsString>) -> i32 {
         return (a.main)(&args);
     }
     if base == "run" {
-        let cwd = std::env::current_dir().unwrap_or_default();
-        let dir = cwd
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let dir = common::service::dir_name();
         return match service_applet(&dir) {
             Some(a) => {
                 // What run scripts do with `exec 2>&1`: with a logger, its
                 // messages go to the log too, not to the console.
                 if Path::new("log").is_dir() {
-                    // SAFETY: plain dup2 of standard descriptors.
-                    unsafe { libc::dup2(1, 2) };
+                    let _ = rustix::stdio::dup2_stderr(rustix::stdio::stdout());
                 }
                 (a.main)(&args)
             }
@@ -152,8 +153,16 @@ fn dispatch(args: Vec<OsString>) -> i32 {
                 .collect();
             common::out::out(&format!(
                 "ferrite: init, supervision and network stack in one binary\n\
-                 usage: ferrite APPLET [ARGS...] | ferrite --list | ferrite --install DIR\n\napplets:\n{list}"
+                 usage: ferrite APPLET [ARGS...] | ferrite --list | ferrite --install DIR | ferrite --version\n\
+                 \x20 --list         the applet names, one a line\n\
+                 \x20 --install DIR  a symlink to this binary in DIR for every applet\n\
+                 \x20 --version      the version (and git revision)\n\
+                 \x20 APPLET --help  the applet's own usage\n\napplets:\n{list}"
             ));
+            0
+        }
+        "--version" | "-V" => {
+            common::out::out(&version());
             0
         }
         "--install" => match args.get(2) {

@@ -21,7 +21,7 @@ pub fn background(pidfile: Option<&std::path::Path>) {
         0 => {
             let _ = rustix::process::setsid();
             if let Ok(null) = rustix::fs::open(
-                "/dev/null",
+                c"/dev/null",
                 rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC,
                 rustix::fs::Mode::empty(),
             ) {

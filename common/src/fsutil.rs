@@ -6,7 +6,7 @@
 //! new file's owner is the writer and its mode exactly `mode`.
 
 use rustix::fs::{AtFlags, Mode, OFlags, CWD};
-use std::ffi::{OsStr, OsString};
+use std::ffi::{CString, OsString};
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -19,6 +19,12 @@ pub fn new_path(path: &Path) -> PathBuf {
     let mut s: OsString = path.as_os_str().to_owned();
     s.push(".new");
     PathBuf::from(s)
+}
+
+/// A path for rustix as one C string, made once (rustix's conversion of
+/// other string types is generic code at every call).
+fn cstr(b: &[u8]) -> io::Result<CString> {
+    CString::new(b).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in a file name"))
 }
 
 /// A temporary name no other writer uses: `.NAME.PID.N.NANOS`.
@@ -50,7 +56,7 @@ pub fn atomic_write(path: &Path, data: &[u8], mode: u32, durable: bool) -> io::R
     };
     let dir_fd = rustix::fs::openat(
         CWD,
-        dir,
+        cstr(dir.as_os_str().as_bytes())?.as_c_str(),
         OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
         Mode::empty(),
     )?;
@@ -58,21 +64,17 @@ pub fn atomic_write(path: &Path, data: &[u8], mode: u32, durable: bool) -> io::R
 
     let mut attempt = 0;
     let (tmp, file) = loop {
-        let tmp = temp_name(name.as_bytes(), attempt);
+        let tmp = cstr(&temp_name(name.as_bytes(), attempt))?;
         let flags =
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        match rustix::fs::openat(
-            &dir_fd,
-            OsStr::from_bytes(&tmp),
-            flags,
-            Mode::from_raw_mode(mode),
-        ) {
+        match rustix::fs::openat(&dir_fd, tmp.as_c_str(), flags, Mode::from_raw_mode(mode)) {
             Ok(fd) => break (tmp, File::from(fd)),
             Err(rustix::io::Errno::EXIST) if attempt < 16 => attempt += 1,
             Err(e) => return Err(e.into()),
         }
     };
-    let tmp = OsStr::from_bytes(&tmp);
+    let tmp = tmp.as_c_str();
+    let name = cstr(name.as_bytes())?;
     let result = (|| -> io::Result<()> {
         // The umask must not weaken what the caller asked for.
         rustix::fs::fchmod(&file, Mode::from_raw_mode(mode))?;
@@ -80,7 +82,7 @@ pub fn atomic_write(path: &Path, data: &[u8], mode: u32, durable: bool) -> io::R
         if durable {
             file.sync_all()?;
         }
-        rustix::fs::renameat(&dir_fd, tmp, &dir_fd, name)?;
+        rustix::fs::renameat(&dir_fd, tmp, &dir_fd, name.as_c_str())?;
         Ok(())
     })();
     drop(file);

@@ -22,7 +22,13 @@ pub struct Watch(OwnedFd);
 impl Watch {
     pub fn new(path: &Path, mask: u32) -> io::Result<Watch> {
         let fd = inotify::init(inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC)?;
-        inotify::add_watch(&fd, path, inotify::WatchFlags::from_bits_retain(mask))?;
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        inotify::add_watch(
+            &fd,
+            c.as_c_str(),
+            inotify::WatchFlags::from_bits_retain(mask),
+        )?;
         Ok(Watch(fd))
     }
 

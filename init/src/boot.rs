@@ -3,10 +3,10 @@
 //! failure on the console and boot goes on.
 
 use common::errtext::describe;
-use std::ffi::CString;
+use rustix::mount::MountFlags;
+use std::ffi::{CStr, CString};
 use std::fs;
 use std::io;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 /// Where the image keeps its service definitions (read-only is fine).
@@ -20,24 +20,15 @@ pub fn log(msg: &str) {
 }
 
 fn mount(
-    src: &str,
+    src: &CStr,
     target: &str,
-    fstype: &str,
-    flags: libc::c_ulong,
-    data: &str,
+    fstype: &CStr,
+    flags: MountFlags,
+    data: &CStr,
 ) -> io::Result<()> {
     let _ = fs::create_dir_all(target);
-    let (s, t, f, d) = (
-        CString::new(src).unwrap_or_default(),
-        CString::new(target).unwrap_or_default(),
-        CString::new(fstype).unwrap_or_default(),
-        CString::new(data).unwrap_or_default(),
-    );
-    // SAFETY: valid C strings.
-    let r = unsafe { libc::mount(s.as_ptr(), t.as_ptr(), f.as_ptr(), flags, d.as_ptr().cast()) };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    let t = CString::new(target).unwrap_or_default();
+    rustix::mount::mount(src, t.as_c_str(), fstype, flags, data)?;
     Ok(())
 }
 
@@ -51,22 +42,22 @@ fn is_mountpoint(target: &str) -> bool {
 
 /// Mount the pseudo file systems; returns what was mounted, in order.
 pub fn mount_basics() -> Vec<String> {
-    let nosuid = libc::MS_NOSUID;
-    let nodev = libc::MS_NODEV;
-    let noexec = libc::MS_NOEXEC;
-    let table: [(&str, &str, &str, libc::c_ulong, &str); 6] = [
-        ("proc", "/proc", "proc", nosuid | nodev | noexec, ""),
-        ("sysfs", "/sys", "sysfs", nosuid | nodev | noexec, ""),
-        ("devtmpfs", "/dev", "devtmpfs", nosuid, "mode=0755"),
+    let nosuid = MountFlags::NOSUID;
+    let nodev = MountFlags::NODEV;
+    let noexec = MountFlags::NOEXEC;
+    let table: [(&CStr, &str, &CStr, MountFlags, &CStr); 6] = [
+        (c"proc", "/proc", c"proc", nosuid | nodev | noexec, c""),
+        (c"sysfs", "/sys", c"sysfs", nosuid | nodev | noexec, c""),
+        (c"devtmpfs", "/dev", c"devtmpfs", nosuid, c"mode=0755"),
         (
-            "devpts",
+            c"devpts",
             "/dev/pts",
-            "devpts",
+            c"devpts",
             nosuid | noexec,
-            "gid=5,mode=0620,ptmxmode=0666",
+            c"gid=5,mode=0620,ptmxmode=0666",
         ),
-        ("tmpfs", "/dev/shm", "tmpfs", nosuid | nodev, "mode=1777"),
-        ("tmpfs", "/run", "tmpfs", nosuid | nodev, "mode=0755"),
+        (c"tmpfs", "/dev/shm", c"tmpfs", nosuid | nodev, c"mode=1777"),
+        (c"tmpfs", "/run", c"tmpfs", nosuid | nodev, c"mode=0755"),
     ];
     let mut mounted = Vec::new();
     for (src, target, fstype, flags, data) in table {
@@ -99,27 +90,15 @@ pub fn set_hostname() {
     if name.is_empty() {
         return;
     }
-    // SAFETY: valid buffer and length.
-    if unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) } != 0 {
-        let e = io::Error::last_os_error();
+    if let Err(e) = rustix::system::sethostname(name.as_bytes()) {
+        let e = io::Error::from(e);
         log(&format!("cannot set host name {name}: {}", describe(&e)));
     }
 }
 
 /// The running kernel's release (`uname -r`).
 pub fn kernel_release() -> String {
-    // SAFETY: utsname is plain data, filled by uname.
-    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-    if unsafe { libc::uname(&mut u) } != 0 {
-        return String::new();
-    }
-    let bytes: Vec<u8> = u
-        .release
-        .iter()
-        .take_while(|&&c| c != 0)
-        .map(|&c| c as u8)
-        .collect();
-    String::from_utf8_lossy(&bytes).into_owned()
+    common::cstr::to_string(rustix::system::uname().release())
 }
 
 /// Find `NAME.ko` under `dir` (module names treat `-` and `_` alike).
@@ -152,16 +131,10 @@ pub fn parse_module_list(text: &str) -> Vec<String> {
 /// Load one module file with finit_module(2); already loaded counts as done.
 pub fn load_module_file(path: &Path) -> io::Result<()> {
     let f = fs::File::open(path)?;
-    let empty = CString::default();
-    // SAFETY: valid descriptor and C string.
-    let r = unsafe { libc::syscall(libc::SYS_finit_module, f.as_raw_fd(), empty.as_ptr(), 0) };
-    if r != 0 {
-        let e = io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::EEXIST) {
-            return Err(e);
-        }
+    match rustix::system::finit_module(&f, c"", 0) {
+        Ok(()) | Err(rustix::io::Errno::EXIST) => Ok(()),
+        Err(e) => Err(e.into()),
     }
-    Ok(())
 }
 
 /// Load the modules listed in `list`, in order; each failure is reported.

@@ -5,7 +5,6 @@ pub mod boot;
 pub mod early;
 pub mod factory_reset;
 pub mod getty;
-pub mod issue;
 pub mod pid1;
 pub mod reboot;
 pub mod shutdown;

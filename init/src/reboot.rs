@@ -3,68 +3,113 @@
 
 use crate::shutdown::Ending;
 use common::errtext::describe;
-use common::getopt::Opt;
+use common::getopt::{parse_spec, Opt, Spec};
 use common::out;
 use std::ffi::OsString;
-use std::path::Path;
+
+const SPEC: Spec<'static> = Spec {
+    flags: "fnw",
+    values: "d",
+    optional: "",
+    long: &[],
+    unchecked: false,
+};
+
+/// What the command line asks for.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    pub force: bool,
+    pub nosync: bool,
+    pub delay: u64,
+    pub help: bool,
+}
+
+/// The usage of `prog` (reboot, poweroff or halt), one line per option.
+pub fn usage(prog: &str) -> String {
+    format!(
+        "usage: {prog} [-d DELAY] [-n] [-f]\n\
+         \x20 -d DELAY  wait DELAY seconds first\n\
+         \x20 -n        do not sync the disks (with -f)\n\
+         \x20 -f        {prog} at once with reboot(2), without asking init\n\
+         \x20 -w        accepted and ignored (BusyBox: only write wtmp)\n"
+    )
+}
+
+/// Parse the words after argv[0]; `None` is a usage error.
+pub fn parse(words: &[String]) -> Option<Options> {
+    let (opts, first) = parse_spec(words, &SPEC).ok()?;
+    if first != words.len() {
+        return None;
+    }
+    let mut o = Options::default();
+    for opt in opts {
+        match opt {
+            Opt::Flag('f') => o.force = true,
+            Opt::Flag('n') => o.nosync = true,
+            Opt::Flag('w') => {}
+            Opt::Value('d', v) => o.delay = v.parse().ok()?,
+            Opt::Help => o.help = true,
+            _ => return None,
+        }
+    }
+    Some(o)
+}
 
 pub fn main(args: &[OsString]) -> i32 {
-    let prog = args
-        .first()
-        .and_then(|a| Path::new(a).file_name())
-        .map(|a| a.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let prog = common::argv::prog_name(args);
     let Some(ending) = Ending::from_applet(&prog) else {
         out::err("usage: reboot|poweroff|halt [-d DELAY] [-n] [-f]\n");
         return 100;
     };
-    let usage = || {
-        out::err(&format!("usage: {prog} [-d DELAY] [-n] [-f]\n"));
-        100
-    };
-    let (mut force, mut nosync, mut delay) = (false, false, 0u64);
-    let words: Vec<String> = args
-        .iter()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let Ok((opts, first)) = common::getopt::parse(&words, "d") else {
-        return usage();
-    };
-    if first != words.len() {
-        return usage();
-    }
-    for opt in opts {
-        match opt {
-            Opt::Flag('f') => force = true,
-            Opt::Flag('n') => nosync = true,
-            Opt::Flag('w') => {}
-            Opt::Value(_, v) => match v.parse() {
-                Ok(d) => delay = d,
-                Err(_) => return usage(),
-            },
-            _ => return usage(),
+    let o = match parse(&common::argv::words(args)) {
+        Some(o) if o.help => return common::getopt::help(&usage(&prog)),
+        Some(o) => o,
+        None => {
+            out::err(&format!("usage: {prog} [-d DELAY] [-n] [-f]\n"));
+            return 100;
         }
+    };
+    if o.delay > 0 {
+        std::thread::sleep(std::time::Duration::from_secs(o.delay));
     }
-    if delay > 0 {
-        std::thread::sleep(std::time::Duration::from_secs(delay));
-    }
-    if force {
-        if !nosync {
-            // SAFETY: plain syscall.
-            unsafe { libc::sync() };
+    if o.force {
+        if !o.nosync {
+            rustix::fs::sync();
         }
-        // SAFETY: plain syscall; does not return on success.
-        unsafe { libc::reboot(ending.reboot_cmd()) };
-        let e = std::io::Error::last_os_error();
-        out::err(&format!("{prog}: {}\n", describe(&e)));
+        // on success it does not return
+        let e = rustix::system::reboot(ending.reboot_command())
+            .err()
+            .unwrap_or(rustix::io::Errno::INVAL);
+        out::err(&format!("{prog}: {}\n", describe(&e.into())));
         return 111;
     }
-    // SAFETY: plain syscall.
-    if unsafe { libc::kill(1, ending.signal()) } != 0 {
-        let e = std::io::Error::last_os_error();
+    if let Err(e) = common::sig::send(1, ending.signal()) {
         out::err(&format!("{prog}: cannot signal init: {}\n", describe(&e)));
         return 111;
     }
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Option<Options> {
+        parse(&s.split_whitespace().map(String::from).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn busybox_options() {
+        assert_eq!(p(""), Some(Options::default()));
+        let o = p("-f -n -d 3").unwrap();
+        assert!(o.force && o.nosync);
+        assert_eq!(o.delay, 3);
+        assert_eq!(p("-fnd5").unwrap().delay, 5);
+        assert!(p("-w").is_some());
+        assert!(p("--help").unwrap().help);
+        for bad in ["-x", "now", "-d", "-d soon", "--force"] {
+            assert_eq!(p(bad), None, "{bad}");
+        }
+        assert!(usage("poweroff").starts_with("usage: poweroff "));
+    }
 }

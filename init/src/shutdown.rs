@@ -31,11 +31,12 @@ impl Ending {
     }
 
     /// The `reboot(2)` command.
-    pub fn reboot_cmd(self) -> libc::c_int {
+    pub fn reboot_command(self) -> rustix::system::RebootCommand {
+        use rustix::system::RebootCommand;
         match self {
-            Ending::Reboot => libc::RB_AUTOBOOT,
-            Ending::Halt => libc::RB_HALT_SYSTEM,
-            Ending::PowerOff => libc::RB_POWER_OFF,
+            Ending::Reboot => RebootCommand::Restart,
+            Ending::Halt => RebootCommand::Halt,
+            Ending::PowerOff => RebootCommand::PowerOff,
         }
     }
 
@@ -72,6 +73,9 @@ mod tests {
             assert_eq!(Ending::from_signal(e.signal()), Some(e));
         }
         assert_eq!(Ending::from_applet("poweroff"), Some(Ending::PowerOff));
-        assert_eq!(Ending::PowerOff.reboot_cmd(), libc::RB_POWER_OFF);
+        // the same numbers as libc's RB_* constants
+        assert_eq!(Ending::PowerOff.reboot_command() as i32, libc::RB_POWER_OFF);
+        assert_eq!(Ending::Reboot.reboot_command() as i32, libc::RB_AUTOBOOT);
+        assert_eq!(Ending::Halt.reboot_command() as i32, libc::RB_HALT_SYSTEM);
     }
 }

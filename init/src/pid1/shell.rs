@@ -1,17 +1,12 @@
-//! `init`: PID 1. Stage 1 boots (see `boot`), stage 2 runs `runsvdir` and
-//! reaps every orphan, stage 3 stops everything and ends with `reboot(2)`.
-//! It never panics and never exits while it is the machine's PID 1: every
-//! error is reported on the console and handled.
-//!
-//! `init --no-boot --svdir DIR` skips stage 1 and the final unmounting, for
-//! containers and for tests in a PID namespace. `reboot(2)` is only called by
-//! a process whose pid is 1; elsewhere init only ever signals its own children.
+//! The system side of PID 1: the signalfd, the three stages, the children.
 
+use super::cli::{Options, STOP_TIMEOUT};
 use crate::boot::{self, log};
 use crate::shutdown::Ending;
 use common::errtext::describe;
 use common::poll::PollSet;
 use common::sig::{self, SignalFd};
+use rustix::process::Pid;
 use std::ffi::OsString;
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
@@ -19,49 +14,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// How long services get to stop before everything is signalled.
-const STOP_TIMEOUT: Duration = Duration::from_secs(7);
 /// Between TERM and KILL for the processes that remain.
 const KILL_GRACE: Duration = Duration::from_secs(2);
 /// Retry period when runsvdir cannot be started at all.
 const RETRY_SLOW: Duration = Duration::from_secs(5);
 
-struct Config {
-    boot: bool,
-    svdir: PathBuf,
-    stop_timeout: Duration,
-}
-
-fn parse(args: &[OsString]) -> Config {
-    let mut c = Config {
-        boot: true,
-        svdir: PathBuf::from("/var/service"),
-        stop_timeout: STOP_TIMEOUT,
-    };
-    let mut i = 1;
-    while i < args.len() {
-        let a = args[i].to_string_lossy();
-        match a.as_ref() {
-            "--no-boot" => c.boot = false,
-            "--svdir" if i + 1 < args.len() => {
-                i += 1;
-                c.svdir = PathBuf::from(&args[i]);
-            }
-            "--stop-timeout" if i + 1 < args.len() => {
-                i += 1;
-                // PID 1 must not abort on its command line: an unbounded
-                // number would overflow the shutdown deadline.
-                match common::num::secs("--stop-timeout", &args[i].to_string_lossy(), 3600) {
-                    Ok(d) => c.stop_timeout = d,
-                    Err(e) => log(&format!("{e}; keeping 7")),
-                }
-            }
-            // The kernel hands init the command line words it does not know.
-            other => log(&format!("ignoring argument {other}")),
-        }
-        i += 1;
-    }
-    c
+/// Whether this process is the machine's (or the PID namespace's) PID 1.
+pub fn is_pid1() -> bool {
+    rustix::process::getpid() == Pid::INIT
 }
 
 /// The path to start ourselves again under another applet name.
@@ -72,21 +32,25 @@ fn self_exe(argv0: &Path) -> PathBuf {
     }
 }
 
+/// Descriptors 0, 1 and 2 open: the kernel may start init without a
+/// console. open(2) returns the lowest free number, so each /dev/null
+/// opened while it is below 3 fills a gap and is kept; the first one at 3
+/// or above means none is missing and is closed again.
 fn ensure_std_fds() {
-    for fd in 0..3 {
-        // SAFETY: fcntl on a possibly closed descriptor only reports EBADF.
-        if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
-            let null = std::ffi::CString::new("/dev/null").unwrap_or_default();
-            // SAFETY: open returns the lowest free descriptor, which is `fd`.
-            unsafe { libc::open(null.as_ptr(), libc::O_RDWR) };
+    while let Ok(fd) = rustix::fs::open(
+        c"/dev/null",
+        rustix::fs::OFlags::RDWR,
+        rustix::fs::Mode::empty(),
+    ) {
+        if fd.as_raw_fd() > 2 {
+            break;
         }
+        // it is 0, 1 or 2 from now on, for the whole life of PID 1
+        std::mem::forget(fd);
     }
 }
 
-pub fn main(args: &[OsString]) -> i32 {
-    let cfg = parse(args);
-    // SAFETY: plain syscall.
-    let is_pid1 = unsafe { libc::getpid() } == 1;
+pub fn run(cfg: &Options, args: &[OsString], is_pid1: bool) -> i32 {
     ensure_std_fds();
     if std::env::var_os("PATH").is_none() {
         std::env::set_var("PATH", "/bin:/sbin:/usr/bin:/usr/sbin");
@@ -112,20 +76,19 @@ pub fn main(args: &[OsString]) -> i32 {
         }
     };
     if is_pid1 {
-        // Ctrl-Alt-Del becomes SIGINT to us instead of an instant reboot.
-        // SAFETY: plain syscall; fails harmlessly in a PID namespace.
-        unsafe { libc::reboot(libc::RB_DISABLE_CAD) };
+        // Ctrl-Alt-Del becomes SIGINT to us instead of an instant reboot;
+        // in a PID namespace this fails harmlessly.
+        let _ = rustix::system::reboot(rustix::system::RebootCommand::CadOff);
     } else {
         // Orphans of our tree come to us, so that we can reap them.
-        // SAFETY: plain prctl.
-        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+        let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
     }
     let exe = self_exe(Path::new(
         args.first().map(|a| a.as_os_str()).unwrap_or_default(),
     ));
     let mounted = if cfg.boot { stage1() } else { Vec::new() };
-    let (ending, runsvdir) = stage2(&cfg, &sigfd, &exe);
-    stage3(&cfg, &sigfd, ending, runsvdir, &mounted, is_pid1)
+    let (ending, runsvdir) = stage2(cfg, &sigfd, &exe);
+    stage3(cfg, &sigfd, ending, runsvdir, &mounted, is_pid1)
 }
 
 fn stage1() -> Vec<String> {
@@ -175,7 +138,7 @@ fn emergency_shell() -> Option<u32> {
 }
 
 /// Stage 2: keep runsvdir running, reap everything, wait for a shutdown signal.
-fn stage2(cfg: &Config, sigfd: &SignalFd, exe: &Path) -> (Ending, u32) {
+fn stage2(cfg: &Options, sigfd: &SignalFd, exe: &Path) -> (Ending, u32) {
     let mut runsvdir: u32 = 0;
     let mut shell: u32 = 0;
     let mut last_start: Option<Instant> = None;
@@ -234,8 +197,7 @@ fn stage2(cfg: &Config, sigfd: &SignalFd, exe: &Path) -> (Ending, u32) {
 
 /// Pids of our children (processes whose parent is us), from /proc.
 fn children() -> Vec<i32> {
-    // SAFETY: plain syscall.
-    let me = unsafe { libc::getpid() };
+    let me = rustix::process::getpid().as_raw_nonzero().get();
     let mut out = Vec::new();
     let Ok(rd) = std::fs::read_dir("/proc") else {
         return out;
@@ -264,9 +226,7 @@ fn reap_until_none(sigfd: &SignalFd, timeout: Duration) -> bool {
     let mut poll = PollSet::new();
     loop {
         while sig::reap_any().is_some() {}
-        // SAFETY: plain syscall: ECHILD says no children at all.
-        let r = unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) };
-        if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD) {
+        if sig::no_children() {
             return true;
         }
         let now = Instant::now();
@@ -283,8 +243,8 @@ fn reap_until_none(sigfd: &SignalFd, timeout: Duration) -> bool {
 /// Signal every process left: all of them when we are PID 1, else our children.
 fn signal_rest(sig_no: i32, is_pid1: bool) {
     if is_pid1 {
-        // SAFETY: -1 = every process we may signal except ourselves (we are PID 1).
-        unsafe { libc::kill(-1, sig_no) };
+        // every process we may signal except ourselves (we are PID 1)
+        let _ = sig::kill_all(sig_no);
     } else {
         for pid in children() {
             sig::kill(pid, sig_no);
@@ -294,7 +254,7 @@ fn signal_rest(sig_no: i32, is_pid1: bool) {
 
 /// Stage 3: stop services, then every process, sync, unmount, reboot(2).
 fn stage3(
-    cfg: &Config,
+    cfg: &Options,
     sigfd: &SignalFd,
     ending: Ending,
     runsvdir: u32,
@@ -318,8 +278,7 @@ fn stage3(
             reap_until_none(sigfd, KILL_GRACE);
         }
     }
-    // SAFETY: plain syscall.
-    unsafe { libc::sync() };
+    rustix::fs::sync();
     if cfg.boot {
         unmount_all(mounted);
     }
@@ -328,9 +287,11 @@ fn stage3(
         return 0;
     }
     log(ending.verb());
-    // SAFETY: plain syscall; on success it does not return.
-    unsafe { libc::reboot(ending.reboot_cmd()) };
-    let e = std::io::Error::last_os_error();
+    // on success it does not return
+    let e = rustix::system::reboot(ending.reboot_command())
+        .err()
+        .unwrap_or(rustix::io::Errno::INVAL);
+    let e = std::io::Error::from(e);
     log(&format!("reboot(2) failed: {}; halting here", describe(&e)));
     loop {
         std::thread::sleep(Duration::from_secs(3600));
@@ -400,50 +361,19 @@ fn stop_services(svdir: &Path) {
 
 fn unmount_all(mounted: &[String]) {
     for target in mounted.iter().rev() {
-        let c = std::ffi::CString::new(target.as_str()).unwrap_or_default();
-        // SAFETY: valid C string.
-        if unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } != 0 {
-            let e = std::io::Error::last_os_error();
+        if let Err(e) = rustix::mount::unmount(target.as_str(), rustix::mount::UnmountFlags::DETACH)
+        {
+            let e = std::io::Error::from(e);
             log(&format!("cannot unmount {target}: {}", describe(&e)));
         }
     }
-    let root = std::ffi::CString::new("/").unwrap_or_default();
-    // SAFETY: valid C strings; remounting / read-only so the disk is clean.
-    unsafe {
-        libc::mount(
-            std::ptr::null(),
-            root.as_ptr(),
-            std::ptr::null(),
-            libc::MS_REMOUNT | libc::MS_RDONLY,
-            std::ptr::null(),
-        )
-    };
+    // remounting / read-only so the disk is clean
+    let _ = rustix::mount::mount_remount(c"/", rustix::mount::MountFlags::RDONLY, c"");
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{parse, session_leader_with_tty, STOP_TIMEOUT};
-    use std::ffi::OsString;
-    use std::time::Duration;
-
-    #[test]
-    fn a_stop_timeout_out_of_range_keeps_the_default() {
-        // Regression: a huge --stop-timeout overflowed the shutdown deadline,
-        // which in PID 1 is a kernel panic.
-        let a = |s: &str| s.split_whitespace().map(OsString::from).collect::<Vec<_>>();
-        assert_eq!(
-            parse(&a("init --stop-timeout 18446744073709551615")).stop_timeout,
-            STOP_TIMEOUT
-        );
-        assert_eq!(
-            parse(&a("init --stop-timeout -1")).stop_timeout,
-            STOP_TIMEOUT
-        );
-        assert_eq!(
-            parse(&a("init --stop-timeout 30")).stop_timeout,
-            Duration::from_secs(30)
-        );
-    }
+    use super::session_leader_with_tty;
 
     #[test]
     fn session_leaders_on_a_terminal() {

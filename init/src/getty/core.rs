@@ -1,4 +1,5 @@
-//! The `/etc/issue` escapes getty expands, pure.
+//! What getty decides without touching the tty, pure: the `/etc/issue`
+//! escapes it expands and the login names it hands on.
 
 /// What the escapes refer to.
 pub struct IssueInfo<'a> {
@@ -45,6 +46,38 @@ pub fn expand(text: &[u8], info: &IssueInfo) -> Vec<u8> {
     out
 }
 
+/// A login name we hand to login: not empty, no leading `-` (it would be an
+/// option), printable ASCII without spaces.
+pub fn valid_login_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('-')
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// The line speeds getty sets (0 keeps the line's own).
+pub fn supported_speed(baud: u32) -> bool {
+    matches!(
+        baud,
+        0 | 1200
+            | 2400
+            | 4800
+            | 9600
+            | 19200
+            | 38400
+            | 57600
+            | 115200
+            | 230400
+            | 460800
+            | 500000
+            | 921600
+            | 1000000
+            | 1500000
+            | 2000000
+            | 3000000
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +98,16 @@ mod tests {
             b"Welcome to router on ttyS0 (Linux 6.1.0 x86_64) \\x \\\r\n".to_vec()
         );
         assert_eq!(expand(b"trailing \\", &info), b"trailing \\".to_vec());
+    }
+
+    #[test]
+    fn login_names() {
+        assert!(valid_login_name("root"));
+        assert!(!valid_login_name("-froot"));
+        assert!(!valid_login_name("a b"));
+        assert!(!valid_login_name(""));
+        assert!(!valid_login_name("x;reboot\u{7}"));
+        assert!(supported_speed(115200) && supported_speed(0));
+        assert!(!supported_speed(115201));
     }
 }
