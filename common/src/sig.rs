@@ -148,8 +148,11 @@ impl ExitStatus {
 }
 
 /// Reap one exited child without blocking: `Some((pid, status))` or `None`.
+/// Any child: `wait4(-1)` (rustix's `waitpid(None)` is `wait4(0)`, only
+/// the children in our own process group, which misses every orphan that
+/// started a group or a session of its own).
 pub fn reap_any() -> Option<(i32, ExitStatus)> {
-    match rustix::process::waitpid(None, rustix::process::WaitOptions::NOHANG) {
+    match rustix::process::wait(rustix::process::WaitOptions::NOHANG) {
         Ok(Some((pid, status))) => Some((
             pid.as_raw_nonzero().get(),
             ExitStatus::from_wait(status.as_raw()),
@@ -275,15 +278,40 @@ mod tests {
     }
 
     #[test]
-    fn exit_statuses() {
-        let st = std::process::Command::new("sh")
-            .args(["-c", "exit 3"])
-            .status()
+    fn a_child_in_a_session_of_its_own_is_reaped() {
+        use std::os::unix::process::CommandExt;
+        let child = std::process::Command::new("sh")
+            .args(["-c", "exit 7"])
+            .process_group(0)
+            .spawn()
             .unwrap();
-        use std::os::unix::process::ExitStatusExt;
+        let pid = child.id() as i32;
+        let start = std::time::Instant::now();
+        // other tests' children may be reaped here too; ours must come
+        let got = loop {
+            match reap_any() {
+                Some((p, st)) if p == pid => break Some(st),
+                _ if start.elapsed() > std::time::Duration::from_secs(5) => break None,
+                _ => std::thread::sleep(std::time::Duration::from_millis(5)),
+            }
+        };
+        assert_eq!(got, Some(ExitStatus { code: 7, signal: 0 }));
+    }
+
+    #[test]
+    fn exit_statuses() {
+        // (this test binary's only child is the one reaped above, which
+        // reap_any may take from any thread: no Command::status here)
         assert_eq!(
-            ExitStatus::from_wait(st.into_raw()),
+            ExitStatus::from_wait(3 << 8),
             ExitStatus { code: 3, signal: 0 }
+        );
+        assert_eq!(
+            ExitStatus::from_wait(libc::SIGKILL),
+            ExitStatus {
+                code: -1,
+                signal: 9
+            }
         );
     }
 }
