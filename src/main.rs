@@ -53,7 +53,7 @@ fn find(name: &str) -> Option<&'static Applet> {
 
 fn usage() -> i32 {
     common::out::err(
-        "usage: ferrite APPLET [ARGS...]\n       ferrite --list\n       ferrite --install DIR\n       ferrite --help | --version\n",
+        "usage: ferrite APPLET [ARGS...]\n       ferrite --list | --help | --version\n       ferrite --install DIR\n",
     );
     100
 }
@@ -152,12 +152,12 @@ fn dispatch(args: Vec<OsString>) -> i32 {
                 .map(|a| format!("  {:<12} {}\n", a.name, a.help))
                 .collect();
             common::out::out(&format!(
-                "ferrite: init, supervision and network stack in one binary\n\
-                 usage: ferrite APPLET [ARGS...] | ferrite --list | ferrite --install DIR | ferrite --version\n\
-                 \x20 --list         the applet names, one a line\n\
-                 \x20 --install DIR  a symlink to this binary in DIR for every applet\n\
-                 \x20 --version      the version (and git revision)\n\
-                 \x20 APPLET --help  the applet's own usage\n\napplets:\n{list}"
+                "usage: ferrite APPLET [ARGS...] | ferrite --list | ferrite --install DIR | ferrite --version\n\
+                 init, supervision and network stack in one binary\n\
+                 \x20 --list         applet names\n\
+                 \x20 --install DIR  a link per applet in DIR\n\
+                 \x20 --version      version and git revision\n\
+                 \x20 APPLET --help  the applet's usage\n\napplets:\n{list}"
             ));
             0
         }

@@ -28,10 +28,9 @@ pub struct Options {
 pub fn usage(prog: &str) -> String {
     format!(
         "usage: {prog} [-d DELAY] [-n] [-f]\n\
-         \x20 -d DELAY  wait DELAY seconds first\n\
-         \x20 -n        do not sync the disks (with -f)\n\
-         \x20 -f        {prog} at once with reboot(2), without asking init\n\
-         \x20 -w        accepted and ignored (BusyBox: only write wtmp)\n"
+         \x20 -d DELAY  wait DELAY seconds\n\
+         \x20 -n        no sync (with -f)\n\
+         \x20 -f        reboot(2) now, not through init\n"
     )
 }
 

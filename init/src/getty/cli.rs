@@ -6,19 +6,18 @@ use common::getopt::{parse_spec, Opt, Spec};
 pub const USAGE_LINE: &str =
     "usage: getty [-iLhn] [-l LOGIN] [-f ISSUE] [-H HOST] [-I INIT] [-t SEC] [-a USER] BAUD TTY [TERM]\n";
 
-pub const USAGE: &str = "usage: getty [-iLhn] [-l LOGIN] [-f ISSUE] [-H HOST] [-I INIT] [-t SEC] [-a USER] BAUD TTY [TERM]\n\
-\x20 open TTY (BAUD[,BAUD...] TTY or TTY BAUD), print the issue file, ask for a login name, run login\n\
-\x20 -i        do not print the issue file\n\
-\x20 -L        local line: no modem control (CLOCAL)\n\
+/// What `--help` prints after [`USAGE_LINE`]: a line per option.
+pub const OPTIONS: &str = "\
+\x20 -i        no issue file\n\
+\x20 -L        local line (CLOCAL)\n\
 \x20 -h        hardware flow control (CRTSCTS)\n\
-\x20 -n        do not ask for a login name\n\
-\x20 -l LOGIN  the login program (default /bin/login)\n\
-\x20 -f ISSUE  the issue file (default /etc/issue)\n\
-\x20 -H HOST   the host name given to login as -h HOST\n\
-\x20 -I INIT   a string sent to the tty before anything else\n\
-\x20 -t SEC    give up when no name is typed within SEC seconds\n\
-\x20 -a USER   log USER in without asking (login -f USER)\n\
-\x20 -m, -w    accepted and ignored\n";
+\x20 -n        no login name prompt\n\
+\x20 -l LOGIN  login program (/bin/login)\n\
+\x20 -f ISSUE  issue file (/etc/issue)\n\
+\x20 -H HOST   login -h HOST\n\
+\x20 -I INIT   sent to the tty first\n\
+\x20 -t SEC    prompt timeout\n\
+\x20 -a USER   login -f USER, no prompt\n";
 
 /// BusyBox's letters; each in `values` takes a value.
 pub const SPEC: Spec<'static> = Spec {

@@ -2,7 +2,7 @@
 //! new session, set its speed and termios, print the issue file, read the
 //! login name, exec the login program.
 
-use super::cli::{parse, service_words, Options, USAGE, USAGE_LINE};
+use super::cli::{parse, service_words, Options, OPTIONS, USAGE_LINE};
 use super::core::{expand, supported_speed, valid_login_name, IssueInfo};
 use common::errtext::describe;
 use common::out;
@@ -48,7 +48,7 @@ pub fn run(args: &[OsString]) -> i32 {
         words = service_words(&text, &tty);
     }
     let o = match parse(&words) {
-        Ok(o) if o.help => return common::getopt::help(USAGE),
+        Ok(o) if o.help => return common::getopt::help(&format!("{USAGE_LINE}{OPTIONS}")),
         Ok(o) => o,
         Err(e) => {
             out::err(&format!("{PROG}: {e}\n{USAGE_LINE}"));

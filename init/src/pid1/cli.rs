@@ -13,11 +13,9 @@ pub const STOP_TIMEOUT: Duration = Duration::from_secs(7);
 pub const MAX_STOP_TIMEOUT: u64 = 3600;
 
 pub const USAGE: &str = "usage: init [--no-boot] [--svdir DIR] [--stop-timeout SEC]\n\
-\x20 PID 1: boot, run runsvdir on DIR, stop everything on TERM/INT (reboot), USR1 (halt), USR2 (power off)\n\
-\x20 --no-boot           skip stage 1 (mounts, host name, modules, services copy) and the final unmount\n\
-\x20 --svdir DIR         the service directory runsvdir watches (default /var/service)\n\
-\x20 --stop-timeout SEC  how long services get to stop before all processes are signalled (0-3600, default 7)\n\
-\x20 --help              print this and exit (ignored by PID 1)\n";
+\x20 --no-boot           no mounts, modules, hook or unmounting (containers)\n\
+\x20 --svdir DIR         service directory (/var/service)\n\
+\x20 --stop-timeout SEC  time services get to stop (0-3600, 7)\n";
 
 const LONGS: &[Long] = &[
     long("no-boot", Takes::Nothing),
