@@ -14,7 +14,7 @@ const fn applet(name: &'static str, main: common::AppletMain, help: &'static str
 #[rustfmt::skip]
 const APPLETS: &[Applet] = &[
     applet("chpst", supervisor::chpst::main, "run a program with a changed process state"),
-    applet("dhcp", netsvc::dhcp::udhcpc::native_main, "DHCP client that needs no shell (ipconf + fw)"),
+    applet("dhcp", netsvc::dhcp::native_main, "DHCP client that needs no shell (ipconf + fw)"),
     applet("envdir", supervisor::chpst::main, "run a program with environment from a directory"),
     applet("envuidgid", supervisor::chpst::main, "run a program with $UID and $GID of a user"),
     applet("factory-reset", init::factory_reset::main, "the next boot gives /etc back as the disk image has it"),
@@ -36,7 +36,7 @@ const APPLETS: &[Applet] = &[
     applet("svc", supervisor::svc::svc_main, "daemontools-style service control"),
     applet("svlogd", supervisor::svlogd::main, "log lines from stdin into rotated directories"),
     applet("svok", supervisor::svc::svok_main, "exit 0 when a supervisor runs in a directory"),
-    applet("udhcpc", netsvc::dhcp::udhcpc::main, "DHCP client (BusyBox command line and scripts)"),
+    applet("udhcpc", netsvc::dhcp::main, "DHCP client (BusyBox command line and scripts)"),
     applet("zcip", netsvc::zcip::main, "IPv4 link-local address (RFC 3927)"),
 ];
 

@@ -1,7 +1,7 @@
 #![no_main]
-//! Feeds any text as udhcpc's remembered-lease state file (dhcp::lease::from_state, at any time); asserts no panic, and that a lease read back is written (lease::state_text) and read again the same, with all of it left.
+//! Feeds any text as udhcpc's remembered-lease state file (dhcp::core::lease::from_state, at any time); asserts no panic, and that a lease read back is written (lease::state_text) and read again the same, with all of it left.
 use libfuzzer_sys::fuzz_target;
-use netsvc::dhcp::lease::{from_state, state_text};
+use netsvc::dhcp::core::lease::{from_state, state_text};
 
 const MAC: [u8; 6] = [2, 0, 0, 0, 0, 1];
 

@@ -4,5 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    netsvc::dhcp::digest_untrusted(data);
+    netsvc::dhcp::core::digest_untrusted(data);
 });

@@ -66,6 +66,24 @@ pub mod opt {
     pub const DOMAIN_SEARCH: u8 = 119;
     pub const CLASSLESS_ROUTES: u8 = 121;
     pub const END: u8 = 255;
+
+    /// What every DISCOVER and REQUEST asks for (option 55), before 121
+    /// (unless switched off) and `-O`'s.
+    pub const REQUESTED: [u8; 13] = [
+        SUBNET_MASK,
+        ROUTER,
+        DNS,
+        HOSTNAME,
+        DOMAIN_NAME,
+        MTU,
+        BROADCAST,
+        NTP,
+        LEASE_TIME,
+        SERVER_ID,
+        T1,
+        T2,
+        DOMAIN_SEARCH,
+    ];
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

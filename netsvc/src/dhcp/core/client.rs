@@ -9,69 +9,17 @@
 //! carrier that is away while T1 or T2 pass never cost the address: the
 //! client goes on asking, and hands over only once a new lease is bound.
 
+mod check;
+mod config;
+mod reboot;
+
 use super::frame::ArpPacket;
 use super::lease::Lease;
-use super::msg::{opt, Message, MsgType, BOOTREPLY, BOOTREQUEST};
+use super::msg::{opt, Message, MsgType, BOOTREPLY};
+use check::Probe;
+pub use config::Config;
 use std::net::Ipv4Addr;
 use std::time::Duration;
-
-#[derive(Clone, Debug)]
-pub struct Config {
-    pub mac: [u8; 6],
-    /// Option 61; by default type 1 (Ethernet) and the MAC.
-    pub client_id: Vec<u8>,
-    pub hostname: Option<String>,
-    pub vendor_class: Option<Vec<u8>>,
-    /// `-r`: the address to ask for first.
-    pub request_ip: Option<Ipv4Addr>,
-    /// `-O`: options to request in addition to the defaults.
-    pub extra_params: Vec<u8>,
-    /// `-x`: options to send.
-    pub extra_options: Vec<(u8, Vec<u8>)>,
-    /// `-t`: DISCOVERs (and REQUESTs) before giving up for a while.
-    pub tries: u32,
-    /// First retransmission timeout; doubled each time, up to 64 s (RFC 2131
-    /// §4.1 starts at 4 s; a LAN answers in milliseconds, and a DISCOVER lost
-    /// to a switch port that is not forwarding yet should cost half a second).
-    pub initial_timeout: Duration,
-    /// `-A`: pause after a failed round before trying again.
-    pub failure_pause: Duration,
-    /// `-a`: probe the offered address with ARP before using it.
-    pub arp_check: bool,
-    /// `-a[MSEC]`: how long the ARP check listens (three probes in that time).
-    pub arp_wait: Duration,
-    /// Honour option 121 (switch off against TunnelVision-style steering).
-    pub classless_routes: bool,
-    /// `-B`: ask servers to broadcast their replies (for relays and servers
-    /// that cannot reach a client without an address by unicast).
-    pub broadcast_flag: bool,
-    /// Seed for transaction ids and jitter (from getrandom in the shell).
-    pub seed: u64,
-}
-
-impl Config {
-    pub fn new(mac: [u8; 6], seed: u64) -> Config {
-        let mut client_id = vec![1];
-        client_id.extend_from_slice(&mac);
-        Config {
-            mac,
-            client_id,
-            hostname: None,
-            vendor_class: None,
-            request_ip: None,
-            extra_params: Vec::new(),
-            extra_options: Vec::new(),
-            tries: 3,
-            initial_timeout: Duration::from_millis(500),
-            failure_pause: Duration::from_secs(20),
-            arp_check: false,
-            arp_wait: Duration::from_millis(2000),
-            classless_routes: true,
-            broadcast_flag: false,
-            seed,
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
@@ -163,17 +111,6 @@ impl Held {
     }
 }
 
-/// The ARP check of an acknowledged lease.
-#[derive(Clone, Debug)]
-struct Probe {
-    lease: Lease,
-    /// when the ACK came: the lease's times count from then, not from the
-    /// end of the check (RFC 2131 §4.4.1 counts from the REQUEST, which is
-    /// at most one retransmission earlier)
-    acked: Duration,
-    sent: u32,
-}
-
 pub struct Client {
     cfg: Config,
     state: State,
@@ -201,20 +138,6 @@ pub struct Client {
 
 /// RFC 2131 §4.1: retransmissions at most 64 s apart.
 const MAX_TIMEOUT: Duration = Duration::from_secs(64);
-/// INIT-REBOOT's first retransmission (then doubled: REQUESTs at about 0,
-/// 0.25, 0.75, 1.75 and 3.75 s).
-const REBOOT_RETRY: Duration = Duration::from_millis(250);
-/// How long INIT-REBOOT REQUESTs go on (RFC 2131 §3.2 lets the client keep
-/// its lease when they go unanswered).
-const REBOOT_PHASE: Duration = Duration::from_secs(4);
-/// When DISCOVERs join the REQUESTs: a cable moved to a network whose server
-/// ignores a foreign REQUEST (dnsmasq without --dhcp-authoritative) gets the
-/// new lease a second after the replug, not after the whole INIT-REBOOT.
-const REBOOT_DISCOVER_AFTER: Duration = Duration::from_secs(1);
-/// ARP probes in the `-a` check, spread evenly over `arp_wait`.
-const ARP_PROBES: u32 = 3;
-/// RFC 2131 §3.1: after a DECLINE, wait before starting again.
-const DECLINE_PAUSE: Duration = Duration::from_secs(10);
 /// RFC 2131 §4.4.5: renew/rebind retransmissions no more often than this.
 const MIN_RENEW_RETRY: Duration = Duration::from_secs(60);
 /// A remembered lease with less left than this is not worth verifying.
@@ -298,54 +221,6 @@ impl Client {
         self.tries = 0;
     }
 
-    fn base_message(&self, now: Duration, t: MsgType) -> Message {
-        let mut m = Message::new(BOOTREQUEST, self.xid, self.cfg.mac);
-        m.secs = (now.saturating_sub(self.started).as_secs()).min(u16::MAX as u64) as u16;
-        if self.cfg.broadcast_flag && matches!(t, MsgType::Discover | MsgType::Request) {
-            m.flags = 0x8000;
-        }
-        m.set(opt::MSG_TYPE, vec![t as u8]);
-        m.set(opt::CLIENT_ID, self.cfg.client_id.clone());
-        if t != MsgType::Release && t != MsgType::Decline {
-            let mut params = vec![
-                opt::SUBNET_MASK,
-                opt::ROUTER,
-                opt::DNS,
-                opt::HOSTNAME,
-                opt::DOMAIN_NAME,
-                opt::MTU,
-                opt::BROADCAST,
-                opt::NTP,
-                opt::LEASE_TIME,
-                opt::SERVER_ID,
-                opt::T1,
-                opt::T2,
-                opt::DOMAIN_SEARCH,
-            ];
-            if self.cfg.classless_routes {
-                params.push(opt::CLASSLESS_ROUTES);
-            }
-            for p in &self.cfg.extra_params {
-                if !params.contains(p) {
-                    params.push(*p);
-                }
-            }
-            m.set(opt::PARAM_LIST, params);
-            m.set(opt::MAX_SIZE, 576u16.to_be_bytes().to_vec());
-            if let Some(h) = &self.cfg.hostname {
-                m.set(opt::HOSTNAME, h.as_bytes().to_vec());
-            }
-            if let Some(v) = &self.cfg.vendor_class {
-                m.set(opt::VENDOR_CLASS, v.clone());
-            }
-            for (c, v) in &self.cfg.extra_options {
-                m.set(*c, v.clone());
-            }
-        }
-        m
-    }
-
-    /// The address the client has or had: in force, or remembered.
     fn known_ip(&self) -> Option<Ipv4Addr> {
         self.held
             .as_ref()
@@ -355,16 +230,6 @@ impl Client {
 
     fn holds(&self, ip: Ipv4Addr) -> bool {
         self.held.as_ref().is_some_and(|h| h.lease.ip == ip)
-    }
-
-    /// A DISCOVER, asking for `-r`'s address or the one the client has, so
-    /// that a server on the same network hands the same address back.
-    fn discover_message(&self, now: Duration) -> Message {
-        let mut m = self.base_message(now, MsgType::Discover);
-        if let Some(ip) = self.cfg.request_ip.or(self.known_ip()) {
-            m.set(opt::REQUESTED_IP, ip.octets().to_vec());
-        }
-        m
     }
 
     fn discover(&mut self, now: Duration) -> Vec<Action> {
@@ -395,61 +260,6 @@ impl Client {
     fn broadcast_try(&mut self, now: Duration, m: Message, wait: Duration) -> Vec<Action> {
         self.timer = Some(now.saturating_add(wait));
         self.tries = self.tries.saturating_add(1);
-        vec![Action::Send(m, Dest::Broadcast)]
-    }
-
-    /// INIT-REBOOT (RFC 2131 §3.2, §4.3.2): REQUESTs for the known address
-    /// without server id, with back-off, for `REBOOT_PHASE`; from
-    /// `REBOOT_DISCOVER_AFTER` on, DISCOVERs with the same xid go out too,
-    /// and whichever answer comes first is taken: an ACK binds, an OFFER
-    /// is requested, a NAK ends the lease. The address stays meanwhile.
-    fn begin_reboot(&mut self, now: Duration) -> Vec<Action> {
-        self.state = State::Rebooting;
-        self.new_xid(now);
-        self.reboot_since = now;
-        self.reboot_tries = 0;
-        self.offer = None;
-        self.probe = None;
-        self.discover_at = Some(now.saturating_add(REBOOT_DISCOVER_AFTER));
-        self.reboot_request(now)
-    }
-
-    fn reboot_end(&self) -> Duration {
-        self.reboot_since.saturating_add(REBOOT_PHASE)
-    }
-
-    fn reboot_request(&mut self, now: Duration) -> Vec<Action> {
-        let Some(ip) = self.known_ip() else {
-            return self.start_over(now);
-        };
-        let mut m = self.base_message(now, MsgType::Request);
-        m.set(opt::REQUESTED_IP, ip.octets().to_vec());
-        let wait = self.backoff(REBOOT_RETRY, self.reboot_tries);
-        self.reboot_tries = self.reboot_tries.saturating_add(1);
-        self.timer = Some(now.saturating_add(wait).min(self.reboot_end()));
-        vec![Action::Send(m, Dest::Broadcast)]
-    }
-
-    /// The REQUEST timer of INIT-REBOOT: retransmit, or end the phase.
-    fn reboot_timer(&mut self, now: Duration) -> Vec<Action> {
-        if now < self.reboot_end() {
-            return self.reboot_request(now);
-        }
-        // Unanswered. A remembered lease was never configured: nothing to
-        // keep. A lease in force stays until it expires (RFC 2131 §3.2),
-        // and the DISCOVERs go on alone.
-        self.candidate = None;
-        self.state = State::Selecting;
-        self.timer = self.discover_at.take().or(Some(now));
-        Vec::new()
-    }
-
-    /// A DISCOVER of the INIT-REBOOT phase (same xid as its REQUESTs).
-    fn reboot_discover(&mut self, now: Duration) -> Vec<Action> {
-        let m = self.discover_message(now);
-        let wait = self.backoff(self.cfg.initial_timeout, self.tries);
-        self.tries = self.tries.saturating_add(1);
-        self.discover_at = Some(now.saturating_add(wait));
         vec![Action::Send(m, Dest::Broadcast)]
     }
 
@@ -538,65 +348,6 @@ impl Client {
         let spent = now.saturating_sub(acked).as_secs_f64().ceil() as u32;
         left.lease = left.lease.saturating_sub(spent);
         vec![ev, Action::Remember(left)]
-    }
-
-    /// `-a`: probe the acknowledged address before using it.
-    fn begin_probe(&mut self, now: Duration, lease: Lease) -> Vec<Action> {
-        self.state = State::Checking;
-        self.discover_at = None;
-        self.probe = Some(Probe {
-            lease,
-            acked: now,
-            sent: 0,
-        });
-        self.probe_timer(now)
-    }
-
-    /// Next probe, or, after the last one's share of `arp_wait` passed
-    /// without an owner, bind.
-    fn probe_timer(&mut self, now: Duration) -> Vec<Action> {
-        let Some(p) = self.probe.as_mut() else {
-            return self.start_over(now);
-        };
-        if p.sent >= ARP_PROBES {
-            let (lease, acked) = (p.lease.clone(), p.acked);
-            return self.bind(now, acked, lease);
-        }
-        p.sent += 1;
-        let ip = p.lease.ip;
-        let interval = self.cfg.arp_wait / ARP_PROBES;
-        self.timer = Some(now.saturating_add(interval));
-        vec![Action::SendArpProbe(ip)]
-    }
-
-    /// An ARP frame while probing: a reply or announcement from another
-    /// host with the address, or another host probing for it at the same
-    /// time (RFC 5227 §2.1.1), is a conflict: DECLINE and pause.
-    fn arp(&mut self, now: Duration, p: ArpPacket) -> Vec<Action> {
-        if self.state != State::Checking {
-            return Vec::new();
-        }
-        let Some(ip) = self.probe.as_ref().map(|x| x.lease.ip) else {
-            return Vec::new();
-        };
-        let other = p.sender_mac != self.cfg.mac;
-        let claims = p.sender_ip == ip;
-        let probes = p.op == 1 && p.sender_ip.is_unspecified() && p.target_ip == ip;
-        if !(other && (claims || probes)) {
-            return Vec::new();
-        }
-        let Some(probe) = self.probe.take() else {
-            return Vec::new();
-        };
-        let mut m = self.base_message(now, MsgType::Decline);
-        m.set(opt::REQUESTED_IP, ip.octets().to_vec());
-        m.set(opt::SERVER_ID, probe.lease.server.octets().to_vec());
-        self.state = State::Paused;
-        self.timer = Some(now.saturating_add(DECLINE_PAUSE));
-        vec![
-            Action::Conflict(ip, p.sender_mac),
-            Action::Send(m, Dest::Broadcast),
-        ]
     }
 
     pub fn handle(&mut self, now: Duration, ev: Event) -> Vec<Action> {
@@ -806,7 +557,7 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dhcp::msg::opt;
+    use crate::dhcp::msg::{opt, BOOTREQUEST};
 
     const MAC: [u8; 6] = [2, 0, 0, 0, 0, 1];
     const OTHER_MAC: [u8; 6] = [2, 0, 0, 0, 0, 2];

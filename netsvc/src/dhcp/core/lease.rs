@@ -265,22 +265,11 @@ impl Lease {
                 None
             }
         };
-        const KNOWN: [u8; 20] = [
-            opt::SUBNET_MASK,
-            opt::ROUTER,
-            opt::DNS,
-            opt::HOSTNAME,
-            opt::DOMAIN_NAME,
-            opt::MTU,
-            opt::BROADCAST,
-            opt::NTP,
-            opt::LEASE_TIME,
+        // what a lease, the protocol or the client itself uses; the rest
+        // goes to the script as optNN
+        const USED: [u8; 7] = [
             opt::OVERLOAD,
             opt::MSG_TYPE,
-            opt::SERVER_ID,
-            opt::T1,
-            opt::T2,
-            opt::DOMAIN_SEARCH,
             opt::CLASSLESS_ROUTES,
             opt::MESSAGE,
             opt::CLIENT_ID,
@@ -290,7 +279,7 @@ impl Lease {
         let other = m
             .options
             .iter()
-            .filter(|(c, _)| !KNOWN.contains(c))
+            .filter(|(c, _)| !opt::REQUESTED.contains(c) && !USED.contains(c))
             .cloned()
             .collect();
         // FQDN (81) from a server is not used, but a bad one is reported.

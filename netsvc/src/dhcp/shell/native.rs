@@ -4,15 +4,25 @@
 //! or the client stops, it removes the file and pokes `fw` again. `fw` is
 //! poked only when the file really changed.
 //!
-//! The ipconf says `origin='dhcp'`: fw checks its routes before installing
-//! them (`fw::shadow`, CVE-2024-3661). `--apply` does the same check itself
+//! `--apply` also installs the address (with the lease as its lifetime),
+//! the routes (option 121 when present) and resolv.conf itself, through
+//! netlink, and checks the routes as fw does (`fw::shadow`, CVE-2024-3661)
 //! at every lease and renewal, against the kernel's routes on other links.
+//!
+//! As `dhcp_IF/run` linked to ferrite it needs no arguments: the interface
+//! is IF, the lease goes to `/var/run/service/fw/dhcp_IF.ipconf`, `fw`
+//! (`/var/service/fw`) is poked, and `env.out` is written in the service
+//! directory for the pinger. Extra udhcpc options may come from `./args`.
 
-use super::lease::Lease;
+use super::sockets;
+use crate::dhcp::cli::NativeOptions;
+use crate::dhcp::core::ipconf::{env_out, interface_from_dir, ipconf};
+use crate::dhcp::core::lease::Lease;
 use crate::fw::shadow;
 use crate::netlink::{Addr, RouteSpec, Rtnl};
+use common::errtext::describe;
 use common::fsutil::atomic_write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Clone, Debug)]
 pub struct Native {
@@ -191,56 +201,6 @@ impl Apply {
     }
 }
 
-/// A value single-quoted for sh: the file stays safe to source.
-pub fn quote(v: &str) -> String {
-    format!("'{}'", v.replace('\'', "'\\''"))
-}
-
-/// The ipconf text for a lease on `interface`.
-pub fn ipconf(interface: &str, l: &Lease, classless: bool) -> String {
-    let mut s = format!("# written by ferrite's DHCP client for {interface}\n");
-    s.push_str(&format!("if={}\n", quote(interface)));
-    s.push_str(&format!("origin={}\n", quote(crate::fw::ipconf::DHCP)));
-    s.push_str(&format!("ip={}\n", quote(&l.ip.to_string())));
-    s.push_str(&format!(
-        "ipmask={}\n",
-        quote(&format!("{}/{}", l.ip, l.prefix))
-    ));
-    for r in l.effective_routes(classless) {
-        let net = if r.prefix == 0 {
-            "0/0".to_string()
-        } else {
-            format!("{}/{}", r.net, r.prefix)
-        };
-        s.push_str(&format!(
-            "gw={}\nnet={}\n",
-            quote(&r.gateway.to_string()),
-            quote(&net)
-        ));
-    }
-    if !l.dns.is_empty() {
-        let dns: Vec<String> = l.dns.iter().map(|d| d.to_string()).collect();
-        s.push_str(&format!("dns={}\n", quote(&dns.join(" "))));
-    }
-    if let Some(d) = &l.domain {
-        s.push_str(&format!("domain={}\n", quote(d)));
-    }
-    if !l.search.is_empty() {
-        s.push_str(&format!("search={}\n", quote(&l.search.join(" "))));
-    }
-    if let Some(m) = l.mtu {
-        s.push_str(&format!("mtu={}\n", quote(&m.to_string())));
-    }
-    s
-}
-
-/// `env.out`: the udhcpc script environment, one `key='value'` a line.
-pub fn env_out(env: &[(String, String)]) -> String {
-    env.iter()
-        .map(|(k, v)| format!("{k}={}\n", quote(v)))
-        .collect()
-}
-
 impl Native {
     fn ipconf_path(&self, interface: &str) -> PathBuf {
         self.fw_dir.join(format!("dhcp_{interface}.ipconf"))
@@ -287,59 +247,42 @@ impl Native {
     }
 }
 
-/// The interface a service directory `dhcp_IF` stands for.
-pub fn interface_from_dir(dir: &Path) -> Option<String> {
-    let name = dir.file_name()?.to_string_lossy().into_owned();
-    let rest = name.strip_prefix("dhcp_")?;
-    (!rest.is_empty() && !rest.contains('/')).then(|| rest.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::msg::{opt, Message, BOOTREPLY};
-    use super::*;
-    use std::net::Ipv4Addr;
-
-    #[test]
-    fn ipconf_text_is_safe_to_source() {
-        let mut m = Message::new(BOOTREPLY, 1, [0; 6]);
-        m.yiaddr = Ipv4Addr::new(10, 0, 2, 15);
-        m.set(opt::SERVER_ID, vec![10, 0, 2, 2]);
-        m.set(opt::SUBNET_MASK, vec![255, 255, 255, 0]);
-        m.set(opt::ROUTER, vec![10, 0, 2, 2]);
-        m.set(opt::DNS, vec![10, 0, 2, 3]);
-        let l = Lease::from_message(&m).unwrap();
-        assert_eq!(
-            ipconf("eth0", &l, true),
-            "# written by ferrite's DHCP client for eth0\nif='eth0'\norigin='dhcp'\nip='10.0.2.15'\nipmask='10.0.2.15/24'\ngw='10.0.2.2'\nnet='0/0'\ndns='10.0.2.3'\n"
-        );
-        assert_eq!(quote("a'b; $(reboot)"), "'a'\\''b; $(reboot)'");
-        assert_eq!(
-            env_out(&[("hostname".into(), "x'y".into())]),
-            "hostname='x'\\''y'\n"
-        );
-        assert_eq!(
-            interface_from_dir(Path::new("/var/service/dhcp_eth0")).as_deref(),
-            Some("eth0")
-        );
-        assert_eq!(interface_from_dir(Path::new("/var/service/fw")), None);
+/// The native client: the interface from the service directory unless
+/// `-i` names one, always in the foreground.
+pub fn run(n: NativeOptions) -> i32 {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut o = n.udhcpc;
+    if !o.interface_given {
+        match interface_from_dir(&cwd) {
+            Some(ifname) => o.interface = ifname,
+            None => {
+                common::out::err("dhcp: no interface: give -i IF or run it as dhcp_IF/run\n");
+                return 1;
+            }
+        }
     }
-
-    #[test]
-    fn fw_reads_the_lease_as_learned_from_dhcp() {
-        let mut m = Message::new(BOOTREPLY, 1, [0; 6]);
-        m.yiaddr = Ipv4Addr::new(192, 168, 1, 50);
-        m.set(opt::SERVER_ID, vec![192, 168, 1, 1]);
-        m.set(opt::SUBNET_MASK, vec![255, 255, 255, 0]);
-        // 0.0.0.0/1 and 128.0.0.0/1 via the router: the TunnelVision pair
-        m.set(
-            opt::CLASSLESS_ROUTES,
-            vec![1, 0, 192, 168, 1, 1, 1, 128, 192, 168, 1, 1],
-        );
-        let l = Lease::from_message(&m).unwrap();
-        let c = crate::fw::ipconf::parse(&ipconf("eth0", &l, true), "f").unwrap();
-        assert!(c[0].from_dhcp());
-        assert_eq!(c[0].routes.len(), 2);
-        assert_eq!(c[0].routes[1].0, Ipv4Addr::new(128, 0, 0, 0));
-    }
+    o.foreground = true;
+    let apply = if n.apply {
+        match sockets::interface(&o.interface) {
+            Ok((index, _)) => Some(Apply::new(index, n.resolv_conf)),
+            Err(e) => {
+                common::out::err(&format!(
+                    "dhcp: interface {}: {}\n",
+                    o.interface,
+                    describe(&e)
+                ));
+                return 1;
+            }
+        }
+    } else {
+        None
+    };
+    let native = Native {
+        fw_dir: n.fw_dir,
+        fw_service: n.fw_service,
+        env_out: cwd.join("env.out"),
+        classless_routes: !o.no_classless,
+        apply,
+    };
+    super::run(o, Some(native))
 }

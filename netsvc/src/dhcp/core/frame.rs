@@ -157,6 +157,43 @@ pub fn parse_arp(b: &[u8]) -> Option<ArpPacket> {
     })
 }
 
+/// Whether a packet's UDP checksum is final, from the control messages
+/// that came with it (`control`, as recvmsg(2) filled it): false when a
+/// PACKET_AUXDATA message says TP_STATUS_CSUMNOTREADY, which a packet
+/// socket reports for a local sender's packet over a veth. Each message
+/// is a `cmsghdr` (length as a `size_t`, level, type), its data aligned to
+/// a `size_t`; a message cut short ends the walk.
+pub fn csum_ready(control: &[u8]) -> bool {
+    const SOL_PACKET: i32 = 263;
+    const PACKET_AUXDATA: i32 = 8;
+    const TP_STATUS_CSUMNOTREADY: u32 = 1 << 3;
+    const WORD: usize = std::mem::size_of::<usize>();
+    let align = |n: usize| n.div_ceil(WORD).saturating_mul(WORD);
+    let int = |b: &[u8], at: usize| -> Option<[u8; 4]> { b.get(at..at + 4)?.try_into().ok() };
+    let header = align(WORD + 8);
+    let mut rest = control;
+    while rest.len() >= header {
+        let Ok(len) = rest[..WORD].try_into().map(usize::from_ne_bytes) else {
+            break;
+        };
+        if len < header || len > rest.len() {
+            break;
+        }
+        let (Some(level), Some(kind)) = (int(rest, WORD), int(rest, WORD + 4)) else {
+            break;
+        };
+        if i32::from_ne_bytes(level) == SOL_PACKET && i32::from_ne_bytes(kind) == PACKET_AUXDATA {
+            if let Some(status) = int(&rest[..len], header) {
+                if u32::from_ne_bytes(status) & TP_STATUS_CSUMNOTREADY != 0 {
+                    return false;
+                }
+            }
+        }
+        rest = rest.get(align(len)..).unwrap_or_default();
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,5 +345,39 @@ mod tests {
         other[2] = 0x86; // not IPv4
         assert_eq!(parse_arp(&other), None);
         assert_eq!(parse_arp(&[]), None);
+    }
+
+    /// A control message as the kernel lays it out.
+    fn cmsg(level: i32, kind: i32, data: &[u8]) -> Vec<u8> {
+        const WORD: usize = std::mem::size_of::<usize>();
+        let header = (WORD + 8).div_ceil(WORD) * WORD;
+        let mut m = (header + data.len()).to_ne_bytes().to_vec();
+        m.extend_from_slice(&level.to_ne_bytes());
+        m.extend_from_slice(&kind.to_ne_bytes());
+        m.resize(header, 0);
+        m.extend_from_slice(data);
+        m.resize(m.len().div_ceil(WORD) * WORD, 0);
+        m
+    }
+
+    #[test]
+    fn checksum_readiness_from_auxdata() {
+        assert_eq!((libc::SOL_PACKET, libc::PACKET_AUXDATA), (263, 8));
+        // tpacket_auxdata: tp_status first, then lengths and the VLAN tag
+        let aux = |status: u32| {
+            let mut d = status.to_ne_bytes().to_vec();
+            d.resize(20, 0);
+            cmsg(263, 8, &d)
+        };
+        assert!(csum_ready(&[]));
+        assert!(csum_ready(&aux(1)), "TP_STATUS_USER only");
+        assert!(!csum_ready(&aux(1 | 8)));
+        // after another message, and cut short
+        let mut two = cmsg(1, 2, &[0; 4]);
+        two.extend(aux(8));
+        assert!(!csum_ready(&two));
+        assert!(csum_ready(&two[..two.len() - 30]));
+        assert!(csum_ready(&[0xff; 7]));
+        assert!(csum_ready(&cmsg(263, 8, &[])), "no status: ready");
     }
 }
