@@ -13,9 +13,9 @@ mod check;
 mod config;
 mod reboot;
 
-use super::frame::ArpPacket;
 use super::lease::Lease;
 use super::msg::{opt, Message, MsgType, BOOTREPLY};
+use crate::arp::Arp;
 use check::Probe;
 pub use config::Config;
 use std::net::Ipv4Addr;
@@ -60,7 +60,7 @@ pub enum Event<'a> {
     /// SIGUSR2
     Release,
     /// An ARP frame seen on the link (only looked at while `Checking`).
-    Arp(ArpPacket),
+    Arp(Arp),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1137,7 +1137,7 @@ mod tests {
     }
 
     fn arp(op: u16, mac: [u8; 6], sender: Ipv4Addr, target: Ipv4Addr) -> Event<'static> {
-        Event::Arp(ArpPacket {
+        Event::Arp(Arp {
             op,
             sender_mac: mac,
             sender_ip: sender,

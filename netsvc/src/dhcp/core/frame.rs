@@ -1,7 +1,8 @@
 //! IPv4/UDP framing of DHCP messages for a packet socket (the client has no
 //! address yet, so the kernel's UDP stack cannot be used), with checksums,
 //! the classic BPF filter that lets only BOOTREPLYs for our MAC through,
-//! and ARP frames for the `-a` check.
+//! and the checksum status a packet socket reports with each packet. (The
+//! ARP frames of the `-a` check are `crate::arp`'s, shared with zcip.)
 
 use std::net::Ipv4Addr;
 
@@ -129,32 +130,6 @@ pub fn bpf_filter(mac: [u8; 6]) -> Vec<(u16, u8, u8, u32)> {
         (0x06, 0, 0, 0xffff),  // accept
         (0x06, 0, 0, 0),       // drop
     ]
-}
-
-/// One Ethernet/IPv4 ARP frame (as a cooked packet socket delivers it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ArpPacket {
-    /// 1 request, 2 reply.
-    pub op: u16,
-    pub sender_mac: [u8; 6],
-    pub sender_ip: Ipv4Addr,
-    pub target_ip: Ipv4Addr,
-}
-
-/// Parse an Ethernet/IPv4 ARP frame; anything else (other hardware or
-/// protocol, short) is `None`.
-pub fn parse_arp(b: &[u8]) -> Option<ArpPacket> {
-    if b.len() < 28 || b[0..2] != [0, 1] || b[2..4] != [8, 0] || b[4] != 6 || b[5] != 4 {
-        return None;
-    }
-    let mut sender_mac = [0u8; 6];
-    sender_mac.copy_from_slice(&b[8..14]);
-    Some(ArpPacket {
-        op: u16::from_be_bytes([b[6], b[7]]),
-        sender_mac,
-        sender_ip: Ipv4Addr::new(b[14], b[15], b[16], b[17]),
-        target_ip: Ipv4Addr::new(b[24], b[25], b[26], b[27]),
-    })
 }
 
 /// Whether a packet's UDP checksum is final, from the control messages
@@ -324,27 +299,6 @@ mod tests {
         opts[0] = 0x46;
         opts.splice(20..20, [1, 1, 1, 1]);
         assert!(run_bpf(&prog, &opts));
-    }
-
-    #[test]
-    fn arp_frames() {
-        let mac = [2, 0, 0, 0, 0, 7];
-        let probe =
-            crate::packet::arp_request(mac, Ipv4Addr::UNSPECIFIED, Ipv4Addr::new(10, 0, 0, 5));
-        assert_eq!(
-            parse_arp(&probe),
-            Some(ArpPacket {
-                op: 1,
-                sender_mac: mac,
-                sender_ip: Ipv4Addr::UNSPECIFIED,
-                target_ip: Ipv4Addr::new(10, 0, 0, 5),
-            })
-        );
-        assert_eq!(parse_arp(&probe[..27]), None);
-        let mut other = probe.clone();
-        other[2] = 0x86; // not IPv4
-        assert_eq!(parse_arp(&other), None);
-        assert_eq!(parse_arp(&[]), None);
     }
 
     /// A control message as the kernel lays it out.

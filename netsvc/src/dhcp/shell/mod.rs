@@ -425,7 +425,7 @@ fn run(o: Options, native: Option<Native>) -> i32 {
                     let Some(n) = sockets::recv_frame(&fd, &mut b) else {
                         return false;
                     };
-                    if let Some(p) = frame::parse_arp(&b[..n]) {
+                    if let Some(p) = crate::arp::parse(&b[..n]) {
                         actions.extend(sh.client.handle(sh.now(), Event::Arp(p)));
                     }
                     true

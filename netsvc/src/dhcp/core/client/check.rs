@@ -3,7 +3,7 @@
 //! client DECLINE it and pause.
 
 use super::{Action, Client, Dest, State};
-use crate::dhcp::core::frame::ArpPacket;
+use crate::arp::{self, Arp};
 use crate::dhcp::core::lease::Lease;
 use crate::dhcp::core::msg::{opt, MsgType};
 use std::time::Duration;
@@ -57,7 +57,7 @@ impl Client {
     /// An ARP frame while probing: a reply or announcement from another
     /// host with the address, or another host probing for it at the same
     /// time (RFC 5227 §2.1.1), is a conflict: DECLINE and pause.
-    pub(super) fn arp(&mut self, now: Duration, p: ArpPacket) -> Vec<Action> {
+    pub(super) fn arp(&mut self, now: Duration, p: Arp) -> Vec<Action> {
         if self.state != State::Checking {
             return Vec::new();
         }
@@ -66,7 +66,7 @@ impl Client {
         };
         let other = p.sender_mac != self.cfg.mac;
         let claims = p.sender_ip == ip;
-        let probes = p.op == 1 && p.sender_ip.is_unspecified() && p.target_ip == ip;
+        let probes = p.op == arp::REQUEST && p.sender_ip.is_unspecified() && p.target_ip == ip;
         if !(other && (claims || probes)) {
             return Vec::new();
         }
