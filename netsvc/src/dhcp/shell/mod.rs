@@ -205,16 +205,23 @@ fn drain(mut read_one: impl FnMut() -> bool) -> usize {
 /// A seed for transaction ids and jitter. It need not be secret, and it
 /// must not wait: at boot a plain getrandom(2) blocks until the kernel's
 /// random pool is ready, which held the first DISCOVER back by a second in
-/// QEMU. std's hash keys are made for exactly that (on Linux: insecure
-/// bytes, else what the pool has without waiting, else /dev/urandom);
-/// mixed with the clock and the pid.
+/// QEMU. Insecure bytes (Linux 5.6+), else what the pool has without
+/// waiting, else the clock; mixed with the pid in every case.
 fn seed() -> u64 {
-    use std::hash::BuildHasher;
-    let clock = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    std::collections::hash_map::RandomState::new().hash_one((clock, std::process::id()))
+    use rustix::rand::{getrandom, GetRandomFlags};
+    let mut bytes = [0u8; 8];
+    let got = [GetRandomFlags::INSECURE, GetRandomFlags::NONBLOCK]
+        .into_iter()
+        .any(|flags| getrandom(&mut bytes, flags).is_ok_and(|n| n == 8));
+    let fallback = if got {
+        0
+    } else {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0)
+    };
+    u64::from_ne_bytes(bytes) ^ fallback ^ std::process::id() as u64
 }
 
 /// Go to the background (once), as BusyBox does without -f.
