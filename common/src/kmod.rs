@@ -13,6 +13,8 @@ pub struct ModInfo {
     /// soft dependencies (`softdep=pre: a b post: c`), loaded when present
     pub pre: Vec<String>,
     pub post: Vec<String>,
+    /// other names it answers to (`alias=crypto-crc32c`)
+    pub aliases: Vec<String>,
 }
 
 /// A module's name as the kernel and modprobe compare it: `-` is `_`.
@@ -90,6 +92,8 @@ pub fn modinfo(ko: &[u8]) -> Option<ModInfo> {
         if let Some(list) = text.strip_prefix("depends=") {
             info.depends
                 .extend(list.split(',').filter(|d| !d.is_empty()).map(canonical));
+        } else if let Some(a) = text.strip_prefix("alias=") {
+            info.aliases.push(canonical(a));
         } else if let Some(soft) = text.strip_prefix("softdep=") {
             let (pre, post) = parse_softdep(soft);
             info.pre.extend(pre);
@@ -121,8 +125,18 @@ pub fn parse_softdep(text: &str) -> (Vec<String>, Vec<String>) {
 /// is caught by the visited set; this bounds the recursion).
 const MAX_DEPTH: usize = 64;
 
-/// Finds a module's info by name: `None` when the kernel has no such module.
-pub type Lookup<'a> = &'a mut dyn FnMut(&str) -> Option<ModInfo>;
+/// What a name stands for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Found {
+    Module(ModInfo),
+    /// an alias (`crypto-crc32c`, as ext4's softdep names it): the modules
+    /// that declare it, all loaded, as modprobe does
+    Alias(Vec<String>),
+}
+
+/// Finds what a name stands for: `None` when the kernel has no such module
+/// or alias.
+pub type Lookup<'a> = &'a mut dyn FnMut(&str) -> Option<Found>;
 
 /// The order to load `wanted` in: every module after its hard dependencies
 /// (modprobe loads them first) and its `pre:` soft dependencies, its `post:`
@@ -144,6 +158,8 @@ pub fn load_order(
     }
     impl Walk<'_, '_> {
         fn visit(&mut self, m: &str, depth: usize, optional: bool) -> Result<(), String> {
+            let m = canonical(m);
+            let m = m.as_str();
             if self.seen.iter().any(|s| s == m) || self.builtin.iter().any(|b| b == m) {
                 return Ok(());
             }
@@ -152,12 +168,17 @@ pub fn load_order(
                     "module {m}: dependencies nested deeper than {MAX_DEPTH}"
                 ));
             }
-            let Some(info) = (self.lookup)(m) else {
-                return if optional {
-                    Ok(())
-                } else {
-                    Err(format!("module {m}: not in the kernel's modules"))
-                };
+            let info = match (self.lookup)(m) {
+                Some(Found::Module(info)) => info,
+                Some(Found::Alias(modules)) => {
+                    self.seen.push(m.to_string());
+                    for a in &modules {
+                        self.visit(a, depth + 1, optional)?;
+                    }
+                    return Ok(());
+                }
+                None if optional => return Ok(()),
+                None => return Err(format!("module {m}: not in the kernel's modules")),
             };
             self.seen.push(m.to_string());
             for p in &info.pre {
@@ -205,7 +226,12 @@ mod tests {
     ) -> Result<Vec<String>, String> {
         let wanted: Vec<String> = wanted.iter().map(|s| s.to_string()).collect();
         let builtin: Vec<String> = builtin.iter().map(|s| s.to_string()).collect();
-        load_order(&wanted, &mut |m| k.get(m).cloned(), &builtin)
+        let mut lookup = |m: &str| match k.get(m) {
+            Some(i) => Some(Found::Module(i.clone())),
+            None if m == "crypto_crc32c" => Some(Found::Alias(vec!["crc32c_generic".into()])),
+            None => None,
+        };
+        load_order(&wanted, &mut lookup, &builtin)
     }
 
     /// A minimal ELF64 little-endian file with one `.modinfo` section.
@@ -241,12 +267,13 @@ mod tests {
     #[test]
     fn modinfo_from_an_elf_module() {
         let ko = elf_with_modinfo(
-            b"license=GPL\0depends=virtio,net_failover,virtio-ring\0softdep=pre: crc32c post: x-y\0name=virtio_net\0",
+            b"license=GPL\0depends=virtio,net_failover,virtio-ring\0softdep=pre: crc32c post: x-y\0alias=virtio:d00000001v*\0name=virtio_net\0",
         );
         let info = modinfo(&ko).unwrap();
         assert_eq!(info.depends, ["virtio", "net_failover", "virtio_ring"]);
         assert_eq!(info.pre, ["crc32c"]);
         assert_eq!(info.post, ["x_y"]);
+        assert_eq!(info.aliases, ["virtio:d00000001v*"]);
         assert_eq!(modinfo(b"not an elf"), None);
         assert_eq!(modinfo(&ko[..70]), None, "truncated: no panic, no info");
         // an empty depends= has no names
@@ -267,6 +294,7 @@ mod tests {
                         depends: v(d),
                         pre: v(pre),
                         post: v(post),
+                        aliases: Vec::new(),
                     },
                 )
             })
@@ -293,8 +321,13 @@ mod tests {
                 &[],
             ),
             ("virtio_pci_modern_dev", &[], &[], &[]),
-            ("ext4", &["mbcache", "jbd2", "crc16"], &["crc32c"], &[]),
-            ("crc32c", &[], &[], &[]),
+            (
+                "ext4",
+                &["mbcache", "jbd2", "crc16"],
+                &["crypto-crc32c"],
+                &[],
+            ),
+            ("crc32c_generic", &[], &[], &[]),
             ("jbd2", &[], &[], &[]),
             ("mbcache", &[], &[], &[]),
             ("a", &["b"], &[], &[]),
@@ -317,7 +350,11 @@ mod tests {
         );
         // a soft dependency first; a built-in one (crc16) needs nothing
         let o = order(&["ext4"], &k, &["crc16"]).unwrap();
-        assert_eq!(o, ["crc32c", "mbcache", "jbd2", "ext4"]);
+        assert_eq!(
+            o,
+            ["crc32c_generic", "mbcache", "jbd2", "ext4"],
+            "the alias's module"
+        );
         // a loop in broken input ends; missing hard deps are named
         assert_eq!(order(&["a"], &k, &[]).unwrap(), ["b", "a"]);
         let e = order(&["needs_missing"], &k, &[]).unwrap_err();
