@@ -233,32 +233,31 @@ fn native_mode_writes_ipconf_and_pokes_a_supervised_fw() {
         return;
     }
     let (lab, _srv) = Lab::serving("dhcp-native", &["--dhcp-option=6,10.77.0.53"]);
-    let t = &lab.dir;
     // fw, one-shot as in the seed: it marks itself "once" first, then records what it sees
-    let fw = t.join("service/fw");
+    let fw = lab.join("service/fw");
     script(
         &fw.join("run"),
         &format!(
             "{sv} once .\nsleep 0.2\necho \"run $(grep ^ip= dhcp_vc.ipconf 2>/dev/null)\" >> {runs}",
             sv = applet("sv").display(),
-            runs = t.join("fw-runs").display()
+            runs = lab.join("fw-runs").display()
         ),
     );
     fs::write(fw.join("down"), "").unwrap();
     let _fw = start_runsv(&fw);
     assert!(wait_until(T, || fw.join("supervise/ok").exists()));
     std::thread::sleep(Duration::from_millis(200));
-    let svc = t.join("service/dhcp_vc");
+    let svc = lab.join("service/dhcp_vc");
     let mut cl = lab::dhcp(
         &lab.c,
         &svc,
         &[],
         &fw,
         &fw,
-        &t.join("state"),
-        t.join("dhcp.log"),
+        &lab.join("state"),
+        lab.join("dhcp.log"),
     );
-    let runs = || text_of(&t.join("fw-runs"));
+    let runs = || text_of(&lab.join("fw-runs"));
     assert!(
         wait_until(T, || runs().contains("run ip='10.77.0.1")),
         "fw never saw the lease: {:?} {}",
@@ -340,15 +339,14 @@ fn hostile_server_cannot_harm_the_box() {
         return;
     }
     let lab = Lab::new("dhcp-hostile");
-    let t = &lab.dir;
     let _ = fs::remove_file("/tmp/ferrite-PWNED-h");
     let _ = fs::remove_file("/tmp/ferrite-PWNED-d");
     let _srv = TestServer::start(&lab.s, "vs", hostile_reply);
     // the handler dumps its whole environment, the way a careless script would use it
-    let dump = t.join("env-dump");
+    let dump = lab.join("env-dump");
     let cl = udhcpc(&lab, &["-i", "vc", "-q"]);
     assert!(lab.wait_event(T, "bound"), "{}", cl.log());
-    let b = events(t.path())
+    let b = events(lab.path())
         .into_iter()
         .find(|e| e.starts_with("bound"))
         .unwrap();
@@ -379,17 +377,17 @@ fn hostile_server_cannot_harm_the_box() {
     assert!(!Path::new("/tmp/ferrite-PWNED-h").exists());
     assert!(!Path::new("/tmp/ferrite-PWNED-d").exists());
     // the native files are safe to source
-    let fw = t.join("fw");
+    let fw = lab.join("fw");
     fs::create_dir_all(&fw).unwrap();
-    let svc = t.join("dhcp_vc");
+    let svc = lab.join("dhcp_vc");
     let mut n = lab::dhcp(
         &lab.c,
         &svc,
         &["-q"],
         &fw,
         &fw,
-        &t.join("state2"),
-        t.join("dhcp-q.log"),
+        &lab.join("state2"),
+        lab.join("dhcp-q.log"),
     );
     assert!(n.child.wait().unwrap().success());
     let out = Command::new("sh")
@@ -416,7 +414,6 @@ fn short_lease_renews_then_rebinds_and_expires() {
         return;
     }
     let lab = Lab::new("dhcp-short");
-    let t = &lab.dir;
     let srv = TestServer::start(&lab.s, "vs", short_lease_reply);
     let cl = udhcpc(&lab, &["-i", "vc", "-v"]);
     assert!(lab.wait_event(T, "bound"), "{}", cl.log());
@@ -438,11 +435,11 @@ fn short_lease_renews_then_rebinds_and_expires() {
     srv.quiet.store(true, Ordering::SeqCst);
     let t1 = Instant::now();
     assert!(
-        wait_until(Duration::from_secs(20), || events(t.path())
+        wait_until(Duration::from_secs(20), || events(lab.path())
             .last()
             .is_some_and(|e| e.starts_with("deconfig"))),
         "{:?} {}",
-        events(t.path()),
+        events(lab.path()),
         cl.log()
     );
     let expired = t1.elapsed();
@@ -479,18 +476,17 @@ fn native_apply_installs_address_routes_and_resolv_conf() {
         return;
     }
     let lab = Lab::new("dhcp-apply");
-    let t = &lab.dir;
     let c = &lab.c;
     let _srv = TestServer::start(&lab.s, "vs", classless_reply);
-    let resolv = t.join("resolv.conf");
+    let resolv = lab.join("resolv.conf");
     let mut cl = lab::dhcp(
         c,
-        &t.join("dhcp_vc"),
+        &lab.join("dhcp_vc"),
         &["--apply", "--resolv-conf", resolv.to_str().unwrap()],
-        &t.join("fw"),
-        &t.join("fw"),
-        &t.join("state"),
-        t.join("dhcp.log"),
+        &lab.join("fw"),
+        &lab.join("fw"),
+        &lab.join("state"),
+        lab.join("dhcp.log"),
     );
     let routes = || c.output(&["ip", "-4", "route", "show", "dev", "vc"]);
     assert!(
@@ -611,19 +607,18 @@ fn background_after_the_first_failure_then_a_lease() {
         return;
     }
     let lab = Lab::new("dhcp-background");
-    let t = &lab.dir;
-    let pidfile = t.join("udhcpc.pid");
-    let log = t.join("udhcpc.log");
+    let pidfile = lab.join("udhcpc.pid");
+    let log = lab.join("udhcpc.log");
     let mut parent = lab
         .c
         .exec()
         .arg(applet("udhcpc"))
         .args(["-b", "-t", "2", "-T", "1", "-A", "1", "-i", "vc", "-s"])
-        .arg(handler(t.path()))
+        .arg(handler(lab.path()))
         .arg("-p")
         .arg(&pidfile)
         .arg("--state-dir")
-        .arg(t.join("state"))
+        .arg(lab.join("state"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(fs::File::create(&log).unwrap())
@@ -639,7 +634,9 @@ fn background_after_the_first_failure_then_a_lease() {
         "udhcpc -b did not return"
     );
     assert!(status.unwrap().success(), "{:?}", status);
-    assert!(events(t.path()).iter().any(|e| e.starts_with("leasefail")));
+    assert!(events(lab.path())
+        .iter()
+        .any(|e| e.starts_with("leasefail")));
     let pid: i32 = fs::read_to_string(&pidfile)
         .unwrap()
         .trim()
@@ -651,11 +648,11 @@ fn background_after_the_first_failure_then_a_lease() {
     assert!(bg.alive(), "no background client");
     let _srv = lab.dnsmasq(&[]);
     assert!(
-        wait_until(Duration::from_secs(20), || events(t.path())
+        wait_until(Duration::from_secs(20), || events(lab.path())
             .iter()
             .any(|e| e.starts_with("bound ip=10.77.0."))),
         "no lease in the background: {:?} {}",
-        events(t.path()),
+        events(lab.path()),
         text_of(&log)
     );
 }

@@ -10,7 +10,7 @@ use common::*;
 use netsvc::dhcp::msg::{opt, Message, MsgType, BOOTREPLY};
 use std::net::Ipv4Addr;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,12 +29,11 @@ fn replug_with_the_server_down_keeps_the_address_until_it_answers() {
         return;
     }
     let lab = Lab::new("replug-down");
-    let t = &lab.dir;
     let range = default_range(lab.net);
     let srv = lab.dnsmasq_with(&range, Some("leases"), &[]);
-    let cl = udhcpc(&lab.c, t.path(), &["-i", "vc"]);
+    let cl = udhcpc(&lab.c, lab.path(), &["-i", "vc"]);
     assert!(lab.wait_event(T, "bound"), "no lease: {}", cl.log());
-    let ipaddr = field(&events(t.path())[1], "ip").to_string();
+    let ipaddr = field(&events(lab.path())[1], "ip").to_string();
     let have = || lab.vc_addresses().contains(&format!("{ipaddr}/24"));
     assert!(wait_until(T, have), "{}", lab.vc_addresses());
     // the server goes, then the cable is pulled and plugged back
@@ -50,12 +49,12 @@ fn replug_with_the_server_down_keeps_the_address_until_it_answers() {
             have(),
             "address gone {:?} after the replug: {:?}\n{}",
             replug.elapsed(),
-            events(t.path()),
+            events(lab.path()),
             cl.log()
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let ev = events(t.path());
+    let ev = events(lab.path());
     assert_eq!(ev.len(), 2, "no event during the silence: {ev:?}");
     let log = cl.log();
     let after = &log[log.find("carrier up").expect("carrier up seen")..];
@@ -68,14 +67,14 @@ fn replug_with_the_server_down_keeps_the_address_until_it_answers() {
     // about 8.5 s after the replug, then 16.5 s) gets the same address again
     let _srv = lab.dnsmasq_with(&range, Some("leases"), &[]);
     assert!(
-        wait_for_event(t.path(), Duration::from_secs(25), |e| e
+        wait_for_event(lab.path(), Duration::from_secs(25), |e| e
             .starts_with("renew")),
         "no renewal: {:?}\n{}",
-        events(t.path()),
+        events(lab.path()),
         cl.log()
     );
     let renewed = replug.elapsed();
-    let ev = events(t.path());
+    let ev = events(lab.path());
     assert_eq!(ev.len(), 3, "{ev:?}");
     assert_eq!(field(&ev[2], "ip"), ipaddr, "{ev:?}");
     assert!(
@@ -191,19 +190,17 @@ fn short_lease_reply(m: &Message, t: MsgType) -> Message {
 /// the rest BOOTREPLYs for `mac` with wrong xids, which pass the client's
 /// packet filter and reach its state machine.
 struct Flood {
-    stop: Arc<AtomicBool>,
     sent: Arc<AtomicU64>,
-    handle: Option<std::thread::JoinHandle<()>>,
+    _worker: Worker,
 }
 
 impl Flood {
     fn start(ns: &Netns, iface: &str, mac: [u8; 6]) -> Flood {
-        let stop = Arc::new(AtomicBool::new(false));
         let sent = Arc::new(AtomicU64::new(0));
-        let (st, n) = (stop.clone(), sent.clone());
+        let n = sent.clone();
         let ns = ns.0.clone();
         let iface = iface.to_string();
-        let handle = std::thread::spawn(move || {
+        let worker = Worker::spawn(move |st| {
             let sock = broadcast_socket(&ns, &iface, 0);
             let noise = [0x5au8; 300];
             let mut i: u32 = 0;
@@ -224,18 +221,8 @@ impl Flood {
             }
         });
         Flood {
-            stop,
             sent,
-            handle: Some(handle),
-        }
-    }
-}
-
-impl Drop for Flood {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
+            _worker: worker,
         }
     }
 }
@@ -246,18 +233,17 @@ fn a_flood_to_port_68_does_not_delay_the_renewal_or_signals() {
         return;
     }
     let (lab, _srv) = test_server_lab("replug-flood");
-    let t = &lab.dir;
-    let mut cl = udhcpc(&lab.c, t.path(), &["-i", "vc"]);
+    let mut cl = udhcpc(&lab.c, lab.path(), &["-i", "vc"]);
     assert!(lab.wait_event(T, "bound"), "{}", cl.log());
     let bound = Instant::now();
     let flood = Flood::start(&lab.s, "vs", mac_of(&lab.c, "vc"));
     // T1 is 5 s after the lease
     assert!(
-        wait_for_event(t.path(), Duration::from_secs(12), |e| e
+        wait_for_event(lab.path(), Duration::from_secs(12), |e| e
             .starts_with("renew")),
         "no renewal under the flood ({} datagrams sent): {:?}\n{}",
         flood.sent.load(Ordering::Relaxed),
-        events(t.path()),
+        events(lab.path()),
         cl.log()
     );
     let renewed = bound.elapsed();
@@ -351,8 +337,7 @@ fn an_arp_flood_does_not_delay_the_renewal_of_a_checked_lease_or_signals() {
         return;
     }
     let (lab, _srv) = test_server_lab("replug-arpflood");
-    let t = &lab.dir;
-    let mut cl = udhcpc(&lab.c, t.path(), &["-i", "vc", "-a"]);
+    let mut cl = udhcpc(&lab.c, lab.path(), &["-i", "vc", "-a"]);
     assert!(lab.wait_event(T, "bound"), "{}", cl.log());
     let bound = Instant::now();
     assert!(
@@ -363,11 +348,11 @@ fn an_arp_flood_does_not_delay_the_renewal_of_a_checked_lease_or_signals() {
     let flood = arp_flood(&lab);
     // T1 is 5 s after the lease (bound after the check)
     assert!(
-        wait_for_event(t.path(), Duration::from_secs(12), |e| e
+        wait_for_event(lab.path(), Duration::from_secs(12), |e| e
             .starts_with("renew")),
         "no renewal under the ARP flood ({} frames sent): {:?}\n{}",
         flood.sent(),
-        events(t.path()),
+        events(lab.path()),
         cl.log()
     );
     let renewed = bound.elapsed();
@@ -396,17 +381,16 @@ fn an_arp_flood_during_the_check_is_no_conflict() {
         return;
     }
     let (lab, _srv) = test_server_lab("replug-arpcheck");
-    let t = &lab.dir;
     // the flood is on before the client starts: its whole check (three
     // probes over 2 s) reads ARP of other addresses
     let flood = arp_flood(&lab);
     let start = Instant::now();
-    let cl = udhcpc(&lab.c, t.path(), &["-i", "vc", "-a"]);
+    let cl = udhcpc(&lab.c, lab.path(), &["-i", "vc", "-a"]);
     assert!(
         lab.wait_event(T, "bound"),
         "not bound under the ARP flood ({} frames sent): {:?}\n{}",
         flood.sent(),
-        events(t.path()),
+        events(lab.path()),
         cl.log()
     );
     let took = start.elapsed();

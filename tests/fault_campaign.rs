@@ -68,12 +68,20 @@ fn two_service_tree(t: &TempDir) -> PathBuf {
     svdir
 }
 
-/// A service `svc` whose run script is `run`, with the standard logger
-/// (ferrite's svlogd as `log/run`) writing to `logs`, and runsv on it.
-fn logged_service(svc: &Path, run: &str, logs: &Path) -> Proc {
-    script(&svc.join("run"), run);
-    standard_logger(svc, logs);
-    start_runsv(svc)
+/// A service `svc` in a new temporary directory writing `n` numbered
+/// lines `PID I`, in bursts of `burst` with a pause of `pause` seconds, then
+/// sleeping; the standard logger (ferrite's svlogd as `log/run`) writes to
+/// `logs`; runsv on it: (the directory, the service's `log`, runsv).
+fn logged_writer(tag: &str, n: u32, burst: u32, pause: &str) -> (TempDir, PathBuf, Proc) {
+    let t = TempDir::new(tag);
+    let svc = t.join("svc");
+    script(
+        &svc.join("run"),
+        &format!("exec 2>&1\ni=0\nwhile [ $i -lt {n} ]; do echo \"$$ $i\"; i=$((i+1)); [ $((i % {burst})) = 0 ] && sleep {pause}; done\nexec sleep 100"),
+    );
+    standard_logger(&svc, &t.join("logs"));
+    let r = start_runsv(&svc);
+    (t, svc.join("log"), r)
 }
 
 /// End what a test started with start_runsvdir: runsvdir, then (KILL)
@@ -339,15 +347,8 @@ fn kill_9_of_every_process_of_the_tree() {
 #[test]
 fn lines_lost_while_the_logger_is_killed_again_and_again() {
     let mut tally = Tally::default();
-    let t = TempDir::new("fc-lines");
-    let svc = t.join("svc");
     // numbered, in bursts of 200 lines with a short pause, for about 6 s
-    let _r = logged_service(
-        &svc,
-        "exec 2>&1\ni=0\nwhile [ $i -lt 20000 ]; do echo \"$$ $i\"; i=$((i+1)); [ $((i % 200)) = 0 ] && sleep 0.06; done\nexec sleep 100",
-        &t.join("logs"),
-    );
-    let log = svc.join("log");
+    let (t, log, _r) = logged_writer("fc-lines", 20000, 200, "0.06");
     assert!(wait_until(T, || is_running(&log)));
     let end = Instant::now() + Duration::from_secs(20);
     while Instant::now() < end {
@@ -610,9 +611,7 @@ fn bad_files_where_daemons_read_files() {
         "log",
     ] {
         for (case, content) in all_cases() {
-            let t = TempDir::new("fc-badsup");
-            let svc = t.join("svc");
-            script(&svc.join("run"), "exec sleep 100");
+            let (_t, svc) = service_dir("fc-badsup", "exec sleep 100");
             fs::create_dir_all(svc.join("supervise")).unwrap();
             plant(&svc.join(target), case, &content);
             tally.faults += 1;
@@ -1039,14 +1038,7 @@ fn file_descriptors_exhausted() {
     let mut tally = Tally::default();
     // svlogd: no descriptor left when it rotates. It must say so, keep
     // every line, not spin, and go on once descriptors are there again.
-    let t = TempDir::new("fc-fds");
-    let svc = t.join("svc");
-    let _r = logged_service(
-        &svc,
-        "exec 2>&1\ni=0\nwhile [ $i -lt 3000 ]; do echo \"$$ $i\"; i=$((i+1)); [ $((i % 100)) = 0 ] && sleep 0.1; done\nexec sleep 100",
-        &t.join("logs"),
-    );
-    let log = svc.join("log");
+    let (t, log, _r) = logged_writer("fc-fds", 3000, 100, "0.1");
     assert!(wait_until(T, || is_running(&log) && t.join("logs/current").exists()));
     let logger = pid_of(&log);
     set_nofile(logger, lowest_free_fd(logger));

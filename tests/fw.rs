@@ -201,13 +201,12 @@ fn whole_tree_follows_the_cable() {
     }
     // vc stays down: the tree's ifplugd brings it up
     let lab = Lab::on("fw-tree", "10.79.0", false);
-    let t = &lab.dir;
     let _dnsmasq = lab.dnsmasq_with(
         &default_range(lab.net),
         Some("leases"),
         &["--dhcp-option=6,10.79.0.53"],
     );
-    let tree = t.join("service");
+    let tree = lab.join("service");
     for svc in ["ifplugd_vc", "dhcp_vc", "zcip_vc", "fw"] {
         fs::create_dir_all(tree.join(svc)).unwrap();
         std::os::unix::fs::symlink(ferrite(), tree.join(svc).join("run")).unwrap();
@@ -221,7 +220,7 @@ fn whole_tree_follows_the_cable() {
             "--fw-dir {} --fw-service {} --state-dir {}\n",
             fw.display(),
             fw.display(),
-            t.join("state").display()
+            lab.join("state").display()
         ),
     )
     .unwrap();
@@ -230,7 +229,7 @@ fn whole_tree_follows_the_cable() {
         format!(
             "--dynamic {} --resolv-conf {}\n",
             fw.display(),
-            t.join("resolv.conf").display()
+            lab.join("resolv.conf").display()
         ),
     )
     .unwrap();
@@ -242,13 +241,13 @@ fn whole_tree_follows_the_cable() {
     fs::write(tree.join("zcip_vc/down"), "").unwrap();
     fs::write(tree.join("dhcp_vc/down"), "").unwrap();
     fs::write(tree.join("fw/down"), "").unwrap();
-    let _rsd = runsvdir_in(&lab.c, &tree, &t.join("console"), true);
+    let _rsd = runsvdir_in(&lab.c, &tree, &lab.join("console"), true);
     let has_lease = || lab.vc_addresses().contains("inet 10.79.0.1");
     let default_route = || lab::routes(&lab.c).contains("default via 10.79.0.1");
     let ok = wait_until(Duration::from_secs(20), || has_lease() && default_route());
-    let console = || text_of(&t.join("console"));
+    let console = || text_of(&lab.join("console"));
     assert!(ok, "no lease through the tree: {}", console());
-    assert!(fs::read_to_string(t.join("resolv.conf"))
+    assert!(fs::read_to_string(lab.join("resolv.conf"))
         .unwrap()
         .contains("nameserver 10.79.0.53"));
     assert!(fw.join("dhcp_vc.ipconf").exists());
@@ -332,20 +331,19 @@ fn pinger_restarts_dhcp_when_the_router_stops_answering() {
         return;
     }
     let lab = Lab::on("pinger", "10.78.0", true);
-    let t = &lab.dir;
     lab.c.ip(&["addr", "add", "10.78.0.5/24", "dev", "vc"]);
-    let tree = t.join("service");
+    let tree = lab.join("service");
     // a DHCP client stand-in: leaves env.out as the real one does, counts its starts
     script(
         &tree.join("dhcp_vc/run"),
         &format!(
             "echo \"router='10.78.0.1'\" > env.out\necho start >> {}\nexec sleep 100",
-            t.join("starts").display()
+            lab.join("starts").display()
         ),
     );
     fs::create_dir_all(tree.join("dhcp_vc_pinger")).unwrap();
     std::os::unix::fs::symlink(ferrite(), tree.join("dhcp_vc_pinger/run")).unwrap();
-    let log = t.join("pinger.log");
+    let log = lab.join("pinger.log");
     script(
         &tree.join("dhcp_vc_pinger/log/run"),
         &format!("exec cat >> {}", log.display()),
@@ -356,8 +354,8 @@ fn pinger_restarts_dhcp_when_the_router_stops_answering() {
         "--interval 0.5 --retry 0.2 --failures 3 --timeout 0.3\n",
     )
     .unwrap();
-    let _rsd = runsvdir_in(&lab.c, &tree, &t.join("console"), false);
-    let starts = || lines_of(&t.join("starts")).len();
+    let _rsd = runsvdir_in(&lab.c, &tree, &lab.join("console"), false);
+    let starts = || lines_of(&lab.join("starts")).len();
     assert!(wait_until(T, || starts() == 1));
     // the router answers: nothing happens
     std::thread::sleep(Duration::from_millis(2500));

@@ -3,23 +3,25 @@
 mod common;
 use common::*;
 use std::fs;
+use std::path::Path;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(5);
 
 fn lines(p: &std::path::Path) -> Vec<String> {
-    fs::read_to_string(p)
-        .unwrap_or_default()
-        .lines()
-        .map(String::from)
-        .collect()
+    lines_of(p)
+}
+
+/// The service's `supervise/stat` is `want` within T.
+fn stat_becomes(svc: &std::path::Path, want: &str) -> bool {
+    wait_until(T, || {
+        fs::read_to_string(svc.join("supervise/stat")).unwrap() == want
+    })
 }
 
 #[test]
 fn starts_run_and_writes_runit_supervise_files() {
-    let t = TempDir::new("start");
-    let svc = t.join("svc");
-    script(&svc.join("run"), "exec sleep 100");
+    let (_t, svc) = service_dir("start", "exec sleep 100");
     let _r = start_runsv(&svc);
     assert!(wait_until(T, || is_running(&svc)), "service never ran");
     let pid = pid_of(&svc);
@@ -58,9 +60,7 @@ fn starts_run_and_writes_runit_supervise_files() {
 
 #[test]
 fn second_runsv_refuses_with_111() {
-    let t = TempDir::new("lock");
-    let svc = t.join("svc");
-    script(&svc.join("run"), "exec sleep 100");
+    let (_t, svc) = service_dir("lock", "exec sleep 100");
     let _r = start_runsv(&svc);
     assert!(wait_until(T, || is_running(&svc)));
     let (code, _, err) = run(std::process::Command::new(applet("runsv")).arg(&svc));
@@ -73,9 +73,7 @@ fn second_runsv_refuses_with_111() {
 
 #[test]
 fn down_file_once_up_down_and_finish_arguments() {
-    let t = TempDir::new("updown");
-    let svc = t.join("svc");
-    script(&svc.join("run"), "echo started >> ../runs\nexec sleep 100");
+    let (t, svc) = service_dir("updown", "echo started >> ../runs\nexec sleep 100");
     script(&svc.join("finish"), "echo \"$1 $2\" >> ../finish");
     fs::write(svc.join("down"), "").unwrap();
     let _r = start_runsv(&svc);
@@ -85,11 +83,7 @@ fn down_file_once_up_down_and_finish_arguments() {
     // once: starts, and is not restarted after it is killed
     assert_eq!(sv(t.path(), &["once", "svc"]).0, 0);
     assert!(wait_until(T, || is_running(&svc)));
-    assert!(wait_until(T, || fs::read_to_string(
-        svc.join("supervise/stat")
-    )
-    .unwrap()
-        == "run, want down\n"));
+    assert!(stat_becomes(&svc, "run, want down\n"));
     assert_eq!(sv(t.path(), &["kill", "svc"]).0, 0);
     assert!(
         wait_until(T, || lines(&t.join("finish")) == ["-1 9"]),
@@ -124,10 +118,8 @@ fn signals_reach_the_service() {
     // interrupts at once: a shell waiting for a foreground `sleep` treats an
     // INT as the child's (wait-and-cooperative-exit) and may drop it, which
     // made this test fail now and then on a loaded machine.
-    let t = TempDir::new("signals");
-    let svc = t.join("svc");
-    script(
-        &svc.join("run"),
+    let (t, svc) = service_dir(
+        "signals",
         "for s in HUP ALRM INT QUIT USR1 USR2 CONT; do trap \"echo $s >> ../got\" $s; done\n\
          echo ready > ../ready\nwhile :; do sleep 0.05 & wait $!; done",
     );
@@ -151,11 +143,7 @@ fn signals_reach_the_service() {
     }
     // pause stops the process; cont resumes it
     assert_eq!(sv(t.path(), &["pause", "svc"]).0, 0);
-    assert!(wait_until(T, || fs::read_to_string(
-        svc.join("supervise/stat")
-    )
-    .unwrap()
-        == "run, paused\n"));
+    assert!(stat_becomes(&svc, "run, paused\n"));
     let pid = pid_of(&svc);
     assert!(wait_until(T, || fs::read_to_string(format!(
         "/proc/{pid}/stat"
@@ -163,11 +151,7 @@ fn signals_reach_the_service() {
     .unwrap_or_default()
     .contains(") T ")));
     assert_eq!(sv(t.path(), &["cont", "svc"]).0, 0);
-    assert!(wait_until(T, || fs::read_to_string(
-        svc.join("supervise/stat")
-    )
-    .unwrap()
-        == "run\n"));
+    assert!(stat_becomes(&svc, "run\n"));
     // term: the service dies and is restarted (want up)
     assert_eq!(sv(t.path(), &["term", "svc"]).0, 0);
     assert!(wait_until(T, || is_running(&svc) && pid_of(&svc) != pid));
@@ -175,11 +159,9 @@ fn signals_reach_the_service() {
 
 #[test]
 fn log_pipe_survives_restarts_of_both_sides() {
-    let t = TempDir::new("logpipe");
-    let svc = t.join("svc");
     // The service writes 300 numbered lines per generation, then idles.
-    script(
-        &svc.join("run"),
+    let (t, svc) = service_dir(
+        "logpipe",
         "g=$(cat ../gen 2>/dev/null || echo 0); echo $((g+1)) > ../gen\n\
          i=0; while [ $i -lt 300 ]; do echo \"$g $i\"; i=$((i+1)); done\nexec sleep 100",
     );
@@ -218,9 +200,7 @@ fn log_pipe_survives_restarts_of_both_sides() {
 
 #[test]
 fn crash_loop_restarts_at_most_once_per_second() {
-    let t = TempDir::new("crash");
-    let svc = t.join("svc");
-    script(&svc.join("run"), "date +%s.%N >> ../starts\nexit 1");
+    let (t, svc) = service_dir("crash", "date +%s.%N >> ../starts\nexit 1");
     let mut r = start_runsv(&svc);
     std::thread::sleep(Duration::from_millis(3500));
     let starts: Vec<f64> = lines(&t.join("starts"))
@@ -236,18 +216,14 @@ fn crash_loop_restarts_at_most_once_per_second() {
         assert!(w[1] - w[0] >= 0.95, "restarted after {:.3}s", w[1] - w[0]);
     }
     // and runsv itself sleeps in between: at most a few wake-ups per restart
-    let before = voluntary_switches(r.pid());
-    std::thread::sleep(Duration::from_millis(2000));
-    let woke = voluntary_switches(r.pid()) - before;
+    let woke = wakeups(r.pid(), Duration::from_millis(2000));
     assert!(woke <= 20, "runsv woke {woke} times in 2 s");
     assert!(r.wait_exit(Duration::ZERO).is_none());
 }
 
 #[test]
 fn control_garbage_is_ignored() {
-    let t = TempDir::new("garbage");
-    let svc = t.join("svc");
-    script(&svc.join("run"), "exec sleep 100");
+    let (t, svc) = service_dir("garbage", "exec sleep 100");
     let mut r = start_runsv(&svc);
     assert!(wait_until(T, || is_running(&svc)));
     let pid = pid_of(&svc);
@@ -281,9 +257,7 @@ fn control_garbage_is_ignored() {
 
 #[test]
 fn exit_command_and_sigterm_end_runsv_after_the_log_drains() {
-    let t = TempDir::new("exit");
-    let svc = t.join("svc");
-    script(&svc.join("run"), "echo last words\nexec sleep 100");
+    let (t, svc) = service_dir("exit", "echo last words\nexec sleep 100");
     script(&svc.join("log/run"), "exec cat > ../../out");
     let mut r = start_runsv(&svc);
     assert!(wait_until(T, || is_running(&svc) && is_running(&svc.join("log"))));
@@ -296,10 +270,8 @@ fn exit_command_and_sigterm_end_runsv_after_the_log_drains() {
 
 #[test]
 fn custom_control_scripts() {
-    let t = TempDir::new("custom");
-    let svc = t.join("svc");
-    script(
-        &svc.join("run"),
+    let (t, svc) = service_dir(
+        "custom",
         "trap 'echo HUP >> ../got' HUP\nwhile :; do sleep 0.05; done",
     );
     // control/h handles hup itself (exit 0): the service gets no signal.
@@ -365,9 +337,7 @@ fn bad_service_directories_give_clear_errors_without_busy_loops() {
 
 #[test]
 fn unwritable_service_directory_is_a_clear_fatal_error() {
-    let t = TempDir::new("ro");
-    let svc = t.join("svc");
-    script(&svc.join("run"), "exec sleep 100");
+    let (_t, svc) = service_dir("ro", "exec sleep 100");
     // As root permissions do not stop us: a supervise that is a file does.
     fs::write(svc.join("supervise"), "").unwrap();
     let (code, _, err) = run(std::process::Command::new(applet("runsv")).arg(&svc));
@@ -379,9 +349,7 @@ fn unwritable_service_directory_is_a_clear_fatal_error() {
 /// sibling's runsv: the poke waits for it instead of being lost.
 #[test]
 fn a_poke_waits_for_a_runsv_that_is_still_starting() {
-    let t = TempDir::new("poke");
-    let svc = t.join("svc");
-    script(&svc.join("run"), "exec sleep 100");
+    let (t, svc) = service_dir("poke", "exec sleep 100");
     fs::write(svc.join("down"), "").unwrap();
     let starter = {
         let svc = svc.clone();
@@ -420,9 +388,7 @@ impl Drop for KillOnDrop {
 fn a_runsv_killed_with_9_leaves_no_second_instance() {
     // Regression: the service (and logger) of a runsv killed with -9 kept
     // running, and the next runsv started a second instance beside it.
-    let t = TempDir::new("orphan");
-    let svc = t.join("svc");
-    script(&svc.join("run"), "exec sleep 100");
+    let (_t, svc) = service_dir("orphan", "exec sleep 100");
     script(&svc.join("log/run"), "exec cat >/dev/null");
     let mut r1 = start_runsv(&svc);
     assert!(wait_until(T, || is_running(&svc) && is_running(&svc.join("log"))));
@@ -460,29 +426,39 @@ fn a_runsv_killed_with_9_leaves_no_second_instance() {
 fn a_recycled_pid_in_an_old_status_is_left_alone() {
     // The status names a pid whose start time is not the one recorded: it
     // is some other process now, and it must not be touched.
-    let t = TempDir::new("recycled");
-    let svc = t.join("svc");
-    script(&svc.join("run"), "exec sleep 100");
+    let (_t, svc) = service_dir("recycled", "exec sleep 100");
+    // not its start time
+    let _r = starts_beside_a_bystander(&svc, |pid| record(28, pid, 1), "a stranger was killed");
+}
+
+/// A status record of `len` bytes naming `pid`, started at `start`
+/// (clock ticks after boot), running, wanted up.
+fn record(len: usize, pid: u32, start: u64) -> Vec<u8> {
+    let mut rec = vec![0u8; len];
+    rec[12..16].copy_from_slice(&pid.to_le_bytes());
+    rec[17] = b'u';
+    rec[19] = 1;
+    rec[20..28].copy_from_slice(&start.to_be_bytes());
+    rec
+}
+
+/// runsv on `svc`, whose supervise/status (`status`, given the pid) names a
+/// bystander `sleep` of this test, starts the service anew and leaves the
+/// bystander alone (`why` if not).
+fn starts_beside_a_bystander(svc: &Path, status: impl Fn(u32) -> Vec<u8>, why: &str) -> Proc {
     let mut bystander = std::process::Command::new("sleep")
         .arg("100")
         .spawn()
         .unwrap();
     let _cleanup = KillOnDrop(vec![bystander.id() as i32]);
     fs::create_dir_all(svc.join("supervise")).unwrap();
-    let mut rec = vec![0u8; 28];
-    rec[12..16].copy_from_slice(&bystander.id().to_le_bytes());
-    rec[17] = b'u';
-    rec[19] = 1;
-    rec[20..28].copy_from_slice(&1u64.to_be_bytes()); // not its start time
-    fs::write(svc.join("supervise/status"), &rec).unwrap();
-    let _r = start_runsv(&svc);
-    assert!(wait_until(T, || is_running(&svc)
-        && pid_of(&svc) != bystander.id() as i32));
+    fs::write(svc.join("supervise/status"), status(bystander.id())).unwrap();
+    let r = start_runsv(svc);
+    assert!(wait_until(T, || is_running(svc)
+        && pid_of(svc) != bystander.id() as i32));
     std::thread::sleep(Duration::from_millis(200));
-    assert!(
-        bystander.try_wait().unwrap().is_none(),
-        "a stranger was killed"
-    );
+    assert!(bystander.try_wait().unwrap().is_none(), "{why}");
+    r
 }
 
 #[test]
@@ -490,32 +466,20 @@ fn a_status_of_another_boot_names_no_process_of_this_one() {
     // A supervise/ kept on persistent storage outlives a reboot; on a box
     // that boots the same way each time, a pid and start tick recorded in
     // the last boot can match another process now. The boot id tells.
-    let t = TempDir::new("otherboot");
-    let svc = t.join("svc");
-    script(&svc.join("run"), "exec sleep 100");
-    let mut bystander = std::process::Command::new("sleep")
-        .arg("100")
-        .spawn()
-        .unwrap();
-    let _cleanup = KillOnDrop(vec![bystander.id() as i32]);
-    let start = ::common::procfs::start_time(bystander.id()).unwrap();
-    fs::create_dir_all(svc.join("supervise")).unwrap();
-    let mut rec = vec![0u8; 44];
-    rec[12..16].copy_from_slice(&bystander.id().to_le_bytes());
-    rec[17] = b'u';
-    rec[19] = 1;
-    rec[20..28].copy_from_slice(&start.to_be_bytes()); // its very start time
-    let mut other_boot = ::common::procfs::boot_id().unwrap();
-    other_boot[0] ^= 0xff;
-    rec[28..44].copy_from_slice(&other_boot);
-    fs::write(svc.join("supervise/status"), &rec).unwrap();
-    let _r = start_runsv(&svc);
-    assert!(wait_until(T, || is_running(&svc)
-        && pid_of(&svc) != bystander.id() as i32));
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(
-        bystander.try_wait().unwrap().is_none(),
-        "a process of this boot was taken for the last boot's service"
+    let (_t, svc) = service_dir("otherboot", "exec sleep 100");
+    let other_boot = |pid| {
+        // its very start time, and another boot's id
+        let start = ::common::procfs::start_time(pid).unwrap();
+        let mut rec = record(44, pid, start);
+        let mut other_boot = ::common::procfs::boot_id().unwrap();
+        other_boot[0] ^= 0xff;
+        rec[28..44].copy_from_slice(&other_boot);
+        rec
+    };
+    let _r = starts_beside_a_bystander(
+        &svc,
+        other_boot,
+        "a process of this boot was taken for the last boot's service",
     );
     // the new record carries this boot's id
     let rec = fs::read(svc.join("supervise/status")).unwrap();
@@ -527,9 +491,7 @@ fn a_status_of_another_boot_names_no_process_of_this_one() {
 fn a_control_that_is_not_a_fifo_is_replaced_not_spun_on() {
     // Regression: a regular file as supervise/control was always readable
     // and always at end of file: runsv spun at 100% CPU.
-    let t = TempDir::new("notfifo");
-    let svc = t.join("svc");
-    script(&svc.join("run"), "exec sleep 100");
+    let (t, svc) = service_dir("notfifo", "exec sleep 100");
     fs::create_dir_all(svc.join("supervise")).unwrap();
     fs::write(svc.join("supervise/control"), "d").unwrap();
     fs::write(svc.join("supervise/ok"), "").unwrap();
@@ -545,17 +507,13 @@ fn a_control_that_is_not_a_fifo_is_replaced_not_spun_on() {
         "{}",
         stderr_of(&svc)
     );
-    let before = voluntary_switches(r.pid());
-    std::thread::sleep(Duration::from_millis(500));
-    let woke = voluntary_switches(r.pid()) - before;
+    let woke = wakeups(r.pid(), Duration::from_millis(500));
     assert!(woke <= 2, "runsv woke {woke} times in 0.5 s while idle");
     assert_eq!(sv(t.path(), &["down", svc.to_str().unwrap()]).0, 0);
     assert!(wait_until(T, || state_of(&svc) == Some(0)));
 
     // a directory full of files where the FIFO belongs: a clear refusal
-    let t2 = TempDir::new("fifodir");
-    let svc2 = t2.join("svc");
-    script(&svc2.join("run"), "exec sleep 100");
+    let (_t2, svc2) = service_dir("fifodir", "exec sleep 100");
     fs::create_dir_all(svc2.join("supervise/control/sub")).unwrap();
     let mut r2 = start_runsv(&svc2);
     let st = r2.wait_exit(T).expect("runsv must refuse, not hang");

@@ -118,12 +118,7 @@ fn lsb_commands_wait_and_report() {
 
 #[test]
 fn force_stop_kills_a_service_that_ignores_term() {
-    let t = TempDir::new("sv-force");
-    let svc = t.join("svc");
-    script(
-        &svc.join("run"),
-        "trap '' TERM\nwhile :; do sleep 0.05; done",
-    );
+    let (t, svc) = service_dir("sv-force", "trap '' TERM\nwhile :; do sleep 0.05; done");
     let _r = start_runsv(&svc);
     assert!(wait_until(T, || is_running(&svc)));
     std::thread::sleep(Duration::from_millis(100));

@@ -80,11 +80,11 @@ fn fw_keeps_dhcp_routes_from_pulling_traffic_around_a_vpn() {
         return;
     }
     let (lab, _srv) = lab("tv-fw");
-    let (t, c) = (&lab.dir, &lab.c);
-    fw_dirs(t.path());
+    let c = &lab.c;
+    fw_dirs(lab.path());
     vpn_route(c, true, true);
     let mut cl = client(&lab, &[], "fw");
-    let lease = t.join("dyn/dhcp_vc.ipconf");
+    let lease = lab.join("dyn/dhcp_vc.ipconf");
     assert!(
         wait_until(T, || fs::read_to_string(&lease)
             .unwrap_or_default()
@@ -98,7 +98,7 @@ fn fw_keeps_dhcp_routes_from_pulling_traffic_around_a_vpn() {
 
     // a full tunnel: every specific route is dropped and named, the lease's
     // address and its (equal) default route are installed
-    let (code, out, err) = fw(c, t.path());
+    let (code, out, err) = fw(c, lab.path());
     assert_eq!(code, 0, "{out}{err}");
     for d in [DROPPED_LO, DROPPED_HI, DROPPED_10] {
         assert!(err.contains(d), "{d}: {err}");
@@ -117,7 +117,7 @@ fn fw_keeps_dhcp_routes_from_pulling_traffic_around_a_vpn() {
     // halves and the harmless 10.99.0.0/16 are installed
     vpn_route(c, false, true);
     vpn_route(c, true, false);
-    let (code, out, err) = fw(c, t.path());
+    let (code, out, err) = fw(c, lab.path());
     assert_eq!(code, 0, "{out}{err}");
     assert!(err.contains(DROPPED_SPLIT), "{err}");
     assert_eq!(err.matches("dropped").count(), 1, "{err}");
@@ -131,7 +131,7 @@ fn fw_keeps_dhcp_routes_from_pulling_traffic_around_a_vpn() {
 
     // the full tunnel comes (back) up and pokes fw: fw takes them away
     vpn_route(c, true, true);
-    let (_, out, err) = fw(c, t.path());
+    let (_, out, err) = fw(c, lab.path());
     assert!(
         err.contains(DROPPED_LO) && err.contains(DROPPED_10),
         "{err}"
@@ -149,15 +149,15 @@ fn fw_keeps_dhcp_routes_from_pulling_traffic_around_a_vpn() {
     // a VPN that reports itself through its own ipconf counts as well,
     // once fw prefers it: after the lease in fw's order its default route
     // gets the higher metric and carries nothing a route could take away
-    let (_, _, err) = fw(c, t.path());
+    let (_, _, err) = fw(c, lab.path());
     assert!(!err.contains("dropped"), "no VPN at all: {err}");
     assert_eq!(halves(&routes(c)), (true, true), "{}", routes(c));
     fs::write(
-        t.join("dyn/vpn_wg0.ipconf"),
+        lab.join("dyn/vpn_wg0.ipconf"),
         "if='wg0'\norigin='vpn'\nnet='0/0'\n",
     )
     .unwrap();
-    let (_, _, err) = fw(c, t.path());
+    let (_, _, err) = fw(c, lab.path());
     assert!(!err.contains("dropped"), "{err}");
     let r = routes(c);
     assert!(
@@ -165,8 +165,8 @@ fn fw_keeps_dhcp_routes_from_pulling_traffic_around_a_vpn() {
         "{r}"
     );
     assert_eq!(halves(&r), (true, true), "{r}");
-    fs::write(t.join("conf/prefer"), "wg0\n").unwrap();
-    let (_, _, err) = fw(c, t.path());
+    fs::write(lab.join("conf/prefer"), "wg0\n").unwrap();
+    let (_, _, err) = fw(c, lab.path());
     assert!(
         err.contains(DROPPED_LO) && err.contains(DROPPED_HI),
         "{err}"
@@ -190,14 +190,14 @@ fn fw_keeps_dhcp_routes_from_pulling_traffic_around_a_vpn() {
         "if='vc'\nip='10.77.0.120'\nipmask='10.77.0.120/24'\ngw='10.77.0.1'\nnet='0.0.0.0/1'\ngw='10.77.0.1'\nnet='0/0'\n",
     )
     .unwrap();
-    let (_, _, err) = fw(c, t.path());
+    let (_, _, err) = fw(c, lab.path());
     assert!(err.contains(DROPPED_LO), "{err}");
     let r = routes(c);
     assert!(!halves(&r).0, "{r}");
     assert!(has(&r, "default via 10.77.0.1 dev vc"), "{r}");
     // named otherwise and unmarked, it is local configuration: installed
-    fs::rename(&lease, t.join("dyn/static_vc.ipconf")).unwrap();
-    let (_, _, err) = fw(c, t.path());
+    fs::rename(&lease, lab.join("dyn/static_vc.ipconf")).unwrap();
+    let (_, _, err) = fw(c, lab.path());
     assert!(!err.contains("dropped"), "{err}");
     assert!(halves(&routes(c)).0, "{}", routes(c));
 }
@@ -208,8 +208,8 @@ fn dhcp_apply_keeps_dhcp_routes_from_pulling_traffic_around_a_vpn() {
         return;
     }
     let (lab, _srv) = lab("tv-apply");
-    let (t, c) = (&lab.dir, &lab.c);
-    let resolv = t.join("resolv.conf");
+    let c = &lab.c;
+    let resolv = lab.join("resolv.conf");
     let args = ["--apply", "--resolv-conf", resolv.to_str().unwrap()];
     let default = "default via 10.77.0.1 dev vc";
     let harmless = "10.99.0.0/16 via 10.77.0.1 dev vc";

@@ -473,25 +473,52 @@ pub fn bind_to_device(sock: &UdpSocket, iface: &str) {
     };
 }
 
+/// A thread of the test that runs until dropped: its body gets a flag that
+/// is set when the Worker is dropped, and must return soon after; the drop
+/// waits for it.
+pub struct Worker {
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Worker {
+    pub fn spawn(body: impl FnOnce(Arc<AtomicBool>) + Send + 'static) -> Worker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || body(flag));
+        Worker {
+            stop,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
 /// A DHCP server written here, for what dnsmasq will not do: answers
 /// DISCOVER and REQUEST from a thread inside namespace `ns`, by broadcast
 /// on `iface`, with replies built by `reply`; stops answering when `quiet`
 /// is set, and ends when dropped.
 pub struct TestServer {
-    stop: Arc<AtomicBool>,
     pub quiet: Arc<AtomicBool>,
-    handle: Option<std::thread::JoinHandle<()>>,
+    _worker: Worker,
 }
 
 impl TestServer {
     pub fn start(ns: &Netns, iface: &str, reply: fn(&Message, MsgType) -> Message) -> TestServer {
-        let stop = Arc::new(AtomicBool::new(false));
         let quiet = Arc::new(AtomicBool::new(false));
-        let (st, qt) = (stop.clone(), quiet.clone());
+        let qt = quiet.clone();
         let ns = ns.0.clone();
         let iface = iface.to_string();
         let (tx, rx) = std::sync::mpsc::channel();
-        let handle = std::thread::spawn(move || {
+        let worker = Worker::spawn(move |st| {
             let sock = broadcast_socket(&ns, &iface, 67);
             sock.set_read_timeout(Some(Duration::from_millis(100)))
                 .unwrap();
@@ -518,18 +545,8 @@ impl TestServer {
         });
         rx.recv_timeout(T).expect("test server did not start");
         TestServer {
-            stop,
             quiet,
-            handle: Some(handle),
-        }
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
+            _worker: worker,
         }
     }
 }
@@ -558,9 +575,8 @@ pub fn mac_of(ns: &Netns, iface: &str) -> [u8; 6] {
 /// the addresses the daemon under test holds or checks, so none is a
 /// conflict.
 pub struct ArpFlood {
-    stop: Arc<AtomicBool>,
     sent: Arc<std::sync::atomic::AtomicU64>,
-    handle: Option<std::thread::JoinHandle<()>>,
+    _worker: Worker,
 }
 
 impl ArpFlood {
@@ -574,14 +590,13 @@ impl ArpFlood {
     ) -> ArpFlood {
         use std::net::Ipv4Addr;
         use std::os::fd::FromRawFd;
-        let stop = Arc::new(AtomicBool::new(false));
         let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let (st, n) = (stop.clone(), sent.clone());
+        let n = sent.clone();
         let ns = ns.0.clone();
         let iface = iface.to_string();
         let spare = spare.to_vec();
         let (tx, rx) = std::sync::mpsc::channel();
-        let handle = std::thread::spawn(move || {
+        let worker = Worker::spawn(move |st| {
             enter(&ns);
             const ETH_P_ARP: u16 = 0x0806;
             // SAFETY: plain socket calls; the descriptor is owned at once.
@@ -671,23 +686,13 @@ impl ArpFlood {
         });
         rx.recv_timeout(T).expect("ARP flood did not start");
         ArpFlood {
-            stop,
             sent,
-            handle: Some(handle),
+            _worker: worker,
         }
     }
 
     /// Frames sent so far.
     pub fn sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for ArpFlood {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
     }
 }

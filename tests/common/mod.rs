@@ -62,6 +62,15 @@ impl Drop for TempDir {
     }
 }
 
+/// A service directory `svc` in a new temporary directory (tagged `tag`)
+/// whose run script is `run`: (the directory, the service).
+pub fn service_dir(tag: &str, run: &str) -> (TempDir, PathBuf) {
+    let t = TempDir::new(tag);
+    let svc = t.join("svc");
+    script(&svc.join("run"), run);
+    (t, svc)
+}
+
 /// Write an executable script.
 pub fn script(path: &Path, body: &str) {
     if let Some(d) = path.parent() {
