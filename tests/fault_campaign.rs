@@ -53,6 +53,22 @@ fn prerequisites() -> bool {
     pidns_prerequisites()
 }
 
+/// A box in a PID namespace: ferrite's init (stop timeout 3 s, its console
+/// in `console`) over a tree `service` in a new temporary directory, once
+/// the tree is whole: (the directory, the tree, the namespace).
+fn booted(tag: &str) -> (TempDir, PathBuf, NsInit) {
+    let t = TempDir::new(tag);
+    let svdir = two_service_tree(&t);
+    let (unshare, init) = start_init(&svdir, &t.join("console"), 3);
+    let ns = NsInit { unshare, init };
+    assert!(
+        wait_until(T, || whole(init, &svdir).is_ok()),
+        "{:?}",
+        whole(init, &svdir)
+    );
+    (t, svdir, ns)
+}
+
 /// A tree with two services, each with the standard logger (ferrite's
 /// svlogd as `log/run`). `a` writes numbered lines; `b` is quiet.
 fn two_service_tree(t: &TempDir) -> PathBuf {
@@ -194,14 +210,8 @@ fn signals_to_pid_1() {
     }
     let mut tally = Tally::default();
     // Every catchable signal but the four init acts on: the box keeps running.
-    let t = TempDir::new("fc-signals");
-    let svdir = two_service_tree(&t);
-    let (mut unshare, init) = start_init(&svdir, &t.join("console"), 3);
-    assert!(
-        wait_until(T, || whole(init, &svdir).is_ok()),
-        "{:?}",
-        whole(init, &svdir)
-    );
+    let (t, svdir, mut ns) = booted("fc-signals");
+    let init = ns.init;
     let before = in_dir(init, &svdir.join("b"), false);
     let acting = [libc::SIGTERM, libc::SIGINT, libc::SIGUSR1, libc::SIGUSR2];
     for sig in 1..=libc::SIGRTMAX() {
@@ -231,7 +241,8 @@ fn signals_to_pid_1() {
     );
     // and poweroff still works
     unsafe { libc::kill(init, libc::SIGUSR2) };
-    let st = unshare
+    let st = ns
+        .unshare
         .wait_exit(Duration::from_secs(20))
         .expect("poweroff after the signal storm");
     assert_eq!(ended_by(st), Some(libc::SIGINT));
@@ -245,11 +256,8 @@ fn signals_to_pid_1() {
         (libc::SIGUSR1, "USR1", libc::SIGINT, "halt"),
         (libc::SIGUSR2, "USR2", libc::SIGINT, "power off"),
     ] {
-        let t = TempDir::new("fc-acting");
-        let svdir = two_service_tree(&t);
-        let (unshare, init) = start_init(&svdir, &t.join("console"), 3);
-        let mut ns = NsInit { unshare, init };
-        assert!(wait_until(T, || whole(init, &svdir).is_ok()));
+        let (t, _svdir, mut ns) = booted("fc-acting");
+        let init = ns.init;
         unsafe { libc::kill(init, sig) };
         tally.faults += 1;
         let st = ns
@@ -272,15 +280,8 @@ fn kill_9_of_every_process_of_the_tree() {
         return;
     }
     let mut tally = Tally::default();
-    let t = TempDir::new("fc-kills");
-    let svdir = two_service_tree(&t);
-    let (unshare, init) = start_init(&svdir, &t.join("console"), 3);
-    let _ns = NsInit { unshare, init };
-    assert!(
-        wait_until(T, || whole(init, &svdir).is_ok()),
-        "{:?}",
-        whole(init, &svdir)
-    );
+    let (t, svdir, ns) = booted("fc-kills");
+    let init = ns.init;
     // each kind of process in turn, twice round
     let kinds = [
         "runsvdir",

@@ -308,6 +308,17 @@ fn ctrl_alt_delete_reboots_cleanly() {
     assert_eq!(st.code(), Some(0));
 }
 
+/// The services of a board's image that are ferrite itself (`run` a link
+/// to it), each with the standard logger.
+const NATIVE_SERVICES: [&str; 6] = [
+    "getty_ttyS0",
+    "ifplugd_eth0",
+    "dhcp_eth0",
+    "zcip_eth0",
+    "fw",
+    "dhcp_eth0_pinger",
+];
+
 #[test]
 fn image_contents_match_the_board() {
     if !image_ready("qemu-x86_64") {
@@ -322,14 +333,7 @@ fn image_contents_match_the_board() {
     };
     assert_eq!(get("init").2, b"bin/ferrite");
     assert_eq!(get("etc/service/getty_ttyS0/run").2, b"/bin/ferrite");
-    for svc in [
-        "getty_ttyS0",
-        "ifplugd_eth0",
-        "dhcp_eth0",
-        "zcip_eth0",
-        "fw",
-        "dhcp_eth0_pinger",
-    ] {
+    for svc in NATIVE_SERVICES {
         assert_eq!(get(&format!("etc/service/{svc}/run")).2, b"/bin/ferrite");
         assert_eq!(
             get(&format!("etc/service/{svc}/log/run")).2,
@@ -563,14 +567,7 @@ fn rpi4_image_has_what_the_board_promises() {
     }
     assert_eq!(get("init").2, b"bin/ferrite");
     assert_eq!(get("etc/hostname").2, b"rpi4\n");
-    for svc in [
-        "getty_ttyS0",
-        "ifplugd_eth0",
-        "dhcp_eth0",
-        "zcip_eth0",
-        "fw",
-        "dhcp_eth0_pinger",
-    ] {
+    for svc in NATIVE_SERVICES {
         assert_eq!(
             get(&format!("etc/service/{svc}/log/run")).2,
             b"/bin/ferrite"

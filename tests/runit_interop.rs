@@ -95,34 +95,31 @@ fn same_answers(t: &TempDir, svc: &Path) {
     both(&["bogus", "svc"]);
 }
 
-#[test]
-fn runit_sv_drives_ferrite_runsv() {
-    if !runit_present() {
-        return;
-    }
-    let t = TempDir::new("interop-ours");
+/// One implementation's sv (`sv`) drives the other's runsv (`runsv`):
+/// the same answers as from both, then `exit` ends that runsv.
+fn drives(tag: &str, runsv: &Path, sv: fn(&Path, &[&str]) -> (i32, String, String)) {
+    let t = TempDir::new(tag);
     let svc = service(&t, "svc");
-    let mut r = start_runsv(&svc);
-    assert!(wait_until(T, || is_running(&svc) && is_running(&svc.join("log"))));
-    same_answers(&t, &svc);
-    let (code, out, _) = runit_sv(t.path(), &["-w", "5", "exit", "svc"]);
-    assert_eq!((code, out.as_str()), (0, "ok: svc: runsv not running\n"));
-    assert_eq!(r.wait_exit(T).and_then(|s| s.code()), Some(0));
-}
-
-#[test]
-fn ferrite_sv_drives_runit_runsv() {
-    if !runit_present() {
-        return;
-    }
-    let t = TempDir::new("interop-theirs");
-    let svc = service(&t, "svc");
-    let mut r = start_runsv_with(Path::new(RUNIT_RUNSV), &svc);
+    let mut r = start_runsv_with(runsv, &svc);
     assert!(wait_until(T, || is_running(&svc) && is_running(&svc.join("log"))));
     same_answers(&t, &svc);
     let (code, out, _) = sv(t.path(), &["-w", "5", "exit", "svc"]);
     assert_eq!((code, out.as_str()), (0, "ok: svc: runsv not running\n"));
     assert_eq!(r.wait_exit(T).and_then(|s| s.code()), Some(0));
+}
+
+#[test]
+fn runit_sv_drives_ferrite_runsv() {
+    if runit_present() {
+        drives("interop-ours", &applet("runsv"), runit_sv);
+    }
+}
+
+#[test]
+fn ferrite_sv_drives_runit_runsv() {
+    if runit_present() {
+        drives("interop-theirs", Path::new(RUNIT_RUNSV), sv);
+    }
 }
 
 #[test]

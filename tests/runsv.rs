@@ -12,6 +12,16 @@ fn lines(p: &std::path::Path) -> Vec<String> {
     lines_of(p)
 }
 
+/// A service (`service_dir`) whose logger's run script is `log_run`,
+/// under runsv, once both run: (the directory, the service, runsv).
+fn logged(tag: &str, run: &str, log_run: &str) -> (TempDir, std::path::PathBuf, Proc) {
+    let (t, svc) = service_dir(tag, run);
+    script(&svc.join("log/run"), log_run);
+    let r = start_runsv(&svc);
+    assert!(wait_until(T, || is_running(&svc) && is_running(&svc.join("log"))));
+    (t, svc, r)
+}
+
 /// The service's `supervise/stat` is `want` within T.
 fn stat_becomes(svc: &std::path::Path, want: &str) -> bool {
     wait_until(T, || {
@@ -257,10 +267,13 @@ fn control_garbage_is_ignored() {
 
 #[test]
 fn exit_command_and_sigterm_end_runsv_after_the_log_drains() {
-    let (t, svc) = service_dir("exit", "echo last words\nexec sleep 100");
-    script(&svc.join("log/run"), "exec cat > ../../out");
-    let mut r = start_runsv(&svc);
-    assert!(wait_until(T, || is_running(&svc) && is_running(&svc.join("log"))));
+    let (t, svc, mut r) = logged(
+        "exit",
+        "echo last words\nexec sleep 100",
+        "exec cat > ../../out",
+    );
+    // the line is written (the shell has gone on to `sleep`) before the TERM
+    assert!(wait_until(T, || cmdline(pid_of(&svc)).starts_with("sleep")));
     r.signal(libc::SIGTERM);
     let st = r.wait_exit(T).expect("runsv did not exit on TERM");
     assert_eq!(st.code(), Some(0));
@@ -388,10 +401,7 @@ impl Drop for KillOnDrop {
 fn a_runsv_killed_with_9_leaves_no_second_instance() {
     // Regression: the service (and logger) of a runsv killed with -9 kept
     // running, and the next runsv started a second instance beside it.
-    let (_t, svc) = service_dir("orphan", "exec sleep 100");
-    script(&svc.join("log/run"), "exec cat >/dev/null");
-    let mut r1 = start_runsv(&svc);
-    assert!(wait_until(T, || is_running(&svc) && is_running(&svc.join("log"))));
+    let (_t, svc, mut r1) = logged("orphan", "exec sleep 100", "exec cat >/dev/null");
     let (old, old_log) = (pid_of(&svc), pid_of(&svc.join("log")));
     let _cleanup = KillOnDrop(vec![old, old_log]);
     r1.signal(libc::SIGKILL);
