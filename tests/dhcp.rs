@@ -36,17 +36,12 @@ fn udhcpc(lab: &Lab, args: &[&str]) -> Daemon {
 
 #[test]
 fn lease_environment_renewal_and_release() {
-    if !prerequisites() {
-        return;
-    }
-    let (lab, srv) = Lab::serving(
-        "dhcp-lease",
-        &[
-            "--dhcp-option=3,10.77.0.1",
-            "--dhcp-option=6,10.77.0.53,10.77.0.54",
-            "--domain=lab.example",
-        ],
-    );
+    let Some(lab) = lab("lease") else { return };
+    let srv = lab.dnsmasq(&[
+        "--dhcp-option=3,10.77.0.1",
+        "--dhcp-option=6,10.77.0.53,10.77.0.54",
+        "--domain=lab.example",
+    ]);
     let cl = udhcpc(&lab, &["-i", "vc", "-R"]);
     assert!(lab.wait_event(T, "bound"), "no lease: {}", cl.log());
     let ev = events(lab.path());
@@ -99,10 +94,7 @@ fn lease_environment_renewal_and_release() {
 
 #[test]
 fn nak_after_the_server_changes_its_range() {
-    if !prerequisites() {
-        return;
-    }
-    let lab = Lab::new("dhcp-nak");
+    let Some(lab) = lab("nak") else { return };
     let srv = lab.dnsmasq_with("10.77.0.100,10.77.0.110,255.255.255.0,600", None, &[]);
     let cl = udhcpc(&lab, &["-i", "vc"]);
     assert!(lab.wait_event(T, "bound"), "{}", cl.log());
@@ -137,10 +129,7 @@ fn nak_after_the_server_changes_its_range() {
 
 #[test]
 fn waits_for_carrier_then_gets_a_lease_at_once() {
-    if !prerequisites() {
-        return;
-    }
-    let lab = Lab::new("dhcp-carrier");
+    let Some(lab) = lab("carrier") else { return };
     lab.s.ip(&["link", "set", "vs", "down"]);
     let srv = lab.dnsmasq(&[]);
     let cl = udhcpc(&lab, &["-i", "vc", "-v"]);
@@ -229,10 +218,8 @@ fn a_missing_interface_is_a_clear_error() {
 
 #[test]
 fn native_mode_writes_ipconf_and_pokes_a_supervised_fw() {
-    if !prerequisites() {
-        return;
-    }
-    let (lab, _srv) = Lab::serving("dhcp-native", &["--dhcp-option=6,10.77.0.53"]);
+    let Some(lab) = lab("native") else { return };
+    let _srv = lab.dnsmasq(&["--dhcp-option=6,10.77.0.53"]);
     // fw, one-shot as in the seed: it marks itself "once" first, then records what it sees
     let fw = lab.join("service/fw");
     script(
@@ -335,10 +322,7 @@ fn short_lease_reply(m: &Message, t: MsgType) -> Message {
 
 #[test]
 fn hostile_server_cannot_harm_the_box() {
-    if !prerequisites() {
-        return;
-    }
-    let lab = Lab::new("dhcp-hostile");
+    let Some(lab) = lab("hostile") else { return };
     let _ = fs::remove_file("/tmp/ferrite-PWNED-h");
     let _ = fs::remove_file("/tmp/ferrite-PWNED-d");
     let _srv = TestServer::start(&lab.s, "vs", hostile_reply);
@@ -410,10 +394,7 @@ fn hostile_server_cannot_harm_the_box() {
 
 #[test]
 fn short_lease_renews_then_rebinds_and_expires() {
-    if !prerequisites() {
-        return;
-    }
-    let lab = Lab::new("dhcp-short");
+    let Some(lab) = lab("short") else { return };
     let srv = TestServer::start(&lab.s, "vs", short_lease_reply);
     let cl = udhcpc(&lab, &["-i", "vc", "-v"]);
     assert!(lab.wait_event(T, "bound"), "{}", cl.log());
@@ -472,10 +453,7 @@ fn classless_reply(m: &Message, t: MsgType) -> Message {
 
 #[test]
 fn native_apply_installs_address_routes_and_resolv_conf() {
-    if !prerequisites() {
-        return;
-    }
-    let lab = Lab::new("dhcp-apply");
+    let Some(lab) = lab("apply") else { return };
     let c = &lab.c;
     let _srv = TestServer::start(&lab.s, "vs", classless_reply);
     let resolv = lab.join("resolv.conf");
@@ -531,10 +509,7 @@ fn native_apply_installs_address_routes_and_resolv_conf() {
 
 #[test]
 fn arp_check_declines_an_address_in_use() {
-    if !prerequisites() {
-        return;
-    }
-    let lab = Lab::new("dhcp-arp");
+    let Some(lab) = lab("arp") else { return };
     // another host already has the address the server hands out
     lab.s.ip(&["addr", "add", "10.77.0.42/24", "dev", "vs"]);
     let _srv = TestServer::start(&lab.s, "vs", short_lease_reply);
@@ -560,10 +535,8 @@ fn arp_check_declines_an_address_in_use() {
 
 #[test]
 fn hostname_vendor_and_client_id_reach_the_server() {
-    if !prerequisites() {
-        return;
-    }
-    let (lab, srv) = Lab::serving("dhcp-ids", &[]);
+    let Some(lab) = lab("ids") else { return };
+    let srv = lab.dnsmasq(&[]);
     let mut cl = udhcpc(
         &lab,
         &[
@@ -603,10 +576,7 @@ fn hostname_vendor_and_client_id_reach_the_server() {
 /// a background client goes on; when a server appears it gets the lease.
 #[test]
 fn background_after_the_first_failure_then_a_lease() {
-    if !prerequisites() {
-        return;
-    }
-    let lab = Lab::new("dhcp-background");
+    let Some(lab) = lab("background") else { return };
     let pidfile = lab.join("udhcpc.pid");
     let log = lab.join("udhcpc.log");
     let mut parent = lab

@@ -25,10 +25,7 @@ fn udhcpc(ns: &Netns, dir: &Path, args: &[&str]) -> Daemon {
 
 #[test]
 fn replug_with_the_server_down_keeps_the_address_until_it_answers() {
-    if !prerequisites() {
-        return;
-    }
-    let lab = Lab::new("replug-down");
+    let Some(lab) = lab("down") else { return };
     let range = default_range(lab.net);
     let srv = lab.dnsmasq_with(&range, Some("leases"), &[]);
     let cl = udhcpc(&lab.c, lab.path(), &["-i", "vc"]);
@@ -229,10 +226,8 @@ impl Flood {
 
 #[test]
 fn a_flood_to_port_68_does_not_delay_the_renewal_or_signals() {
-    if !prerequisites() {
-        return;
-    }
-    let (lab, _srv) = test_server_lab("replug-flood");
+    let Some(lab) = lab("flood") else { return };
+    let _srv = short_lease_server(&lab);
     let mut cl = udhcpc(&lab.c, lab.path(), &["-i", "vc"]);
     assert!(lab.wait_event(T, "bound"), "{}", cl.log());
     let bound = Instant::now();
@@ -264,11 +259,9 @@ fn a_flood_to_port_68_does_not_delay_the_renewal_or_signals() {
     assert!(stopped < Duration::from_secs(1), "{stopped:?}");
 }
 
-/// The lab with a TestServer leasing as `short_lease_reply` says.
-fn test_server_lab(tag: &str) -> (Lab, TestServer) {
-    let lab = Lab::new(tag);
-    let srv = TestServer::start(&lab.s, "vs", short_lease_reply);
-    (lab, srv)
+/// A TestServer in the lab leasing as `short_lease_reply` says.
+fn short_lease_server(lab: &Lab) -> TestServer {
+    TestServer::start(&lab.s, "vs", short_lease_reply)
 }
 
 /// SIGTERM to the client under the `what` flood: it must exit within 5 s;
@@ -333,10 +326,8 @@ fn assert_lease_kept(lab: &Lab, log: &str) {
 
 #[test]
 fn an_arp_flood_does_not_delay_the_renewal_of_a_checked_lease_or_signals() {
-    if !prerequisites() {
-        return;
-    }
-    let (lab, _srv) = test_server_lab("replug-arpflood");
+    let Some(lab) = lab("arpflood") else { return };
+    let _srv = short_lease_server(&lab);
     let mut cl = udhcpc(&lab.c, lab.path(), &["-i", "vc", "-a"]);
     assert!(lab.wait_event(T, "bound"), "{}", cl.log());
     let bound = Instant::now();
@@ -377,10 +368,8 @@ fn an_arp_flood_does_not_delay_the_renewal_of_a_checked_lease_or_signals() {
 
 #[test]
 fn an_arp_flood_during_the_check_is_no_conflict() {
-    if !prerequisites() {
-        return;
-    }
-    let (lab, _srv) = test_server_lab("replug-arpcheck");
+    let Some(lab) = lab("arpcheck") else { return };
+    let _srv = short_lease_server(&lab);
     // the flood is on before the client starts: its whole check (three
     // probes over 2 s) reads ARP of other addresses
     let flood = arp_flood(&lab);

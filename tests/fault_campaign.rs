@@ -840,7 +840,8 @@ fn bad_lease_state_and_ipconf_files() {
         return;
     }
     let mut tally = Tally::default();
-    let (lab, srv) = Lab::serving("fc-lease", &[]);
+    let lab = Lab::new("fc-lease");
+    let srv = lab.dnsmasq(&[]);
     let (t, c) = (&lab.dir, &lab.c);
     let discovers = || srv.log().matches("DHCPDISCOVER(vs)").count();
     let now = std::time::SystemTime::now()

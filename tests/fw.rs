@@ -15,13 +15,16 @@ fn prerequisites() -> bool {
     netns_prerequisites()
 }
 
+/// A namespace tagged `tag` with the links eth0 and eth1 (`two_links`),
+/// when the prerequisites are there.
+fn links(tag: &str) -> Option<Netns> {
+    prerequisites().then(|| two_links(tag))
+}
+
 #[test]
 fn ipconf_to_kernel_state_only_differences_and_lease_loss() {
-    if !prerequisites() {
-        return;
-    }
+    let Some(n) = links("a") else { return };
     let t = TempDir::new("fw");
-    let n = two_links("a");
     fw_dirs(t.path());
     // static, BusyBox array form
     fs::write(
@@ -153,11 +156,8 @@ fn ipconf_to_kernel_state_only_differences_and_lease_loss() {
 
 #[test]
 fn two_ups_while_fw_runs_give_exactly_one_more_run() {
-    if !prerequisites() {
-        return;
-    }
+    let Some(n) = links("b") else { return };
     let t = TempDir::new("fw-once");
-    let n = two_links("b");
     let svc = t.join("fw");
     fw_dirs(&svc);
     script(
@@ -389,11 +389,10 @@ fn pinger_restarts_dhcp_when_the_router_stops_answering() {
 
 #[test]
 fn pinger_without_a_lease_waits() {
-    if !prerequisites() {
-        return;
-    }
     // an empty namespace: the router below is unreachable, nothing leaves it
-    let n = Netns::new("pinger-nolease");
+    let Some(n) = prerequisites().then(|| Netns::new("pinger-nolease")) else {
+        return;
+    };
     let t = TempDir::new("pinger-nolease");
     let dir = t.join("dhcp_eth9_pinger");
     fs::create_dir_all(&dir).unwrap();
@@ -464,13 +463,10 @@ fn fill(disk: &Tmpfs, name: &str) -> std::path::PathBuf {
 
 #[test]
 fn a_full_disk_under_the_state_files_loses_nothing() {
-    if !prerequisites() {
-        return;
-    }
+    let Some(n) = links("full") else { return };
     let t = TempDir::new("fw-full");
     let disk = Tmpfs::mount(&t.join("run"), "256k");
     let d = t.join("run");
-    let n = two_links("full");
     fw_dirs(&d);
     fs::create_dir_all(d.join("etc")).unwrap();
     fs::write(d.join("etc/hosts"), "@ip_eth0@ uplink\n").unwrap();

@@ -19,16 +19,14 @@ use std::time::Duration;
 const T: Duration = Duration::from_secs(15);
 const ROUTES: &str = "--dhcp-option=121,0.0.0.0/1,10.77.0.1,128.0.0.0/1,10.77.0.1,10.99.0.0/16,10.77.0.1,172.16.5.0/24,10.77.0.1,0.0.0.0/0,10.77.0.1";
 
-/// The lab (`vs` 10.77.0.1/24) with dnsmasq sending ROUTES; the client
-/// namespace has `vc` and a `wg0` link, both up.
-fn lab(tag: &str) -> (Lab, Daemon) {
-    let lab = Lab::new(tag);
+/// In the lab (`vs` 10.77.0.1/24): dnsmasq sending ROUTES, and a `wg0`
+/// link, up, next to `vc` in the client namespace.
+fn vpn(lab: &Lab) -> Daemon {
     // a dummy link would do, but not every kernel has the module: a veth
     // pair whose peer is up gives a link with carrier as well
     lab.c.veth("wg0", "wg0p");
     lab.c.ip(&["link", "set", "wg0", "up"]);
-    let d = lab.dnsmasq_with(&default_range(lab.net), Some("leases"), &[ROUTES]);
-    (lab, d)
+    lab.dnsmasq_with(&default_range(lab.net), Some("leases"), &[ROUTES])
 }
 
 /// The VPN's routes: `full` is `0.0.0.0/0 dev wg0 metric 50`, else the
@@ -76,10 +74,8 @@ fn has(r: &str, route: &str) -> bool {
 
 #[test]
 fn fw_keeps_dhcp_routes_from_pulling_traffic_around_a_vpn() {
-    if !prerequisites() {
-        return;
-    }
-    let (lab, _srv) = lab("tv-fw");
+    let Some(lab) = lab("tv-fw") else { return };
+    let _srv = vpn(&lab);
     let c = &lab.c;
     fw_dirs(lab.path());
     vpn_route(c, true, true);
@@ -204,10 +200,8 @@ fn fw_keeps_dhcp_routes_from_pulling_traffic_around_a_vpn() {
 
 #[test]
 fn dhcp_apply_keeps_dhcp_routes_from_pulling_traffic_around_a_vpn() {
-    if !prerequisites() {
-        return;
-    }
-    let (lab, _srv) = lab("tv-apply");
+    let Some(lab) = lab("tv-apply") else { return };
+    let _srv = vpn(&lab);
     let c = &lab.c;
     let resolv = lab.join("resolv.conf");
     let args = ["--apply", "--resolv-conf", resolv.to_str().unwrap()];

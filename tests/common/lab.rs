@@ -29,6 +29,12 @@ pub fn veth(na: &Netns, a: &str, nb: &Netns, b: &str) {
     ]);
 }
 
+/// `Lab::new(tag)` when root, iproute2 and dnsmasq are there; else None,
+/// and the test is skipped (or fails in CI: see `require`).
+pub fn lab(tag: &str) -> Option<Lab> {
+    prerequisites().then(|| Lab::new(tag))
+}
+
 /// The range a lab's dnsmasq hands out unless told otherwise: .100 to
 /// .150 of the lab's /24, leased for ten minutes.
 pub fn default_range(net: &str) -> String {
@@ -67,14 +73,6 @@ impl Lab {
             c.ip(&["link", "set", "vc", "up"]);
         }
         Lab { s, c, dir, net }
-    }
-
-    /// On 10.77.0.0/24 with dnsmasq serving the default range with `extra`
-    /// options.
-    pub fn serving(tag: &str, extra: &[&str]) -> (Lab, Daemon) {
-        let lab = Lab::new(tag);
-        let srv = lab.dnsmasq(extra);
-        (lab, srv)
     }
 
     pub fn path(&self) -> &Path {
