@@ -208,12 +208,16 @@ fn cable_moved_to_another_network() {
 
 #[test]
 fn a_missing_interface_is_a_clear_error() {
-    let (code, _, err) = run(Command::new(applet("udhcpc")).args(["-i", "nosuchif0", "-f", "-q"]));
-    assert_eq!(code, 1);
-    assert!(err.contains("interface nosuchif0"), "{err}");
-    let (code, _, err) = run(Command::new(applet("udhcpc")).args(["-Z"]));
-    assert_eq!(code, 1);
-    assert!(err.contains("usage: udhcpc"), "{err}");
+    fails_with(
+        Command::new(applet("udhcpc")).args(["-i", "nosuchif0", "-f", "-q"]),
+        1,
+        "interface nosuchif0",
+    );
+    fails_with(
+        Command::new(applet("udhcpc")).args(["-Z"]),
+        1,
+        "usage: udhcpc",
+    );
 }
 
 #[test]

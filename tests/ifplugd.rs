@@ -10,21 +10,16 @@ use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(10);
 
-fn lab(tag: &str) -> Option<Netns> {
-    if !require("root (network namespaces)", is_root())
-        || !require(
-            "ip (iproute2)",
-            have_program("/usr/sbin/ip") || have_program("/bin/ip"),
-        )
-    {
+/// A namespace whose `eth0` has its cable (the veth peer `cable`) in, and
+/// a temporary directory, both tagged `tag`; None when the prerequisites
+/// are missing.
+fn lab(tag: &str) -> Option<(Netns, TempDir)> {
+    if !netns_prerequisites() {
         return None;
     }
     let n = Netns::new(&format!("ip{tag}"));
-    ip(&[
-        "-n", &n.0, "link", "add", "eth0", "type", "veth", "peer", "name", "cable",
-    ]);
-    ip(&["-n", &n.0, "link", "set", "cable", "up"]);
-    Some(n)
+    n.veth("eth0", "cable");
+    Some((n, TempDir::new(&format!("ifplugd-{tag}"))))
 }
 
 /// A handler script that appends FIELDS (`$1 $2`: interface and event) to
@@ -33,41 +28,27 @@ fn recorder(t: &TempDir, fields: &str) -> (PathBuf, impl Fn() -> String) {
     let log = t.join("events");
     let handler = t.join("handler");
     script(&handler, &format!("echo \"{fields}\" >> {}", log.display()));
-    (handler, move || {
-        fs::read_to_string(&log).unwrap_or_default()
-    })
+    (handler, move || text_of(&log))
+}
+
+/// Our ifplugd in `n` with `args`, which end in `-r`, and a `recorder`
+/// handler of `fields`: the daemon, and the reader of what it recorded.
+fn ifplugd(n: &Netns, t: &TempDir, args: &[&str], fields: &str) -> (Guard, impl Fn() -> String) {
+    let (handler, events) = recorder(t, fields);
+    let mut cmd = n.exec();
+    cmd.arg(applet("ifplugd")).args(args).arg(&handler);
+    (Guard(cmd.stderr(Stdio::null()).spawn().unwrap()), events)
 }
 
 fn cable(n: &Netns, up: bool) {
-    let st = Command::new("ip")
-        .args([
-            "-n",
-            &n.0,
-            "link",
-            "set",
-            "cable",
-            if up { "up" } else { "down" },
-        ])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    n.ip(&["link", "set", "cable", if up { "up" } else { "down" }]);
 }
 
 #[test]
 fn handler_sees_pull_and_replug_in_milliseconds() {
-    let Some(n) = lab("h") else { return };
-    let t = TempDir::new("ifplugd-h");
-    let (handler, events) = recorder(&t, "$1 $2 $3");
-    let _d = Guard(
-        Command::new("ip")
-            .args(["netns", "exec", &n.0])
-            .arg(applet("ifplugd"))
-            .args(["-n", "-i", "eth0", "-u0", "-d0", "-x", "extra", "-r"])
-            .arg(&handler)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let Some((n, t)) = lab("h") else { return };
+    let args = ["-n", "-i", "eth0", "-u0", "-d0", "-x", "extra", "-r"];
+    let (_d, events) = ifplugd(&n, &t, &args, "$1 $2 $3");
     // ifplugd brought eth0 up (no -a); with the cable in, "up" at start
     assert!(
         wait_until(T, || events() == "eth0 up extra\n"),
@@ -101,19 +82,8 @@ fn handler_sees_pull_and_replug_in_milliseconds() {
 
 #[test]
 fn debounce_hides_a_short_flap() {
-    let Some(n) = lab("d") else { return };
-    let t = TempDir::new("ifplugd-d");
-    let (handler, events) = recorder(&t, "$2");
-    let _d = Guard(
-        Command::new("ip")
-            .args(["netns", "exec", &n.0])
-            .arg(applet("ifplugd"))
-            .args(["-n", "-i", "eth0", "-u1", "-d3", "-r"])
-            .arg(&handler)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let Some((n, t)) = lab("d") else { return };
+    let (_d, events) = ifplugd(&n, &t, &["-n", "-i", "eth0", "-u1", "-d3", "-r"], "$2");
     assert!(wait_until(T, || events() == "up\n"));
     cable(&n, false);
     std::thread::sleep(Duration::from_millis(1200));
@@ -126,16 +96,14 @@ fn debounce_hides_a_short_flap() {
 
 #[test]
 fn native_mode_ups_and_downs_dhcp_service() {
-    let Some(n) = lab("n") else { return };
-    let t = TempDir::new("ifplugd-n");
+    let Some((n, t)) = lab("n") else { return };
     let svc = t.join("dhcp_eth0");
     script(&svc.join("run"), "exec sleep 100");
     fs::write(svc.join("down"), "").unwrap();
     let _r = start_runsv(&svc);
     assert!(wait_until(T, || state_of(&svc) == Some(0)));
     let _d = Guard(
-        Command::new("ip")
-            .args(["netns", "exec", &n.0])
+        n.exec()
             .arg(applet("ifplugd"))
             .args(["-n", "-i", "eth0", "-u0", "-d0"])
             .env("SVDIR", t.path())
@@ -159,12 +127,10 @@ fn native_mode_ups_and_downs_dhcp_service() {
 
 #[test]
 fn missing_interface() {
-    let (code, _, err) =
-        run(Command::new(applet("ifplugd")).args(["-n", "-i", "nosuch0", "-r", "/bin/true"]));
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("interface nosuch0 does not exist (use -M to wait for it)"),
-        "{err}"
+    fails_with(
+        Command::new(applet("ifplugd")).args(["-n", "-i", "nosuch0", "-r", "/bin/true"]),
+        1,
+        "interface nosuch0 does not exist (use -M to wait for it)",
     );
 }
 
@@ -172,29 +138,16 @@ fn missing_interface() {
 fn may_disappear_waits_for_the_interface_and_follows_it() {
     // -M: started before its interface exists; the link appearing with the
     // cable in is "up", the link deleted is "down", and ifplugd goes on.
-    let Some(n) = lab("m") else { return };
-    let t = TempDir::new("ifplugd-m");
-    let (handler, events) = recorder(&t, "$1 $2");
-    let mut d = Guard(
-        Command::new("ip")
-            .args(["netns", "exec", &n.0])
-            .arg(applet("ifplugd"))
-            .args(["-n", "-M", "-i", "late0", "-u0", "-d0", "-r"])
-            .arg(&handler)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let Some((n, t)) = lab("m") else { return };
+    let args = ["-n", "-M", "-i", "late0", "-u0", "-d0", "-r"];
+    let (mut d, events) = ifplugd(&n, &t, &args, "$1 $2");
     std::thread::sleep(Duration::from_millis(300));
     assert!(d.0.try_wait().unwrap().is_none(), "ifplugd -M exited");
     assert_eq!(events(), "", "no event before the interface exists");
-    ip(&[
-        "-n", &n.0, "link", "add", "late0", "type", "veth", "peer", "name", "late1",
-    ]);
-    ip(&["-n", &n.0, "link", "set", "late1", "up"]);
+    n.veth("late0", "late1");
     // ifplugd ups late0 itself (no -a), the carrier follows
     assert!(wait_until(T, || events() == "late0 up\n"), "{:?}", events());
-    ip(&["-n", &n.0, "link", "del", "late0"]);
+    n.ip(&["link", "del", "late0"]);
     assert!(
         wait_until(T, || events() == "late0 up\nlate0 down\n"),
         "{:?}",
@@ -211,14 +164,11 @@ fn without_n_it_goes_to_the_background_as_busybox_does() {
     // `ifplugd -i IF -r PROG` from an rc script: the command returns 0 at
     // once (stdout let go), the daemon writes its pid file and keeps acting
     // on the cable until it is TERMed
-    if !require("root (network namespaces)", is_root()) || !require("ip (iproute2)", have_ip()) {
+    if !netns_prerequisites() {
         return;
     }
     let n = Netns::new("ipb");
-    ip(&[
-        "-n", &n.0, "link", "add", "bgplug0", "type", "veth", "peer", "name", "bgcable",
-    ]);
-    ip(&["-n", &n.0, "link", "set", "bgcable", "up"]);
+    n.veth("bgplug0", "bgcable");
     let t = TempDir::new("ifplugd-bg");
     let (handler, events) = recorder(&t, "$1 $2");
     let pidfile = std::path::Path::new("/var/run/ifplugd.bgplug0.pid");
@@ -247,7 +197,7 @@ fn without_n_it_goes_to_the_background_as_busybox_does() {
         "{:?}",
         events()
     );
-    ip(&["-n", &n.0, "link", "set", "bgcable", "down"]);
+    n.ip(&["link", "set", "bgcable", "down"]);
     assert!(
         wait_until(T, || events() == "bgplug0 up\nbgplug0 down\n"),
         "{:?}",
@@ -261,9 +211,11 @@ fn without_n_it_goes_to_the_background_as_busybox_does() {
     // the link was already down: nothing more reported on the way out;
     // and -k finds nothing now
     assert_eq!(events(), "bgplug0 up\nbgplug0 down\n");
-    let (code, _, err) = run(Command::new(applet("ifplugd")).args(["-k", "-i", "bgplug0"]));
-    assert_eq!(code, 1);
-    assert!(err.contains("no ifplugd running on bgplug0"), "{err}");
+    fails_with(
+        Command::new(applet("ifplugd")).args(["-k", "-i", "bgplug0"]),
+        1,
+        "no ifplugd running on bgplug0",
+    );
 }
 
 #[test]

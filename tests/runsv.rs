@@ -22,6 +22,15 @@ fn logged(tag: &str, run: &str, log_run: &str) -> (TempDir, std::path::PathBuf, 
     (t, svc, r)
 }
 
+/// `runsv DIR` exits `code` at once, saying `what`.
+fn runsv_fails(dir: impl AsRef<std::ffi::OsStr>, code: i32, what: &str) {
+    fails_with(
+        std::process::Command::new(applet("runsv")).arg(dir),
+        code,
+        what,
+    );
+}
+
 /// The service's `supervise/stat` is `want` within T.
 fn stat_becomes(svc: &std::path::Path, want: &str) -> bool {
     wait_until(T, || {
@@ -73,11 +82,10 @@ fn second_runsv_refuses_with_111() {
     let (_t, svc) = service_dir("lock", "exec sleep 100");
     let _r = start_runsv(&svc);
     assert!(wait_until(T, || is_running(&svc)));
-    let (code, _, err) = run(std::process::Command::new(applet("runsv")).arg(&svc));
-    assert_eq!(code, 111);
-    assert!(
-        err.contains("unable to lock supervise/lock: temporary failure"),
-        "{err}"
+    runsv_fails(
+        &svc,
+        111,
+        "unable to lock supervise/lock: temporary failure",
     );
 }
 
@@ -334,15 +342,12 @@ fn bad_service_directories_give_clear_errors_without_busy_loops() {
         .contains("unable to start ./run: access denied")));
     // a file instead of a directory, and a missing directory
     fs::write(t.join("file"), "").unwrap();
-    let (code, _, err) = run(std::process::Command::new(applet("runsv")).arg(t.join("file")));
-    assert_eq!(code, 111);
-    assert!(
-        err.contains("unable to change to directory: not a directory"),
-        "{err}"
+    runsv_fails(
+        t.join("file"),
+        111,
+        "unable to change to directory: not a directory",
     );
-    let (code, _, err) = run(std::process::Command::new(applet("runsv")).arg(t.join("nope")));
-    assert_eq!(code, 111);
-    assert!(err.contains("file does not exist"), "{err}");
+    runsv_fails(t.join("nope"), 111, "file does not exist");
     let (code, _, err) = run(&mut std::process::Command::new(applet("runsv")));
     assert_eq!(code, 1);
     assert_eq!(err, "usage: runsv dir\n");
@@ -353,9 +358,7 @@ fn unwritable_service_directory_is_a_clear_fatal_error() {
     let (_t, svc) = service_dir("ro", "exec sleep 100");
     // As root permissions do not stop us: a supervise that is a file does.
     fs::write(svc.join("supervise"), "").unwrap();
-    let (code, _, err) = run(std::process::Command::new(applet("runsv")).arg(&svc));
-    assert_eq!(code, 111);
-    assert!(err.contains("supervise"), "{err}");
+    runsv_fails(&svc, 111, "supervise");
 }
 
 /// At boot a service may poke a sibling before runsvdir has started that

@@ -197,9 +197,11 @@ fn usage_and_missing_directory() {
     let (code, _, err) = run(&mut Command::new(applet("runsvdir")));
     assert_eq!(code, 100);
     assert!(err.starts_with("usage: runsvdir"));
-    let (code, _, err) = run(Command::new(applet("runsvdir")).arg("/nonexistent/dir"));
-    assert_eq!(code, 111);
-    assert!(err.contains("file does not exist"), "{err}");
+    fails_with(
+        Command::new(applet("runsvdir")).arg("/nonexistent/dir"),
+        111,
+        "file does not exist",
+    );
 }
 
 #[test]

@@ -36,6 +36,13 @@ fn strip_secs(s: &str) -> String {
     out
 }
 
+/// `sv ARGS` in the tree `t` exits `code` and says `want` (times and
+/// pids as `strip_secs` leaves them).
+fn sv_says(t: &TempDir, args: &[&str], code: i32, want: &str) {
+    let (got, out, _) = sv(t.path(), args);
+    assert_eq!((got, strip_secs(&out).as_str()), (code, want));
+}
+
 #[test]
 fn status_lines_and_exit_codes() {
     let (t, _r) = tree("sv-status");
@@ -77,36 +84,21 @@ fn status_lines_and_exit_codes() {
 #[test]
 fn lsb_commands_wait_and_report() {
     let (t, _r) = tree("sv-lsb");
-    let (code, out, _) = sv(t.path(), &["stop", "svc"]);
-    assert_eq!(
-        (code, strip_secs(&out).as_str()),
-        (0, "ok: down: svc: Ns, normally up\n")
-    );
-    let (code, out, _) = sv(t.path(), &["start", "svc"]);
-    assert_eq!(
-        (code, strip_secs(&out).as_str()),
-        (0, "ok: run: svc: (pid N) Ns\n")
-    );
+    sv_says(&t, &["stop", "svc"], 0, "ok: down: svc: Ns, normally up\n");
+    sv_says(&t, &["start", "svc"], 0, "ok: run: svc: (pid N) Ns\n");
     let before = pid_of(&t.join("svc"));
     let (code, out, _) = sv(t.path(), &["restart", "svc"]);
     assert_eq!(code, 0, "{out}");
     assert_ne!(pid_of(&t.join("svc")), before);
-    let (code, out, _) = sv(t.path(), &["check", "svc"]);
-    assert_eq!(
-        (code, strip_secs(&out).as_str()),
-        (0, "ok: run: svc: (pid N) Ns\n")
-    );
-    let (code, out, _) = sv(t.path(), &["reload", "svc"]);
-    assert_eq!(
-        (code, strip_secs(&out).as_str()),
-        (0, "ok: run: svc: (pid N) Ns\n")
-    );
+    sv_says(&t, &["check", "svc"], 0, "ok: run: svc: (pid N) Ns\n");
+    sv_says(&t, &["reload", "svc"], 0, "ok: run: svc: (pid N) Ns\n");
     // a check script that fails makes start time out
     script(&t.join("svc/check"), "exit 1");
-    let (code, out, _) = sv(t.path(), &["-w", "1", "start", "svc"]);
-    assert_eq!(
-        (code, strip_secs(&out).as_str()),
-        (1, "timeout: run: svc: (pid N) Ns\n")
+    sv_says(
+        &t,
+        &["-w", "1", "start", "svc"],
+        1,
+        "timeout: run: svc: (pid N) Ns\n",
     );
     fs::remove_file(t.join("svc/check")).unwrap();
     // shutdown: runsv exits
@@ -233,14 +225,15 @@ fn chpst_changes_process_state() {
         run(Command::new(applet("chpst")).args(["-Z", "true"])).0,
         100
     );
-    let (code, _, err) = run(Command::new(applet("chpst")).args(["-u", "no-such-user-x", "true"]));
-    assert_eq!(code, 111);
-    assert!(err.contains("unknown user"), "{err}");
-    let (code, _, err) = run(Command::new(applet("chpst")).args(["/nonexistent/prog"]));
-    assert_eq!(code, 111);
-    assert!(
-        err.contains("unable to run /nonexistent/prog: file does not exist"),
-        "{err}"
+    fails_with(
+        Command::new(applet("chpst")).args(["-u", "no-such-user-x", "true"]),
+        111,
+        "unknown user",
+    );
+    fails_with(
+        Command::new(applet("chpst")).args(["/nonexistent/prog"]),
+        111,
+        "unable to run /nonexistent/prog: file does not exist",
     );
     // exit code of the program passes through
     assert_eq!(

@@ -244,6 +244,13 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
     )
 }
 
+/// `cmd` fails with exit code `code` and says `what` on stderr.
+pub fn fails_with(cmd: &mut Command, code: i32, what: &str) {
+    let (got, _, err) = run(cmd);
+    assert_eq!(got, code, "{err}");
+    assert!(err.contains(what), "{err}");
+}
+
 /// Our `sv` with `$SVDIR` set.
 pub fn sv(svdir: &Path, args: &[&str]) -> (i32, String, String) {
     run(Command::new(applet("sv")).env("SVDIR", svdir).args(args))
