@@ -622,9 +622,7 @@ fn background_after_the_first_failure_then_a_lease() {
     assert!(bg.alive(), "no background client");
     let _srv = lab.dnsmasq(&[]);
     assert!(
-        wait_until(Duration::from_secs(20), || events(lab.path())
-            .iter()
-            .any(|e| e.starts_with("bound ip=10.77.0."))),
+        lab.wait_event(Duration::from_secs(20), "bound ip=10.77.0."),
         "no lease in the background: {:?} {}",
         events(lab.path()),
         text_of(&log)

@@ -65,18 +65,13 @@ fn ipconf_to_kernel_state_only_differences_and_lease_loss() {
     assert!(addrs.contains("eth0    inet 10.88.0.5/24"), "{addrs}");
     assert!(addrs.contains("eth1    inet 192.168.7.1/24"), "{addrs}");
     let routes = lab::routes(&n);
-    assert!(
-        routes.contains("default via 10.88.0.1 dev eth0 proto 102 metric 10"),
-        "{routes}"
-    );
-    assert!(
-        routes.contains("default via 192.168.7.254 dev eth1 proto 102 metric 20"),
-        "{routes}"
-    );
-    assert!(
-        routes.contains("10.200.0.0/16 via 10.88.0.9 dev eth0 proto 102"),
-        "{routes}"
-    );
+    for route in [
+        "default via 10.88.0.1 dev eth0 proto 102 metric 10",
+        "default via 192.168.7.254 dev eth1 proto 102 metric 20",
+        "10.200.0.0/16 via 10.88.0.9 dev eth0 proto 102",
+    ] {
+        assert!(routes.contains(route), "{routes}");
+    }
     assert_eq!(
         fs::read_to_string(t.join("resolv.conf")).unwrap(),
         "# written by ferrite fw\nnameserver 10.88.0.53\n"
@@ -84,13 +79,17 @@ fn ipconf_to_kernel_state_only_differences_and_lease_loss() {
     assert!(t.join("up").exists());
     let mtu = || n.output(&["ip", "-o", "link", "show", "eth0"]);
     assert!(mtu().contains("mtu 1400"), "{}", mtu());
-    assert_eq!(
-        fs::read_to_string(t.join("gen/hosts")).unwrap(),
-        "127.0.0.1 localhost\n10.88.0.5 uplink\n192.168.7.1 lan\n"
-    );
-    assert_eq!(
-        fs::read_to_string(t.join("gen/dnsmasq.d/lan.conf")).unwrap(),
-        "listen-address=192.168.7.1\nserver=10.88.0.53\n"
+    // the files rendered from the templates
+    let rendered = |hosts: &str, lan: &str| {
+        assert_eq!(fs::read_to_string(t.join("gen/hosts")).unwrap(), hosts);
+        assert_eq!(
+            fs::read_to_string(t.join("gen/dnsmasq.d/lan.conf")).unwrap(),
+            lan
+        );
+    };
+    rendered(
+        "127.0.0.1 localhost\n10.88.0.5 uplink\n192.168.7.1 lan\n",
+        "listen-address=192.168.7.1\nserver=10.88.0.53\n",
     );
     assert!(
         err.contains("etc/dnsmasq.d/lan.conf:3: unknown variable @bogus@"),
@@ -133,13 +132,9 @@ fn ipconf_to_kernel_state_only_differences_and_lease_loss() {
         routes.contains("default via 192.168.7.254 dev eth1 proto 102 metric 10"),
         "the remaining uplink takes over: {routes}"
     );
-    assert_eq!(
-        fs::read_to_string(t.join("gen/hosts")).unwrap(),
-        "127.0.0.1 localhost\n192.168.7.1 lan\n"
-    );
-    assert_eq!(
-        fs::read_to_string(t.join("gen/dnsmasq.d/lan.conf")).unwrap(),
-        "listen-address=192.168.7.1\n"
+    rendered(
+        "127.0.0.1 localhost\n192.168.7.1 lan\n",
+        "listen-address=192.168.7.1\n",
     );
     // a file for an interface that does not exist yet
     fs::write(

@@ -5,7 +5,7 @@
 mod common;
 use common::*;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -28,28 +28,41 @@ fn console_says(t: &TempDir, what: &str) {
     assert!(console.contains(what), "{console}");
 }
 
+/// A tree `service` in a new temporary directory with the `scripts` (a
+/// path below the tree, the script), and init (stop timeout 5 s, its
+/// console in `console`) over it in a PID namespace: (the directory, the
+/// tree, unshare, init's pid); None when the prerequisites are missing.
+fn boot(tag: &str, scripts: &[(&str, &str)]) -> Option<(TempDir, PathBuf, Proc, i32)> {
+    if !prerequisites() {
+        return None;
+    }
+    let t = TempDir::new(tag);
+    let svdir = t.join("service");
+    for (path, body) in scripts {
+        script(&svdir.join(path), body);
+    }
+    let (unshare, init) = start_init(&svdir, &t.join("console"), 5);
+    Some((t, svdir, unshare, init))
+}
+
 #[test]
 fn init_reaps_orphans_restarts_runsvdir_and_powers_off() {
-    if !prerequisites() {
+    let Some((t, svdir, mut unshare, init)) = boot(
+        "init-ns",
+        &[
+            // Orphans: each burst leaves 5 background children whose parent exits.
+            (
+                "orphans/run",
+                "for i in 1 2 3 4 5; do (sleep 0.2 &); done\necho burst >> ../../bursts\nexec sleep 1",
+            ),
+            ("calm/run", "exec sleep 100"),
+            // (finish runs in the service's directory, log/run in log/)
+            ("calm/finish", "echo \"$1 $2\" > ../../calm-finished"),
+            ("calm/log/run", "exec cat > ../../../calm-log"),
+        ],
+    ) else {
         return;
-    }
-    let t = TempDir::new("init-ns");
-    let svdir = t.join("service");
-    // Orphans: each burst leaves 5 background children whose parent exits.
-    script(
-        &svdir.join("orphans/run"),
-        "for i in 1 2 3 4 5; do (sleep 0.2 &); done\necho burst >> ../../bursts\nexec sleep 1",
-    );
-    script(&svdir.join("calm/run"), "exec sleep 100");
-    script(
-        &svdir.join("calm/finish"),
-        &format!("echo \"$1 $2\" > {}/calm-finished", t.path().display()),
-    );
-    script(
-        &svdir.join("calm/log/run"),
-        &format!("exec cat > {}/calm-log", t.path().display()),
-    );
-    let (mut unshare, init) = start_init(&svdir, &t.join("console"), 5);
+    };
     assert!(
         wait_until(T, || is_running(&svdir.join("calm"))),
         "services did not start"
@@ -106,17 +119,11 @@ fn init_reaps_orphans_restarts_runsvdir_and_powers_off() {
 
 #[test]
 fn reboot_applet_and_stubborn_services() {
-    if !prerequisites() {
-        return;
-    }
-    let t = TempDir::new("init-reboot");
-    let svdir = t.join("service");
     // ignores TERM: stage 3 must escalate to KILL after the stop timeout
-    script(
-        &svdir.join("stubborn/run"),
-        "trap '' TERM\nwhile :; do sleep 0.1; done",
-    );
-    let (mut unshare, init) = start_init(&svdir, &t.join("console"), 5);
+    let stubborn = ("stubborn/run", "trap '' TERM\nwhile :; do sleep 0.1; done");
+    let Some((t, svdir, mut unshare, init)) = boot("init-reboot", &[stubborn]) else {
+        return;
+    };
     assert!(wait_until(T, || is_running(&svdir.join("stubborn"))));
     // `reboot` inside the namespace signals its PID 1
     let st = Command::new("/usr/bin/nsenter")

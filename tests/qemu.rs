@@ -149,6 +149,14 @@ impl Vm {
         String::from_utf8_lossy(&answer).into_owned()
     }
 
+    /// The console says `says` (init stopping the services), then QEMU
+    /// exits 0 within 60 s (`what` if it does not exit).
+    pub fn shuts_down(&mut self, says: &str, what: &str) {
+        self.expect(says, STEP);
+        let st = self.wait_exit(Duration::from_secs(60)).expect(what);
+        assert_eq!(st.code(), Some(0));
+    }
+
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let t0 = Instant::now();
         while t0.elapsed() < timeout {
@@ -465,11 +473,10 @@ fn a_box_without_a_shell_configures_its_network_by_itself() {
     vm.expect("fw: + 10.0.2.15/24 dev eth0", Duration::from_secs(60));
     // and it shuts down cleanly with nobody logged in
     vm.monitor("sendkey ctrl-alt-delete");
-    vm.expect("ferrite init: reboot: stopping services", STEP);
-    let st = vm
-        .wait_exit(Duration::from_secs(60))
-        .expect("QEMU did not exit after the reboot");
-    assert_eq!(st.code(), Some(0));
+    vm.shuts_down(
+        "ferrite init: reboot: stopping services",
+        "QEMU did not exit after the reboot",
+    );
     let out = vm.output();
     assert!(!out.contains("services still running"), "{out}");
     assert!(!out.contains("/bin/sh"), "something wanted a shell: {out}");
@@ -638,11 +645,10 @@ fn fault_campaign_in_the_booted_tree() {
     let faults = faults + 1;
     eprintln!("fault campaign: QEMU tree: {faults} faults, 0 daemons died (each part of the tree whole again), 0 leases lost");
     vm.send("poweroff\n");
-    vm.expect("ferrite init: power off: stopping services", STEP);
-    let st = vm
-        .wait_exit(Duration::from_secs(60))
-        .expect("poweroff after the campaign");
-    assert_eq!(st.code(), Some(0));
+    vm.shuts_down(
+        "ferrite init: power off: stopping services",
+        "poweroff after the campaign",
+    );
 }
 
 #[test]

@@ -24,6 +24,14 @@ fn text(o: &Output) -> String {
     )
 }
 
+/// Run `cmd`, which must exit 1: what it said (stdout and stderr).
+fn fails(cmd: &mut Command) -> String {
+    let o = cmd.output().unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    t
+}
+
 #[test]
 fn ci_run_is_make_test_and_nothing_else() {
     let script = std::fs::read_to_string(repo().join(".ci/run")).unwrap();
@@ -133,13 +141,11 @@ fn path_without_apt(dir: &Path) -> String {
 #[test]
 fn without_apt_it_names_what_is_missing_and_installs_nothing() {
     let dir = TempDir::new("noapt");
-    let o = Command::new(deps())
-        .args(["qemu", "qemu-x86_64"])
-        .env("PATH", path_without_apt(dir.path()))
-        .output()
-        .unwrap();
-    let t = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{t}");
+    let t = fails(
+        Command::new(deps())
+            .args(["qemu", "qemu-x86_64"])
+            .env("PATH", path_without_apt(dir.path())),
+    );
     assert!(t.contains("no apt-get/dpkg"), "does not say why: {t}");
     assert!(
         t.contains("apt-get install") && t.contains("qemu-system-x86"),
@@ -192,15 +198,13 @@ fn without_root_it_is_silent_when_all_is_there_and_exact_when_not() {
     }
     let b = dir.join("ppc.toml");
     std::fs::write(&b, board.replace("qemu-system-x86_64", missing[1])).unwrap();
-    let o = Command::new("/usr/bin/unshare")
-        .args(["--user", "--"])
-        .arg(deps())
-        .arg("qemu")
-        .arg(&b)
-        .output()
-        .unwrap();
-    let t = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{t}");
+    let t = fails(
+        Command::new("/usr/bin/unshare")
+            .args(["--user", "--"])
+            .arg(deps())
+            .arg("qemu")
+            .arg(&b),
+    );
     assert!(t.contains("needs root"), "{t}");
     assert!(
         t.contains("sudo apt-get install -y -q --no-install-recommends qemu-system-ppc"),
