@@ -1,7 +1,7 @@
 #![no_main]
 //! Feeds any text as an ipconf file, plain or BusyBox array form (fw::ipconf::parse), and what it yields to fw's template variables (fw::etc::Vars::from_confs); asserts no panic and that whatever parses round-trips: written back in both forms with sh quoting it parses to the same entries.
 use libfuzzer_sys::fuzz_target;
-use netsvc::dhcp::native::quote;
+use netsvc::dhcp::core::ipconf::quote;
 use netsvc::fw::etc::Vars;
 use netsvc::fw::ipconf::{parse, IfConf};
 
