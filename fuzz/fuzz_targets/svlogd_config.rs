@@ -1,7 +1,7 @@
 #![no_main]
-//! Feeds any text as a log directory's `config` (svlogd::config::parse) and any bytes as a line to its patterns (config::route); asserts no panic and one warning at most per line.
+//! Feeds any text as a log directory's `config` (svlogd::core::config::parse) and any bytes as a line to its patterns (config::route); asserts no panic and one warning at most per line.
 use libfuzzer_sys::fuzz_target;
-use supervisor::svlogd::config;
+use supervisor::svlogd::core::config;
 
 fuzz_target!(|data: &[u8]| {
     // config text, then after the first NUL a log line and the -l length

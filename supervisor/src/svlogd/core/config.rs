@@ -126,7 +126,7 @@ pub fn route(patterns: &[(Select, Vec<u8>)], line: &[u8], len: usize) -> (bool, 
     let text = &line[..line.len().min(len)];
     let (mut log, mut err) = (true, false);
     for (sel, pat) in patterns {
-        if crate::svlogd::pattern::matches(pat, text) {
+        if super::pattern::matches(pat, text) {
             match sel {
                 Select::Log => log = true,
                 Select::NoLog => log = false,
