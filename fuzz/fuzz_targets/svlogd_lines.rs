@@ -1,5 +1,5 @@
 #![no_main]
-//! Feeds any bytes as svlogd's input: to svlogd::core::lines::split and scrub, then through the router (svlogd::core::router) into a directory with a small `s`; asserts no panic, that the lines and their newlines are exactly the bytes used, no line is longer than the buffer, the rest is an incomplete line, and that the router hands out every line once, each `current` within `s` unless one line alone passes it.
+//! Feeds any bytes as svlogd's input: to svlogd::core::lines::split and scrub, then through the router (svlogd::core::router) into a directory with a small `s` and write chunk; asserts no panic, that the lines and their newlines are exactly the bytes used, no line is longer than the buffer, the rest is an incomplete line, and that the router hands out every line once, each `current` within `s` unless one line alone passes it.
 use libfuzzer_sys::fuzz_target;
 use std::time::Duration;
 use supervisor::svlogd::core::lines::{scrub, split};
@@ -44,23 +44,26 @@ fuzz_target!(|data: &[u8]| {
         len: buflen,
         buflen,
     };
-    let mut r = Router::new(opts, 1);
+    let mut r = Router::new(opts, 1, 64 + usize::from(*b));
     let (cfg, _) = config::parse(&format!("s{size}\n"));
     r.open(0, Policy::new(&cfg, false), 0, Duration::ZERO);
     let now = Now::default();
     let mut out = Out::default();
     let (mut fed, mut lines, mut current) = (0, 0, 0u64);
     loop {
-        fed += r.feed(&input[fed..], eof, now, &mut out);
+        let n = r.feed(&input[fed..], eof, now, &mut out);
+        fed += n;
         let log = &out.logs[0];
         lines += log.iter().filter(|&&c| c == b'\n').count();
         current += log.len() as u64;
-        if out.rotate.is_empty() {
+        if n == 0 && out.rotate.is_empty() {
             break;
         }
-        assert_eq!(out.rotate, [0]);
-        r.rotated(0, now);
-        current = 0;
+        if !out.rotate.is_empty() {
+            assert_eq!(out.rotate, [0]);
+            r.rotated(0, now);
+            current = 0;
+        }
         out.clear();
     }
     assert_eq!((fed, lines), (used, count));

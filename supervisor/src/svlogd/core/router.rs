@@ -71,7 +71,9 @@ struct Target {
 /// What one call of `feed` decided. The shell performs it and clears it.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Out {
-    /// For each directory (by index): bytes to append to its `current`.
+    /// For each directory (by index): bytes for its `current`, appended to
+    /// what is there (the shell lends its unwritten bytes, so that they are
+    /// one buffer).
     pub logs: Vec<Vec<u8>>,
     /// Datagrams: (directory, packet).
     pub udp: Vec<(usize, Vec<u8>)>,
@@ -113,17 +115,21 @@ pub struct Router {
     opts: LineOpts,
     /// One per log directory on the command line; None while it is not open.
     targets: Vec<Option<Target>>,
+    /// `feed` stops after a line that makes a directory's bytes this many.
+    chunk: usize,
     /// The line being routed, scrubbed.
     line: Vec<u8>,
     decisions: Vec<Decision>,
 }
 
 impl Router {
-    /// A router for `dirs` log directories, none open yet.
-    pub fn new(opts: LineOpts, dirs: usize) -> Self {
+    /// A router for `dirs` log directories, none open yet; `chunk`: the
+    /// bytes for one directory the shell writes at once.
+    pub fn new(opts: LineOpts, dirs: usize, chunk: usize) -> Self {
         Router {
             opts,
             targets: (0..dirs).map(|_| None).collect(),
+            chunk,
             line: Vec::new(),
             decisions: Vec::new(),
         }
@@ -189,13 +195,15 @@ impl Router {
 
     /// Route the lines of `input` (with `eof`, a last line without newline
     /// too) into `out`, stamped with `now`. Returns how many bytes were
-    /// used: it stops early before a line when `out.rotate` names
-    /// directories to rotate first; otherwise the rest is the start of a
-    /// line still being read.
+    /// used. It stops early before a line when `out.rotate` names
+    /// directories to rotate first, and after a line that brings a
+    /// directory's bytes in `out.logs` to `chunk`; otherwise the rest is
+    /// the start of a line still being read (0 bytes used: nothing to do).
     pub fn feed(&mut self, input: &[u8], eof: bool, now: Now, out: &mut Out) -> usize {
         let Router {
             opts,
             targets,
+            chunk,
             line,
             decisions,
         } = self;
@@ -226,6 +234,7 @@ impl Router {
             if !out.rotate.is_empty() {
                 return used;
             }
+            let mut full = false;
             for (i, (t, d)) in targets.iter_mut().zip(decisions.iter()).enumerate() {
                 let Some(t) = t else { continue };
                 let prefix = &t.policy.prefix;
@@ -250,9 +259,13 @@ impl Router {
                     log.push(b'\n');
                     t.len = t.len.saturating_add((log.len() - before) as u64);
                     t.asked = false;
+                    full |= log.len() >= *chunk;
                 }
             }
             used += step;
+            if full {
+                break;
+            }
         }
         used
     }
@@ -261,6 +274,8 @@ impl Router {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const CHUNK: usize = 1 << 16;
 
     fn opts() -> LineOpts {
         LineOpts {
@@ -291,11 +306,12 @@ mod tests {
         let mut out = Out::default();
         let mut used = 0;
         loop {
-            used += r.feed(&input[used..], true, now, &mut out);
+            let n = r.feed(&input[used..], true, now, &mut out);
+            used += n;
             for (i, bytes) in out.logs.iter().enumerate() {
                 files[i].last_mut().unwrap().extend_from_slice(bytes);
             }
-            if out.rotate.is_empty() {
+            if out.rotate.is_empty() && n == 0 {
                 break;
             }
             for &i in &out.rotate {
@@ -321,6 +337,7 @@ mod tests {
                 ..opts()
             },
             1,
+            CHUNK,
         );
         r.open(0, policy(""), 0, Duration::ZERO);
         let mut out = Out::default();
@@ -342,7 +359,7 @@ mod tests {
 
     #[test]
     fn each_directory_has_its_patterns_prefix_and_stderr() {
-        let mut r = Router::new(opts(), 3);
+        let mut r = Router::new(opts(), 3, CHUNK);
         r.open(0, policy("-*debug*\ne*error*\n"), 0, Duration::ZERO);
         r.open(1, policy("pB: \n-*\n+*error*\n"), 0, Duration::ZERO);
         // directory 2 is not open: it gets nothing
@@ -357,7 +374,7 @@ mod tests {
 
     #[test]
     fn udp_gets_l_bytes_with_or_without_the_local_copy() {
-        let mut r = Router::new(LineOpts { len: 3, ..opts() }, 3);
+        let mut r = Router::new(LineOpts { len: 3, ..opts() }, 3, CHUNK);
         let cfg_u = config::parse("u127.0.0.1:5140\npP\n").0;
         r.open(0, Policy::new(&cfg_u, true), 0, Duration::ZERO);
         r.open(1, policy("U127.0.0.1:5140\n"), 0, Duration::ZERO);
@@ -378,7 +395,7 @@ mod tests {
 
     #[test]
     fn rotation_by_size_comes_before_the_line_that_would_pass_s() {
-        let mut r = Router::new(opts(), 2);
+        let mut r = Router::new(opts(), 2, CHUNK);
         r.open(0, policy("s10\n"), 0, Duration::ZERO);
         r.open(1, policy("s0\n"), 0, Duration::ZERO);
         let files = run(&mut r, b"1234\n5678\nabcdefghijklmnop\nx\n", at(0), &[]);
@@ -390,7 +407,7 @@ mod tests {
         assert_eq!(files[1].len(), 1, "s0 never rotates");
         assert_eq!(r.current_len(0), Some(2));
         // a current that is already long when opened
-        let mut r = Router::new(opts(), 1);
+        let mut r = Router::new(opts(), 1, CHUNK);
         r.open(0, policy("s10\n"), 10, Duration::ZERO);
         let mut out = Out::default();
         assert_eq!(r.feed(b"a\n", false, at(0), &mut out), 0);
@@ -399,7 +416,7 @@ mod tests {
 
     #[test]
     fn a_failed_rotation_keeps_every_line_and_is_asked_again_at_the_next() {
-        let mut r = Router::new(opts(), 1);
+        let mut r = Router::new(opts(), 1, CHUNK);
         r.open(0, policy("s4\n"), 0, Duration::ZERO);
         let mut out = Out::default();
         let input = b"aaa\nbbb\nccc\n";
@@ -414,14 +431,35 @@ mod tests {
         let files = run(&mut r, &input[used..], at(0), &[]);
         assert_eq!(files[0], [&b"ccc\n"[..]]);
         // with every rotation failing, every line is still handed out
-        let mut r = Router::new(opts(), 1);
+        let mut r = Router::new(opts(), 1, CHUNK);
         r.open(0, policy("s4\n"), 0, Duration::ZERO);
         assert_eq!(run(&mut r, input, at(0), &[0])[0], [input.to_vec()]);
     }
 
     #[test]
+    fn it_stops_after_a_chunk_for_the_shell_to_write() {
+        let mut r = Router::new(opts(), 2, 8);
+        r.open(0, policy(""), 0, Duration::ZERO);
+        r.open(1, policy("-*\n"), 0, Duration::ZERO);
+        let mut out = Out::default();
+        let input = b"abc\ndef\nghi\n";
+        assert_eq!(r.feed(input, false, at(0), &mut out), 8);
+        assert_eq!(out.logs[0], b"abc\ndef\n");
+        out.clear();
+        assert_eq!(r.feed(&input[8..], false, at(0), &mut out), 4);
+        assert_eq!(r.feed(&input[12..], false, at(0), &mut out), 0);
+        // bytes the shell lends count: it stops after the first line
+        let mut out = Out {
+            logs: vec![vec![b'x'; 20], Vec::new()],
+            ..Out::default()
+        };
+        assert_eq!(r.feed(input, false, at(0), &mut out), 4);
+        assert_eq!(run(&mut r, input, at(0), &[])[0], [input.to_vec()]);
+    }
+
+    #[test]
     fn rotation_by_age_on_virtual_time() {
-        let mut r = Router::new(opts(), 2);
+        let mut r = Router::new(opts(), 2, CHUNK);
         r.open(0, policy("t60\n"), 0, at(100).mono);
         r.open(1, policy("t30\n"), 5, at(90).mono);
         assert_eq!(

@@ -148,22 +148,26 @@ impl Logger {
     }
 
     /// Route what was read (with `eof`, a last line without newline too),
-    /// rotating where the router says, and write it out.
+    /// rotating where the router says, and write it out: a write of
+    /// `WRITE_CHUNK` bytes as they gather, then what is left.
     fn process(&mut self, eof: bool, now: Now) {
-        let input = std::mem::take(&mut self.input);
+        let mut input = std::mem::take(&mut self.input);
+        let mut out = std::mem::take(&mut self.out);
         let mut used = 0;
         loop {
-            used += self.router.feed(&input[used..], eof, now, &mut self.out);
-            let out = std::mem::take(&mut self.out);
+            // the router appends to each directory's unwritten bytes
             for (i, d) in self.dirs() {
+                out.logs[i] = std::mem::take(&mut d.pending);
+            }
+            let n = self.router.feed(&input[used..], eof, now, &mut out);
+            used += n;
+            for (i, d) in self.dirs() {
+                d.pending = std::mem::take(&mut out.logs[i]);
                 for (_, packet) in out.udp.iter().filter(|(to, _)| *to == i) {
                     d.send(packet);
                 }
-                if let Some(bytes) = out.logs.get(i) {
-                    d.pending.extend_from_slice(bytes);
-                    if d.pending.len() >= WRITE_CHUNK {
-                        d.flush();
-                    }
+                if d.pending.len() >= WRITE_CHUNK {
+                    d.flush();
                 }
             }
             if !out.stderr.is_empty() {
@@ -172,14 +176,15 @@ impl Logger {
             for &i in &out.rotate {
                 self.rotate(i, now);
             }
-            let more = !out.rotate.is_empty();
-            self.out = out;
-            self.out.clear();
-            if !more {
+            let done = n == 0 && out.rotate.is_empty();
+            out.clear();
+            if done {
                 break;
             }
         }
-        self.input = input[used..].to_vec();
+        self.out = out;
+        input.drain(..used);
+        self.input = input;
         for (_, d) in self.dirs() {
             d.flush();
         }
@@ -243,8 +248,9 @@ pub fn run(opts: Options) -> i32 {
             return 111;
         }
     };
+    let opts_dirs = opts.dirs.len();
     let mut lg = Logger {
-        router: Router::new(opts.line_opts(), opts.dirs.len()),
+        router: Router::new(opts.line_opts(), opts.dirs.len(), WRITE_CHUNK),
         slots: opts
             .dirs
             .iter()
@@ -252,7 +258,10 @@ pub fn run(opts: Options) -> i32 {
             .collect(),
         opts,
         input: Vec::new(),
-        out: Out::default(),
+        out: Out {
+            logs: vec![Vec::new(); opts_dirs],
+            ..Out::default()
+        },
     };
     let stdin = rustix::stdio::stdin();
     let mut buf = vec![0u8; lg.opts.buflen.max(64 * 1024)];
