@@ -15,12 +15,7 @@ const USAGE: &str = "usage: factory-reset\n\
   --help   this text\n";
 
 pub fn main(args: &[OsString]) -> i32 {
-    let words: Vec<String> = args
-        .iter()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    match words.first().map(String::as_str) {
+    match common::argv::words(args).first().map(String::as_str) {
         None => {}
         Some("--help") => return common::getopt::help(USAGE),
         Some(w) => {
