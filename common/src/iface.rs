@@ -1,7 +1,7 @@
 //! Network interfaces by name: index, name of an index, bringing one up,
-//! its MTU. (The daemons that need more talk rtnetlink; these are ioctls.)
+//! its MTU, its MAC address. (The daemons that need more talk rtnetlink; these are ioctls.)
 //!
-//! rustix answers the index and name questions; flags and MTU have no safe
+//! rustix answers the index and name questions; flags, MTU and MAC have no safe
 //! rustix call, so they go through one `ioctl(2)` on an `ifreq` of our own
 //! (a name and a plain byte area instead of libc's union, so reading the
 //! answer needs no unsafe).
@@ -60,6 +60,7 @@ enum Request {
     GetMtu,
     SetMtu,
     GetName,
+    GetHwAddr,
 }
 
 fn ioctl(sock: &OwnedFd, request: Request, req: &mut IfReq) -> io::Result<()> {
@@ -69,6 +70,7 @@ fn ioctl(sock: &OwnedFd, request: Request, req: &mut IfReq) -> io::Result<()> {
         Request::GetMtu => libc::SIOCGIFMTU,
         Request::SetMtu => libc::SIOCSIFMTU,
         Request::GetName => libc::SIOCGIFNAME,
+        Request::GetHwAddr => libc::SIOCGIFHWADDR,
     };
     // SAFETY: each of these requests reads and/or writes one struct ifreq
     // (netdevice(7)) through the pointer; `req` is an exclusive borrow of
@@ -124,6 +126,16 @@ pub fn mtu(name: &str) -> io::Result<u32> {
     let mut req = IfReq::new(name);
     ioctl(&socket()?, Request::GetMtu, &mut req)?;
     Ok(req.int() as u32)
+}
+
+/// The MAC address of interface `name` (a `sockaddr`: the family, then
+/// the address).
+pub fn hw_address(name: &str) -> io::Result<[u8; 6]> {
+    let mut req = IfReq::new(name);
+    ioctl(&socket()?, Request::GetHwAddr, &mut req)?;
+    let mut mac = [0u8; 6];
+    mac.copy_from_slice(&req.value[2..8]);
+    Ok(mac)
 }
 
 /// Set the MTU of interface `name`.

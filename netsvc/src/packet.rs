@@ -1,8 +1,8 @@
 //! Link-layer I/O shared by the DHCP client and zcip: cooked AF_PACKET
 //! sockets, broadcast frames, the interface's MAC address, ARP requests,
 //! and the few socket calls rustix has no safe form of (a `sockaddr_ll`,
-//! SIOCGIFHWADDR, setsockopt options of other levels, control messages of
-//! packet sockets). Each of those is one libc call in one `unsafe` block.
+//! setsockopt options of other levels, control messages of packet
+//! sockets). Each of those is one libc call in one `unsafe` block.
 
 use rustix::net::{AddressFamily, SocketFlags, SocketType};
 use std::io;
@@ -72,47 +72,9 @@ pub fn send_broadcast(fd: RawFd, index: i32, proto: u16, data: &[u8]) -> io::Res
     Ok(())
 }
 
-/// `struct ifreq` as SIOCGIFHWADDR fills it: the name, then a `sockaddr`
-/// (family and 14 bytes of address), padded to the union's 24 bytes.
-#[repr(C)]
-struct IfreqHwaddr {
-    name: [u8; libc::IFNAMSIZ],
-    family: u16,
-    addr: [u8; 14],
-    pad: [u8; 8],
-}
-
 /// The MAC address of interface `name`.
 pub fn hw_address(name: &str) -> io::Result<[u8; 6]> {
-    let sock = rustix::net::socket_with(
-        AddressFamily::INET,
-        SocketType::DGRAM,
-        SocketFlags::CLOEXEC,
-        None,
-    )?;
-    let mut req = IfreqHwaddr {
-        name: [0; libc::IFNAMSIZ],
-        family: 0,
-        addr: [0; 14],
-        pad: [0; 8],
-    };
-    for (d, s) in req
-        .name
-        .iter_mut()
-        .zip(name.bytes().take(libc::IFNAMSIZ - 1))
-    {
-        *d = s;
-    }
-    // SAFETY: `req` is laid out as struct ifreq (40 bytes, as much as the
-    // kernel copies in and out), NUL-terminated name included, and is
-    // live and writable for the call.
-    let r = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFHWADDR as _, &raw mut req) };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let mut mac = [0u8; 6];
-    mac.copy_from_slice(&req.addr[..6]);
-    Ok(mac)
+    common::iface::hw_address(name)
 }
 
 /// setsockopt(2) with `value` as the option's bytes.
@@ -239,14 +201,9 @@ mod tests {
     #[test]
     fn ffi_layouts_match_the_kernel() {
         assert_eq!(
-            std::mem::size_of::<IfreqHwaddr>(),
-            std::mem::size_of::<libc::ifreq>()
-        );
-        assert_eq!(
             std::mem::size_of::<MsgHdr>(),
             std::mem::size_of::<libc::msghdr>()
         );
-        assert_eq!(std::mem::offset_of!(IfreqHwaddr, addr), 18);
     }
 
     #[test]

@@ -11,12 +11,7 @@ use std::ffi::OsString;
 
 /// `udhcpc`: BusyBox's command line and handler-script protocol.
 pub fn main(args: &[OsString]) -> i32 {
-    let words: Vec<String> = args
-        .iter()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    match cli::parse_args(&words) {
+    match cli::parse_args(&common::argv::words(args)) {
         Ok(o) if o.help => common::getopt::help(cli::HELP),
         Ok(o) => shell::udhcpc(o),
         Err(e) => shell::usage_error("udhcpc", &e),

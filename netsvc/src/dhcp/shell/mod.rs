@@ -245,34 +245,21 @@ fn write_pidfile(o: &Options) {
 }
 
 fn run(o: Options, native: Option<Native>) -> i32 {
+    let fail = |what: &str, e: std::io::Error| {
+        out::err(&format!("{PROG}: {what}: {}\n", describe(&e)));
+        1
+    };
     let (index, mac) = match sockets::interface(&o.interface) {
         Ok(x) => x,
-        Err(e) => {
-            out::err(&format!(
-                "{PROG}: interface {}: {}\n",
-                o.interface,
-                describe(&e)
-            ));
-            return 1;
-        }
+        Err(e) => return fail(&format!("interface {}", o.interface), e),
     };
     let sigfd = match SignalFd::new(&[libc::SIGUSR1, libc::SIGUSR2, libc::SIGTERM, libc::SIGINT]) {
         Ok(s) => s,
-        Err(e) => {
-            out::err(&format!("{PROG}: signalfd: {}\n", describe(&e)));
-            return 1;
-        }
+        Err(e) => return fail("signalfd", e),
     };
     let pkt = match sockets::dhcp_socket(index, mac) {
         Ok(fd) => fd,
-        Err(e) => {
-            out::err(&format!(
-                "{PROG}: packet socket on {}: {}\n",
-                o.interface,
-                describe(&e)
-            ));
-            return 1;
-        }
+        Err(e) => return fail(&format!("packet socket on {}", o.interface), e),
     };
     let udp = sockets::udp_socket(&o.interface).ok();
     let mut nl = Netlink::link_events().ok();
