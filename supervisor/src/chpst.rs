@@ -1,22 +1,19 @@
 //! `chpst` and its daemontools personalities (`setuidgid`, `envuidgid`,
 //! `envdir`, `pgrphack`, `softlimit`, `setlock`): change the process state,
 //! then exec the program. Exit 100 on usage errors, 111 when a change fails.
+//! The words become a `Plan` (pure, through `common::getopt`), and `apply`
+//! makes the changes.
 
 use common::errtext::describe;
+use common::getopt::{parse_spec, Opt, Spec};
 use common::out;
-use std::ffi::{CString, OsStr, OsString};
+use rustix::process::{Resource, Rlimit};
+use std::ffi::{OsStr, OsString};
 use std::fs;
-use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-
-/// The type setrlimit takes its resource in differs between glibc and musl.
-#[cfg(target_env = "gnu")]
-type Resource = libc::__rlimit_resource_t;
-#[cfg(not(target_env = "gnu"))]
-type Resource = libc::c_int;
 
 /// A user and group change, resolved before any chroot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,7 +105,8 @@ pub fn envdir_value(content: &[u8]) -> Option<Vec<u8>> {
     Some(v)
 }
 
-#[derive(Default)]
+/// The changes to make, in `apply`'s order.
+#[derive(Debug, Default, PartialEq, Eq)]
 struct Plan {
     setuid: Option<String>,
     envuid: Option<String>,
@@ -116,229 +114,267 @@ struct Plan {
     envdir: Option<OsString>,
     root: Option<OsString>,
     nice: Option<i32>,
+    /// the lock file, and whether to wait for it
     lock: Option<(OsString, bool)>,
     /// (resource, value); `None` value = as high as the hard limit allows
     limits: Vec<(Resource, Option<u64>)>,
     verbose: bool,
+    /// -V: say the version on stderr
+    version: bool,
     new_session: bool,
     close: [bool; 3],
     /// setlock -x: exit 0 quietly when the lock is busy
     lock_quiet: bool,
 }
 
-fn usage(prog: &str) -> i32 {
-    let text = match prog {
-        "setuidgid" => "usage: setuidgid account child\n",
-        "envuidgid" => "usage: envuidgid account child\n",
-        "envdir" => "usage: envdir dir child\n",
-        "pgrphack" => "usage: pgrphack child\n",
-        "setlock" => "usage: setlock [-nNxX] file program [arg ...]\n",
-        "softlimit" => "usage: softlimit [-a allbytes] [-c corebytes] [-d databytes] [-f filebytes] [-l lockbytes] [-m membytes] [-o openfiles] [-p processes] [-r residentbytes] [-s stackbytes] [-t cpusecs] child\n",
-        _ => "usage: chpst [-vVP012] [-u user[:group]] [-U user[:group]] [-b argv0] [-e dir] [-/ root] [-n inc] [-l|-L lock] [-m bytes] [-d bytes] [-o n] [-p n] [-f bytes] [-c bytes] [-t sec] prog\n",
-    };
-    out::err(text);
-    100
+/// A personality: how it is used, its options and its help.
+struct Personality {
+    name: &'static str,
+    usage: &'static str,
+    spec: Spec<'static>,
+    help: &'static str,
 }
 
-fn limit_value(s: &str) -> Option<Option<u64>> {
-    if s == "=" {
-        return Some(None);
+const fn spec(flags: &'static str, values: &'static str) -> Spec<'static> {
+    Spec {
+        flags,
+        values,
+        optional: "",
+        long: &[],
+        unchecked: false,
     }
-    s.parse().ok().map(Some)
+}
+
+const CHPST: Personality = Personality {
+    name: "chpst",
+    usage: "usage: chpst [-vVP012] [-u user[:group]] [-U user[:group]] [-b argv0] [-e dir] [-/ root] [-n inc] [-l|-L lock] [-m bytes] [-d bytes] [-o n] [-p n] [-f bytes] [-c bytes] [-t sec] prog\n",
+    spec: spec("vVP012", "ubUe/nlLmdopfct"),
+    help: "Run PROG with a changed process state.
+  -u USER[:GROUP...]  run as USER and GROUPs (:UID:GID numeric)
+  -U USER[:GROUP]     set $UID and $GID to USER's
+  -b ARGV0            run PROG with ARGV0 as its argv[0]
+  -e DIR              set and unset variables by the files in DIR
+  -/ ROOT             change the root directory to ROOT
+  -n INC              add INC to the nice level
+  -l LOCK             wait for an exclusive lock on LOCK, keep it
+  -L LOCK             the same, or fail at once when it is taken
+  -m BYTES            limit data, stack, locked memory and address space
+  -d BYTES            limit the data segment
+  -o N                limit open files
+  -p N                limit processes
+  -f BYTES            limit the size of files written
+  -c BYTES            limit core files
+  -t SEC              limit CPU time
+  -v                  say what is run
+  -V                  say the version
+  -P                  run in a new session
+  -0                  close stdin
+  -1                  close stdout
+  -2                  close stderr
+  --help              show this help
+",
+};
+
+const SOFTLIMIT: Personality = Personality {
+    name: "softlimit",
+    usage: "usage: softlimit [-a allbytes] [-c corebytes] [-d databytes] [-f filebytes] [-l lockbytes] [-m membytes] [-o openfiles] [-p processes] [-r residentbytes] [-s stackbytes] [-t cpusecs] child\n",
+    spec: spec("", "acdflmoprst"),
+    help: "Run CHILD with soft resource limits; a value of = is the hard limit.
+  -a BYTES  limit the address space
+  -c BYTES  limit core files
+  -d BYTES  limit the data segment
+  -f BYTES  limit the size of files written
+  -l BYTES  limit locked memory
+  -m BYTES  limit data, stack, locked memory and address space
+  -o N      limit open files
+  -p N      limit processes
+  -r BYTES  limit the resident set
+  -s BYTES  limit the stack
+  -t SEC    limit CPU time
+  --help    show this help
+",
+};
+
+const SETLOCK: Personality = Personality {
+    name: "setlock",
+    usage: "usage: setlock [-nNxX] file program [arg ...]\n",
+    spec: spec("nNxX", ""),
+    help: "Run PROGRAM holding an exclusive lock on FILE.
+  -n      fail when the lock is taken, do not wait
+  -N      wait for the lock (the default)
+  -x      exit 0 quietly when the lock cannot be had
+  -X      fail with a message when it cannot be had (the default)
+  --help  show this help
+",
+};
+
+const fn operands_only(name: &'static str, usage: &'static str, help: &'static str) -> Personality {
+    Personality {
+        name,
+        usage,
+        spec: spec("", ""),
+        help,
+    }
+}
+
+const SETUIDGID: Personality = operands_only(
+    "setuidgid",
+    "usage: setuidgid account child\n",
+    "Run CHILD as ACCOUNT, with its group.\n  --help  show this help\n",
+);
+const ENVUIDGID: Personality = operands_only(
+    "envuidgid",
+    "usage: envuidgid account child\n",
+    "Run CHILD with $UID and $GID set to ACCOUNT's.\n  --help  show this help\n",
+);
+const ENVDIR: Personality = operands_only(
+    "envdir",
+    "usage: envdir dir child\n",
+    "Run CHILD with variables set and unset by the files in DIR.\n  --help  show this help\n",
+);
+const PGRPHACK: Personality = operands_only(
+    "pgrphack",
+    "usage: pgrphack child\n",
+    "Run CHILD in a new session.\n  --help  show this help\n",
+);
+
+/// The personality of the applet name; chpst for any other.
+fn personality(prog: &str) -> &'static Personality {
+    [
+        &SETUIDGID, &ENVUIDGID, &ENVDIR, &PGRPHACK, &SETLOCK, &SOFTLIMIT,
+    ]
+    .into_iter()
+    .find(|p| p.name == prog)
+    .unwrap_or(&CHPST)
+}
+
+/// A word as text with one char per byte: the option letters (ASCII) read
+/// as themselves, and a value that is not UTF-8 (a path) comes back intact
+/// through `os`.
+fn byte_text(w: &OsStr) -> String {
+    w.as_bytes().iter().map(|&b| char::from(b)).collect()
+}
+
+fn os(s: &str) -> OsString {
+    OsString::from_vec(s.chars().map(|c| c as u8).collect())
+}
+
+/// A user spec as the passwd file spells it.
+fn text(s: &str) -> String {
+    os(s).to_string_lossy().into_owned()
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Cli {
+    Help,
+    Run(Box<Plan>, Vec<OsString>),
+}
+
+/// The limits an option letter sets (chpst's and softlimit's letters
+/// mean the same; `-m` is the memory as a whole).
+fn resources(letter: char) -> &'static [Resource] {
+    match letter {
+        'a' => &[Resource::As],
+        'c' => &[Resource::Core],
+        'd' => &[Resource::Data],
+        'f' => &[Resource::Fsize],
+        'l' => &[Resource::Memlock],
+        'm' => &[
+            Resource::Data,
+            Resource::Stack,
+            Resource::Memlock,
+            Resource::As,
+        ],
+        'o' => &[Resource::Nofile],
+        'p' => &[Resource::Nproc],
+        'r' => &[Resource::Rss],
+        's' => &[Resource::Stack],
+        _ => &[Resource::Cpu],
+    }
+}
+
+/// `args` without argv[0], for personality `p`; `None` is a usage error.
+fn parse(p: &Personality, args: &[OsString]) -> Option<Cli> {
+    let words: Vec<String> = args.iter().map(|a| byte_text(a)).collect();
+    let (opts, first) = parse_spec(&words, &p.spec).ok()?;
+    let mut plan = Plan::default();
+    let mut wait = true;
+    for opt in opts {
+        let (c, v) = match opt {
+            Opt::Help => return Some(Cli::Help),
+            Opt::Flag(c) => {
+                match c {
+                    'v' => plan.verbose = true,
+                    'V' => plan.version = true,
+                    'P' => plan.new_session = true,
+                    '0' | '1' | '2' => plan.close[c as usize - '0' as usize] = true,
+                    'n' | 'N' => wait = c == 'N',
+                    'x' | 'X' => plan.lock_quiet = c == 'x',
+                    _ => return None,
+                }
+                continue;
+            }
+            Opt::Value(c, v) => (c, v),
+            _ => return None,
+        };
+        match (p.name, c) {
+            (_, 'u') => plan.setuid = Some(text(&v)),
+            (_, 'U') => plan.envuid = Some(text(&v)),
+            (_, 'b') => plan.argv0 = Some(os(&v)),
+            (_, 'e') => plan.envdir = Some(os(&v)),
+            (_, '/') => plan.root = Some(os(&v)),
+            (_, 'n') => plan.nice = Some(v.trim_start_matches('+').parse().ok()?),
+            (_, 'l' | 'L') if p.name == "chpst" => plan.lock = Some((os(&v), c == 'l')),
+            // softlimit's `=`: as high as the hard limit allows
+            ("softlimit", _) if v == "=" => {
+                let lim = resources(c).iter().map(|&r| (r, None));
+                plan.limits.extend(lim);
+            }
+            _ => {
+                let n: u64 = v.parse().ok()?;
+                plan.limits
+                    .extend(resources(c).iter().map(|&r| (r, Some(n))));
+            }
+        }
+    }
+    let mut rest = args[first..].iter().cloned();
+    match p.name {
+        "setuidgid" => plan.setuid = Some(rest.next()?.to_string_lossy().into()),
+        "envuidgid" => plan.envuid = Some(rest.next()?.to_string_lossy().into()),
+        "envdir" => plan.envdir = Some(rest.next()?),
+        "pgrphack" => plan.new_session = true,
+        "setlock" => plan.lock = Some((rest.next()?, wait)),
+        _ => {}
+    }
+    let child: Vec<OsString> = rest.collect();
+    if child.is_empty() {
+        return None;
+    }
+    Some(Cli::Run(Box::new(plan), child))
 }
 
 /// The applet for every personality; `args[0]`'s base name picks which.
 pub fn main(args: &[OsString]) -> i32 {
-    let prog = args
-        .first()
-        .map(|a| {
-            Path::new(a)
-                .file_name()
-                .unwrap_or(a)
-                .to_string_lossy()
-                .into_owned()
-        })
-        .unwrap_or_else(|| "chpst".into());
-    let mut plan = Plan::default();
-    let rest: &[OsString] = &args[1.min(args.len())..];
-    let child = match prog.as_str() {
-        "setuidgid" | "envuidgid" | "envdir" => {
-            if rest.len() < 2 {
-                return usage(&prog);
-            }
-            let v = rest[0].clone();
-            match prog.as_str() {
-                "setuidgid" => plan.setuid = Some(v.to_string_lossy().into()),
-                "envuidgid" => plan.envuid = Some(v.to_string_lossy().into()),
-                _ => plan.envdir = Some(v),
-            }
-            &rest[1..]
+    let prog = crate::applet_name(args);
+    let p = personality(&prog);
+    let (plan, child) = match parse(p, &args[1.min(args.len())..]) {
+        Some(Cli::Run(plan, child)) => (*plan, child),
+        Some(Cli::Help) => return common::getopt::help(&format!("{}{}", p.usage, p.help)),
+        None => {
+            out::err(p.usage);
+            return 100;
         }
-        "pgrphack" => {
-            plan.new_session = true;
-            rest
-        }
-        "setlock" => match parse_setlock(rest, &mut plan) {
-            Some(c) => c,
-            None => return usage(&prog),
-        },
-        "softlimit" => match parse_softlimit(rest, &mut plan) {
-            Some(c) => c,
-            None => return usage(&prog),
-        },
-        _ => match parse_chpst(rest, &mut plan) {
-            Some(c) => c,
-            None => return usage("chpst"),
-        },
     };
-    if child.is_empty() {
-        return usage(&prog);
+    if plan.version {
+        out::err("chpst: ferrite\n");
     }
-    match apply(&plan, child) {
+    match apply(&plan, &child) {
         Ok(code) => code,
         Err(msg) => {
             out::fatal(&prog, &msg);
             111
         }
     }
-}
-
-fn parse_chpst<'a>(rest: &'a [OsString], plan: &mut Plan) -> Option<&'a [OsString]> {
-    let mut i = 0;
-    while i < rest.len() {
-        let a = rest[i].as_bytes();
-        if a == b"--" {
-            return Some(&rest[i + 1..]);
-        }
-        if a.len() < 2 || a[0] != b'-' {
-            break;
-        }
-        let mut j = 1;
-        while j < a.len() {
-            let c = a[j];
-            let takes = b"ubUe/nlLmdopfct".contains(&c);
-            if takes {
-                let val: OsString = if j + 1 < a.len() {
-                    OsStr::from_bytes(&a[j + 1..]).to_owned()
-                } else {
-                    i += 1;
-                    rest.get(i)?.clone()
-                };
-                let s = val.to_string_lossy().into_owned();
-                match c {
-                    b'u' => plan.setuid = Some(s),
-                    b'U' => plan.envuid = Some(s),
-                    b'b' => plan.argv0 = Some(val),
-                    b'e' => plan.envdir = Some(val),
-                    b'/' => plan.root = Some(val),
-                    b'n' => plan.nice = Some(s.trim_start_matches('+').parse().ok()?),
-                    b'l' => plan.lock = Some((val, true)),
-                    b'L' => plan.lock = Some((val, false)),
-                    b'm' => {
-                        let v = Some(s.parse().ok()?);
-                        for r in [
-                            libc::RLIMIT_DATA,
-                            libc::RLIMIT_STACK,
-                            libc::RLIMIT_MEMLOCK,
-                            libc::RLIMIT_AS,
-                        ] {
-                            plan.limits.push((r, v));
-                        }
-                    }
-                    _ => {
-                        let r = match c {
-                            b'd' => libc::RLIMIT_DATA,
-                            b'o' => libc::RLIMIT_NOFILE,
-                            b'p' => libc::RLIMIT_NPROC,
-                            b'f' => libc::RLIMIT_FSIZE,
-                            b'c' => libc::RLIMIT_CORE,
-                            _ => libc::RLIMIT_CPU,
-                        };
-                        plan.limits.push((r, Some(s.parse().ok()?)));
-                    }
-                }
-                break;
-            }
-            match c {
-                b'v' => plan.verbose = true,
-                b'V' => out::err("chpst: ferrite\n"),
-                b'P' => plan.new_session = true,
-                b'0' => plan.close[0] = true,
-                b'1' => plan.close[1] = true,
-                b'2' => plan.close[2] = true,
-                _ => return None,
-            }
-            j += 1;
-        }
-        i += 1;
-    }
-    Some(&rest[i.min(rest.len())..])
-}
-
-fn parse_softlimit<'a>(rest: &'a [OsString], plan: &mut Plan) -> Option<&'a [OsString]> {
-    let mut i = 0;
-    while i < rest.len() {
-        // Bytes, not str slices: `-é` must be a usage error, not an abort.
-        let a = rest[i].as_bytes();
-        if a == b"--" {
-            return Some(&rest[i + 1..]);
-        }
-        if a.first() != Some(&b'-') || a.len() < 2 {
-            break;
-        }
-        let c = a[1];
-        let val = if a.len() > 2 {
-            String::from_utf8_lossy(&a[2..]).into_owned()
-        } else {
-            i += 1;
-            rest.get(i)?.to_string_lossy().into_owned()
-        };
-        let v = limit_value(&val)?;
-        let resources: &[Resource] = match c {
-            b'a' => &[libc::RLIMIT_AS],
-            b'c' => &[libc::RLIMIT_CORE],
-            b'd' => &[libc::RLIMIT_DATA],
-            b'f' => &[libc::RLIMIT_FSIZE],
-            b'l' => &[libc::RLIMIT_MEMLOCK],
-            b'm' => &[
-                libc::RLIMIT_DATA,
-                libc::RLIMIT_STACK,
-                libc::RLIMIT_MEMLOCK,
-                libc::RLIMIT_AS,
-            ],
-            b'o' => &[libc::RLIMIT_NOFILE],
-            b'p' => &[libc::RLIMIT_NPROC],
-            b'r' => &[libc::RLIMIT_RSS],
-            b's' => &[libc::RLIMIT_STACK],
-            b't' => &[libc::RLIMIT_CPU],
-            _ => return None,
-        };
-        for &r in resources {
-            plan.limits.push((r, v));
-        }
-        i += 1;
-    }
-    Some(&rest[i.min(rest.len())..])
-}
-
-fn parse_setlock<'a>(rest: &'a [OsString], plan: &mut Plan) -> Option<&'a [OsString]> {
-    let mut i = 0;
-    let mut wait = true;
-    while i < rest.len() && rest[i].as_bytes().starts_with(b"-") && rest[i].len() > 1 {
-        for &c in &rest[i].as_bytes()[1..] {
-            match c {
-                b'n' => wait = false,
-                b'N' => wait = true,
-                b'x' => plan.lock_quiet = true,
-                b'X' => plan.lock_quiet = false,
-                _ => return None,
-            }
-        }
-        i += 1;
-    }
-    let file = rest.get(i)?.clone();
-    plan.lock = Some((file, wait));
-    Some(&rest[i + 1..])
 }
 
 fn read_text(path: &str) -> String {
@@ -361,86 +397,40 @@ fn apply(plan: &Plan, child: &[OsString]) -> Result<i32, String> {
     if let Some(dir) = &plan.envdir {
         load_envdir(Path::new(dir))?;
     }
-    if plan.new_session {
-        // SAFETY: plain syscalls.
-        unsafe {
-            if libc::setsid() < 0 {
-                libc::setpgid(0, 0);
-            }
-        }
+    if plan.new_session && rustix::process::setsid().is_err() {
+        // A group leader cannot start a session; a group of its own then.
+        let _ = rustix::process::setpgid(None, None);
     }
     if let Some((path, wait)) = &plan.lock {
-        let f = fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| {
-                format!(
-                    "unable to open lock {}: {}",
-                    path.to_string_lossy(),
-                    describe(&e)
-                )
-            })?;
-        let op = if *wait {
-            libc::LOCK_EX
-        } else {
-            libc::LOCK_EX | libc::LOCK_NB
-        };
-        // SAFETY: valid descriptor.
-        if unsafe { libc::flock(f.as_raw_fd(), op) } != 0 {
-            if plan.lock_quiet {
-                return Ok(0);
-            }
-            let e = std::io::Error::last_os_error();
-            return Err(format!(
-                "unable to lock {}: {}",
-                path.to_string_lossy(),
-                describe(&e)
-            ));
+        if !take_lock(path, *wait, plan.lock_quiet)? {
+            return Ok(0);
         }
-        // Kept open (and locked) across exec: clear close-on-exec.
-        // SAFETY: valid descriptor.
-        unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETFD, 0) };
-        std::mem::forget(f);
     }
     if let Some(inc) = plan.nice {
-        // SAFETY: plain syscall; -1 is a legal result, so errno decides.
-        unsafe {
-            *libc::__errno_location() = 0;
-            if libc::nice(inc) == -1 && *libc::__errno_location() != 0 {
-                let e = std::io::Error::last_os_error();
-                return Err(format!("unable to set nice level: {}", describe(&e)));
-            }
-        }
+        nice(inc).map_err(|e| format!("unable to set nice level: {}", describe(&e.into())))?;
     }
     for &(res, val) in &plan.limits {
-        set_soft_limit(res, val, plan.verbose)?;
+        set_soft_limit(res, val)?;
     }
     if let Some(root) = &plan.root {
-        let c = CString::new(root.as_bytes()).map_err(|_| "invalid root".to_string())?;
-        // SAFETY: valid C strings.
-        if unsafe { libc::chroot(c.as_ptr()) } != 0 || std::env::set_current_dir("/").is_err() {
-            let e = std::io::Error::last_os_error();
-            return Err(format!("unable to change root directory: {}", describe(&e)));
+        if let Err(e) = rustix::process::chroot(root.as_os_str()) {
+            return Err(format!(
+                "unable to change root directory: {}",
+                describe(&e.into())
+            ));
         }
+        std::env::set_current_dir("/")
+            .map_err(|e| format!("unable to change root directory: {}", describe(&e)))?;
     }
     if let Some(ids) = &ids {
-        // SAFETY: plain syscalls with valid pointers.
-        unsafe {
-            if libc::setgroups(ids.groups.len() as _, ids.groups.as_ptr()) != 0
-                || libc::setgid(ids.gid) != 0
-                || libc::setuid(ids.uid) != 0
-            {
-                let e = std::io::Error::last_os_error();
-                return Err(format!("unable to set uid/gid: {}", describe(&e)));
-            }
-        }
+        set_ids(ids).map_err(|e| format!("unable to set uid/gid: {}", describe(&e.into())))?;
     }
     for (fd, close) in plan.close.iter().enumerate() {
         if *close {
-            // SAFETY: closing a standard descriptor on request.
-            unsafe { libc::close(fd as i32) };
+            // SAFETY: closes standard descriptor 0, 1 or 2 as asked; nothing
+            // in this process holds it as an OwnedFd or uses it again (out::
+            // writes to a closed 1 or 2 fail with EBADF, and are ignored).
+            unsafe { rustix::io::close(fd as i32) };
         }
     }
     let mut cmd = std::process::Command::new(&child[0]);
@@ -462,25 +452,73 @@ fn apply(plan: &Plan, child: &[OsString]) -> Result<i32, String> {
     ))
 }
 
-fn set_soft_limit(res: Resource, val: Option<u64>, verbose: bool) -> Result<(), String> {
-    // SAFETY: rlimit is plain data, filled by getrlimit.
-    let mut r: libc::rlimit = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrlimit(res, &mut r) } != 0 {
-        if verbose {
-            out::warn("chpst", &format!("limit {res} not supported"));
-        }
-        return Ok(());
-    }
-    r.rlim_cur = match val {
-        Some(v) if (v as libc::rlim_t) < r.rlim_max => v as libc::rlim_t,
-        _ => r.rlim_max,
+/// Open and lock `path`, kept across exec; false when it is taken and
+/// `quiet` says to give up without a word.
+fn take_lock(path: &OsStr, wait: bool, quiet: bool) -> Result<bool, String> {
+    use rustix::fs::{flock, FlockOperation};
+    let shown = path.to_string_lossy();
+    let f = fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("unable to open lock {shown}: {}", describe(&e)))?;
+    let op = if wait {
+        FlockOperation::LockExclusive
+    } else {
+        FlockOperation::NonBlockingLockExclusive
     };
-    // SAFETY: valid rlimit pointer.
-    if unsafe { libc::setrlimit(res, &r) } != 0 {
-        let e = std::io::Error::last_os_error();
-        return Err(format!("unable to set limit: {}", describe(&e)));
+    if let Err(e) = flock(&f, op) {
+        if quiet {
+            return Ok(false);
+        }
+        return Err(format!("unable to lock {shown}: {}", describe(&e.into())));
     }
-    Ok(())
+    // Kept open (and locked) across exec: no close-on-exec, never closed.
+    let _ = rustix::io::fcntl_setfd(&f, rustix::io::FdFlags::empty());
+    std::mem::forget(f);
+    Ok(true)
+}
+
+/// nice(3): the level moves by `inc`, within -20..=19.
+fn nice(inc: i32) -> rustix::io::Result<()> {
+    let now = rustix::process::getpriority_process(None)?;
+    let level = now.saturating_add(inc).clamp(-20, 19);
+    rustix::process::setpriority_process(None, level).map_err(|e| {
+        if e == rustix::io::Errno::ACCESS {
+            rustix::io::Errno::PERM
+        } else {
+            e
+        }
+    })
+}
+
+/// Groups, group, then user. These are the kernel's calls, which change
+/// the calling thread only; chpst has no other thread, so the process is
+/// changed whole.
+fn set_ids(ids: &Ids) -> rustix::io::Result<()> {
+    use rustix::process::{Gid, Uid};
+    let groups: Vec<Gid> = ids.groups.iter().map(|&g| Gid::from_raw(g)).collect();
+    rustix::thread::set_thread_groups(&groups)?;
+    rustix::thread::set_thread_gid(Gid::from_raw(ids.gid))?;
+    rustix::thread::set_thread_uid(Uid::from_raw(ids.uid))
+}
+
+/// The soft limit of `res` to `val`, or to the hard limit when `val` is
+/// none or above it.
+fn set_soft_limit(res: Resource, val: Option<u64>) -> Result<(), String> {
+    let old = rustix::process::getrlimit(res);
+    let current = match (val, old.maximum) {
+        (Some(v), Some(max)) if v < max => Some(v),
+        (Some(v), None) => Some(v),
+        _ => old.maximum,
+    };
+    let new = Rlimit {
+        current,
+        maximum: old.maximum,
+    };
+    rustix::process::setrlimit(res, new)
+        .map_err(|e| format!("unable to set limit: {}", describe(&e.into())))
 }
 
 fn load_envdir(dir: &Path) -> Result<(), String> {
@@ -515,16 +553,94 @@ mod tests {
         "root:x:0:0:root:/root:/bin/sh\nlogger:x:105:110::/nonexistent:/bin/false\n";
     const GROUP: &str = "root:x:0:\nadm:x:4:logger\nlogger:x:110:\n";
 
+    fn w(s: &str) -> Vec<OsString> {
+        s.split_whitespace().map(OsString::from).collect()
+    }
+
     #[test]
     fn non_ascii_options_are_usage_errors() {
         // Regression: softlimit sliced `-é` inside its character and aborted.
-        let a = |s: &str| s.split_whitespace().map(OsString::from).collect::<Vec<_>>();
-        let mut plan = Plan::default();
-        assert!(parse_softlimit(&a("-é 5 true"), &mut plan).is_none());
-        assert!(parse_softlimit(&a("-mé true"), &mut plan).is_none());
-        assert!(parse_chpst(&a("-é true"), &mut plan).is_none());
-        assert!(parse_setlock(&a("-é f true"), &mut plan).is_none());
-        assert!(parse_softlimit(&a("-m 100000 true"), &mut plan).is_some());
+        assert_eq!(parse(&SOFTLIMIT, &w("-é 5 true")), None);
+        assert_eq!(parse(&SOFTLIMIT, &w("-mé true")), None);
+        assert_eq!(parse(&CHPST, &w("-é true")), None);
+        assert_eq!(parse(&SETLOCK, &w("-é f true")), None);
+        assert!(parse(&SOFTLIMIT, &w("-m 100000 true")).is_some());
+    }
+
+    fn run(p: &Personality, s: &str) -> (Plan, Vec<OsString>) {
+        match parse(p, &w(s)) {
+            Some(Cli::Run(plan, child)) => (*plan, child),
+            other => panic!("{s:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn chpst_options() {
+        let (plan, child) = run(
+            &CHPST,
+            "-vP02 -u logger:adm -b sh -e/env -n +5 -L /l -o 64 -m 9 x -y",
+        );
+        assert_eq!(child, w("x -y"));
+        assert!(plan.verbose && plan.new_session);
+        assert_eq!(plan.close, [true, false, true]);
+        assert_eq!(plan.setuid.as_deref(), Some("logger:adm"));
+        assert_eq!(plan.argv0, Some("sh".into()));
+        assert_eq!(plan.envdir, Some("/env".into()));
+        assert_eq!(plan.nice, Some(5));
+        assert_eq!(plan.lock, Some(("/l".into(), false)));
+        assert_eq!(plan.limits[0], (Resource::Nofile, Some(64)));
+        assert_eq!(plan.limits.len(), 5, "-m is four limits");
+        for bad in ["", "-u", "-n x prog", "-o = prog", "-Q prog", "-v"] {
+            assert_eq!(parse(&CHPST, &w(bad)), None, "{bad:?}");
+        }
+        assert_eq!(parse(&CHPST, &w("--help")), Some(Cli::Help));
+        // a path that is not UTF-8 comes through whole
+        let odd = OsString::from_vec(b"/tmp/\xff".to_vec());
+        let args = [OsString::from("-e"), odd.clone(), "true".into()];
+        let Some(Cli::Run(plan, _)) = parse(&CHPST, &args) else {
+            panic!()
+        };
+        assert_eq!(plan.envdir, Some(odd));
+    }
+
+    #[test]
+    fn personalities() {
+        assert_eq!(personality("softlimit").name, "softlimit");
+        assert_eq!(personality("ferrite").name, "chpst");
+        let (plan, child) = run(&SOFTLIMIT, "-l = -t5 prog");
+        assert_eq!(
+            plan.limits,
+            [(Resource::Memlock, None), (Resource::Cpu, Some(5))]
+        );
+        assert_eq!(child, w("prog"));
+        let (plan, child) = run(&SETLOCK, "-nx /run/l prog a");
+        assert_eq!(
+            (plan.lock, plan.lock_quiet),
+            (Some(("/run/l".into(), false)), true)
+        );
+        assert_eq!(child, w("prog a"));
+        let (plan, _) = run(&SETUIDGID, "logger prog");
+        assert_eq!(plan.setuid.as_deref(), Some("logger"));
+        let (plan, _) = run(&ENVDIR, "-- /e prog");
+        assert_eq!(plan.envdir, Some("/e".into()));
+        assert!(run(&PGRPHACK, "prog").0.new_session);
+        for (p, bad) in [
+            (&SETUIDGID, "logger"),
+            (&ENVUIDGID, ""),
+            (&SETLOCK, "/l"),
+            (&SETLOCK, "-q /l prog"),
+            (&PGRPHACK, ""),
+            (&SOFTLIMIT, "-z 1 prog"),
+        ] {
+            assert_eq!(parse(p, &w(bad)), None, "{} {bad:?}", p.name);
+        }
+        for p in [
+            &SETUIDGID, &ENVUIDGID, &ENVDIR, &PGRPHACK, &SETLOCK, &SOFTLIMIT, &CHPST,
+        ] {
+            assert_eq!(parse(p, &w("--help")), Some(Cli::Help));
+            assert!(p.usage.starts_with(&format!("usage: {} ", p.name)));
+            assert!(p.help.ends_with(" show this help\n"), "{}", p.name);
+        }
     }
 
     #[test]

@@ -1,15 +1,34 @@
 //! The supervision suite: runsvdir, runsv, sv/svc/svok and the chpst family,
-//! byte-compatible with runit's `supervise/` protocol. Pure cores
-//! (`service`, `status`, `scan`, `svargs`) are kept apart from the I/O shells.
+//! byte-compatible with runit's `supervise/` protocol. The two daemons have
+//! the folders every daemon has (`cli`, pure `core`, I/O `shell`); the
+//! tools are a file each, their pure parts (`svargs`) apart.
 
 pub mod chpst;
 pub mod runsv;
 pub mod runsvdir;
-pub mod scan;
-pub mod service;
-pub mod status;
-pub mod supervise_dir;
 pub mod sv;
 pub mod svargs;
 pub mod svc;
 pub mod svlogd;
+
+pub use runsv::core::{service, status};
+pub use runsvdir::core as scan;
+
+/// The words of a command line after argv[0], as text (the tools that
+/// take names, not paths, read them so).
+pub(crate) fn words(args: &[std::ffi::OsString]) -> Vec<String> {
+    args.iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The applet's name: argv[0]'s base name (`chpst` and `sv` are several
+/// applets by their name).
+pub(crate) fn applet_name(args: &[std::ffi::OsString]) -> String {
+    let argv0 = args.first().map(std::path::Path::new);
+    argv0
+        .and_then(|a| a.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}

@@ -5,6 +5,7 @@
 use crate::status::{RunState, Status};
 use crate::svargs::{parse_command, service_path, Command, Plan, Wait, DEFAULT_SVDIR};
 use common::errtext::describe;
+use common::getopt::{parse_spec, Opt, Spec};
 use common::out;
 use common::tai::Tai64n;
 use std::ffi::OsString;
@@ -172,45 +173,72 @@ struct Options {
     wait: Duration,
 }
 
+impl Options {
+    /// The wait of `$SVWAIT`, 7 s when unset.
+    fn from_env(verbose: bool) -> Options {
+        let wait = std::env::var("SVWAIT").ok().and_then(|s| parse_wait(&s));
+        Options {
+            verbose,
+            wait: wait.unwrap_or(Duration::from_secs(7)),
+        }
+    }
+}
+
 fn parse_wait(s: &str) -> Option<Duration> {
     s.parse::<u64>().ok().map(Duration::from_secs)
+}
+
+const SPEC: Spec<'static> = Spec {
+    flags: "v",
+    values: "w",
+    optional: "",
+    long: &[],
+    unchecked: false,
+};
+
+const COMMANDS: &str = "commands: status up down once pause cont hup alarm interrupt quit 1 2
+  term kill exit (by their first letter), start stop reload restart
+  shutdown force-stop force-reload force-restart force-shutdown
+  try-restart check
+";
+
+/// The options before the command: `Err(())` is a usage error, `Ok(None)` `--help`.
+fn parse_options(words: &[String], opts: &mut Options) -> Result<Option<usize>, ()> {
+    let (parsed, first) = parse_spec(words, &SPEC).map_err(|_| ())?;
+    for opt in parsed {
+        match opt {
+            Opt::Help => return Ok(None),
+            Opt::Flag(_) => opts.verbose = true,
+            // -w implies -v
+            Opt::Value(_, v) => (opts.wait, opts.verbose) = (parse_wait(&v).ok_or(())?, true),
+            _ => return Err(()),
+        }
+    }
+    Ok(Some(first))
 }
 
 /// `sv` linked as an LSB init script (`/etc/init.d/NAME [-w SEC] COMMAND`):
 /// the service is the link's base name, and the exit codes are LSB's
 /// (status: 0 running, 3 down, 4 unknown; 1 trouble or timeout; 2 usage).
 pub fn lsb_main(args: &[OsString]) -> i32 {
-    let name = args
-        .first()
-        .and_then(|a| Path::new(a).file_name())
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let words: Vec<String> = args
-        .iter()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let mut opts = Options {
-        verbose: true,
-        wait: std::env::var("SVWAIT")
-            .ok()
-            .and_then(|s| parse_wait(&s))
-            .unwrap_or(Duration::from_secs(7)),
-    };
-    let usage = || {
-        out::err(&format!("usage: {name} [-w sec] command\n"));
-        2
-    };
-    let mut i = 0;
-    if words.first().is_some_and(|w| w == "-w") {
-        match words.get(1).and_then(|w| parse_wait(w)) {
-            Some(d) => opts.wait = d,
-            None => return usage(),
+    let name = crate::applet_name(args);
+    let words = crate::words(args);
+    let mut opts = Options::from_env(true);
+    let usage = format!("usage: {name} [-w sec] command\n");
+    let command = match parse_options(&words, &mut opts) {
+        Ok(None) => {
+            let help = "Control the service NAME under $SVDIR as an init script.
+  -w SEC  wait up to SEC seconds (default 7, $SVWAIT)
+  --help  show this help
+";
+            return common::getopt::help(&format!("{usage}{help}{COMMANDS}"));
         }
-        i = 2;
-    }
-    let Some(command) = words.get(i).and_then(|w| parse_command(w, true)) else {
-        return usage();
+        Ok(Some(i)) => words.get(i).and_then(|w| parse_command(w, true)),
+        Err(()) => None,
+    };
+    let Some(command) = command else {
+        out::err(&usage);
+        return 2;
     };
     let svdir = PathBuf::from(std::env::var("SVDIR").unwrap_or_else(|_| DEFAULT_SVDIR.to_string()));
     let services = vec![(name.clone(), service_path(&svdir, &name))];
@@ -235,47 +263,31 @@ pub fn lsb_main(args: &[OsString]) -> i32 {
     }
 }
 
+const HELP: &str = "Control and query services supervised by runsv. A SERVICE is a name
+under $SVDIR (default /var/service) or, starting with . or / or ending
+with /, a path.
+  -v      wait for the command to take effect (7 s, $SVWAIT), then report
+  -w SEC  wait up to SEC seconds (implies -v)
+  --help  show this help
+";
+
 pub fn main(args: &[OsString]) -> i32 {
-    let args: Vec<String> = args
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let mut opts = Options {
-        verbose: false,
-        wait: std::env::var("SVWAIT")
-            .ok()
-            .and_then(|s| parse_wait(&s))
-            .unwrap_or(Duration::from_secs(7)),
-    };
-    let Ok((parsed, first)) = common::getopt::parse(&args[1.min(args.len())..], "w") else {
+    let args = crate::words(args);
+    let mut opts = Options::from_env(false);
+    let usage = || {
         out::err(USAGE);
-        return 100;
+        100
     };
-    for opt in parsed {
-        match opt {
-            common::getopt::Opt::Flag('v') => opts.verbose = true,
-            common::getopt::Opt::Value(_, v) => match parse_wait(&v) {
-                // -w implies -v
-                Some(d) => (opts.wait, opts.verbose) = (d, true),
-                None => {
-                    out::err(USAGE);
-                    return 100;
-                }
-            },
-            _ => {
-                out::err(USAGE);
-                return 100;
-            }
-        }
-    }
-    let i = first + 1;
+    let i = match parse_options(&args, &mut opts) {
+        Ok(Some(i)) => i,
+        Ok(None) => return common::getopt::help(&format!("{USAGE}{HELP}{COMMANDS}")),
+        Err(()) => return usage(),
+    };
     if args.len() < i + 2 {
-        out::err(USAGE);
-        return 100;
+        return usage();
     }
     let Some(command) = parse_command(&args[i], opts.verbose) else {
-        out::err(USAGE);
-        return 100;
+        return usage();
     };
     let svdir = PathBuf::from(std::env::var("SVDIR").unwrap_or_else(|_| DEFAULT_SVDIR.to_string()));
     let services: Vec<(String, PathBuf)> = args[i + 1..]

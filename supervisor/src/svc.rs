@@ -3,9 +3,11 @@
 //! does (so a handler script reaches `fw` with `svc -u fw`), falling back to
 //! the current directory as daemontools does.
 
+use crate::runsv::cli::Cli;
 use crate::sv::{open_fifo, send};
 use crate::svargs::{service_path, DEFAULT_SVDIR};
 use common::errtext::describe;
+use common::getopt::{parse_spec, Opt, Spec};
 use common::out;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -19,33 +21,53 @@ fn resolve(arg: &str) -> PathBuf {
     p
 }
 
+const SVC_USAGE: &str = "usage: svc -udopchaitkx service ...\n";
+const SVC_HELP: &str =
+    "Send commands to the runsv of each SERVICE (a name under $SVDIR, or a path).
+  -u      up: start, restart when it exits
+  -d      down: stop (TERM and CONT), do not restart
+  -o      once: start, do not restart
+  -p      send STOP
+  -c      send CONT
+  -h      send HUP
+  -a      send ALRM
+  -i      send INT
+  -t      send TERM
+  -k      send KILL
+  -x      exit: runsv ends once the service is down
+  -1      send USR1
+  -2      send USR2
+  -q      send QUIT
+  --help  show this help
+";
+
+const SVC_SPEC: Spec<'static> = Spec {
+    flags: "udopchaitkx12q",
+    values: "",
+    optional: "",
+    long: &[],
+    unchecked: false,
+};
+
 pub fn svc_main(args: &[OsString]) -> i32 {
-    let args: Vec<String> = args
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    let args = crate::words(args);
+    let Ok((opts, first)) = parse_spec(&args, &SVC_SPEC) else {
+        out::err(SVC_USAGE);
+        return 100;
+    };
     let mut letters = String::new();
-    let mut i = 1;
-    while i < args.len() && args[i].starts_with('-') && args[i].len() > 1 {
-        if args[i] == "--" {
-            i += 1;
-            break;
+    for opt in opts {
+        match opt {
+            Opt::Flag(c) => letters.push(c),
+            _ => return common::getopt::help(&format!("{SVC_USAGE}{SVC_HELP}")),
         }
-        for c in args[i][1..].chars() {
-            if !"udopchaitkx12q".contains(c) {
-                out::err("usage: svc -udopchaitkx service ...\n");
-                return 100;
-            }
-            letters.push(c);
-        }
-        i += 1;
     }
-    if i >= args.len() {
-        out::err("usage: svc -udopchaitkx service ...\n");
+    if first >= args.len() {
+        out::err(SVC_USAGE);
         return 100;
     }
     let mut failed = false;
-    for arg in &args[i..] {
+    for arg in &args[first..] {
         if let Err(e) = send(&resolve(arg), &letters) {
             let why = if e.raw_os_error() == Some(libc::ENXIO) {
                 "supervise not running".to_string()
@@ -63,12 +85,21 @@ pub fn svc_main(args: &[OsString]) -> i32 {
     }
 }
 
+const SVOK_HELP: &str = "usage: svok dir
+Exit 0 when a runsv supervises DIR (a name under $SVDIR, or a path), 100 when none does.
+  --help  show this help
+";
+
 pub fn svok_main(args: &[OsString]) -> i32 {
-    if args.len() != 2 {
-        out::err("usage: svok dir\n");
-        return 100;
-    }
-    let arg = args[1].to_string_lossy();
+    // One word, as runsv reads its own.
+    let arg = match crate::runsv::cli::parse(&args[1.min(args.len())..]) {
+        Some(Cli::Run(o)) => o.dir.to_string_lossy().into_owned(),
+        Some(Cli::Help) => return common::getopt::help(SVOK_HELP),
+        None => {
+            out::err("usage: svok dir\n");
+            return 100;
+        }
+    };
     let dir = resolve(&arg);
     if !dir.is_dir() {
         out::fatal(

@@ -5,7 +5,7 @@
 //! it (two instances: the service and its `log/`); a single-process
 //! supervisor can drive many instances with the same code.
 
-use crate::status::{pid_text, stat_text, RunState, Status, Want};
+use super::status::{pid_text, stat_text, RunState, Status, Want};
 use common::sig::ExitStatus;
 use common::tai::Tai64n;
 use std::time::Duration;

@@ -1,20 +1,23 @@
-//! `runsvdir [-P] DIR [LOG]`: one runsv per service subdirectory. New and
-//! removed directories are seen through inotify at once; a slow periodic
-//! rescan remains as a fallback for what inotify cannot see (a symlinked
-//! service whose target appears later). Idle, it sleeps in poll.
+//! runsvdir's shell: the poll loop over a signalfd and an inotify watch
+//! of the directory, the scans that feed the `Table`, and the runsv
+//! processes it asks for. New and removed directories are seen through
+//! inotify at once; a slow periodic rescan remains as a fallback for what
+//! inotify cannot see (a symlinked service whose target appears later).
+//! Idle, it sleeps in poll.
 
-use crate::scan::{is_service_name, DirAction, Found, Key, Table};
+use super::cli::Options;
+use super::core::{is_service_name, DirAction, Found, Key, Table};
 use common::errtext::{describe, is_lack_of_resources};
+use common::inotify::Watch;
 use common::out;
 use common::poll::PollSet;
 use common::sig::{self, SignalFd};
-use std::ffi::{CString, OsString};
 use std::fs;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -25,6 +28,16 @@ pub const FALLBACK_SCAN: Duration = Duration::from_secs(60);
 /// How soon a scan that failed is tried again.
 pub const SCAN_RETRY: Duration = Duration::from_secs(1);
 
+/// What the watch of the directory reports.
+const WATCH_MASK: u32 = libc::IN_CREATE
+    | libc::IN_DELETE
+    | libc::IN_MOVED_FROM
+    | libc::IN_MOVED_TO
+    | libc::IN_ATTRIB
+    | libc::IN_DELETE_SELF
+    | libc::IN_MOVE_SELF
+    | libc::IN_ONLYDIR;
+
 struct Runsvdir {
     dir: PathBuf,
     dir_key: Option<Key>,
@@ -34,60 +47,50 @@ struct Runsvdir {
     /// look again in SCAN_RETRY, not at the next fallback scan.
     scan_failed: bool,
     table: Table,
-    inotify: Option<OwnedFd>,
+    inotify: Option<Watch>,
     epoch: Instant,
 }
 
-pub fn main(args: &[OsString]) -> i32 {
-    let mut rest = &args[1.min(args.len())..];
-    let mut new_session = false;
-    if rest.first().is_some_and(|a| a == "-P") {
-        new_session = true;
-        rest = &rest[1..];
+/// Supervise the service directories of `opts.dir` until a signal ends it.
+pub fn run(opts: Options) -> i32 {
+    match setup(opts) {
+        Ok((mut r, sigfd)) => {
+            r.watch();
+            r.run(&sigfd)
+        }
+        Err(msg) => {
+            out::fatal(PROG, &msg);
+            111
+        }
     }
-    // The optional second argument is runit's readproctitle log space; errors go to stderr.
-    if rest.is_empty() || rest.len() > 2 || rest[0].as_bytes().starts_with(b"-") {
-        out::err("usage: runsvdir [-P] dir [log]\n");
-        return 100;
-    }
+}
+
+fn setup(opts: Options) -> Result<(Runsvdir, SignalFd), String> {
     // Absolute, so that the fallback scan can tell a replaced directory
     // after we have changed into it.
-    let dir = std::path::absolute(&rest[0]).unwrap_or_else(|_| PathBuf::from(&rest[0]));
-    let sigfd = match SignalFd::new(&[libc::SIGCHLD, libc::SIGTERM, libc::SIGHUP]) {
-        Ok(s) => s,
-        Err(e) => {
-            out::fatal(
-                PROG,
-                &format!("unable to create signalfd: {}", describe(&e)),
-            );
-            return 111;
-        }
-    };
-    if let Err(e) = std::env::set_current_dir(&dir) {
-        out::fatal(
-            PROG,
-            &format!(
-                "unable to change directory to {}: {}",
-                dir.display(),
-                describe(&e)
-            ),
-        );
-        return 111;
-    }
+    let dir = std::path::absolute(&opts.dir).unwrap_or_else(|_| PathBuf::from(&opts.dir));
+    let sigfd = SignalFd::new(&[libc::SIGCHLD, libc::SIGTERM, libc::SIGHUP])
+        .map_err(|e| format!("unable to create signalfd: {}", describe(&e)))?;
+    std::env::set_current_dir(&dir).map_err(|e| {
+        format!(
+            "unable to change directory to {}: {}",
+            dir.display(),
+            describe(&e)
+        )
+    })?;
     // Our own binary as runsv (argv[0] "runsv"); runsv from PATH when it is gone.
     let runsv = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("runsv"));
-    let mut r = Runsvdir {
+    let r = Runsvdir {
         dir,
         dir_key: None,
-        new_session,
+        new_session: opts.new_session,
         runsv,
         scan_failed: false,
         table: Table::new(),
         inotify: None,
         epoch: Instant::now(),
     };
-    r.watch();
-    r.run(&sigfd)
+    Ok((r, sigfd))
 }
 
 fn key_of(m: &fs::Metadata) -> Key {
@@ -100,41 +103,21 @@ fn key_of(m: &fs::Metadata) -> Key {
 impl Runsvdir {
     /// (Re)create the inotify watch on the current directory.
     fn watch(&mut self) {
-        // SAFETY: plain syscall.
-        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
-        if fd < 0 {
-            let e = std::io::Error::last_os_error();
-            out::warn(
-                PROG,
-                &format!(
-                    "inotify unavailable, rescanning every {}s: {}",
-                    FALLBACK_SCAN.as_secs(),
-                    describe(&e)
-                ),
-            );
-            self.inotify = None;
-            return;
-        }
-        // SAFETY: fresh descriptor we own.
-        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
-        let mask = libc::IN_CREATE
-            | libc::IN_DELETE
-            | libc::IN_MOVED_FROM
-            | libc::IN_MOVED_TO
-            | libc::IN_ATTRIB
-            | libc::IN_DELETE_SELF
-            | libc::IN_MOVE_SELF
-            | libc::IN_ONLYDIR;
-        let dot = CString::new(".").unwrap_or_default();
-        // SAFETY: valid descriptor and C string.
-        if unsafe { libc::inotify_add_watch(fd, dot.as_ptr(), mask) } < 0 {
-            let e = std::io::Error::last_os_error();
-            out::warn(
-                PROG,
-                &format!("unable to watch {}: {}", self.dir.display(), describe(&e)),
-            );
-        }
-        self.inotify = Some(owned);
+        self.inotify = match Watch::new(Path::new("."), WATCH_MASK) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                out::warn(
+                    PROG,
+                    &format!(
+                        "unable to watch {}, rescanning every {}s: {}",
+                        self.dir.display(),
+                        FALLBACK_SCAN.as_secs(),
+                        describe(&e)
+                    ),
+                );
+                None
+            }
+        };
         self.dir_key = fs::metadata(".").ok().map(|m| key_of(&m));
     }
 
@@ -186,7 +169,10 @@ impl Runsvdir {
                 }
             }
             if let Some(i) = ino_i {
-                if poll.readable(i) && self.drain_inotify() {
+                if poll.readable(i) {
+                    if let Some(w) = &self.inotify {
+                        w.drain();
+                    }
                     self.check_dir();
                     self.scan();
                 }
@@ -194,24 +180,6 @@ impl Runsvdir {
             let actions = self.table.tick(self.now());
             self.execute(actions);
         }
-    }
-
-    /// Read all pending inotify events; true when there were any.
-    fn drain_inotify(&mut self) -> bool {
-        let Some(fd) = self.inotify.as_ref() else {
-            return false;
-        };
-        let mut any = false;
-        let mut buf = [0u8; 4096];
-        loop {
-            // SAFETY: buf is valid for its length.
-            let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if n <= 0 {
-                break;
-            }
-            any = true;
-        }
-        any
     }
 
     /// The service directory itself replaced (e.g. a switched symlink): follow it.
@@ -311,17 +279,19 @@ impl Runsvdir {
         let exe = if self.runsv.is_absolute() && self.runsv.exists() {
             self.runsv.as_path()
         } else {
-            std::path::Path::new("runsv")
+            Path::new("runsv")
         };
         let mut cmd = Command::new(exe);
         cmd.arg0("runsv").arg(name);
         cmd.env(crate::runsv::WAIT_LOCK_ENV, "1");
         sig::clean_child(&mut cmd);
         if self.new_session {
-            // SAFETY: setsid is async-signal-safe.
+            // SAFETY: the closure runs in the child between fork and exec,
+            // where only async-signal-safe calls are allowed; it makes one,
+            // setsid(2), and allocates nothing.
             unsafe {
                 cmd.pre_exec(|| {
-                    libc::setsid();
+                    let _ = rustix::process::setsid();
                     Ok(())
                 });
             }

@@ -90,6 +90,21 @@ impl Extension {
     }
 }
 
+/// The process a killed runsv left running, as the `record` it left names
+/// it: the pid and that process's start time, when the record carries
+/// ferrite's extension, names a process and was written in this boot
+/// (`this_boot`). A record of runit's runsv (no extension) names none. The
+/// shell must still find that start time on the pid now: a recycled pid
+/// has another.
+pub fn left_running(record: &[u8], this_boot: Option<[u8; 16]>) -> Option<(u32, u64)> {
+    let status = Status::decode(record)?;
+    let ext = Extension::decode(record)?;
+    if status.pid == 0 || ext.start_time == 0 || ext.from_another_boot(this_boot) {
+        return None;
+    }
+    Some((status.pid, ext.start_time))
+}
+
 impl Status {
     pub fn encode(&self) -> [u8; STATUS_LEN] {
         let mut b = [0u8; STATUS_LEN];
@@ -210,6 +225,34 @@ mod tests {
             None,
             "runit's record has none"
         );
+    }
+
+    #[test]
+    fn a_record_names_what_a_killed_runsv_left_running() {
+        let st = |pid| Status {
+            since: Tai64n::from_unix(1000, 0),
+            pid,
+            paused: false,
+            want: b'u',
+            got_term: false,
+            state: RunState::Run,
+        };
+        let ext = |start_time| Extension {
+            start_time,
+            boot_id: [7; 16],
+        };
+        let rec = ext(500).encode(&st(42).encode());
+        assert_eq!(left_running(&rec, Some([7; 16])), Some((42, 500)));
+        assert_eq!(left_running(&rec, None), Some((42, 500)));
+        assert_eq!(left_running(&rec, Some([8; 16])), None, "another boot");
+        assert_eq!(
+            left_running(&st(42).encode(), Some([7; 16])),
+            None,
+            "runit's"
+        );
+        assert_eq!(left_running(&ext(500).encode(&st(0).encode()), None), None);
+        assert_eq!(left_running(&ext(0).encode(&st(42).encode()), None), None);
+        assert_eq!(left_running(b"short", None), None);
     }
 
     #[test]

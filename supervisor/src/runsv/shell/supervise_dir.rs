@@ -2,11 +2,12 @@
 //! `lock` held exclusively, `control` and `ok` FIFOs (0600), and the
 //! `status`/`stat`/`pid` files, each replaced atomically when it changes.
 
-use crate::service::Service;
-use crate::status::Extension;
+use crate::runsv::core::service::Service;
+use crate::runsv::core::status::Extension;
 use common::errtext::describe;
 use common::fsutil::atomic_write;
-use std::ffi::CString;
+use rustix::fs::{flock, FlockOperation, Mode};
+use rustix::io::Errno;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, RawFd};
@@ -56,16 +57,10 @@ fn replace_non_fifo(path: &Path, shown: &str, name: &str) -> Result<(), String> 
 }
 
 fn mkfifo(path: &Path) -> io::Result<()> {
-    let c = CString::new(path.as_os_str().as_encoded_bytes())
-        .map_err(|_| io::ErrorKind::InvalidInput)?;
-    // SAFETY: valid C string.
-    if unsafe { libc::mkfifo(c.as_ptr(), 0o600) } != 0 {
-        let e = io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::EEXIST) {
-            return Err(e);
-        }
+    match rustix::fs::mkfifoat(rustix::fs::CWD, path, Mode::from_raw_mode(0o600)) {
+        Ok(()) | Err(Errno::EXIST) => Ok(()),
+        Err(e) => Err(e.into()),
     }
-    Ok(())
 }
 
 fn open_nonblock_read(path: &Path) -> io::Result<File> {
@@ -97,23 +92,15 @@ pub fn wait_for_lock(base: &Path, prog: &str) {
     else {
         return;
     };
-    // SAFETY: flock(2) on a descriptor we own.
-    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+    if flock(&lock, FlockOperation::NonBlockingLockExclusive).is_ok() {
         return;
     }
     common::out::err(&format!(
         "{prog}: {} is held by another runsv: waiting for it to go\n",
         path.display()
     ));
-    loop {
-        // SAFETY: as above; blocks until the holder goes (or a signal).
-        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } == 0 {
-            break;
-        }
-        if io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            break;
-        }
-    }
+    // Blocks until the holder goes; a signal interrupts it, and it blocks again.
+    while flock(&lock, FlockOperation::LockExclusive) == Err(Errno::INTR) {}
     // Dropping `lock` releases it; SuperviseDir::open takes it for real.
 }
 
@@ -136,14 +123,9 @@ impl SuperviseDir {
             .custom_flags(libc::O_NONBLOCK)
             .open(dir.join("lock"))
             .map_err(|e| format!("unable to open {shown}/lock: {}", describe(&e)))?;
-        // SAFETY: valid descriptor.
-        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            let e = io::Error::last_os_error();
-            let e = if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-                io::Error::from_raw_os_error(libc::EAGAIN)
-            } else {
-                e
-            };
+        if let Err(e) = flock(&lock, FlockOperation::NonBlockingLockExclusive) {
+            // runit says EAGAIN's words; EWOULDBLOCK is the same number on Linux.
+            let e = io::Error::from(e);
             return Err(format!("unable to lock {shown}/lock: {}", describe(&e)));
         }
         let fifo = |name: &str| -> Result<File, String> {

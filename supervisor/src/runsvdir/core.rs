@@ -111,7 +111,7 @@ impl Table {
             } else {
                 0
             };
-            let wait = crate::service::backoff(e.start_failures).max(RESTART_DELAY);
+            let wait = crate::runsv::core::service::backoff(e.start_failures).max(RESTART_DELAY);
             e.restart_at = Some(now.saturating_add(wait));
         }
     }

@@ -1,18 +1,22 @@
-//! `runsv DIR`: the I/O shell around two `Service` cores (the service and its
-//! optional `log/`), one poll loop over a signalfd and the control FIFOs.
+//! runsv's shell: two `Service` cores (the service and its optional
+//! `log/`) driven by one poll loop over a signalfd and the control FIFOs;
+//! it starts and signals the processes and publishes `supervise/`.
 
-use crate::service::{Action, Now, Program, Service};
-use crate::supervise_dir::SuperviseDir;
+mod orphan;
+pub mod supervise_dir;
+
+use super::cli::Options;
+use super::core::service::{Action, Now, Program, Service};
 use common::errtext::{describe, is_lack_of_resources};
 use common::out;
 use common::poll::PollSet;
 use common::sig::{self, SignalFd};
 use common::tai::Tai64n;
-use std::ffi::{CString, OsString};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
+use supervise_dir::SuperviseDir;
 
 /// One supervised program set: the core, its `supervise/` and where it lives.
 struct Unit {
@@ -36,59 +40,10 @@ struct Runsv {
 /// runsv still holds instead of failing (see `supervise_dir::wait_for_lock`).
 pub const WAIT_LOCK_ENV: &str = "FERRITE_RUNSV_WAIT_LOCK";
 
-/// How long a service left running by a killed runsv gets between TERM and KILL.
-const ORPHAN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// A runsv killed with -9 leaves its service (and logger) running. The
-/// `status` it left names the pid and, in ferrite's extension, that
-/// process's start time: when both still match a live process, it is the
-/// previous instance, and it is ended (TERM and CONT, KILL after
-/// ORPHAN_GRACE) before ours starts, so there are never two. A pid that
-/// has been recycled has another start time and is left alone, and so is
-/// one named by a `status` of another boot (its boot id differs); a record
-/// without the extension (runit's runsv wrote it) is not acted on.
-fn end_previous_instance(prog: &str, what: &str, record: Option<Vec<u8>>) {
-    let Some(record) = record else { return };
-    let (Some(status), Some(ext)) = (
-        crate::status::Status::decode(&record),
-        crate::status::Extension::decode(&record),
-    ) else {
-        return;
-    };
-    let pid = status.pid;
-    if pid == 0
-        || ext.start_time == 0
-        || ext.from_another_boot(common::procfs::boot_id())
-        || common::procfs::start_time(pid) != Some(ext.start_time)
-    {
-        return;
-    }
-    out::err(&format!(
-        "{prog}: {what} pid {pid} was left running by a previous runsv: ending it\n"
-    ));
-    let Ok(id) = libc::pid_t::try_from(pid) else {
-        return;
-    };
-    let gone = || common::procfs::start_time(pid) != Some(ext.start_time);
-    // SAFETY: kill(2) of the process identified above by pid and start time.
-    unsafe {
-        libc::kill(id, libc::SIGTERM);
-        libc::kill(id, libc::SIGCONT);
-    }
-    if !common::sig::wait_exit(id, ORPHAN_GRACE, gone) {
-        // SAFETY: as above.
-        unsafe { libc::kill(id, libc::SIGKILL) };
-        let _ = common::sig::wait_exit(id, std::time::Duration::from_secs(2), gone);
-    }
-}
-
-pub fn main(args: &[OsString]) -> i32 {
-    if args.len() != 2 {
-        out::err("usage: runsv dir\n");
-        return 1;
-    }
-    let prog = format!("runsv {}", args[1].to_string_lossy());
-    if let Err(e) = std::env::set_current_dir(&args[1]) {
+/// Supervise `opts.dir` until told to exit; the exit code.
+pub fn run(opts: Options) -> i32 {
+    let prog = format!("runsv {}", opts.dir.to_string_lossy());
+    if let Err(e) = std::env::set_current_dir(&opts.dir) {
         out::fatal(
             &prog,
             &format!("unable to change to directory: {}", describe(&e)),
@@ -99,9 +54,9 @@ pub fn main(args: &[OsString]) -> i32 {
     let wait = std::env::var_os(WAIT_LOCK_ENV).is_some();
     std::env::remove_var(WAIT_LOCK_ENV);
     if wait {
-        crate::supervise_dir::wait_for_lock(Path::new("."), &prog);
+        supervise_dir::wait_for_lock(Path::new("."), &prog);
         if Path::new("log").is_dir() {
-            crate::supervise_dir::wait_for_lock(Path::new("log"), &prog);
+            supervise_dir::wait_for_lock(Path::new("log"), &prog);
         }
     }
     match Runsv::setup(prog.clone()) {
@@ -114,27 +69,16 @@ pub fn main(args: &[OsString]) -> i32 {
 }
 
 fn is_executable(path: &str) -> bool {
-    let Ok(c) = CString::new(path) else {
-        return false;
-    };
-    // SAFETY: valid C string.
-    let ok = unsafe { libc::access(c.as_ptr(), libc::X_OK) == 0 };
-    ok && Path::new(path).is_file()
+    rustix::fs::access(path, rustix::fs::Access::EXEC_OK).is_ok() && Path::new(path).is_file()
 }
 
 fn make_pipe() -> Result<(OwnedFd, OwnedFd), String> {
-    let mut fds = [0i32; 2];
-    // SAFETY: fds is a valid array of two ints.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        let e = std::io::Error::last_os_error();
-        return Err(format!(
+    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| {
+        format!(
             "unable to create pipe for log service: {}",
-            describe(&e)
-        ));
-    }
-    use std::os::fd::FromRawFd;
-    // SAFETY: both are fresh descriptors we own.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+            describe(&e.into())
+        )
+    })
 }
 
 impl Runsv {
@@ -152,17 +96,9 @@ impl Runsv {
         // Holding both locks, before our status replaces theirs: end what a
         // killed predecessor left running, the service first so that its
         // last lines still reach the old logger.
-        end_previous_instance(
-            &prog,
-            "service",
-            SuperviseDir::previous_status(Path::new(".")),
-        );
+        orphan::end_previous_instance(&prog, "service", Path::new("."));
         if has_log {
-            end_previous_instance(
-                &prog,
-                "log service",
-                SuperviseDir::previous_status(Path::new("log")),
-            );
+            orphan::end_previous_instance(&prog, "log service", Path::new("log"));
         }
         let pipe = if has_log { Some(make_pipe()?) } else { None };
         let epoch = Instant::now();

@@ -1,0 +1,5 @@
+//! runsv's pure part: the supervision machine of one service and the
+//! records it publishes in `supervise/`.
+
+pub mod service;
+pub mod status;

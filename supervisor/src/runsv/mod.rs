@@ -1,0 +1,23 @@
+//! `runsv DIR`: supervise one service directory (and its `log/`), runit's
+//! way. `core` is the pure machine of one service and the records it
+//! publishes; `shell` the poll loop, the `supervise/` files and the
+//! processes.
+
+pub mod cli;
+pub mod core;
+pub mod shell;
+
+pub use shell::WAIT_LOCK_ENV;
+
+pub fn main(args: &[OsString]) -> i32 {
+    match cli::parse(&args[1.min(args.len())..]) {
+        Some(cli::Cli::Help) => common::getopt::help(cli::HELP),
+        Some(cli::Cli::Run(opts)) => shell::run(opts),
+        None => {
+            common::out::err(cli::USAGE);
+            1
+        }
+    }
+}
+
+use std::ffi::OsString;

@@ -1,0 +1,80 @@
+//! runsvdir's command line, runit's: `runsvdir [-P] DIR [LOG]`. LOG is
+//! runit's readproctitle space; it is accepted and unused (errors go to
+//! stderr).
+
+use common::getopt::{parse_spec, Opt, Spec};
+use std::ffi::OsString;
+
+/// runit's usage message (exit 100).
+pub const USAGE: &str = "usage: runsvdir [-P] dir [log]\n";
+
+pub const HELP: &str = "usage: runsvdir [-P] dir [log]
+Start a runsv for each subdirectory of DIR (not those whose name starts
+with a dot), restart it when it dies, and follow DIR as entries come and go.
+  -P      start each runsv in a session of its own
+  --help  show this help
+";
+
+const SPEC: Spec<'static> = Spec {
+    flags: "P",
+    values: "",
+    optional: "",
+    long: &[],
+    unchecked: false,
+};
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Cli {
+    Help,
+    Run(Options),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Options {
+    pub dir: OsString,
+    /// -P: each runsv in a new session (setsid)
+    pub new_session: bool,
+}
+
+/// `args` without argv[0]; `None` is a usage error.
+pub fn parse(args: &[OsString]) -> Option<Cli> {
+    let words: Vec<String> = args.iter().map(|a| a.to_string_lossy().into()).collect();
+    let (opts, first) = parse_spec(&words, &SPEC).ok()?;
+    if opts.contains(&Opt::Help) {
+        return Some(Cli::Help);
+    }
+    match &args[first..] {
+        [dir] | [dir, _] if dir != "-" => Some(Cli::Run(Options {
+            dir: dir.clone(),
+            new_session: opts.contains(&Opt::Flag('P')),
+        })),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Option<Cli> {
+        let w: Vec<OsString> = s.split_whitespace().map(OsString::from).collect();
+        parse(&w)
+    }
+    fn run(dir: &str, new_session: bool) -> Option<Cli> {
+        Some(Cli::Run(Options {
+            dir: dir.into(),
+            new_session,
+        }))
+    }
+
+    #[test]
+    fn runits_words() {
+        assert_eq!(p("/var/service"), run("/var/service", false));
+        assert_eq!(p("-P /var/service log........"), run("/var/service", true));
+        assert_eq!(p("-- /s"), run("/s", false));
+        assert_eq!(p("--help"), Some(Cli::Help));
+        for bad in ["", "-x /s", "-", "a b c", "-P"] {
+            assert_eq!(p(bad), None, "{bad:?}");
+        }
+    }
+}
