@@ -553,9 +553,7 @@ mod tests {
         "root:x:0:0:root:/root:/bin/sh\nlogger:x:105:110::/nonexistent:/bin/false\n";
     const GROUP: &str = "root:x:0:\nadm:x:4:logger\nlogger:x:110:\n";
 
-    fn w(s: &str) -> Vec<OsString> {
-        s.split_whitespace().map(OsString::from).collect()
-    }
+    use crate::argv as w;
 
     #[test]
     fn non_ascii_options_are_usage_errors() {

@@ -32,3 +32,35 @@ pub(crate) fn applet_name(args: &[std::ffi::OsString]) -> String {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
 }
+
+/// What a command line asks for: the help, or a run with these options.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Cli<O> {
+    Help,
+    Run(O),
+}
+
+/// The end of a `main`: the help on stdout (exit 0), the run, or for a
+/// usage error (`None`) the tool's usage message and exit code.
+pub(crate) fn dispatch<O>(
+    cli: Option<Cli<O>>,
+    help: &str,
+    usage: &str,
+    usage_code: i32,
+    run: impl FnOnce(O) -> i32,
+) -> i32 {
+    match cli {
+        Some(Cli::Help) => common::getopt::help(help),
+        Some(Cli::Run(o)) => run(o),
+        None => {
+            common::out::err(usage);
+            usage_code
+        }
+    }
+}
+
+/// Test words: `s` split at blanks.
+#[cfg(test)]
+pub(crate) fn argv(s: &str) -> Vec<std::ffi::OsString> {
+    s.split_whitespace().map(Into::into).collect()
+}

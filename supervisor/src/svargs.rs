@@ -225,39 +225,26 @@ mod tests {
 
     #[test]
     fn status_lines_as_runit_prints_them() {
-        assert_eq!(
-            status_line(
-                "a",
-                &st(2321, RunState::Run, b'u', false, false),
-                1001,
-                true
-            ),
-            "run: a: (pid 2321) 1s"
-        );
-        assert_eq!(
-            status_line("b", &st(0, RunState::Down, b'u', false, false), 1000, false),
-            "down: b: 0s, want up"
-        );
-        assert_eq!(
-            status_line("a", &st(0, RunState::Down, b'd', false, false), 1001, true),
-            "down: a: 1s, normally up"
-        );
-        assert_eq!(
-            status_line("d", &st(2412, RunState::Run, b'd', false, true), 1001, true),
-            "run: d: (pid 2412) 1s, want down, got TERM"
-        );
-        assert_eq!(
-            status_line(
-                "d",
-                &st(2388, RunState::Run, b'd', true, false),
-                1001,
-                false
-            ),
-            "run: d: (pid 2388) 1s, normally down, paused, want down"
-        );
-        assert_eq!(
-            status_line("d", &st(7, RunState::Finish, b'd', false, false), 999, true),
-            "finish: d: (pid 7) 0s, want down"
-        );
+        use RunState::{Down, Finish, Run};
+        // (service, now, normally up): the line runit's sv prints
+        let cases = [
+            (st(2321, Run, b'u', false, false), 1001, true),
+            (st(0, Down, b'u', false, false), 1000, false),
+            (st(0, Down, b'd', false, false), 1001, true),
+            (st(2412, Run, b'd', false, true), 1001, true),
+            (st(2388, Run, b'd', true, false), 1001, false),
+            (st(7, Finish, b'd', false, false), 999, true),
+        ];
+        let lines = [
+            "run: a: (pid 2321) 1s",
+            "down: a: 0s, want up",
+            "down: a: 1s, normally up",
+            "run: a: (pid 2412) 1s, want down, got TERM",
+            "run: a: (pid 2388) 1s, normally down, paused, want down",
+            "finish: a: (pid 7) 0s, want down",
+        ];
+        for ((status, now, up), line) in cases.iter().zip(lines) {
+            assert_eq!(status_line("a", status, *now, *up), line);
+        }
     }
 }

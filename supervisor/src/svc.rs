@@ -3,7 +3,6 @@
 //! does (so a handler script reaches `fw` with `svc -u fw`), falling back to
 //! the current directory as daemontools does.
 
-use crate::runsv::cli::Cli;
 use crate::sv::{open_fifo, send};
 use crate::svargs::{service_path, DEFAULT_SVDIR};
 use common::errtext::describe;
@@ -92,14 +91,12 @@ Exit 0 when a runsv supervises DIR (a name under $SVDIR, or a path), 100 when no
 
 pub fn svok_main(args: &[OsString]) -> i32 {
     // One word, as runsv reads its own.
-    let arg = match crate::runsv::cli::parse(&args[1.min(args.len())..]) {
-        Some(Cli::Run(o)) => o.dir.to_string_lossy().into_owned(),
-        Some(Cli::Help) => return common::getopt::help(SVOK_HELP),
-        None => {
-            out::err("usage: svok dir\n");
-            return 100;
-        }
-    };
+    let cli = crate::runsv::cli::parse(&args[1.min(args.len())..]);
+    crate::dispatch(cli, SVOK_HELP, "usage: svok dir\n", 100, |o| svok(o.dir))
+}
+
+fn svok(arg: OsString) -> i32 {
+    let arg = arg.to_string_lossy();
     let dir = resolve(&arg);
     if !dir.is_dir() {
         out::fatal(

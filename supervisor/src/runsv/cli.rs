@@ -16,11 +16,7 @@ DIR/supervise/, commands from sv and svc through DIR/supervise/control.
   --help  show this help
 ";
 
-#[derive(Debug, PartialEq, Eq)]
-pub enum Cli {
-    Help,
-    Run(Options),
-}
+pub type Cli = crate::Cli<Options>;
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct Options {
@@ -46,8 +42,7 @@ mod tests {
     use super::*;
 
     fn p(s: &str) -> Option<Cli> {
-        let w: Vec<OsString> = s.split_whitespace().map(OsString::from).collect();
-        parse(&w)
+        parse(&crate::argv(s))
     }
     fn dir(d: &str) -> Option<Cli> {
         Some(Cli::Run(Options { dir: d.into() }))

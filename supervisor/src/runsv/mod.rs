@@ -10,14 +10,8 @@ pub mod shell;
 pub use shell::WAIT_LOCK_ENV;
 
 pub fn main(args: &[OsString]) -> i32 {
-    match cli::parse(&args[1.min(args.len())..]) {
-        Some(cli::Cli::Help) => common::getopt::help(cli::HELP),
-        Some(cli::Cli::Run(opts)) => shell::run(opts),
-        None => {
-            common::out::err(cli::USAGE);
-            1
-        }
-    }
+    let cli = cli::parse(&args[1.min(args.len())..]);
+    crate::dispatch(cli, cli::HELP, cli::USAGE, 1, shell::run)
 }
 
 use std::ffi::OsString;

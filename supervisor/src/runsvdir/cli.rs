@@ -23,11 +23,7 @@ const SPEC: Spec<'static> = Spec {
     unchecked: false,
 };
 
-#[derive(Debug, PartialEq, Eq)]
-pub enum Cli {
-    Help,
-    Run(Options),
-}
+pub type Cli = crate::Cli<Options>;
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct Options {
@@ -57,8 +53,7 @@ mod tests {
     use super::*;
 
     fn p(s: &str) -> Option<Cli> {
-        let w: Vec<OsString> = s.split_whitespace().map(OsString::from).collect();
-        parse(&w)
+        parse(&crate::argv(s))
     }
     fn run(dir: &str, new_session: bool) -> Option<Cli> {
         Some(Cli::Run(Options {

@@ -8,14 +8,8 @@ pub mod core;
 pub mod shell;
 
 pub fn main(args: &[OsString]) -> i32 {
-    match cli::parse(&args[1.min(args.len())..]) {
-        Some(cli::Cli::Help) => common::getopt::help(cli::HELP),
-        Some(cli::Cli::Run(opts)) => shell::run(opts),
-        None => {
-            common::out::err(cli::USAGE);
-            100
-        }
-    }
+    let cli = cli::parse(&args[1.min(args.len())..]);
+    crate::dispatch(cli, cli::HELP, cli::USAGE, 100, shell::run)
 }
 
 use std::ffi::OsString;

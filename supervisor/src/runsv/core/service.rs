@@ -353,6 +353,13 @@ mod tests {
         |_| false
     }
 
+    /// A service whose `run` (pid 10) started at 0.
+    fn running() -> Service {
+        let (mut s, _) = Service::new(at(0), false, false);
+        s.started(at(0), 10);
+        s
+    }
+
     const EXIT0: ExitStatus = ExitStatus { code: 0, signal: 0 };
 
     #[test]
@@ -367,8 +374,7 @@ mod tests {
 
     #[test]
     fn quick_exit_is_throttled_to_one_per_second() {
-        let (mut s, _) = Service::new(at(0), false, false);
-        s.started(at(0), 10);
+        let mut s = running();
         assert_eq!(s.status().state, RunState::Run);
         // exits after 200 ms: restart held back until 1 s after start
         assert!(s.exited(at(200), EXIT0, false).is_empty());
@@ -387,8 +393,7 @@ mod tests {
 
     #[test]
     fn finish_gets_exit_code_and_signal() {
-        let (mut s, _) = Service::new(at(0), false, false);
-        s.started(at(0), 10);
+        let mut s = running();
         let a = s.exited(
             at(5000),
             ExitStatus {
@@ -415,8 +420,7 @@ mod tests {
 
     #[test]
     fn down_sends_term_cont_and_stays_down() {
-        let (mut s, _) = Service::new(at(0), false, false);
-        s.started(at(0), 10);
+        let mut s = running();
         let a = s.control(at(100), b'd', &mut no_custom());
         assert_eq!(
             a,
@@ -434,8 +438,7 @@ mod tests {
 
     #[test]
     fn custom_t_replaces_term() {
-        let (mut s, _) = Service::new(at(0), false, false);
-        s.started(at(0), 10);
+        let mut s = running();
         let mut seen = Vec::new();
         let mut custom = |c: u8| {
             seen.push(c);
@@ -452,8 +455,7 @@ mod tests {
 
     #[test]
     fn exit_is_final() {
-        let (mut s, _) = Service::new(at(0), false, false);
-        s.started(at(0), 10);
+        let mut s = running();
         s.control(at(1), b'x', &mut no_custom());
         for l in [b'd', b'u', b'o'] {
             assert!(s.control(at(2), l, &mut no_custom()).is_empty());
@@ -465,8 +467,7 @@ mod tests {
 
     #[test]
     fn custom_signal_letter_suppresses_signal() {
-        let (mut s, _) = Service::new(at(0), false, false);
-        s.started(at(0), 10);
+        let mut s = running();
         assert!(s.control(at(1), b'h', &mut |_| true).is_empty());
         assert_eq!(
             s.control(at(1), b'h', &mut no_custom()),
@@ -501,8 +502,7 @@ mod tests {
 
     #[test]
     fn pause_and_continue_flags() {
-        let (mut s, _) = Service::new(at(0), false, false);
-        s.started(at(0), 10);
+        let mut s = running();
         assert_eq!(
             s.control(at(1), b'p', &mut no_custom()),
             vec![Action::Signal(libc::SIGSTOP)]
@@ -563,8 +563,7 @@ mod tests {
 
     #[test]
     fn down_cancels_a_throttled_restart() {
-        let (mut s, _) = Service::new(at(0), false, false);
-        s.started(at(0), 10);
+        let mut s = running();
         s.exited(at(100), EXIT0, false);
         assert!(s.deadline().is_some());
         assert!(s.control(at(200), b'd', &mut no_custom()).is_empty());
