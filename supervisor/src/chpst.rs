@@ -355,7 +355,7 @@ fn parse(p: &Personality, args: &[OsString]) -> Option<Cli> {
 
 /// The applet for every personality; `args[0]`'s base name picks which.
 pub fn main(args: &[OsString]) -> i32 {
-    let prog = crate::applet_name(args);
+    let prog = common::argv::prog_name(args);
     let p = personality(&prog);
     let (plan, child) = match parse(p, &args[1.min(args.len())..]) {
         Some(Cli::Run(plan, child)) => (*plan, child),

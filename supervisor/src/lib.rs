@@ -14,25 +14,6 @@ pub mod svlogd;
 pub use runsv::core::{service, status};
 pub use runsvdir::core as scan;
 
-/// The words of a command line after argv[0], as text (the tools that
-/// take names, not paths, read them so).
-pub(crate) fn words(args: &[std::ffi::OsString]) -> Vec<String> {
-    args.iter()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect()
-}
-
-/// The applet's name: argv[0]'s base name (`chpst` and `sv` are several
-/// applets by their name).
-pub(crate) fn applet_name(args: &[std::ffi::OsString]) -> String {
-    let argv0 = args.first().map(std::path::Path::new);
-    argv0
-        .and_then(|a| a.file_name())
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
 /// What a command line asks for: the help, or a run with these options.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Cli<O> {

@@ -221,8 +221,8 @@ fn parse_options(words: &[String], opts: &mut Options) -> Result<Option<usize>, 
 /// the service is the link's base name, and the exit codes are LSB's
 /// (status: 0 running, 3 down, 4 unknown; 1 trouble or timeout; 2 usage).
 pub fn lsb_main(args: &[OsString]) -> i32 {
-    let name = crate::applet_name(args);
-    let words = crate::words(args);
+    let name = common::argv::prog_name(args);
+    let words = common::argv::words(args);
     let mut opts = Options::from_env(true);
     let usage = format!("usage: {name} [-w sec] command\n");
     let command = match parse_options(&words, &mut opts) {
@@ -272,7 +272,7 @@ with /, a path.
 ";
 
 pub fn main(args: &[OsString]) -> i32 {
-    let args = crate::words(args);
+    let args = common::argv::words(args);
     let mut opts = Options::from_env(false);
     let usage = || {
         out::err(USAGE);

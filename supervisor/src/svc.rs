@@ -49,7 +49,7 @@ const SVC_SPEC: Spec<'static> = Spec {
 };
 
 pub fn svc_main(args: &[OsString]) -> i32 {
-    let args = crate::words(args);
+    let args = common::argv::words(args);
     let Ok((opts, first)) = parse_spec(&args, &SVC_SPEC) else {
         out::err(SVC_USAGE);
         return 100;
@@ -91,7 +91,7 @@ Exit 0 when a runsv supervises DIR (a name under $SVDIR, or a path), 100 when no
 
 pub fn svok_main(args: &[OsString]) -> i32 {
     // One word, as runsv reads its own.
-    let cli = crate::runsv::cli::parse(&args[1.min(args.len())..]);
+    let cli = crate::runsv::cli::parse(args);
     crate::dispatch(cli, SVOK_HELP, "usage: svok dir\n", 100, |o| svok(o.dir))
 }
 

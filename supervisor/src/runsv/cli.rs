@@ -23,9 +23,10 @@ pub struct Options {
     pub dir: OsString,
 }
 
-/// `args` without argv[0]; `None` is a usage error.
-pub fn parse(args: &[OsString]) -> Option<Cli> {
-    let words: Vec<String> = args.iter().map(|a| a.to_string_lossy().into()).collect();
+/// The whole argv; `None` is a usage error.
+pub fn parse(argv: &[OsString]) -> Option<Cli> {
+    let words = common::argv::words(argv);
+    let args = &argv[1.min(argv.len())..];
     let operands = match parse_spec(&words, &Spec::default()) {
         Ok((opts, _)) if opts.contains(&Opt::Help) => return Some(Cli::Help),
         Ok((_, first)) => &args[first..],
@@ -42,7 +43,7 @@ mod tests {
     use super::*;
 
     fn p(s: &str) -> Option<Cli> {
-        parse(&crate::argv(s))
+        parse(&crate::argv(&format!("runsv {s}")))
     }
     fn dir(d: &str) -> Option<Cli> {
         Some(Cli::Run(Options { dir: d.into() }))

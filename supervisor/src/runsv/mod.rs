@@ -10,7 +10,7 @@ pub mod shell;
 pub use shell::WAIT_LOCK_ENV;
 
 pub fn main(args: &[OsString]) -> i32 {
-    let cli = cli::parse(&args[1.min(args.len())..]);
+    let cli = cli::parse(args);
     crate::dispatch(cli, cli::HELP, cli::USAGE, 1, shell::run)
 }
 

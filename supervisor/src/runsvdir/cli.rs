@@ -32,9 +32,10 @@ pub struct Options {
     pub new_session: bool,
 }
 
-/// `args` without argv[0]; `None` is a usage error.
-pub fn parse(args: &[OsString]) -> Option<Cli> {
-    let words: Vec<String> = args.iter().map(|a| a.to_string_lossy().into()).collect();
+/// The whole argv; `None` is a usage error.
+pub fn parse(argv: &[OsString]) -> Option<Cli> {
+    let words = common::argv::words(argv);
+    let args = &argv[1.min(argv.len())..];
     let (opts, first) = parse_spec(&words, &SPEC).ok()?;
     if opts.contains(&Opt::Help) {
         return Some(Cli::Help);
@@ -53,7 +54,7 @@ mod tests {
     use super::*;
 
     fn p(s: &str) -> Option<Cli> {
-        parse(&crate::argv(s))
+        parse(&crate::argv(&format!("runsvdir {s}")))
     }
     fn run(dir: &str, new_session: bool) -> Option<Cli> {
         Some(Cli::Run(Options {

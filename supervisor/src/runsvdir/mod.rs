@@ -8,7 +8,7 @@ pub mod core;
 pub mod shell;
 
 pub fn main(args: &[OsString]) -> i32 {
-    let cli = cli::parse(&args[1.min(args.len())..]);
+    let cli = cli::parse(args);
     crate::dispatch(cli, cli::HELP, cli::USAGE, 100, shell::run)
 }
 
