@@ -149,29 +149,28 @@ const CHPST: Personality = Personality {
     name: "chpst",
     usage: "usage: chpst [-vVP012] [-u user[:group]] [-U user[:group]] [-b argv0] [-e dir] [-/ root] [-n inc] [-l|-L lock] [-m bytes] [-d bytes] [-o n] [-p n] [-f bytes] [-c bytes] [-t sec] prog\n",
     spec: spec("vVP012", "ubUe/nlLmdopfct"),
-    help: "Run PROG with a changed process state.
-  -u USER[:GROUP...]  run as USER and GROUPs (:UID:GID numeric)
-  -U USER[:GROUP]     set $UID and $GID to USER's
-  -b ARGV0            run PROG with ARGV0 as its argv[0]
-  -e DIR              set and unset variables by the files in DIR
-  -/ ROOT             change the root directory to ROOT
-  -n INC              add INC to the nice level
-  -l LOCK             wait for an exclusive lock on LOCK, keep it
-  -L LOCK             the same, or fail at once when it is taken
-  -m BYTES            limit data, stack, locked memory and address space
-  -d BYTES            limit the data segment
-  -o N                limit open files
-  -p N                limit processes
-  -f BYTES            limit the size of files written
-  -c BYTES            limit core files
-  -t SEC              limit CPU time
-  -v                  say what is run
-  -V                  say the version
-  -P                  run in a new session
+    help: "  -u USER[:GROUP...]  run as USER, GROUPs (:UID:GID numeric)
+  -U USER[:GROUP]     $UID and $GID of USER
+  -b ARGV0            argv[0] of PROG
+  -e DIR              environment from the files in DIR
+  -/ ROOT             new root directory
+  -n INC              nice level + INC
+  -l LOCK             wait for a lock on LOCK
+  -L LOCK             lock LOCK or fail
+  -m BYTES            data, stack, locked memory, address space
+  -d BYTES            data segment
+  -o N                open files
+  -p N                processes
+  -f BYTES            file size
+  -c BYTES            core file size
+  -t SEC              CPU time
+  -v                  verbose
+  -V                  version
+  -P                  new session
   -0                  close stdin
   -1                  close stdout
   -2                  close stderr
-  --help              show this help
+  --help              this help
 ",
 };
 
@@ -179,19 +178,18 @@ const SOFTLIMIT: Personality = Personality {
     name: "softlimit",
     usage: "usage: softlimit [-a allbytes] [-c corebytes] [-d databytes] [-f filebytes] [-l lockbytes] [-m membytes] [-o openfiles] [-p processes] [-r residentbytes] [-s stackbytes] [-t cpusecs] child\n",
     spec: spec("", "acdflmoprst"),
-    help: "Run CHILD with soft resource limits; a value of = is the hard limit.
-  -a BYTES  limit the address space
-  -c BYTES  limit core files
-  -d BYTES  limit the data segment
-  -f BYTES  limit the size of files written
-  -l BYTES  limit locked memory
-  -m BYTES  limit data, stack, locked memory and address space
-  -o N      limit open files
-  -p N      limit processes
-  -r BYTES  limit the resident set
-  -s BYTES  limit the stack
-  -t SEC    limit CPU time
-  --help    show this help
+    help: "  -a BYTES  address space (= is the hard limit, for each)
+  -c BYTES  core file size
+  -d BYTES  data segment
+  -f BYTES  file size
+  -l BYTES  locked memory
+  -m BYTES  data, stack, locked memory, address space
+  -o N      open files
+  -p N      processes
+  -r BYTES  resident set
+  -s BYTES  stack
+  -t SEC    CPU time
+  --help    this help
 ",
 };
 
@@ -199,12 +197,11 @@ const SETLOCK: Personality = Personality {
     name: "setlock",
     usage: "usage: setlock [-nNxX] file program [arg ...]\n",
     spec: spec("nNxX", ""),
-    help: "Run PROGRAM holding an exclusive lock on FILE.
-  -n      fail when the lock is taken, do not wait
-  -N      wait for the lock (the default)
-  -x      exit 0 quietly when the lock cannot be had
-  -X      fail with a message when it cannot be had (the default)
-  --help  show this help
+    help: "  -n      fail if the lock is taken
+  -N      wait for the lock
+  -x      exit 0 if the lock is taken
+  -X      fail with a message
+  --help  this help
 ",
 };
 
@@ -220,22 +217,26 @@ const fn operands_only(name: &'static str, usage: &'static str, help: &'static s
 const SETUIDGID: Personality = operands_only(
     "setuidgid",
     "usage: setuidgid account child\n",
-    "Run CHILD as ACCOUNT, with its group.\n  --help  show this help\n",
+    "  --help  this help
+",
 );
 const ENVUIDGID: Personality = operands_only(
     "envuidgid",
     "usage: envuidgid account child\n",
-    "Run CHILD with $UID and $GID set to ACCOUNT's.\n  --help  show this help\n",
+    "  --help  this help
+",
 );
 const ENVDIR: Personality = operands_only(
     "envdir",
     "usage: envdir dir child\n",
-    "Run CHILD with variables set and unset by the files in DIR.\n  --help  show this help\n",
+    "  --help  this help
+",
 );
 const PGRPHACK: Personality = operands_only(
     "pgrphack",
     "usage: pgrphack child\n",
-    "Run CHILD in a new session.\n  --help  show this help\n",
+    "  --help  this help
+",
 );
 
 /// The personality of the applet name; chpst for any other.
@@ -637,7 +638,7 @@ mod tests {
         ] {
             assert_eq!(parse(p, &w("--help")), Some(Cli::Help));
             assert!(p.usage.starts_with(&format!("usage: {} ", p.name)));
-            assert!(p.help.ends_with(" show this help\n"), "{}", p.name);
+            assert!(p.help.ends_with(" this help\n"), "{}", p.name);
         }
     }
 

@@ -196,10 +196,8 @@ const SPEC: Spec<'static> = Spec {
     unchecked: false,
 };
 
-const COMMANDS: &str = "commands: status up down once pause cont hup alarm interrupt quit 1 2
-  term kill exit (by their first letter), start stop reload restart
-  shutdown force-stop force-reload force-restart force-shutdown
-  try-restart check
+const COMMANDS: &str = "  commands: status up down once pause cont hup alarm interrupt quit 1 2 term kill exit
+  start stop reload restart shutdown force-stop force-reload force-restart force-shutdown try-restart check
 ";
 
 /// The options before the command: `Err(())` is a usage error, `Ok(None)` `--help`.
@@ -227,10 +225,7 @@ pub fn lsb_main(args: &[OsString]) -> i32 {
     let usage = format!("usage: {name} [-w sec] command\n");
     let command = match parse_options(&words, &mut opts) {
         Ok(None) => {
-            let help = "Control the service NAME under $SVDIR as an init script.
-  -w SEC  wait up to SEC seconds (default 7, $SVWAIT)
-  --help  show this help
-";
+            let help = "  -w SEC  wait up to SEC seconds (7, $SVWAIT)\n  --help  this help\n";
             return common::getopt::help(&format!("{usage}{help}{COMMANDS}"));
         }
         Ok(Some(i)) => words.get(i).and_then(|w| parse_command(w, true)),
@@ -263,12 +258,9 @@ pub fn lsb_main(args: &[OsString]) -> i32 {
     }
 }
 
-const HELP: &str = "Control and query services supervised by runsv. A SERVICE is a name
-under $SVDIR (default /var/service) or, starting with . or / or ending
-with /, a path.
-  -v      wait for the command to take effect (7 s, $SVWAIT), then report
-  -w SEC  wait up to SEC seconds (implies -v)
-  --help  show this help
+const HELP: &str = "  -v      wait for the command to take effect, then report
+  -w SEC  wait up to SEC seconds (7, $SVWAIT); implies -v
+  --help  this help
 ";
 
 pub fn main(args: &[OsString]) -> i32 {
@@ -280,7 +272,9 @@ pub fn main(args: &[OsString]) -> i32 {
     };
     let i = match parse_options(&args, &mut opts) {
         Ok(Some(i)) => i,
-        Ok(None) => return common::getopt::help(&format!("{USAGE}{HELP}{COMMANDS}")),
+        Ok(None) => {
+            return common::getopt::help(&format!("{}\n{HELP}{COMMANDS}", USAGE.trim_end()))
+        }
         Err(()) => return usage(),
     };
     if args.len() < i + 2 {

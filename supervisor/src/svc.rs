@@ -21,23 +21,21 @@ fn resolve(arg: &str) -> PathBuf {
 }
 
 const SVC_USAGE: &str = "usage: svc -udopchaitkx service ...\n";
-const SVC_HELP: &str =
-    "Send commands to the runsv of each SERVICE (a name under $SVDIR, or a path).
-  -u      up: start, restart when it exits
-  -d      down: stop (TERM and CONT), do not restart
-  -o      once: start, do not restart
-  -p      send STOP
-  -c      send CONT
-  -h      send HUP
-  -a      send ALRM
-  -i      send INT
-  -t      send TERM
-  -k      send KILL
-  -x      exit: runsv ends once the service is down
-  -1      send USR1
-  -2      send USR2
-  -q      send QUIT
-  --help  show this help
+const SVC_HELP: &str = "  -u      up
+  -d      down
+  -o      once
+  -p      STOP
+  -c      CONT
+  -h      HUP
+  -a      ALRM
+  -i      INT
+  -t      TERM
+  -k      KILL
+  -x      exit
+  -1      USR1
+  -2      USR2
+  -q      QUIT
+  --help  this help
 ";
 
 const SVC_SPEC: Spec<'static> = Spec {
@@ -84,10 +82,7 @@ pub fn svc_main(args: &[OsString]) -> i32 {
     }
 }
 
-const SVOK_HELP: &str = "usage: svok dir
-Exit 0 when a runsv supervises DIR (a name under $SVDIR, or a path), 100 when none does.
-  --help  show this help
-";
+const SVOK_HELP: &str = "usage: svok dir\n  --help  this help\n";
 
 pub fn svok_main(args: &[OsString]) -> i32 {
     // One word, as runsv reads its own.

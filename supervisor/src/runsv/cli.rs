@@ -10,10 +10,7 @@ use std::ffi::OsString;
 pub const USAGE: &str = "usage: runsv dir\n";
 
 pub const HELP: &str = "usage: runsv dir
-Supervise the service in DIR: run ./run (and log/run, fed by a pipe from
-./run's output) and restart it, ./finish after it; status in
-DIR/supervise/, commands from sv and svc through DIR/supervise/control.
-  --help  show this help
+  --help  this help
 ";
 
 pub type Cli = crate::Cli<Options>;

@@ -9,10 +9,8 @@ use std::ffi::OsString;
 pub const USAGE: &str = "usage: runsvdir [-P] dir [log]\n";
 
 pub const HELP: &str = "usage: runsvdir [-P] dir [log]
-Start a runsv for each subdirectory of DIR (not those whose name starts
-with a dot), restart it when it dies, and follow DIR as entries come and go.
-  -P      start each runsv in a session of its own
-  --help  show this help
+  -P      each runsv in a session of its own
+  --help  this help
 ";
 
 const SPEC: Spec<'static> = Spec {
