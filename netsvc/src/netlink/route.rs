@@ -1,0 +1,243 @@
+//! IPv4 routes: added, removed, listed from the main table or from every
+//! table (for `fw::shadow`). The encoder and decoders are pure; the `Rtnl`
+//! methods send them.
+
+use super::msg::{self, RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE};
+use super::Rtnl;
+use std::io;
+use std::net::Ipv4Addr;
+
+/// `struct rtmsg`: family, dst_len, src_len, tos, table, protocol, scope,
+/// type, flags.
+const RTMSG_LEN: usize = 12;
+const RTA_DST: u16 = 1;
+const RTA_OIF: u16 = 4;
+const RTA_GATEWAY: u16 = 5;
+const RTA_PRIORITY: u16 = 6;
+const RTA_TABLE: u16 = 15;
+const RT_TABLE_MAIN: u8 = 254;
+const RT_TABLE_LOCAL: u32 = 255;
+/// `RT_SCOPE_LINK`
+const SCOPE_LINK: u8 = 253;
+/// `RTN_UNICAST`
+const UNICAST: u8 = 1;
+
+/// An IPv4 route: destination/prefix (0/0 is the default route), gateway, device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RouteSpec {
+    pub dst: Ipv4Addr,
+    pub prefix: u8,
+    pub gateway: Option<Ipv4Addr>,
+    pub index: i32,
+    /// Who made the route (rtnetlink's protocol; fw marks its own).
+    pub protocol: u8,
+    pub metric: u32,
+}
+
+/// An IPv4 route of the main table as the kernel lists it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RouteEntry {
+    pub dst: Ipv4Addr,
+    pub prefix: u8,
+    pub gateway: Option<Ipv4Addr>,
+    pub index: i32,
+    pub protocol: u8,
+    pub metric: u32,
+}
+
+/// The body of `RTM_NEWROUTE`/`RTM_DELROUTE` for `r`.
+pub fn route_body(r: &RouteSpec) -> Vec<u8> {
+    // rtmsg: family, dst_len, src_len, tos, table main, protocol, scope
+    // universe (link when there is no gateway), type unicast, flags
+    let scope = if r.gateway.is_some() { 0 } else { SCOPE_LINK };
+    let mut b = vec![
+        libc::AF_INET as u8,
+        r.prefix,
+        0,
+        0,
+        RT_TABLE_MAIN,
+        r.protocol,
+        scope,
+        UNICAST,
+    ];
+    b.extend_from_slice(&0u32.to_ne_bytes());
+    if r.prefix > 0 {
+        msg::put_attr(&mut b, RTA_DST, &r.dst.octets());
+    }
+    if let Some(g) = r.gateway {
+        msg::put_attr(&mut b, RTA_GATEWAY, &g.octets());
+    }
+    msg::put_attr(&mut b, RTA_OIF, &(r.index as u32).to_ne_bytes());
+    if r.metric > 0 {
+        msg::put_attr(&mut b, RTA_PRIORITY, &r.metric.to_ne_bytes());
+    }
+    b
+}
+
+/// A route of a dump (message type `t`, body `b`) when it is in the main table.
+pub fn parse_route(t: u16, b: &[u8]) -> Option<RouteEntry> {
+    if t != RTM_NEWROUTE || b.len() < RTMSG_LEN || b[4] != RT_TABLE_MAIN {
+        return None;
+    }
+    Some(route_entry(b, b[1]))
+}
+
+/// A route of a dump (message type `t`, body `b`) from any routing table
+/// but `local` (the kernel's own local and broadcast routes): unicast,
+/// blackhole, unreachable and prohibit routes, so that a VPN's default
+/// route in its own table (wg-quick's 51820, reached by a policy rule) is
+/// seen too. A route without `RTA_OIF` (multipath, blackhole) has index 0.
+pub fn route_of_any_table(t: u16, b: &[u8]) -> Option<RouteEntry> {
+    if t != RTM_NEWROUTE || b.len() < RTMSG_LEN || b[0] != libc::AF_INET as u8 {
+        return None;
+    }
+    let table = msg::attrs(b, RTMSG_LEN)
+        .find(|(t, d)| *t == RTA_TABLE && d.len() == 4)
+        .and_then(|(_, d)| msg::u32_of(d))
+        .unwrap_or(u32::from(b[4]));
+    // rtm_type: unicast 1, blackhole 6, unreachable 7, prohibit 8
+    if table == RT_TABLE_LOCAL || !matches!(b[7], 1 | 6..=8) {
+        return None;
+    }
+    Some(route_entry(b, b[1].min(32)))
+}
+
+/// A route message's body `b` (at least `RTMSG_LEN` bytes) as a
+/// `RouteEntry`: destination, gateway, output link and metric.
+fn route_entry(b: &[u8], prefix: u8) -> RouteEntry {
+    let mut r = RouteEntry {
+        dst: Ipv4Addr::UNSPECIFIED,
+        prefix,
+        gateway: None,
+        index: 0,
+        protocol: b[5],
+        metric: 0,
+    };
+    for (t, d) in msg::attrs(b, RTMSG_LEN) {
+        match t {
+            RTA_DST => r.dst = msg::ip4(d).unwrap_or(r.dst),
+            RTA_GATEWAY => r.gateway = msg::ip4(d),
+            RTA_OIF => r.index = msg::u32_of(d).map_or(r.index, |i| i as i32),
+            RTA_PRIORITY => r.metric = msg::u32_of(d).unwrap_or(r.metric),
+            _ => {}
+        }
+    }
+    r
+}
+
+impl Rtnl {
+    pub fn add_route(&mut self, r: &RouteSpec) -> io::Result<()> {
+        match self.sock.request(
+            RTM_NEWROUTE,
+            msg::NLM_F_CREATE | msg::NLM_F_EXCL,
+            &route_body(r),
+        ) {
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(()),
+            other => other,
+        }
+    }
+
+    pub fn del_route(&mut self, r: &RouteSpec) -> io::Result<()> {
+        self.sock.request(RTM_DELROUTE, 0, &route_body(r))
+    }
+
+    fn route_dump(&mut self) -> io::Result<Vec<(u16, Vec<u8>)>> {
+        let mut body = [0u8; RTMSG_LEN];
+        body[0] = libc::AF_INET as u8;
+        self.sock.dump(RTM_GETROUTE, &body)
+    }
+
+    /// Every IPv4 route of the main table.
+    pub fn routes(&mut self) -> io::Result<Vec<RouteEntry>> {
+        Ok(self
+            .route_dump()?
+            .iter()
+            .filter_map(|(t, b)| parse_route(*t, b))
+            .collect())
+    }
+
+    /// Every IPv4 route of every table but `local` (see `route_of_any_table`).
+    pub fn routes_of_every_table(&mut self) -> io::Result<Vec<RouteEntry>> {
+        Ok(self
+            .route_dump()?
+            .iter()
+            .filter_map(|(t, b)| route_of_any_table(*t, b))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::netlink::msg::{put_attr as attr, RTM_NEWADDR};
+
+    fn msg(table: u8, typ: u8, extra: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut b = vec![libc::AF_INET as u8, 1, 0, 0, table, 3, 0, typ];
+        b.extend_from_slice(&0u32.to_ne_bytes());
+        attr(&mut b, RTA_DST, &[128, 0, 0, 0]);
+        attr(&mut b, RTA_OIF, &7u32.to_ne_bytes());
+        for (t, d) in extra {
+            attr(&mut b, *t, d);
+        }
+        b
+    }
+
+    #[test]
+    fn routes_of_other_tables_but_not_local_ones() {
+        let r = route_of_any_table(RTM_NEWROUTE, &msg(254, 1, &[])).unwrap();
+        assert_eq!(
+            (r.dst, r.prefix, r.index, r.protocol),
+            (std::net::Ipv4Addr::new(128, 0, 0, 0), 1, 7, 3)
+        );
+        // wg-quick's table 51820: rtm_table says 252 (compat), RTA_TABLE the rest
+        let wg = msg(252, 1, &[(RTA_TABLE, 51820u32.to_ne_bytes().to_vec())]);
+        assert!(route_of_any_table(RTM_NEWROUTE, &wg).is_some());
+        assert!(route_of_any_table(RTM_NEWROUTE, &msg(254, 6, &[])).is_some());
+        // the local table, local and broadcast routes, other messages: no
+        assert!(route_of_any_table(RTM_NEWROUTE, &msg(255, 2, &[])).is_none());
+        let local = msg(252, 1, &[(RTA_TABLE, 255u32.to_ne_bytes().to_vec())]);
+        assert!(route_of_any_table(RTM_NEWROUTE, &local).is_none());
+        assert!(route_of_any_table(RTM_NEWROUTE, &msg(254, 3, &[])).is_none());
+        assert!(route_of_any_table(RTM_NEWADDR, &msg(254, 1, &[])).is_none());
+        // short or torn bodies: nothing, never a panic
+        let full = msg(254, 1, &[(RTA_GATEWAY, vec![10, 0, 0, 1])]);
+        for n in 0..full.len() {
+            let _ = route_of_any_table(RTM_NEWROUTE, &full[..n]);
+        }
+        let r = route_of_any_table(RTM_NEWROUTE, &full).unwrap();
+        assert_eq!(r.gateway, Some(std::net::Ipv4Addr::new(10, 0, 0, 1)));
+    }
+
+    #[test]
+    fn an_added_route_lists_back() {
+        let spec = RouteSpec {
+            dst: Ipv4Addr::new(10, 9, 0, 0),
+            prefix: 16,
+            gateway: Some(Ipv4Addr::new(10, 0, 0, 1)),
+            index: 4,
+            protocol: 0x66,
+            metric: 20,
+        };
+        let b = route_body(&spec);
+        let r = parse_route(RTM_NEWROUTE, &b).unwrap();
+        assert_eq!(
+            (r.dst, r.prefix, r.gateway, r.index, r.protocol, r.metric),
+            (spec.dst, 16, spec.gateway, 4, 0x66, 20)
+        );
+        assert_eq!(route_of_any_table(RTM_NEWROUTE, &b), Some(r));
+        // the default route carries no RTA_DST; an on-link one has link scope
+        let d = route_body(&RouteSpec {
+            prefix: 0,
+            gateway: None,
+            metric: 0,
+            ..spec
+        });
+        assert_eq!(d[6], SCOPE_LINK);
+        let r = parse_route(RTM_NEWROUTE, &d).unwrap();
+        assert_eq!((r.dst, r.prefix, r.metric), (Ipv4Addr::UNSPECIFIED, 0, 0));
+        // another table is not the main one
+        let mut other = b.clone();
+        other[4] = 100;
+        assert_eq!(parse_route(RTM_NEWROUTE, &other), None);
+    }
+}
