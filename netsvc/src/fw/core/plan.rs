@@ -2,6 +2,7 @@
 //! the kernel has (and what fw itself applied last time), as a list of
 //! operations. Running it on its own result gives no operations.
 
+use crate::netlink::{Addr, RouteSpec};
 use std::net::Ipv4Addr;
 
 /// Routes fw installs carry this rtnetlink protocol number, so that fw
@@ -109,6 +110,47 @@ pub fn mtus(
     (set, keep)
 }
 
+/// The netlink address for `a`: its broadcast the last of its subnet
+/// (none on /31 and /32), forever.
+pub fn addr(a: &A) -> Addr {
+    let bc = if a.prefix < 31 {
+        Some(Ipv4Addr::from(u32::from(a.ip) | (u32::MAX >> a.prefix)))
+    } else {
+        None
+    };
+    Addr {
+        ip: a.ip,
+        prefix: a.prefix,
+        broadcast: bc,
+        lifetime: u32::MAX,
+    }
+}
+
+/// The netlink route for `r`, marked as fw's own.
+pub fn spec(r: &R) -> RouteSpec {
+    RouteSpec {
+        dst: r.dst,
+        prefix: r.prefix,
+        gateway: r.gateway,
+        index: r.index,
+        protocol: FW_PROTO,
+        metric: r.metric,
+    }
+}
+
+/// `r` as `ip route` shows it, for fw's log.
+pub fn show(r: &R, name_of: &dyn Fn(i32) -> String) -> String {
+    let dst = if r.prefix == 0 {
+        "default".to_string()
+    } else {
+        format!("{}/{}", r.dst, r.prefix)
+    };
+    match r.gateway {
+        Some(g) => format!("{dst} via {g} dev {} metric {}", name_of(r.index), r.metric),
+        None => format!("{dst} dev {} metric {}", name_of(r.index), r.metric),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +212,27 @@ mod tests {
         assert_eq!(mtus(&[(3, 1500)], &[(3, 1500)], &[]), (vec![], vec![]));
         // a link that is gone: nothing
         assert_eq!(mtus(&[(4, 9000)], &[], &[]), (vec![], vec![]));
+    }
+
+    #[test]
+    fn netlink_forms_and_the_log_line() {
+        let lease = addr(&a(2, 5, 24));
+        assert_eq!(lease.broadcast, Some(Ipv4Addr::new(10, 0, 0, 255)));
+        assert_eq!(lease.lifetime, u32::MAX);
+        assert_eq!(addr(&a(2, 5, 31)).broadcast, None);
+        let name = |i: i32| format!("eth{i}");
+        assert_eq!(
+            show(&r(2, 1, 10), &name),
+            "default via 10.0.0.1 dev eth2 metric 10"
+        );
+        let on_link = R {
+            dst: Ipv4Addr::new(10, 9, 0, 0),
+            prefix: 16,
+            gateway: None,
+            ..r(3, 1, 0)
+        };
+        assert_eq!(show(&on_link, &name), "10.9.0.0/16 dev eth3 metric 0");
+        assert_eq!(spec(&on_link).protocol, FW_PROTO);
     }
 
     #[test]

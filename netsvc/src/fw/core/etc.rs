@@ -204,6 +204,21 @@ pub fn render(template: &str, vars: &Vars, file: &str) -> (String, Vec<String>) 
     (text, warnings)
 }
 
+/// The built-in `/etc/resolv.conf` (an `etc/resolv.conf` template replaces it).
+pub fn resolv_conf(dns: &[Ipv4Addr], domain: Option<&str>, search: &[String]) -> String {
+    let mut text = String::from("# written by ferrite fw\n");
+    if let Some(d) = domain {
+        text.push_str(&format!("domain {d}\n"));
+    }
+    if !search.is_empty() {
+        text.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    for d in dns {
+        text.push_str(&format!("nameserver {d}\n"));
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
