@@ -1,9 +1,9 @@
 #![no_main]
-//! Feeds any text as an ipconf file, plain or BusyBox array form (fw::ipconf::parse), and what it yields to fw's template variables (fw::etc::Vars::from_confs); asserts no panic and that whatever parses round-trips: written back in both forms with sh quoting it parses to the same entries.
+//! Feeds any text as an ipconf file, plain or BusyBox array form (fw::core::ipconf::parse), and what it yields to fw's template variables (fw::core::etc::Vars::from_confs); asserts no panic and that whatever parses round-trips: written back in both forms with sh quoting it parses to the same entries.
 use libfuzzer_sys::fuzz_target;
 use netsvc::dhcp::core::ipconf::quote;
-use netsvc::fw::etc::Vars;
-use netsvc::fw::ipconf::{parse, IfConf};
+use netsvc::fw::core::etc::Vars;
+use netsvc::fw::core::ipconf::{parse, IfConf};
 
 /// One entry as key=value lines, each value single-quoted for sh.
 fn write(c: &IfConf, suffix: &str) -> String {
