@@ -12,17 +12,19 @@
 /// whoever waits for the command to return finds the file already written
 /// (a child writing it itself raced a script that reads it at once).
 pub fn background(pidfile: Option<&std::path::Path>) {
-    // SAFETY: fork(2) is sound here because the caller is single-threaded
-    // (the documented precondition: no other thread holds a lock the child
-    // could need); the child goes on with only system calls through rustix
-    // and the parent only writes a file and exits. rustix has no fork.
+    // SAFETY: fork(2) copies only the calling thread; the caller is
+    // single-threaded (the documented precondition), so no lock (the
+    // allocator's, stdio's) can be held by a thread that does not exist in
+    // the child, and the child may go on as a normal process. The parent
+    // only writes a file and exits. rustix has no fork.
     let pid = unsafe { libc::fork() };
     match pid {
         0 => {
             let _ = rustix::process::setsid();
             if let Ok(null) = rustix::fs::open(
                 c"/dev/null",
-                rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC,
+                // not close-on-exec: when 0 or 1 was closed, this is it
+                rustix::fs::OFlags::RDWR,
                 rustix::fs::Mode::empty(),
             ) {
                 // dup2 clears close-on-exec on the copies; `null` itself
