@@ -149,6 +149,31 @@ impl Vm {
         String::from_utf8_lossy(&answer).into_owned()
     }
 
+    /// Send `line` to the console, then expect each of `wants` in turn
+    /// (each within STEP).
+    pub fn says(&mut self, line: &str, wants: &[&str]) {
+        self.send(line);
+        for w in wants {
+            self.expect(w, STEP);
+        }
+    }
+
+    /// Log in as root at the console's prompt (within `wait`).
+    pub fn login(&mut self, wait: Duration) -> Duration {
+        let took = self.expect("ferrite login: ", wait);
+        self.send("root\n");
+        self.expect("# ", STEP);
+        took
+    }
+
+    /// The console says `says` (init stopping the services), then QEMU
+    /// exits 0 within 60 s (`what` if it does not exit).
+    pub fn shuts_down(&mut self, says: &str, what: &str) {
+        self.expect(says, STEP);
+        let st = self.wait_exit(Duration::from_secs(60)).expect(what);
+        assert_eq!(st.code(), Some(0));
+    }
+
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let t0 = Instant::now();
         while t0.elapsed() < timeout {
@@ -308,6 +333,17 @@ fn ctrl_alt_delete_reboots_cleanly() {
     assert_eq!(st.code(), Some(0));
 }
 
+/// The services of a board's image that are ferrite itself (`run` a link
+/// to it), each with the standard logger.
+const NATIVE_SERVICES: [&str; 6] = [
+    "getty_ttyS0",
+    "ifplugd_eth0",
+    "dhcp_eth0",
+    "zcip_eth0",
+    "fw",
+    "dhcp_eth0_pinger",
+];
+
 #[test]
 fn image_contents_match_the_board() {
     if !image_ready("qemu-x86_64") {
@@ -322,14 +358,7 @@ fn image_contents_match_the_board() {
     };
     assert_eq!(get("init").2, b"bin/ferrite");
     assert_eq!(get("etc/service/getty_ttyS0/run").2, b"/bin/ferrite");
-    for svc in [
-        "getty_ttyS0",
-        "ifplugd_eth0",
-        "dhcp_eth0",
-        "zcip_eth0",
-        "fw",
-        "dhcp_eth0_pinger",
-    ] {
+    for svc in NATIVE_SERVICES {
         assert_eq!(get(&format!("etc/service/{svc}/run")).2, b"/bin/ferrite");
         assert_eq!(
             get(&format!("etc/service/{svc}/log/run")).2,
@@ -461,11 +490,10 @@ fn a_box_without_a_shell_configures_its_network_by_itself() {
     vm.expect("fw: + 10.0.2.15/24 dev eth0", Duration::from_secs(60));
     // and it shuts down cleanly with nobody logged in
     vm.monitor("sendkey ctrl-alt-delete");
-    vm.expect("ferrite init: reboot: stopping services", STEP);
-    let st = vm
-        .wait_exit(Duration::from_secs(60))
-        .expect("QEMU did not exit after the reboot");
-    assert_eq!(st.code(), Some(0));
+    vm.shuts_down(
+        "ferrite init: reboot: stopping services",
+        "QEMU did not exit after the reboot",
+    );
     let out = vm.output();
     assert!(!out.contains("services still running"), "{out}");
     assert!(!out.contains("/bin/sh"), "something wanted a shell: {out}");
@@ -563,14 +591,7 @@ fn rpi4_image_has_what_the_board_promises() {
     }
     assert_eq!(get("init").2, b"bin/ferrite");
     assert_eq!(get("etc/hostname").2, b"rpi4\n");
-    for svc in [
-        "getty_ttyS0",
-        "ifplugd_eth0",
-        "dhcp_eth0",
-        "zcip_eth0",
-        "fw",
-        "dhcp_eth0_pinger",
-    ] {
+    for svc in NATIVE_SERVICES {
         assert_eq!(
             get(&format!("etc/service/{svc}/log/run")).2,
             b"/bin/ferrite"
@@ -603,9 +624,7 @@ fn fault_campaign_in_the_booted_tree() {
         + "\n[[file]]\npath = \"/bin/fault-campaign\"\nsource = \"../tests/data/fault-campaign.sh\"\nmode = 0o755\n";
     let board = build_x86_image(&board_text, &dir.join("image"));
     let mut vm = Vm::boot_image(&board, &dir.join("image"), false, None);
-    vm.expect("ferrite login: ", BOOT);
-    vm.send("root\n");
-    vm.expect("# ", STEP);
+    vm.login(BOOT);
     // the lease first, so that the tree is complete when the faults begin
     vm.send("i=0; while [ $i -lt 240 ] && ! ip -4 addr show dev eth0 | grep -q 10.0.2.15; do sleep 0.25; i=$((i+1)); done; echo leased=$i\n");
     vm.expect("leased=", Duration::from_secs(90));
@@ -630,9 +649,7 @@ fn fault_campaign_in_the_booted_tree() {
     // getty last, from outside the script: its kill ends this very login
     // session, and runsv must give the console a new login prompt
     vm.send("kill -9 $(cat /var/service/getty_ttyS0/supervise/pid)\n");
-    let again = vm.expect("ferrite login: ", Duration::from_secs(30));
-    vm.send("root\n");
-    vm.expect("# ", STEP);
+    let again = vm.login(Duration::from_secs(30));
     vm.send("ferrite sv status getty_ttyS0; echo checked=$?\n");
     vm.expect("checked=0", STEP);
     eprintln!("FC getty_ttyS0 (the console session): a new login prompt {again:?} after the kill");
@@ -641,17 +658,19 @@ fn fault_campaign_in_the_booted_tree() {
     let faults = faults + 1;
     eprintln!("fault campaign: QEMU tree: {faults} faults, 0 daemons died (each part of the tree whole again), 0 leases lost");
     vm.send("poweroff\n");
-    vm.expect("ferrite init: power off: stopping services", STEP);
-    let st = vm
-        .wait_exit(Duration::from_secs(60))
-        .expect("poweroff after the campaign");
-    assert_eq!(st.code(), Some(0));
+    vm.shuts_down(
+        "ferrite init: power off: stopping services",
+        "poweroff after the campaign",
+    );
 }
 
-#[test]
-fn disk_image_keeps_etc_and_new_services_across_a_reboot_with_a_read_only_root() {
+/// What a boot from the qemu-x86_64 board's disk.img needs (None when the
+/// image is not there: the test is skipped): the image's directory, the
+/// board, a temporary directory and the path there for the test's copy of
+/// disk.img (not written yet).
+fn disk_boot(tag: &str) -> Option<(PathBuf, rootfs::board::Board, TempDir, PathBuf)> {
     if !image_ready("qemu-x86_64") {
-        return;
+        return None;
     }
     let images = repo().join("target/images/qemu-x86_64");
     assert!(
@@ -659,62 +678,58 @@ fn disk_image_keeps_etc_and_new_services_across_a_reboot_with_a_read_only_root()
         "the board has [disk]: make image writes disk.img"
     );
     let board = rootfs::board::Board::load(&repo().join("board-configs/qemu-x86_64.toml")).unwrap();
-    let dir = TempDir::new("disk-boot");
+    let dir = TempDir::new(tag);
     let disk = dir.join("disk.img");
+    Some((images, board, dir, disk))
+}
+
+#[test]
+fn disk_image_keeps_etc_and_new_services_across_a_reboot_with_a_read_only_root() {
+    let Some((images, board, _dir, disk)) = disk_boot("disk-boot") else {
+        return;
+    };
     std::fs::copy(images.join("disk.img"), &disk).unwrap();
     // QEMU's reset kept: `reboot` comes back up on the same disk
     let mut vm = Vm::boot_image(&board, &images, false, Some(&disk));
     vm.expect("root /dev/vda1 mounted read-only", BOOT);
-    vm.expect("ferrite login: ", BOOT);
-    vm.send("root\n");
-    vm.expect("# ", STEP);
-    vm.send("touch /bin/x 2>&1; echo touched=$?\n");
-    vm.expect("Read-only file system", STEP);
-    vm.expect("touched=1", STEP);
-    vm.send("echo kept-$((6*7)) > /etc/ferrite-test && mkdir /etc/service/hello && printf '#!/bin/sh\\nexec sleep 1000\\n' > /etc/service/hello/run && chmod +x /etc/service/hello/run && sync && echo written=$?\n");
-    vm.expect("written=0", STEP);
-    vm.send("reboot\n");
-    vm.expect("reboot: stopping services", STEP);
+    vm.login(BOOT);
+    vm.says(
+        "touch /bin/x 2>&1; echo touched=$?\n",
+        &["Read-only file system", "touched=1"],
+    );
+    vm.says("echo kept-$((6*7)) > /etc/ferrite-test && mkdir /etc/service/hello && printf '#!/bin/sh\\nexec sleep 1000\\n' > /etc/service/hello/run && chmod +x /etc/service/hello/run && sync && echo written=$?\n", &["written=0"]);
+    vm.says("reboot\n", &["reboot: stopping services"]);
     // the second boot, same QEMU, same disk
     vm.expect("root /dev/vda1 mounted read-only", BOOT);
-    vm.expect("ferrite login: ", BOOT);
-    vm.send("root\n");
-    vm.expect("# ", STEP);
-    vm.send("cat /etc/ferrite-test; i=0; while [ $i -lt 40 ] && ! ferrite sv status /var/service/hello | grep -q ^run; do sleep 0.25; i=$((i+1)); done; ferrite sv status /var/service/hello\n");
-    vm.expect("kept-42", STEP);
-    vm.expect("run: /var/service/hello: (pid ", STEP);
+    vm.login(BOOT);
+    vm.says("cat /etc/ferrite-test; i=0; while [ $i -lt 40 ] && ! ferrite sv status /var/service/hello | grep -q ^run; do sleep 0.25; i=$((i+1)); done; ferrite sv status /var/service/hello\n", &["kept-42", "run: /var/service/hello: (pid "]);
     // factory reset: the next boot has the image's /etc again
-    vm.send("ferrite factory-reset\n");
-    vm.expect("factory-reset: done at the next boot", STEP);
-    vm.send("reboot\n");
-    vm.expect("reboot: stopping services", STEP);
+    vm.says(
+        "ferrite factory-reset\n",
+        &["factory-reset: done at the next boot"],
+    );
+    vm.says("reboot\n", &["reboot: stopping services"]);
     vm.expect("factory reset: /etc is the image's again", BOOT);
-    vm.expect("ferrite login: ", BOOT);
-    vm.send("root\n");
-    vm.expect("# ", STEP);
-    vm.send("cat /etc/ferrite-test 2>&1; ls -d /etc/service/hello 2>&1; echo listed\n");
-    vm.expect("No such file", STEP);
-    vm.expect("listed", STEP);
+    vm.login(BOOT);
+    vm.says(
+        "cat /etc/ferrite-test 2>&1; ls -d /etc/service/hello 2>&1; echo listed\n",
+        &["No such file", "listed"],
+    );
     let out = vm.output();
     let third_boot = &out[out.rfind("factory reset: /etc").unwrap()..];
     assert!(!third_boot.contains("kept-42"), "{third_boot}");
     vm.send("poweroff\n");
-    vm.expect("ferrite init: power off: stopping services", STEP);
-    let st = vm
-        .wait_exit(Duration::from_secs(60))
-        .expect("QEMU did not exit after poweroff");
-    assert_eq!(st.code(), Some(0));
+    vm.shuts_down(
+        "ferrite init: power off: stopping services",
+        "QEMU did not exit after poweroff",
+    );
 }
 
 #[test]
 fn a_zeroed_data_partition_boots_with_the_images_defaults_and_says_so() {
-    if !image_ready("qemu-x86_64") {
+    let Some((images, board, _dir, disk)) = disk_boot("disk-zeroed") else {
         return;
-    }
-    let images = repo().join("target/images/qemu-x86_64");
-    let board = rootfs::board::Board::load(&repo().join("board-configs/qemu-x86_64.toml")).unwrap();
-    let dir = TempDir::new("disk-zeroed");
-    let disk = dir.join("disk.img");
+    };
     let mut bytes = std::fs::read(images.join("disk.img")).unwrap();
     // the data partition's start, from the GPT the image tool wrote
     let last = bytes.len() as u64 / 512 - 1;
@@ -732,9 +747,7 @@ fn a_zeroed_data_partition_boots_with_the_images_defaults_and_says_so() {
     std::fs::write(&disk, &bytes).unwrap();
     let mut vm = Vm::boot_image(&board, &images, true, Some(&disk));
     vm.expect("running with the image's defaults, nothing persists", BOOT);
-    vm.expect("ferrite login: ", BOOT);
-    vm.send("root\n");
-    vm.expect("# ", STEP);
+    vm.login(BOOT);
     vm.send("cat /etc/hostname\n");
     vm.expect("ferrite", STEP);
     vm.send("poweroff\n");
