@@ -205,39 +205,20 @@ const SETLOCK: Personality = Personality {
 ",
 };
 
-const fn operands_only(name: &'static str, usage: &'static str, help: &'static str) -> Personality {
+/// A personality with no options of its own (its help is `--help` alone).
+const fn operands_only(name: &'static str, usage: &'static str) -> Personality {
     Personality {
         name,
         usage,
         spec: spec("", ""),
-        help,
+        help: "  --help  this help\n",
     }
 }
 
-const SETUIDGID: Personality = operands_only(
-    "setuidgid",
-    "usage: setuidgid account child\n",
-    "  --help  this help
-",
-);
-const ENVUIDGID: Personality = operands_only(
-    "envuidgid",
-    "usage: envuidgid account child\n",
-    "  --help  this help
-",
-);
-const ENVDIR: Personality = operands_only(
-    "envdir",
-    "usage: envdir dir child\n",
-    "  --help  this help
-",
-);
-const PGRPHACK: Personality = operands_only(
-    "pgrphack",
-    "usage: pgrphack child\n",
-    "  --help  this help
-",
-);
+const SETUIDGID: Personality = operands_only("setuidgid", "usage: setuidgid account child\n");
+const ENVUIDGID: Personality = operands_only("envuidgid", "usage: envuidgid account child\n");
+const ENVDIR: Personality = operands_only("envdir", "usage: envdir dir child\n");
+const PGRPHACK: Personality = operands_only("pgrphack", "usage: pgrphack child\n");
 
 /// The personality of the applet name; chpst for any other.
 fn personality(prog: &str) -> &'static Personality {
