@@ -45,8 +45,8 @@ fuzz_target!(|data: &[u8]| {
         buflen,
     };
     let mut r = Router::new(opts, 1, 64 + usize::from(*b));
-    let (cfg, _) = config::parse(&format!("s{size}\n"));
-    r.open(0, Policy::new(&cfg, false), 0, Duration::ZERO);
+    let (mut cfg, _) = config::parse(&format!("s{size}\n"));
+    r.open(0, Policy::take(&mut cfg, false), 0, Duration::ZERO);
     let now = Now::default();
     let mut out = Out::default();
     let (mut fed, mut lines, mut current) = (0, 0, 0u64);

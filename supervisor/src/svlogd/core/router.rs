@@ -45,11 +45,13 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// The policy of `cfg`; `udp_socket`: the shell has a socket for its `u`/`U`.
-    pub fn new(cfg: &Config, udp_socket: bool) -> Self {
+    /// The policy of `cfg`, whose patterns and prefix move to it (the
+    /// router is the only one to use them); `udp_socket`: the shell has a
+    /// socket for its `u`/`U`.
+    pub fn take(cfg: &mut Config, udp_socket: bool) -> Self {
         Policy {
-            patterns: cfg.patterns.clone(),
-            prefix: cfg.prefix.clone(),
+            patterns: std::mem::take(&mut cfg.patterns),
+            prefix: std::mem::take(&mut cfg.prefix),
             size: cfg.size,
             timeout: cfg.timeout,
             udp: cfg.udp.filter(|_| udp_socket).map(|(_, keep)| keep),
@@ -295,7 +297,7 @@ mod tests {
     }
 
     fn policy(config: &str) -> Policy {
-        Policy::new(&config::parse(config).0, true)
+        Policy::take(&mut config::parse(config).0, true)
     }
 
     /// Feed everything, performing every rotation (`fail`: rotations of
@@ -375,13 +377,13 @@ mod tests {
     #[test]
     fn udp_gets_l_bytes_with_or_without_the_local_copy() {
         let mut r = Router::new(LineOpts { len: 3, ..opts() }, 3, CHUNK);
-        let cfg_u = config::parse("u127.0.0.1:5140\npP\n").0;
-        r.open(0, Policy::new(&cfg_u, true), 0, Duration::ZERO);
+        let mut cfg_u = config::parse("u127.0.0.1:5140\npP\n").0;
+        r.open(0, Policy::take(&mut cfg_u, true), 0, Duration::ZERO);
         r.open(1, policy("U127.0.0.1:5140\n"), 0, Duration::ZERO);
         // `U` without a socket: the line stays local
         r.open(
             2,
-            Policy::new(&config::parse("U127.0.0.1\n").0, false),
+            Policy::take(&mut config::parse("U127.0.0.1\n").0, false),
             0,
             Duration::ZERO,
         );

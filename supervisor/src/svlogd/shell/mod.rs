@@ -107,7 +107,8 @@ impl Logger {
                     if !error.is_empty() {
                         out::warn(PROG, &format!("{}: opened", path.display()));
                     }
-                    let policy = Policy::new(&d.cfg, d.udp.is_some());
+                    let udp = d.udp.is_some();
+                    let policy = Policy::take(&mut d.cfg, udp);
                     self.router.open(i, policy, d.current_len(), started);
                     *slot = Slot::Open(Box::new(d));
                 }
@@ -163,11 +164,13 @@ impl Logger {
             used += n;
             for (i, d) in self.dirs() {
                 d.pending = std::mem::take(&mut out.logs[i]);
-                for (_, packet) in out.udp.iter().filter(|(to, _)| *to == i) {
-                    d.send(packet);
-                }
                 if d.pending.len() >= WRITE_CHUNK {
                     d.flush();
+                }
+            }
+            for (i, packet) in &out.udp {
+                if let Some(Slot::Open(d)) = self.slots.get(*i) {
+                    d.send(packet);
                 }
             }
             if !out.stderr.is_empty() {
