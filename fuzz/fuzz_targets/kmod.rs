@@ -7,11 +7,15 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     // the module depends on what it declares, and those on nothing more
+    // (an alias the module declares stands for the module itself)
     let mut lookup = |m: &str| {
+        use common::kmod::{Found, ModInfo};
         if m == "fuzzed" {
-            Some(info.clone())
+            Some(Found::Module(info.clone()))
+        } else if info.aliases.iter().any(|a| a == m) {
+            Some(Found::Alias(vec!["fuzzed".into()]))
         } else if info.depends.iter().chain(&info.pre).chain(&info.post).any(|d| d == m) {
-            Some(common::kmod::ModInfo::default())
+            Some(Found::Module(ModInfo::default()))
         } else {
             None
         }
