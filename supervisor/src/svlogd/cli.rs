@@ -36,30 +36,14 @@ pub const MAX_ARGS: u64 = 64 * 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
-    pub stamp: u8,
+    /// -t, -r, -R, -l, -b: how lines are cut, cleaned and stamped.
+    pub lines: LineOpts,
     pub verbose: bool,
-    pub replace: Option<u8>,
-    pub replace_set: Vec<u8>,
-    pub len: usize,
-    pub buflen: usize,
     pub dirs: Vec<PathBuf>,
     /// The standard logger still runs as root (no user `logger`): a config's
     /// `!processor` is not run, since it would run as root on files that
     /// whoever writes the log directory controls.
     pub refuse_processor: bool,
-}
-
-impl Options {
-    /// How the router cuts and cleans lines.
-    pub fn line_opts(&self) -> LineOpts {
-        LineOpts {
-            stamp: self.stamp,
-            replace: self.replace,
-            replace_set: self.replace_set.clone(),
-            len: self.len,
-            buflen: self.buflen,
-        }
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,22 +68,20 @@ pub fn is_service(words: &[String]) -> bool {
 /// Parse the words (argv without argv[0]); an error is the line svlogd
 /// prints before its usage.
 pub fn parse(args: &[String]) -> Result<Command, String> {
-    let mut o = Options {
+    let mut verbose = false;
+    let mut o = LineOpts {
         stamp: 0,
-        verbose: false,
         replace: None,
         replace_set: Vec::new(),
         len: 1000,
         buflen: 64 * 1024,
-        dirs: Vec::new(),
-        refuse_processor: false,
     };
     let (opts, i) = getopt::parse_spec(args, &SPEC).map_err(|e| e.to_string())?;
     for opt in opts {
         match opt {
             Opt::Help => return Ok(Command::Help),
             Opt::Flag('t') => o.stamp = (o.stamp + 1).min(3),
-            Opt::Flag(_) => o.verbose = true,
+            Opt::Flag(_) => verbose = true,
             Opt::Value('r', v) => {
                 if v.len() != 1 {
                     return Err("-r takes one character".into());
@@ -113,12 +95,17 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             _ => return Err("unknown option".into()),
         }
     }
-    o.dirs = args[i..].iter().map(PathBuf::from).collect();
-    if o.dirs.is_empty() {
+    let dirs: Vec<PathBuf> = args[i..].iter().map(PathBuf::from).collect();
+    if dirs.is_empty() {
         return Err("no log directory".into());
     }
     o.buflen = o.buflen.max(o.len + 1).max(256);
-    Ok(Command::Run(o))
+    Ok(Command::Run(Options {
+        lines: o,
+        verbose,
+        dirs,
+        refuse_processor: false,
+    }))
 }
 
 /// The words of an `./args` file of `bytes`, or why it is ignored: a file
@@ -174,14 +161,19 @@ mod tests {
     #[test]
     fn runit_options() {
         let o = run("-tttt -v -r_ -R @# -l 20 -b 100 a b");
-        assert_eq!((o.stamp, o.verbose, o.replace), (3, true, Some(b'_')));
-        assert_eq!((o.replace_set.as_slice(), o.len), (&b"@#"[..], 20));
-        assert_eq!(o.buflen, 256, "at least 256");
+        assert!(o.verbose);
         assert_eq!(o.dirs, [PathBuf::from("a"), PathBuf::from("b")]);
-        let o = run("-l 5000 -b 300 d");
-        assert_eq!(o.buflen, 5001, "at least len + 1");
-        assert_eq!(run("d").buflen, 65536);
-        assert_eq!(run("-tt d").line_opts().stamp, 2);
+        let l = o.lines;
+        assert_eq!((l.stamp, l.replace), (3, Some(b'_')));
+        assert_eq!((l.replace_set.as_slice(), l.len), (&b"@#"[..], 20));
+        assert_eq!(l.buflen, 256, "at least 256");
+        assert_eq!(
+            run("-l 5000 -b 300 d").lines.buflen,
+            5001,
+            "at least len + 1"
+        );
+        assert_eq!(run("d").lines.buflen, 65536);
+        assert_eq!(run("-tt d").lines.stamp, 2);
         assert_eq!(parse(&w("--help")), Ok(Command::Help));
         assert_eq!(parse(&w("-t --help d")), Ok(Command::Help));
     }

@@ -300,6 +300,16 @@ mod tests {
         Policy::take(&mut config::parse(config).0, true)
     }
 
+    /// A router with a directory open for each config, its `current`
+    /// empty and started at 0.
+    fn router(o: LineOpts, configs: &[&str]) -> Router {
+        let mut r = Router::new(o, configs.len(), CHUNK);
+        for (i, c) in configs.iter().enumerate() {
+            r.open(i, policy(c), 0, Duration::ZERO);
+        }
+        r
+    }
+
     /// Feed everything, performing every rotation (`fail`: rotations of
     /// those directories fail); returns each directory's files, oldest
     /// first, the last being `current`.
@@ -361,10 +371,12 @@ mod tests {
 
     #[test]
     fn each_directory_has_its_patterns_prefix_and_stderr() {
-        let mut r = Router::new(opts(), 3, CHUNK);
-        r.open(0, policy("-*debug*\ne*error*\n"), 0, Duration::ZERO);
-        r.open(1, policy("pB: \n-*\n+*error*\n"), 0, Duration::ZERO);
+        let mut r = router(
+            opts(),
+            &["-*debug*\ne*error*\n", "pB: \n-*\n+*error*\n", ""],
+        );
         // directory 2 is not open: it gets nothing
+        r.close(2);
         let mut out = Out::default();
         r.feed(b"debug x\nan error\nplain\n", false, at(0), &mut out);
         assert_eq!(out.logs[0], b"an error\nplain\n");
@@ -376,10 +388,8 @@ mod tests {
 
     #[test]
     fn udp_gets_l_bytes_with_or_without_the_local_copy() {
-        let mut r = Router::new(LineOpts { len: 3, ..opts() }, 3, CHUNK);
-        let mut cfg_u = config::parse("u127.0.0.1:5140\npP\n").0;
-        r.open(0, Policy::take(&mut cfg_u, true), 0, Duration::ZERO);
-        r.open(1, policy("U127.0.0.1:5140\n"), 0, Duration::ZERO);
+        let o = LineOpts { len: 3, ..opts() };
+        let mut r = router(o, &["u127.0.0.1:5140\npP\n", "U127.0.0.1:5140\n", ""]);
         // `U` without a socket: the line stays local
         r.open(
             2,
@@ -397,9 +407,7 @@ mod tests {
 
     #[test]
     fn rotation_by_size_comes_before_the_line_that_would_pass_s() {
-        let mut r = Router::new(opts(), 2, CHUNK);
-        r.open(0, policy("s10\n"), 0, Duration::ZERO);
-        r.open(1, policy("s0\n"), 0, Duration::ZERO);
+        let mut r = router(opts(), &["s10\n", "s0\n"]);
         let files = run(&mut r, b"1234\n5678\nabcdefghijklmnop\nx\n", at(0), &[]);
         assert_eq!(
             files[0],
@@ -418,8 +426,7 @@ mod tests {
 
     #[test]
     fn a_failed_rotation_keeps_every_line_and_is_asked_again_at_the_next() {
-        let mut r = Router::new(opts(), 1, CHUNK);
-        r.open(0, policy("s4\n"), 0, Duration::ZERO);
+        let mut r = router(opts(), &["s4\n"]);
         let mut out = Out::default();
         let input = b"aaa\nbbb\nccc\n";
         let mut used = r.feed(input, false, at(0), &mut out);
@@ -433,16 +440,14 @@ mod tests {
         let files = run(&mut r, &input[used..], at(0), &[]);
         assert_eq!(files[0], [&b"ccc\n"[..]]);
         // with every rotation failing, every line is still handed out
-        let mut r = Router::new(opts(), 1, CHUNK);
-        r.open(0, policy("s4\n"), 0, Duration::ZERO);
+        let mut r = router(opts(), &["s4\n"]);
         assert_eq!(run(&mut r, input, at(0), &[0])[0], [input.to_vec()]);
     }
 
     #[test]
     fn it_stops_after_a_chunk_for_the_shell_to_write() {
-        let mut r = Router::new(opts(), 2, 8);
-        r.open(0, policy(""), 0, Duration::ZERO);
-        r.open(1, policy("-*\n"), 0, Duration::ZERO);
+        let mut r = router(opts(), &["", "-*\n"]);
+        r.chunk = 8;
         let mut out = Out::default();
         let input = b"abc\ndef\nghi\n";
         assert_eq!(r.feed(input, false, at(0), &mut out), 8);

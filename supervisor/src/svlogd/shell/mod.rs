@@ -253,7 +253,7 @@ pub fn run(opts: Options) -> i32 {
     };
     let opts_dirs = opts.dirs.len();
     let mut lg = Logger {
-        router: Router::new(opts.line_opts(), opts.dirs.len(), WRITE_CHUNK),
+        router: Router::new(opts.lines.clone(), opts.dirs.len(), WRITE_CHUNK),
         slots: opts
             .dirs
             .iter()
@@ -267,7 +267,7 @@ pub fn run(opts: Options) -> i32 {
         },
     };
     let stdin = rustix::stdio::stdin();
-    let mut buf = vec![0u8; lg.opts.buflen.max(64 * 1024)];
+    let mut buf = vec![0u8; lg.opts.lines.buflen.max(64 * 1024)];
     let mut eof = false;
     let mut poll = PollSet::new();
     // What the last wait reported (nothing before the first).
