@@ -697,12 +697,17 @@ fn disk_image_keeps_etc_and_new_services_across_a_reboot_with_a_read_only_root()
         "touch /bin/x 2>&1; echo touched=$?\n",
         &["Read-only file system", "touched=1"],
     );
+    // the lease is remembered on the data partition
+    vm.says("i=0; while [ $i -lt 120 ] && ! [ -s /var/lib/ferrite/dhcp/eth0.lease ]; do sleep 0.25; i=$((i+1)); done; cut -d' ' -f1 /var/lib/ferrite/dhcp/eth0.lease\n", &["10.0.2.15"]);
     vm.says("echo kept-$((6*7)) > /etc/ferrite-test && mkdir /etc/service/hello && printf '#!/bin/sh\\nexec sleep 1000\\n' > /etc/service/hello/run && chmod +x /etc/service/hello/run && sync && echo written=$?\n", &["written=0"]);
     vm.says("reboot\n", &["reboot: stopping services"]);
     // the second boot, same QEMU, same disk
     vm.expect("root /dev/vda1 mounted read-only", BOOT);
     vm.login(BOOT);
     vm.says("cat /etc/ferrite-test; i=0; while [ $i -lt 40 ] && ! ferrite sv status /var/service/hello | grep -q ^run; do sleep 0.25; i=$((i+1)); done; ferrite sv status /var/service/hello\n", &["kept-42", "run: /var/service/hello: (pid "]);
+    // the second boot's DHCP asks for the same address first (INIT-REBOOT)
+    let log = "/var/log/service/dhcp_eth0/current";
+    vm.says(&format!("i=0; while [ $i -lt 80 ] && ! grep -q INIT-REBOOT {log}; do sleep 0.25; i=$((i+1)); done; grep -o 'lease of [0-9.]* remembered' {log}\n"), &["lease of 10.0.2.15 remembered"]);
     // factory reset: the next boot has the image's /etc again
     vm.says(
         "ferrite factory-reset\n",

@@ -37,8 +37,17 @@ impl Shell {
         };
         // one reader of the state file, with checked arithmetic (fuzzed)
         let l = lease::from_state(&text, self.mac, now);
-        if l.is_none() && !lease::expired_state(&text, now) {
-            bad("not a lease state (IP SERVER SECS WRITTEN_AT)");
+        match &l {
+            // said always: a box that boots with its old address should say why
+            Some((lease, left)) => self.log(&format!(
+                "lease of {} remembered ({} s left): asking to keep it (INIT-REBOOT)",
+                lease.ip,
+                left.as_secs()
+            )),
+            None if !lease::expired_state(&text, now) => {
+                bad("not a lease state (IP SERVER SECS WRITTEN_AT)")
+            }
+            None => {}
         }
         l
     }
