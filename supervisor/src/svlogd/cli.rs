@@ -6,7 +6,6 @@
 
 use super::core::router::LineOpts;
 use common::getopt::{self, Opt, Spec};
-use std::ffi::OsString;
 use std::path::PathBuf;
 
 pub const USAGE: &str = "usage: svlogd [-tttv] [-r c] [-R abc] [-l len] [-b buflen] dir ...\n";
@@ -50,14 +49,6 @@ pub struct Options {
 pub enum Command {
     Run(Options),
     Help,
-}
-
-/// argv without argv[0], as text.
-pub fn words(args: &[OsString]) -> Vec<String> {
-    args.iter()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect()
 }
 
 /// Whether the words ask for the standard logger (`--service` first).
@@ -113,7 +104,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
 /// not UTF-8, a word longer than a path). A byte-order mark is skipped.
 pub fn args_words(bytes: Vec<u8>) -> Result<Vec<String>, String> {
     if bytes.len() as u64 > MAX_ARGS {
-        return Err(format!("./args is larger than {MAX_ARGS} bytes: ignored"));
+        return Err(args_too_big());
     }
     let text = match String::from_utf8(bytes) {
         Ok(t) if !t.contains('\0') => t,
@@ -125,6 +116,11 @@ pub fn args_words(bytes: Vec<u8>) -> Result<Vec<String>, String> {
         return Err("./args has a word longer than a path: ignored".into());
     }
     Ok(words)
+}
+
+/// Why an `./args` larger than `MAX_ARGS` is ignored.
+pub fn args_too_big() -> String {
+    format!("./args is larger than {MAX_ARGS} bytes: ignored")
 }
 
 /// The standard logger's words for the service `name`: those after

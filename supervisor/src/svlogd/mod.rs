@@ -20,7 +20,7 @@ use common::out;
 use std::ffi::OsString;
 
 pub fn main(args: &[OsString]) -> i32 {
-    let mut words = cli::words(args);
+    let mut words = common::argv::words(args);
     let service = cli::is_service(&words) || common::service::is_run_link(args);
     if service {
         match shell::setup::service(&words[words.len().min(1)..]) {

@@ -68,6 +68,8 @@ struct Target {
     started: Duration,
     /// A rotation was asked for before the next line: do not ask again.
     asked: bool,
+    /// Where the line being routed goes.
+    decision: Decision,
 }
 
 /// What one call of `feed` decided. The shell performs it and clears it.
@@ -121,7 +123,6 @@ pub struct Router {
     chunk: usize,
     /// The line being routed, scrubbed.
     line: Vec<u8>,
-    decisions: Vec<Decision>,
 }
 
 impl Router {
@@ -133,7 +134,6 @@ impl Router {
             targets: (0..dirs).map(|_| None).collect(),
             chunk,
             line: Vec::new(),
-            decisions: Vec::new(),
         }
     }
 
@@ -146,6 +146,7 @@ impl Router {
                 len,
                 started,
                 asked: false,
+                decision: Decision::default(),
             });
         }
     }
@@ -207,7 +208,6 @@ impl Router {
             targets,
             chunk,
             line,
-            decisions,
         } = self;
         let stamp = stamp::format(opts.stamp, now.wall.as_secs(), now.wall.subsec_nanos());
         let stamp = stamp.as_bytes();
@@ -219,26 +219,23 @@ impl Router {
             line.clear();
             line.extend_from_slice(&input[used..used + n]);
             lines::scrub(line, opts.replace, &opts.replace_set);
-            decisions.clear();
             for (i, t) in targets.iter_mut().enumerate() {
-                let Some(t) = t else {
-                    decisions.push(Decision::default());
-                    continue;
-                };
+                let Some(t) = t else { continue };
                 let d = decide(&t.policy, line, opts.len);
                 let add = (stamp.len() + t.policy.prefix.len() + line.len() + 1) as u64;
                 if d.local && !t.asked && rotate::by_size(t.policy.size, t.len, add) {
                     t.asked = true;
                     out.rotate.push(i);
                 }
-                decisions.push(d);
+                t.decision = d;
             }
             if !out.rotate.is_empty() {
                 return used;
             }
             let mut full = false;
-            for (i, (t, d)) in targets.iter_mut().zip(decisions.iter()).enumerate() {
+            for (i, t) in targets.iter_mut().enumerate() {
                 let Some(t) = t else { continue };
+                let d = t.decision;
                 let prefix = &t.policy.prefix;
                 if d.err {
                     out.stderr.extend_from_slice(stamp);

@@ -15,7 +15,6 @@ use super::core::Now;
 use common::errtext::describe;
 use common::out;
 use common::poll::PollSet;
-use common::sig::SignalFd;
 use logdir::{LogDir, Rotation};
 use rustix::io::Errno;
 use std::os::fd::AsRawFd;
@@ -241,15 +240,9 @@ impl Logger {
 }
 
 pub fn run(opts: Options) -> i32 {
-    let sigfd = match SignalFd::new(&[libc::SIGHUP, libc::SIGALRM, libc::SIGTERM, libc::SIGCHLD]) {
-        Ok(s) => s,
-        Err(e) => {
-            out::fatal(
-                PROG,
-                &format!("unable to create signalfd: {}", describe(&e)),
-            );
-            return 111;
-        }
+    let signals = [libc::SIGHUP, libc::SIGALRM, libc::SIGTERM, libc::SIGCHLD];
+    let Some(sigfd) = common::sig::open_signalfd(PROG, &signals) else {
+        return 111;
     };
     let opts_dirs = opts.dirs.len();
     let mut lg = Logger {

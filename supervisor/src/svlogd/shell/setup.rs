@@ -12,7 +12,7 @@ use common::out;
 use rustix::fs::{Gid, Uid};
 use rustix::process::{Resource, Rlimit};
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 
 /// The words of `./args` (see `cli::args_words`); a file that cannot be
@@ -26,12 +26,13 @@ fn read_args_file() -> Vec<String> {
         out::warn(PROG, "./args is not a file: ignored");
         return Vec::new();
     }
-    // one byte more than allowed is enough to tell it is too big
-    let mut bytes = Vec::new();
-    let words = fs::File::open("args")
-        .and_then(|f| f.take(cli::MAX_ARGS + 1).read_to_end(&mut bytes))
+    if meta.len() > cli::MAX_ARGS {
+        out::warn(PROG, &cli::args_too_big());
+        return Vec::new();
+    }
+    let words = fs::read("args")
         .map_err(|e| format!("unable to read ./args: {}: ignored", describe(&e)))
-        .and_then(|_| cli::args_words(bytes));
+        .and_then(cli::args_words);
     words.unwrap_or_else(|why| {
         out::warn(PROG, &why);
         Vec::new()
