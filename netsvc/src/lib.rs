@@ -131,6 +131,36 @@ pub fn retry_pokes_and_say(prog: &str) {
     }
 }
 
+/// What one round of a daemon's loop over a signalfd and one other
+/// descriptor found.
+pub struct Round {
+    /// a stop signal came (TERM, INT, ...: whatever the signalfd holds)
+    pub stop: bool,
+    /// the other descriptor is readable
+    pub readable: bool,
+}
+
+/// One round of zcip's and ifplugd's loop: wait for a signal, `fd`, the
+/// loop's own `timeout` or the pokes' retry, then retry the pokes.
+pub fn wait_round(
+    poll: &mut common::poll::PollSet,
+    sigfd: &common::sig::SignalFd,
+    fd: std::os::fd::RawFd,
+    timeout: Option<std::time::Duration>,
+    prog: &str,
+) -> Round {
+    use std::os::fd::AsRawFd;
+    poll.clear();
+    let si = poll.add(sigfd.as_raw_fd());
+    let fi = poll.add(fd);
+    let _ = poll.wait(with_pokes(timeout));
+    retry_pokes_and_say(prog);
+    Round {
+        stop: poll.readable(si) && !sigfd.read_all().is_empty(),
+        readable: poll.readable(fi),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -164,17 +164,9 @@ fn run(sh: Shell, pidfile: &Path) -> i32 {
         let _ = set_up(&name);
     }
     // the state at start
-    let mut carrier = false;
-    if let Some(i) = index {
-        if nl.request_link(i).is_ok() {
-            let mut p = PollSet::new();
-            p.add(nl.as_raw_fd());
-            let _ = p.wait(Some(Duration::from_millis(500)));
-            if let Some(l) = nl.read_links().into_iter().rev().find(|l| l.index == i) {
-                carrier = l.carrier();
-            }
-        }
-    }
+    let carrier = index
+        .and_then(|i| nl.link_now(i))
+        .is_some_and(|l| l.carrier());
     deb.start(carrier);
     let at_start = (carrier && !sh.o.no_up_on_start) || (!carrier && sh.o.always_run_on_start);
     if at_start && !sh.report(carrier) {
@@ -183,19 +175,19 @@ fn run(sh: Shell, pidfile: &Path) -> i32 {
     let mut poll = PollSet::new();
     let code = loop {
         let now = epoch.elapsed();
-        poll.clear();
-        let si = poll.add(sigfd.as_raw_fd());
-        let ni = poll.add(nl.as_raw_fd());
-        let _ = poll.wait(crate::with_pokes(
+        let round = crate::wait_round(
+            &mut poll,
+            &sigfd,
+            nl.as_raw_fd(),
             deb.deadline().map(|d| d.saturating_sub(now)),
-        ));
-        crate::retry_pokes_and_say(PROG);
-        if poll.readable(si) && !sigfd.read_all().is_empty() {
+            PROG,
+        );
+        if round.stop {
             crate::stopping();
             break 0;
         }
         let mut reports = Vec::new();
-        if poll.readable(ni) {
+        if round.readable {
             for l in nl.read_links() {
                 let ours = match index {
                     Some(i) => l.index == i,

@@ -109,6 +109,17 @@ impl Netlink {
     /// The link messages waiting (never blocks), at most
     /// `MAX_READS_PER_ROUND` datagrams: the rest waits for the next poll
     /// round, so a storm of events cannot starve signals and timers.
+    /// The link `index` as it is now: asked for, answered within 500 ms
+    /// (`None` when the kernel does not answer or has no such link). For a
+    /// daemon's state at start, before its event loop.
+    pub fn link_now(&mut self, index: i32) -> Option<Link> {
+        self.request_link(index).ok()?;
+        let mut poll = common::poll::PollSet::new();
+        poll.add(self.as_raw_fd());
+        let _ = poll.wait(Some(std::time::Duration::from_millis(500)));
+        self.read_links().into_iter().rev().find(|l| l.index == index)
+    }
+
     pub fn read_links(&self) -> Vec<Link> {
         let mut out = Vec::new();
         let mut buf = vec![0u8; super::socket::BUF_LEN];

@@ -101,14 +101,14 @@ fn run(o: Options) -> i32 {
     let mut buf = [0u8; 256];
     loop {
         let now = epoch.elapsed();
-        poll.clear();
-        let si = poll.add(sigfd.as_raw_fd());
-        let ai = poll.add(fd.as_raw_fd());
-        let _ = poll.wait(crate::with_pokes(
+        let round = crate::wait_round(
+            &mut poll,
+            &sigfd,
+            fd.as_raw_fd(),
             z.deadline().map(|d| d.saturating_sub(now)),
-        ));
-        crate::retry_pokes_and_say(PROG);
-        if poll.readable(si) && !sigfd.read_all().is_empty() {
+            PROG,
+        );
+        if round.stop {
             crate::stopping();
             if configured.is_some() {
                 handler(&o, "deconfig", None);
@@ -116,7 +116,7 @@ fn run(o: Options) -> i32 {
             return 0;
         }
         let mut actions = Vec::new();
-        if poll.readable(ai) {
+        if round.readable {
             // Bounded: an ARP flood must not keep the loop from its
             // signals and deadlines; the rest waits for the next round.
             for _ in 0..crate::MAX_READS_PER_ROUND {

@@ -299,16 +299,9 @@ fn run(o: Options, native: Option<Native>) -> i32 {
     // The carrier now: a netlink request (answered below), or assume up.
     let mut link_up = true;
     let mut carrier_downs: Option<u32> = None;
-    if let Some(n) = nl.as_mut() {
-        if n.request_link(index).is_ok() {
-            let mut poll = PollSet::new();
-            poll.add(n.as_raw_fd());
-            let _ = poll.wait(Some(Duration::from_millis(500)));
-            if let Some(l) = n.read_links().into_iter().rev().find(|l| l.index == index) {
-                link_up = l.carrier();
-                carrier_downs = l.carrier_downs;
-            }
-        }
+    if let Some(l) = nl.as_mut().and_then(|n| n.link_now(index)) {
+        link_up = l.carrier();
+        carrier_downs = l.carrier_downs;
     }
     if !link_up {
         sh.log(&format!("{}: no carrier, waiting for it", sh.o.interface));
