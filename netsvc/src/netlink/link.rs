@@ -117,7 +117,10 @@ impl Netlink {
         let mut poll = common::poll::PollSet::new();
         poll.add(self.as_raw_fd());
         let _ = poll.wait(Some(std::time::Duration::from_millis(500)));
-        self.read_links().into_iter().rev().find(|l| l.index == index)
+        self.read_links()
+            .into_iter()
+            .rev()
+            .find(|l| l.index == index)
     }
 
     pub fn read_links(&self) -> Vec<Link> {
