@@ -151,7 +151,7 @@ impl Logger {
     /// rotating where the router says, and write it out: a write of
     /// `WRITE_CHUNK` bytes as they gather, then what is left.
     fn process(&mut self, eof: bool, now: Now) {
-        let mut input = std::mem::take(&mut self.input);
+        let input = std::mem::take(&mut self.input);
         let mut out = std::mem::take(&mut self.out);
         let mut used = 0;
         loop {
@@ -185,8 +185,9 @@ impl Logger {
             }
         }
         self.out = out;
-        input.drain(..used);
-        self.input = input;
+        // a fresh buffer of the rest (the start of a line): the read buffer
+        // stays the only large one between chunks
+        self.input = input[used..].to_vec();
         for (_, d) in self.dirs() {
             d.flush();
         }
