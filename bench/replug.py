@@ -16,6 +16,9 @@ Needs root and the Debian packages dnsmasq-base, udhcpc, ifplugd, runit.
 """
 import os, shutil, signal, statistics, subprocess, sys, tempfile, time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from procs import stop  # noqa: E402
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FERRITE = os.environ.get("FERRITE", os.path.join(REPO, "target/x86_64-unknown-linux-musl/release/ferrite"))
 RUNS = int(os.environ.get("RUNS", "5"))
@@ -139,12 +142,7 @@ def measure(make_tree, delays, idle=None):
             idle.append(idle_wakeups(IDLE))
             print(f"# {make_tree.__name__}: {idle[-1][0]:.1f} wake-ups/min idle ({idle[-1][1]} processes)", file=sys.stderr)
     finally:
-        p.send_signal(signal.SIGHUP)
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+        stop(p, signal.SIGHUP, 10)
         time.sleep(1)
         # everything left in the client namespace was started here: end it,
         # and start the next measurement from a bare interface

@@ -9,6 +9,9 @@ Prints a Markdown table for BENCHMARKS.md. Ends only processes it started.
 """
 import os, shutil, signal, statistics, subprocess, sys, tempfile, time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from procs import pss_kb, rss_kb, stop, voluntary_switches as vol  # noqa: E402
+
 FERRITE = os.environ.get("FERRITE", "target/x86_64-unknown-linux-musl/release/ferrite")
 IDLE = int(os.environ.get("IDLE_SECS", "30"))
 COUNTS = [int(x) for x in os.environ.get("COUNTS", "100 1000").split()]
@@ -55,39 +58,6 @@ def descendants(ps, root):
         out.append(p)
         todo.extend(kids.get(p, []))
     return out
-
-
-def pss_kb(pid):
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def rss_kb(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def vol(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("voluntary_ctxt_switches:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 class Impl:
@@ -163,13 +133,13 @@ def run_one(impl, n, base, results):
     # stop: the scanner takes its supervisors down
     if impl.name == "s6":
         subprocess.run(["s6-svscanctl", "-t", scandir])
+        try:
+            scanner.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            scanner.kill()
+            scanner.wait()
     else:
-        scanner.send_signal(signal.SIGHUP)
-    try:
-        scanner.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        scanner.kill()
-        scanner.wait()
+        stop(scanner, signal.SIGHUP, 30)
     end = time.monotonic() + 20
     while marked(procs(), base) and time.monotonic() < end:
         time.sleep(0.1)
