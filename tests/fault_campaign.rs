@@ -580,6 +580,9 @@ fn bad_files_where_daemons_read_files() {
             };
             let ok =
                 wait_until(T, || dir.is_dir() && lines_lost(dir).1 == 50) && lines_lost(dir).0 == 0;
+            // runsv may publish the logger's pid after the logger has
+            // written its lines (under load it did): wait for it first
+            let _ = wait_until(T, || is_running(&log) && pid_of(&log) > 0);
             let p = pid_of(&log);
             std::thread::sleep(Duration::from_millis(200));
             if !ok || pid_of(&log) != p {
