@@ -557,3 +557,27 @@ fn numbers_out_of_range_are_usage_errors() {
         assert!(err.contains("out of range"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_current_cut_inside_a_line_loses_its_torn_tail_at_start() {
+    // A power cut keeps part of what svlogd had not synced: `current` can
+    // end inside a line. At the next start the fragment goes (one warning),
+    // the complete lines stay, and the next lines do not glue onto it.
+    let t = TempDir::new("svlogd-torn");
+    let d = log_dir(&t, "log", "s4096\n");
+    fs::write(d.join("current"), "line 1\nline 2\nline 3 and a cut he").unwrap();
+    let (code, err) = feed(&[], &d, b"line 4\n");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("current ended inside a line"), "{err}");
+    assert!(err.contains("its last 19 bytes dropped"), "{err}");
+    assert_eq!(all_logs(&d).1, "line 1\nline 2\nline 4\n");
+    // a whole current is left as it is, with no warning
+    let (code, err) = feed(&[], &d, b"line 5\n");
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(all_logs(&d).1, "line 1\nline 2\nline 4\nline 5\n");
+    // a current that is one fragment, no line at all
+    fs::write(d.join("current"), "frag").unwrap();
+    let (_, err) = feed(&[], &d, b"line 6\n");
+    assert!(err.contains("its last 4 bytes dropped"), "{err}");
+    assert_eq!(fs::read_to_string(d.join("current")).unwrap(), "line 6\n");
+}

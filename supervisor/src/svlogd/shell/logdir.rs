@@ -60,6 +60,54 @@ fn open_append(path: &Path, mode: u32) -> io::Result<File> {
         .open(path)
 }
 
+/// svlogd ends every line it writes, a last partial one too, so a
+/// `current` that does not end with a newline was cut while it was
+/// written: a crash, or a power cut that kept only part of what was not
+/// yet on disk. The bytes after its last complete line are not a line:
+/// they go (with one warning), so that no torn line stays in the log and
+/// the next lines do not glue onto it.
+fn drop_torn_tail(dir: &Path, current: &File) {
+    use std::os::unix::fs::FileExt;
+    let Ok(reader) = File::open(dir.join("current")) else {
+        return;
+    };
+    let len = reader.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut byte = [0u8; 1];
+    if len == 0 || reader.read_at(&mut byte, len - 1).is_err() || byte[0] == b'\n' {
+        return;
+    }
+    // the last newline, looking back a block at a time
+    let mut end = len;
+    let mut keep = 0;
+    let mut block = vec![0u8; 4096];
+    while end > 0 {
+        let start = end.saturating_sub(block.len() as u64);
+        let chunk = &mut block[..(end - start) as usize];
+        if reader.read_exact_at(chunk, start).is_err() {
+            return;
+        }
+        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+            keep = start + i as u64 + 1;
+            break;
+        }
+        end = start;
+    }
+    match current.set_len(keep) {
+        Ok(()) => out::warn(
+            PROG,
+            &format!(
+                "{}/current ended inside a line (cut while written: a crash or a power cut): its last {} bytes dropped",
+                dir.display(),
+                len - keep
+            ),
+        ),
+        Err(e) => out::warn(
+            PROG,
+            &format!("{}/current ends inside a line: {}", dir.display(), describe(&e)),
+        ),
+    }
+}
+
 impl LogDir {
     /// Create, lock and open `path` at `now`; returns it with the time its
     /// `current` was started (monotonic, from its modification time).
@@ -96,6 +144,7 @@ impl LogDir {
         }
         let current = open_append(&path.join("current"), 0o644)
             .map_err(|e| format!("unable to open {shown}/current: {}", describe(&e)))?;
+        drop_torn_tail(path, &current);
         let meta = current.metadata().map_err(|e| e.to_string())?;
         let mtime = meta
             .modified()
