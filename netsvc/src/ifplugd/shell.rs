@@ -9,7 +9,7 @@ use common::errtext::describe;
 use common::iface::{index_of, set_up};
 use common::out;
 use common::poll::PollSet;
-use common::sig::{self, SignalFd};
+use common::sig;
 use rustix::process::{kill_process, Pid, Signal};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -122,12 +122,11 @@ fn is_ifplugd_on(pid: i32, ifname: &str) -> bool {
 }
 
 fn run(sh: Shell, pidfile: &Path) -> i32 {
-    let sigfd = match SignalFd::new(&[libc::SIGTERM, libc::SIGINT, libc::SIGQUIT, libc::SIGHUP]) {
-        Ok(s) => s,
-        Err(e) => {
-            out::err(&format!("{PROG}: signalfd: {}\n", describe(&e)));
-            return 1;
-        }
+    let Some(sigfd) = common::sig::open_signalfd(
+        PROG,
+        &[libc::SIGTERM, libc::SIGINT, libc::SIGQUIT, libc::SIGHUP],
+    ) else {
+        return 1;
     };
     let mut nl = match Netlink::link_events() {
         Ok(n) => n,

@@ -85,12 +85,10 @@ fn lease_router(dhcp: &Path) -> Option<Ipv4Addr> {
 fn run(o: Options) -> i32 {
     let dhcp = o.svdir.join(format!("dhcp_{}", o.interface));
     let supplicant = o.svdir.join(format!("supplicant_{}", o.interface));
-    let sigfd = match common::sig::SignalFd::new(&[libc::SIGTERM, libc::SIGINT, libc::SIGHUP]) {
-        Ok(s) => s,
-        Err(e) => {
-            out::err(&format!("{PROG}: signalfd: {}\n", describe(&e)));
-            return 111;
-        }
+    let Some(sigfd) =
+        common::sig::open_signalfd(PROG, &[libc::SIGTERM, libc::SIGINT, libc::SIGHUP])
+    else {
+        return 111;
     };
     let sock = match IcmpSocket::open() {
         Ok(s) => s,

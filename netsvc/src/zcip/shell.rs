@@ -9,7 +9,7 @@ use common::errtext::describe;
 use common::fsutil::atomic_write;
 use common::out;
 use common::poll::PollSet;
-use common::sig::{self, SignalFd};
+use common::sig;
 use rustix::net::RecvFlags;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -80,12 +80,8 @@ fn run(o: Options) -> i32 {
             return 1;
         }
     };
-    let sigfd = match SignalFd::new(&[libc::SIGTERM, libc::SIGINT]) {
-        Ok(s) => s,
-        Err(e) => {
-            out::err(&format!("{PROG}: signalfd: {}\n", describe(&e)));
-            return 1;
-        }
+    let Some(sigfd) = common::sig::open_signalfd(PROG, &[libc::SIGTERM, libc::SIGINT]) else {
+        return 1;
     };
     // the interface and its socket are there: from here on BusyBox's zcip
     // runs in the background unless -f

@@ -112,20 +112,10 @@ fn u32_opt(m: &Message, code: u8) -> Option<u32> {
     }
 }
 
-/// Prefix length of a contiguous netmask.
-pub fn mask_prefix(mask: Ipv4Addr) -> Option<u8> {
-    let m = u32::from(mask);
-    let p = m.leading_ones();
-    (m.checked_shl(p).unwrap_or(0) == 0).then_some(p as u8)
-}
-
-pub fn prefix_mask(prefix: u8) -> Ipv4Addr {
-    Ipv4Addr::from(
-        u32::MAX
-            .checked_shl(32 - u32::from(prefix.min(32)))
-            .unwrap_or(0),
-    )
-}
+/// Prefix length of a contiguous netmask (the one rule, `common::net`).
+pub use common::net::mask_to_prefix as mask_prefix;
+/// The netmask of a prefix length (`common::net`).
+pub use common::net::prefix_to_mask as prefix_mask;
 
 /// Option 121 (RFC 3442): width, significant octets of the destination, router.
 pub fn classless_routes(b: &[u8]) -> Result<Vec<Route>, String> {

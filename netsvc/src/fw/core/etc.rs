@@ -29,7 +29,7 @@ impl Vars {
         for c in confs {
             let i = &c.interface;
             for &(ip, prefix) in &c.addrs {
-                let net = Ipv4Addr::from(u32::from(ip) & prefix_mask(prefix));
+                let net = Ipv4Addr::from(u32::from(ip) & common::net::prefix_to_mask_u32(prefix));
                 v.push(&format!("ip_{i}"), ip.to_string());
                 v.push(&format!("ipmask_{i}"), format!("{ip}/{prefix}"));
                 v.push(&format!("net_{i}"), format!("{net}/{prefix}"));
@@ -86,14 +86,6 @@ impl Vars {
 
     fn get(&self, name: &str) -> Option<&[String]> {
         self.0.get(name).map(|v| v.as_slice())
-    }
-}
-
-fn prefix_mask(prefix: u8) -> u32 {
-    if prefix == 0 {
-        0
-    } else {
-        u32::MAX << (32 - u32::from(prefix.min(32)))
     }
 }
 
