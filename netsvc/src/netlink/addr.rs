@@ -12,8 +12,7 @@ const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
 const IFA_BROADCAST: u16 = 4;
 const IFA_CACHEINFO: u16 = 6;
-/// `RT_SCOPE_LINK`
-const SCOPE_LINK: u8 = 253;
+use super::msg::SCOPE_LINK;
 
 /// An IPv4 address with its prefix, broadcast and lifetime (seconds;
 /// u32::MAX forever), as `ip addr add` would make it.

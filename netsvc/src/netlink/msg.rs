@@ -5,6 +5,9 @@
 //! and rtnetlink(7); no socket, no syscall.
 
 /// `struct nlmsghdr`: length, type, flags, sequence number, port id.
+/// `RT_SCOPE_LINK`: an address or route valid on its link only.
+pub const SCOPE_LINK: u8 = 253;
+
 pub const HEADER_LEN: usize = 16;
 
 pub const NLMSG_ERROR: u16 = 2;

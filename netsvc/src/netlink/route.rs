@@ -17,8 +17,7 @@ const RTA_PRIORITY: u16 = 6;
 const RTA_TABLE: u16 = 15;
 const RT_TABLE_MAIN: u8 = 254;
 const RT_TABLE_LOCAL: u32 = 255;
-/// `RT_SCOPE_LINK`
-const SCOPE_LINK: u8 = 253;
+use super::msg::SCOPE_LINK;
 /// `RTN_UNICAST`
 const UNICAST: u8 = 1;
 
@@ -34,16 +33,9 @@ pub struct RouteSpec {
     pub metric: u32,
 }
 
-/// An IPv4 route of the main table as the kernel lists it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RouteEntry {
-    pub dst: Ipv4Addr,
-    pub prefix: u8,
-    pub gateway: Option<Ipv4Addr>,
-    pub index: i32,
-    pub protocol: u8,
-    pub metric: u32,
-}
+/// An IPv4 route of the main table as the kernel lists it: the same
+/// fields as the route one asks for.
+pub type RouteEntry = RouteSpec;
 
 /// The body of `RTM_NEWROUTE`/`RTM_DELROUTE` for `r`.
 pub fn route_body(r: &RouteSpec) -> Vec<u8> {
