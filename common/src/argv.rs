@@ -24,6 +24,11 @@ pub fn prog_name(args: &[OsString]) -> String {
         .unwrap_or_default()
 }
 
+/// The words of a line of text (an `args` file, a test's command line).
+pub fn words_of(text: &str) -> Vec<String> {
+    text.split_whitespace().map(String::from).collect()
+}
+
 fn lossy(s: &OsStr) -> String {
     s.to_string_lossy().into_owned()
 }

@@ -58,7 +58,8 @@ pub const fn long(name: &'static str, takes: Takes) -> Long {
     }
 }
 
-/// What an applet accepts.
+/// What an applet accepts. `Spec { long: LONGS, ..Spec::EMPTY }` for one
+/// with long options only.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Spec<'a> {
     /// letters that are flags
@@ -70,6 +71,17 @@ pub struct Spec<'a> {
     pub long: &'a [Long],
     /// every other letter is a flag too, for the applet to judge
     pub unchecked: bool,
+}
+
+impl Spec<'static> {
+    /// No option at all (`--help` is always there).
+    pub const EMPTY: Spec<'static> = Spec {
+        flags: "",
+        values: "",
+        optional: "",
+        long: &[],
+        unchecked: false,
+    };
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -196,9 +208,7 @@ pub fn help(usage: &str) -> i32 {
 mod tests {
     use super::*;
 
-    fn w(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
-    }
+    use crate::argv::words_of as w;
 
     #[test]
     fn grouped_flags_and_values() {
@@ -240,7 +250,7 @@ mod tests {
         values: "it",
         optional: "a",
         long: LONGS,
-        unchecked: false,
+        ..Spec::EMPTY
     };
 
     #[test]

@@ -12,7 +12,7 @@ const SPEC: Spec<'static> = Spec {
     values: "d",
     optional: "",
     long: &[],
-    unchecked: false,
+    ..Spec::EMPTY
 };
 
 /// What the command line asks for.

@@ -193,7 +193,7 @@ const SPEC: Spec<'static> = Spec {
     values: "w",
     optional: "",
     long: &[],
-    unchecked: false,
+    ..Spec::EMPTY
 };
 
 const COMMANDS: &str = "  commands: status up down once pause cont hup alarm interrupt quit 1 2 term kill exit

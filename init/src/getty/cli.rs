@@ -25,7 +25,7 @@ pub const SPEC: Spec<'static> = Spec {
     values: "lfHIta",
     optional: "",
     long: &[],
-    unchecked: false,
+    ..Spec::EMPTY
 };
 
 #[derive(Debug, Default, PartialEq, Eq)]

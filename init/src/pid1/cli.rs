@@ -23,11 +23,8 @@ const LONGS: &[Long] = &[
     long("stop-timeout", Takes::Value),
 ];
 const SPEC: Spec<'static> = Spec {
-    flags: "",
-    values: "",
-    optional: "",
     long: LONGS,
-    unchecked: false,
+    ..Spec::EMPTY
 };
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -352,9 +352,7 @@ pub fn parse_x(spec: &str) -> Result<(u8, Vec<u8>), String> {
 mod tests {
     use super::*;
 
-    fn w(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
-    }
+    use common::argv::words_of as w;
 
     fn p(s: &str) -> Result<Options, String> {
         parse_args(&w(s))

@@ -85,9 +85,7 @@ pub fn parse(words: &[String], cwd: &Path) -> Result<Cmd, Error> {
 mod tests {
     use super::*;
 
-    fn w(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
-    }
+    use common::argv::words_of as w;
 
     #[test]
     fn defaults_and_every_option() {

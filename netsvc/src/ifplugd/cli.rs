@@ -40,7 +40,7 @@ const SPEC: Spec<'static> = Spec {
     values: "irxudtm",
     optional: "",
     long: &[],
-    unchecked: false,
+    ..Spec::EMPTY
 };
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -132,9 +132,7 @@ fn options(args: &[String]) -> Result<Option<Options>, String> {
 mod tests {
     use super::*;
 
-    fn w(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
-    }
+    use common::argv::words_of as w;
 
     fn p(s: &str) -> Result<Options, String> {
         match parse(&w(s), false, "/")? {

@@ -33,7 +33,7 @@ const SPEC: Spec<'static> = Spec {
     values: "i",
     flags: "",
     optional: "",
-    unchecked: false,
+    ..Spec::EMPTY
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,9 +127,7 @@ fn usage_line() -> &'static str {
 mod tests {
     use super::*;
 
-    fn w(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
-    }
+    use common::argv::words_of as w;
 
     fn p(s: &str) -> Result<Options, String> {
         match parse(&w(s), Path::new("/sv/dhcp_eth0_pinger"))? {

@@ -52,7 +52,7 @@ const SPEC: Spec<'static> = Spec {
         long("fw-dir", Takes::Value),
         long("fw-service", Takes::Value),
     ],
-    unchecked: false,
+    ..Spec::EMPTY
 };
 
 /// The words after `zcip`; `dir` is the current directory's name (IFACE

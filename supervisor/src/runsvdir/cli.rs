@@ -18,7 +18,7 @@ const SPEC: Spec<'static> = Spec {
     values: "",
     optional: "",
     long: &[],
-    unchecked: false,
+    ..Spec::EMPTY
 };
 
 pub type Cli = crate::Cli<Options>;

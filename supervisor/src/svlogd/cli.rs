@@ -27,7 +27,7 @@ const SPEC: Spec<'static> = Spec {
     values: "rRlb",
     optional: "",
     long: &[],
-    unchecked: false,
+    ..Spec::EMPTY
 };
 
 /// The largest `./args` the standard logger reads.
@@ -143,9 +143,7 @@ pub fn service_words(extra: &[String], args: Vec<String>, name: &str) -> Vec<Str
 mod tests {
     use super::*;
 
-    fn w(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
-    }
+    use common::argv::words_of as w;
 
     fn run(s: &str) -> Options {
         match parse(&w(s)) {

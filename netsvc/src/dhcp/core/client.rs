@@ -557,6 +557,19 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A client started with `l` remembered, `left` of it left, link up.
+    fn remembering(l: &Lease, left: Duration) -> Client {
+        let mut c = Client::new(Config::new(MAC, 9));
+        c.handle(
+            s(0.0),
+            Event::Start {
+                link_up: true,
+                remembered: Some((l.clone(), left)),
+            },
+        );
+        c
+    }
     use crate::dhcp::msg::{opt, BOOTREQUEST};
 
     const MAC: [u8; 6] = [2, 0, 0, 0, 0, 1];
@@ -825,14 +838,7 @@ mod tests {
         // no answer (another network): DISCOVERs from 1 s on, asking for
         // the remembered address; nothing to deconfigure, no leasefail
         // before the INIT-REBOOT REQUESTs end
-        let mut c = Client::new(Config::new(MAC, 9));
-        c.handle(
-            s(0.0),
-            Event::Start {
-                link_up: true,
-                remembered: Some((l.clone(), s(3000.0))),
-            },
-        );
+        let mut c = remembering(&l, s(3000.0));
         let log = silence(&mut c, s(4.0));
         let d = sends_of(&log, MsgType::Discover);
         assert_eq!(d[0], s(1.0), "{log:?}");
@@ -855,14 +861,7 @@ mod tests {
         );
         assert!(matches!(&a[0], Action::Bound(l) if l.ip == NEW_IP), "{a:?}");
         // never answered at all: leasefail after the tries, as without a memory
-        let mut c = Client::new(Config::new(MAC, 9));
-        c.handle(
-            s(0.0),
-            Event::Start {
-                link_up: true,
-                remembered: Some((l.clone(), s(3000.0))),
-            },
-        );
+        let mut c = remembering(&l, s(3000.0));
         let log = silence(&mut c, s(10.0));
         assert_eq!(script_events(&log), [&Action::LeaseFail], "{log:?}");
         // an expired memory is not used
