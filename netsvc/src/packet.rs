@@ -30,17 +30,23 @@ fn link_addr(index: i32, proto: u16, dest: Option<[u8; 6]>) -> libc::sockaddr_ll
 
 const LINK_ADDR_LEN: libc::socklen_t = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
 
+/// A non-blocking, close-on-exec datagram socket of `family`, for no
+/// protocol yet.
+pub fn nonblocking_dgram(family: AddressFamily) -> io::Result<OwnedFd> {
+    Ok(rustix::net::socket_with(
+        family,
+        SocketType::DGRAM,
+        SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+        None,
+    )?)
+}
+
 /// A non-blocking cooked packet socket for `proto` on interface `index`.
 /// It is created for no protocol and then bound: one created for `proto`
 /// already listens on every interface, and binding it would make the
 /// kernel wait for an RCU grace period (10–30 ms, measured) to unhook it.
 pub fn socket(index: i32, proto: u16) -> io::Result<OwnedFd> {
-    let fd = rustix::net::socket_with(
-        AddressFamily::PACKET,
-        SocketType::DGRAM,
-        SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
-        None,
-    )?;
+    let fd = nonblocking_dgram(AddressFamily::PACKET)?;
     let sa = link_addr(index, proto, None);
     // SAFETY: `sa` is a complete sockaddr_ll that lives for the call, and
     // the length passed is its size; bind(2) only reads it.

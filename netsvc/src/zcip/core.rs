@@ -208,16 +208,20 @@ mod tests {
         (out, now)
     }
 
+    /// When the actions `which` picks came.
+    fn times_of(ev: &[(Duration, Action)], which: impl Fn(&Action) -> bool) -> Vec<Duration> {
+        ev.iter()
+            .filter(|(_, a)| which(a))
+            .map(|(t, _)| *t)
+            .collect()
+    }
+
     #[test]
     fn probe_announce_and_bind_with_rfc_timing() {
         let (mut z, _) = Zcip::new(Duration::ZERO, MAC, None);
         assert!(usable(z.ip));
         let (ev, _) = run_until(&mut z, Duration::ZERO, Duration::from_secs(30));
-        let probes: Vec<Duration> = ev
-            .iter()
-            .filter(|(_, a)| matches!(a, Action::Probe(_)))
-            .map(|(t, _)| *t)
-            .collect();
+        let probes = times_of(&ev, |a| matches!(a, Action::Probe(_)));
         assert_eq!(probes.len(), 3);
         assert!(probes[0] <= PROBE_WAIT);
         for w in probes.windows(2) {
@@ -231,11 +235,7 @@ mod tests {
             .position(|(_, a)| matches!(a, Action::Config(_)))
             .unwrap();
         assert_eq!(ev[config].0 - probes[2], ANNOUNCE_WAIT);
-        let announces: Vec<Duration> = ev
-            .iter()
-            .filter(|(_, a)| matches!(a, Action::Announce(_)))
-            .map(|(t, _)| *t)
-            .collect();
+        let announces = times_of(&ev, |a| matches!(a, Action::Announce(_)));
         assert_eq!(announces.len(), 2);
         assert_eq!(announces[1] - announces[0], ANNOUNCE_INTERVAL);
         assert_eq!(z.state(), State::Bound);

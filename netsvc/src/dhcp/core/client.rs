@@ -558,6 +558,20 @@ impl Client {
 mod tests {
     use super::*;
 
+    /// A client of seed `seed` started with no lease remembered, and what
+    /// its start did.
+    fn started(seed: u64, link_up: bool) -> (Client, Vec<Action>) {
+        let mut c = Client::new(Config::new(MAC, seed));
+        let a = c.handle(
+            s(0.0),
+            Event::Start {
+                link_up,
+                remembered: None,
+            },
+        );
+        (c, a)
+    }
+
     /// A client started with `l` remembered, `left` of it left, link up.
     fn remembering(l: &Lease, left: Duration) -> Client {
         let mut c = Client::new(Config::new(MAC, 9));
@@ -662,14 +676,7 @@ mod tests {
 
     #[test]
     fn discover_offer_request_ack() {
-        let mut c = Client::new(Config::new(MAC, 1));
-        let a = c.handle(
-            s(0.0),
-            Event::Start {
-                link_up: true,
-                remembered: None,
-            },
-        );
+        let (mut c, a) = started(1, true);
         assert_eq!(a[0], Action::Deconfig);
         assert_eq!(sent(&a), [(MsgType::Discover, Dest::Broadcast)]);
         let Action::Send(d, _) = &a[1] else { panic!() };
@@ -1121,14 +1128,7 @@ mod tests {
 
     #[test]
     fn waits_for_the_link_before_the_first_discover() {
-        let mut c = Client::new(Config::new(MAC, 5));
-        let a = c.handle(
-            s(0.0),
-            Event::Start {
-                link_up: false,
-                remembered: None,
-            },
-        );
+        let (mut c, a) = started(5, false);
         assert_eq!(a, [Action::Deconfig]);
         assert_eq!(c.deadline(), None);
         let a = c.handle(s(3.0), Event::LinkUp);

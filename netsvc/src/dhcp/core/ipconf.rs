@@ -72,12 +72,18 @@ mod tests {
     use super::*;
     use std::net::Ipv4Addr;
 
+    /// A reply giving `ip` from `server` on a /24.
+    fn reply(ip: [u8; 4], server: [u8; 4]) -> Message {
+        let mut m = Message::new(BOOTREPLY, 1, [0; 6]);
+        m.yiaddr = Ipv4Addr::from(ip);
+        m.set(opt::SERVER_ID, server.to_vec());
+        m.set(opt::SUBNET_MASK, vec![255, 255, 255, 0]);
+        m
+    }
+
     #[test]
     fn ipconf_text_is_safe_to_source() {
-        let mut m = Message::new(BOOTREPLY, 1, [0; 6]);
-        m.yiaddr = Ipv4Addr::new(10, 0, 2, 15);
-        m.set(opt::SERVER_ID, vec![10, 0, 2, 2]);
-        m.set(opt::SUBNET_MASK, vec![255, 255, 255, 0]);
+        let mut m = reply([10, 0, 2, 15], [10, 0, 2, 2]);
         m.set(opt::ROUTER, vec![10, 0, 2, 2]);
         m.set(opt::DNS, vec![10, 0, 2, 3]);
         let l = Lease::from_message(&m).unwrap();
@@ -99,10 +105,7 @@ mod tests {
 
     #[test]
     fn fw_reads_the_lease_as_learned_from_dhcp() {
-        let mut m = Message::new(BOOTREPLY, 1, [0; 6]);
-        m.yiaddr = Ipv4Addr::new(192, 168, 1, 50);
-        m.set(opt::SERVER_ID, vec![192, 168, 1, 1]);
-        m.set(opt::SUBNET_MASK, vec![255, 255, 255, 0]);
+        let mut m = reply([192, 168, 1, 50], [192, 168, 1, 1]);
         // 0.0.0.0/1 and 128.0.0.0/1 via the router: the TunnelVision pair
         m.set(
             opt::CLASSLESS_ROUTES,

@@ -4,7 +4,7 @@
 
 use crate::dhcp::core::frame;
 use crate::packet::{self, ETH_P_ARP, ETH_P_IP};
-use rustix::net::{AddressFamily, RecvFlags, SocketAddrV4, SocketFlags, SocketType};
+use rustix::net::{AddressFamily, RecvFlags, SocketAddrV4};
 use std::io;
 use std::net::{Ipv4Addr, UdpSocket};
 use std::os::fd::{AsFd, OwnedFd};
@@ -52,12 +52,7 @@ pub fn recv_frame(fd: impl AsFd, buf: &mut [u8]) -> Option<usize> {
 
 /// A UDP socket on port 68 bound to the interface, for unicast renewals.
 pub fn udp_socket(ifname: &str) -> io::Result<UdpSocket> {
-    let fd = rustix::net::socket_with(
-        AddressFamily::INET,
-        SocketType::DGRAM,
-        SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
-        None,
-    )?;
+    let fd = crate::packet::nonblocking_dgram(AddressFamily::INET)?;
     // each as before: a refused option costs only what it is for
     let _ = rustix::net::sockopt::set_socket_reuseaddr(&fd, true);
     let _ = rustix::net::sockopt::set_socket_broadcast(&fd, true);
