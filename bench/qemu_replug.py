@@ -25,6 +25,19 @@ HAS = "ip -4 addr show dev eth0 | grep -q 10.0.2.15"
 SETTLE = float(os.environ.get("SETTLE", "10"))
 
 
+
+def edge(vm, mon, pos, wait_loop, link, word):
+    """Start a guest loop that waits for the change (`wait_loop`) and then
+    says `word`, pull or replug the cable, and return how long the guest
+    took to see it (and the new console position)."""
+    half = len(word) // 2
+    vm.send(f"{wait_loop}; do usleep 20000; done; echo {word[:half]}''{word[half:]}\n")
+    time.sleep(0.3)  # the loop is running
+    t0 = time.monotonic() - vm.t0
+    monitor(mon, f"set_link n0 {link}")
+    t, pos = vm.wait_for(f"{word}\r\n".encode(), 60, pos)
+    return t - t0, pos
+
 def sh_file(root, path, body):
     p = os.path.join(root, path)
     os.makedirs(os.path.dirname(p), exist_ok=True)
@@ -111,19 +124,11 @@ def measure(initrd, tmp):
             # settled: zcip_eth0 has claimed its address after the last
             # replug (up to ~9 s of probes and announcements), fw is done
             time.sleep(SETTLE)
-            vm.send(f"while {HAS}; do usleep 20000; done; echo GO''NE{i}\n")
-            time.sleep(0.3)  # the loop is running
-            t_off = time.monotonic() - vm.t0
-            monitor(mon, "set_link n0 off")
-            t_gone, pos = vm.wait_for(f"GONE{i}\r\n".encode(), 60, pos)
-            pull.append(t_gone - t_off)
+            took, pos = edge(vm, mon, pos, f"while {HAS}", "off", f"GONE{i}")
+            pull.append(took)
             time.sleep(1.5)
-            vm.send(f"while ! {HAS}; do usleep 20000; done; echo BA''CK{i}\n")
-            time.sleep(0.3)  # the loop is running
-            t_on = time.monotonic() - vm.t0
-            monitor(mon, "set_link n0 on")
-            t_back, pos = vm.wait_for(f"BACK{i}\r\n".encode(), 60, pos)
-            replug.append(t_back - t_on)
+            took, pos = edge(vm, mon, pos, f"while ! {HAS}", "on", f"BACK{i}")
+            replug.append(took)
             print(f"# {os.path.basename(initrd)}: pull {pull[-1]:.3f}s, replug {replug[-1]:.3f}s", file=sys.stderr)
     except TimeoutError:
         print(vm.buf[-3000:].decode(errors="replace"), file=sys.stderr)
