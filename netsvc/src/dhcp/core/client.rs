@@ -558,6 +558,19 @@ impl Client {
 mod tests {
     use super::*;
 
+    /// The new network's server offers NEW_IP at `offer` and acknowledges
+    /// it at `ack`: what the client does on the ACK.
+    fn offer_then_ack(c: &mut Client, offer: Duration, ack: Duration) -> Vec<Action> {
+        c.handle(
+            offer,
+            Event::Packet(&reply_from(c, MsgType::Offer, NEW_IP, NEW_SERVER, 600)),
+        );
+        c.handle(
+            ack,
+            Event::Packet(&reply_from(c, MsgType::Ack, NEW_IP, NEW_SERVER, 600)),
+        )
+    }
+
     /// A client of seed `seed` started with no lease remembered, and what
     /// its start did.
     fn started(seed: u64, link_up: bool) -> (Client, Vec<Action>) {
@@ -992,14 +1005,7 @@ mod tests {
             "the NAKed address is not asked for"
         );
         assert!(c.lease().is_none());
-        c.handle(
-            s(12.02),
-            Event::Packet(&reply_from(&c, MsgType::Offer, NEW_IP, NEW_SERVER, 600)),
-        );
-        let a = c.handle(
-            s(12.03),
-            Event::Packet(&reply_from(&c, MsgType::Ack, NEW_IP, NEW_SERVER, 600)),
-        );
+        let a = offer_then_ack(&mut c, s(12.02), s(12.03));
         assert!(matches!(&a[0], Action::Bound(l) if l.ip == NEW_IP), "{a:?}");
         // a NAK after the REQUESTs ended (same exchange) counts too
         let (mut c, _) = replugged();
@@ -1273,14 +1279,7 @@ mod tests {
         c.handle(s(20.0), Event::LinkDown);
         c.handle(s(22.0), Event::LinkUp);
         silence(&mut c, s(23.0));
-        c.handle(
-            s(23.01),
-            Event::Packet(&reply_from(&c, MsgType::Offer, NEW_IP, NEW_SERVER, 600)),
-        );
-        let a = c.handle(
-            s(23.02),
-            Event::Packet(&reply_from(&c, MsgType::Ack, NEW_IP, NEW_SERVER, 600)),
-        );
+        let a = offer_then_ack(&mut c, s(23.01), s(23.02));
         assert_eq!(a, [Action::SendArpProbe(NEW_IP)]);
         assert_eq!(c.lease().map(|l| l.ip), Some(IP));
         let log = silence(&mut c, s(26.0));
