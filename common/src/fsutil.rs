@@ -140,6 +140,15 @@ pub fn read_text_checked(path: &Path, max: u64) -> Result<Option<String>, String
     ))
 }
 
+/// A new, empty directory `ferrite-TAG-PID` under the system's temporary
+/// directory (what was there before is removed): for unit tests.
+pub fn scratch_dir(tag: &str) -> io::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("ferrite-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,10 +156,7 @@ mod tests {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     fn tempdir(tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("ferrite-fsutil-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir
+        scratch_dir(&format!("fsutil-{tag}")).unwrap()
     }
 
     fn leftovers(dir: &Path) -> Vec<String> {

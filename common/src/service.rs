@@ -71,9 +71,7 @@ mod tests {
 
     #[test]
     fn bad_args_files_are_refused_with_the_reason() {
-        let d = std::env::temp_dir().join(format!("common-args-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
+        let d = crate::fsutil::scratch_dir("args").unwrap();
         let p = d.join("args");
         assert_eq!(check_args_file(&p).unwrap(), "");
         let cases: [(&[u8], Result<&str, &str>); 5] = [

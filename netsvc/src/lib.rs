@@ -167,8 +167,7 @@ mod tests {
 
     #[test]
     fn a_poke_to_a_runsv_still_starting_waits_in_the_queue_not_in_a_sleep() {
-        let dir = std::env::temp_dir().join(format!("ferrite-poke-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = common::fsutil::scratch_dir("poke").unwrap();
         std::fs::create_dir_all(dir.join("supervise")).unwrap();
         let t0 = std::time::Instant::now();
         poke(&dir, "u").unwrap();
