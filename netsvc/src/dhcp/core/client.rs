@@ -1150,17 +1150,23 @@ mod tests {
         })
     }
 
-    fn checking_client(seed: u64) -> (Client, Vec<Action>) {
+    /// A client with the ARP check (`-a`), started, link up.
+    fn checking_started(seed: u64) -> (Client, Vec<Action>) {
         let mut cfg = Config::new(MAC, seed);
         cfg.arp_check = true;
         let mut c = Client::new(cfg);
-        c.handle(
+        let a = c.handle(
             s(0.0),
             Event::Start {
                 link_up: true,
                 remembered: None,
             },
         );
+        (c, a)
+    }
+
+    fn checking_client(seed: u64) -> (Client, Vec<Action>) {
+        let (mut c, _) = checking_started(seed);
         c.handle(s(0.01), Event::Packet(&reply(&c, MsgType::Offer, IP, 600)));
         let a = c.handle(s(0.02), Event::Packet(&reply(&c, MsgType::Ack, IP, 600)));
         (c, a)
@@ -1251,16 +1257,7 @@ mod tests {
 
     #[test]
     fn arp_check_of_a_new_address_keeps_the_old_lease_meanwhile() {
-        let mut cfg = Config::new(MAC, 15);
-        cfg.arp_check = true;
-        let mut c = Client::new(cfg);
-        c.handle(
-            s(0.0),
-            Event::Start {
-                link_up: true,
-                remembered: None,
-            },
-        );
+        let (mut c, _) = checking_started(15);
         c.handle(s(0.01), Event::Packet(&reply(&c, MsgType::Offer, IP, 3600)));
         c.handle(s(0.02), Event::Packet(&reply(&c, MsgType::Ack, IP, 3600)));
         silence(&mut c, s(3.0));
