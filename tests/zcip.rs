@@ -219,6 +219,12 @@ fn an_arp_flood_of_other_addresses_neither_stops_the_claim_nor_takes_it() {
         z.log()
     );
     let claimed = start.elapsed();
+    // the handler logs `config` before it adds the address: wait for that
+    assert!(
+        wait_until(Duration::from_secs(10), has_address),
+        "the handler never added the address\n{}",
+        z.log()
+    );
     // the two announcements (2 s apart), then bound: the address stays,
     // checked every 100 ms for 6 s
     let held = Instant::now();
