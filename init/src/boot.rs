@@ -19,10 +19,11 @@ pub fn log(msg: &str) {
     common::out::err(&format!("ferrite init: {msg}\n"));
 }
 
-fn mount(
-    src: &CStr,
+/// Mount `src` on `target` (made first when missing).
+pub(crate) fn mount(
+    src: impl rustix::path::Arg,
     target: &str,
-    fstype: &CStr,
+    fstype: impl rustix::path::Arg,
     flags: MountFlags,
     data: &CStr,
 ) -> io::Result<()> {
@@ -33,7 +34,7 @@ fn mount(
 }
 
 /// Whether something is mounted on `target` already (per /proc/self/mounts).
-fn is_mountpoint(target: &str) -> bool {
+pub(crate) fn is_mountpoint(target: &str) -> bool {
     fs::read_to_string("/proc/self/mounts")
         .unwrap_or_default()
         .lines()

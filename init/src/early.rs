@@ -149,10 +149,9 @@ fn mount(
     flags: rustix::mount::MountFlags,
     data: &str,
 ) -> Result<(), String> {
-    let _ = std::fs::create_dir_all(target);
     let data =
         std::ffi::CString::new(data).map_err(|_| format!("mount {target}: NUL in its options"))?;
-    rustix::mount::mount(src, target, fs, flags, data.as_c_str())
+    crate::boot::mount(src, target, fs, flags, data.as_c_str())
         .map_err(|e| format!("mount {src} on {target} ({fs}): {e}"))
 }
 

@@ -23,11 +23,7 @@ pub fn main(args: &[OsString]) -> i32 {
             return 100;
         }
     }
-    let mounted = std::fs::read_to_string("/proc/self/mounts")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.split_whitespace().nth(1) == Some(DATA));
-    if !mounted {
+    if !crate::boot::is_mountpoint(DATA) {
         common::out::err("factory-reset: no data partition on /data: this box does not boot from a disk image, nothing to reset\n");
         return 111;
     }

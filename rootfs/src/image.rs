@@ -100,6 +100,19 @@ impl Tree {
         Ok(())
     }
 
+    /// The tree as a gzipped cpio newc file at `path`.
+    pub fn write_cpio_gz(&self, path: &Path) -> Result<(), String> {
+        let file = fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut gz = flate2::write::GzEncoder::new(
+            std::io::BufWriter::new(file),
+            flate2::Compression::best(),
+        );
+        self.write_cpio(&mut gz)
+            .and_then(|_| gz.finish())
+            .and_then(|mut w| w.flush())
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+
     pub fn manifest(&self) -> String {
         let mut s = String::new();
         for (path, node) in &self.nodes {
@@ -429,14 +442,7 @@ pub fn build(board: &Board, board_dir: &Path, inputs: &Inputs) -> Result<Tree, S
     }
 
     fs::create_dir_all(&inputs.out).map_err(|e| format!("{}: {e}", inputs.out.display()))?;
-    let cpio_path = inputs.out.join("initramfs.cpio.gz");
-    let file = fs::File::create(&cpio_path).map_err(|e| format!("{}: {e}", cpio_path.display()))?;
-    let mut gz =
-        flate2::write::GzEncoder::new(std::io::BufWriter::new(file), flate2::Compression::best());
-    t.write_cpio(&mut gz)
-        .and_then(|_| gz.finish())
-        .and_then(|mut w| w.flush())
-        .map_err(|e| format!("{}: {e}", cpio_path.display()))?;
+    t.write_cpio_gz(&inputs.out.join("initramfs.cpio.gz"))?;
     fs::write(inputs.out.join("contents.txt"), t.manifest()).map_err(|e| e.to_string())?;
     if let Some(kernel_image) = kernel_image {
         let kdst = inputs.out.join("vmlinuz");
@@ -486,15 +492,7 @@ fn disk_images(
     let wanted: Vec<String> = disk.modules.iter().chain(&board.modules).cloned().collect();
     let listed = add_modules(&mut initrd, &wanted, modules_dir)?;
     initrd.file("etc/modules", 0o644, listed.into_bytes());
-    let path = out.join("initrd.cpio.gz");
-    let file = fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut gz =
-        flate2::write::GzEncoder::new(std::io::BufWriter::new(file), flate2::Compression::best());
-    initrd
-        .write_cpio(&mut gz)
-        .and_then(|_| gz.finish())
-        .and_then(|mut w| w.flush())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    initrd.write_cpio_gz(&out.join("initrd.cpio.gz"))?;
     crate::disk::images(&root, &board.name, u64::from(disk.data_mib) << 20, out)?;
     fs::write(
         out.join("cmdline"),

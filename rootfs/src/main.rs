@@ -223,11 +223,7 @@ fn run() -> Result<i32, String> {
             t.nodes.remove("");
             t.char_dev("dev/console", 0o600, 5, 1);
             t.char_dev("dev/null", 0o666, 1, 3);
-            let f = std::fs::File::create(out).map_err(|e| format!("{out}: {e}"))?;
-            let mut gz = flate2::write::GzEncoder::new(f, flate2::Compression::best());
-            t.write_cpio(&mut gz)
-                .and_then(|_| gz.finish())
-                .map_err(|e| e.to_string())?;
+            t.write_cpio_gz(Path::new(out))?;
             Ok(0)
         }
         "monitor" => {
