@@ -7,8 +7,11 @@
 //! (upper directory on data) unless `ferrite.failsafe` is given, binds
 //! `/var/lib/ferrite` to data, puts tmpfs on `/tmp` and `/var/log`, moves
 //! `/dev`, `/proc`, `/sys` and `/run` over and becomes the root's own init.
-//! A data partition that cannot be mounted costs persistence, never the
-//! boot: the console says so and the image's defaults run.
+//! Before it mounts data it checks it with the root's `e2fsck -p` (then
+//! `-y`), and a partition with no file system (new, zeroed) or one that
+//! cannot be repaired is made anew with the root's `mke2fs`: the box boots
+//! with the image's defaults and the console says so. Without e2fsprogs in
+//! the root, or when even that fails, the boot goes on without persistence.
 
 use common::partition::{gpt, mbr, Partition, SECTOR};
 use std::io::{Read, Seek, SeekFrom};
@@ -157,29 +160,155 @@ fn mount(
 
 const NEW: &str = "/newroot";
 
+/// The disk image's own early-boot words in its initramfs (`root=` and the
+/// board's `ferrite.failsafe`), read before the kernel command line's.
+pub const IMAGE_WORDS: &str = "/etc/ferrite/early";
+
+/// ext2/3/4: the superblock starts 1024 bytes in; its magic 0xEF53 (little
+/// endian) is at byte 56 of it. No magic: a new, zeroed or foreign
+/// partition, which nothing could check.
+pub fn has_ext_superblock(head: &[u8]) -> bool {
+    head.get(1024 + 56..1024 + 58) == Some(&[0x53, 0xef][..])
+}
+
+/// What `e2fsck -p`'s exit status means for the boot (its bits, e2fsck(8)).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Checked {
+    /// 0: clean
+    Clean,
+    /// 1, 2, 3: errors found and fixed
+    Fixed,
+    /// 4 and up (left uncorrected, operational error, cancelled), or killed
+    NotFixed,
+}
+
+pub fn checked(status: Option<i32>) -> Checked {
+    match status {
+        Some(0) => Checked::Clean,
+        Some(1..=3) => Checked::Fixed,
+        _ => Checked::NotFixed,
+    }
+}
+
+/// The root's e2fsprogs (`[disk] packages = ["e2fsprogs"]` in the board):
+/// they run inside the new root, where their libraries are, through
+/// `chpst -/` (this binary, found before /proc moved).
+struct Tools {
+    exe: Option<std::path::PathBuf>,
+}
+
+impl Tools {
+    fn path(&self, prog: &str) -> Option<String> {
+        self.exe.as_ref()?;
+        ["/sbin", "/usr/sbin"]
+            .iter()
+            .map(|d| format!("{d}/{prog}"))
+            .find(|p| Path::new(&format!("{NEW}{p}")).is_file())
+    }
+
+    /// Run `prog` of the new root; None when it is not there or did not run.
+    fn run(&self, prog: &str, args: &[&str]) -> Option<Option<i32>> {
+        use std::os::unix::process::CommandExt;
+        let (exe, path) = (self.exe.as_ref()?, self.path(prog)?);
+        let status = std::process::Command::new(exe)
+            .arg0("chpst")
+            .args(["-/", NEW, &path])
+            .args(args)
+            .status();
+        match status {
+            Ok(s) => Some(s.code()),
+            Err(e) => {
+                log(&format!("cannot run {path}: {e}"));
+                None
+            }
+        }
+    }
+
+    /// A new, empty ext4 file system on `dev` (a path inside the new root).
+    fn make(&self, dev: &str) -> bool {
+        let label = "ferrite-data";
+        matches!(
+            self.run("mke2fs", &["-q", "-F", "-t", "ext4", "-L", label, dev]),
+            Some(Some(0))
+        )
+    }
+}
+
+/// Check the data partition `dev` (e2fsck -p, then -y if that could not
+/// fix it), or make it anew when it holds no file system or one that
+/// cannot be repaired. Returns whether it was made anew; Err when it is
+/// unusable and cannot be made.
+fn prepare_data(tools: &Tools, dev: &str) -> Result<bool, String> {
+    let mut head = vec![0u8; 2048];
+    let readable = std::fs::File::open(format!("{NEW}{dev}"))
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok();
+    if !readable || !has_ext_superblock(&head) {
+        if tools.path("mke2fs").is_none() {
+            return Err("it holds no file system and the image has no mke2fs to make one".into());
+        }
+        if !tools.make(dev) {
+            return Err("it holds no file system and mke2fs failed".into());
+        }
+        log(&format!("data partition {dev} held no file system (new or wiped): made an empty ext4 one; booting with the image's defaults"));
+        return Ok(true);
+    }
+    if tools.path("e2fsck").is_none() {
+        return Ok(false);
+    }
+    match tools.run("e2fsck", &["-p", dev]).map(checked) {
+        Some(Checked::Clean) | None => return Ok(false),
+        Some(Checked::Fixed) => {
+            log(&format!("data partition {dev}: e2fsck fixed errors"));
+            return Ok(false);
+        }
+        Some(Checked::NotFixed) => {}
+    }
+    log(&format!(
+        "data partition {dev}: e2fsck -p could not fix it; trying e2fsck -y"
+    ));
+    if checked(tools.run("e2fsck", &["-y", "-f", dev]).flatten()) != Checked::NotFixed {
+        return Ok(false);
+    }
+    if !tools.make(dev) {
+        return Err("it cannot be repaired, and mke2fs failed".into());
+    }
+    log(&format!("data partition {dev} could not be repaired: made an empty ext4 one, its old contents are lost; booting with the image's defaults"));
+    Ok(true)
+}
+
 /// The data partition's part: overlay on /etc, /var/lib/ferrite. False
-/// when it could not be mounted (the image's defaults then).
-fn mount_data(plan: &Plan) -> bool {
+/// when it could not be mounted (the image's defaults then). `dev` is its
+/// device inside the new root (/dev has moved there).
+fn mount_data(plan: &Plan, dev: &str, tools: &Tools) -> bool {
     use rustix::mount::MountFlags;
-    let Some(dev) = wait_for(&plan.data) else {
-        log(&format!(
-            "no data partition {:?}: running with the image's defaults, nothing persists",
-            plan.data
-        ));
-        return false;
+    let defaults = "running with the image's defaults, nothing persists";
+    let made = match prepare_data(tools, dev) {
+        Ok(made) => made,
+        Err(e) => {
+            log(&format!("data partition {dev}: {e}: {defaults}"));
+            return false;
+        }
     };
     let data = format!("{NEW}{}", crate::factory_reset::DATA);
-    if let Err(e) = mount(
-        &format!("/dev/{dev}"),
-        &data,
-        "ext4",
-        MountFlags::NOSUID | MountFlags::NODEV,
-        "",
-    ) {
-        log(&format!(
-            "data partition /dev/{dev}: {e}: running with the image's defaults, nothing persists"
-        ));
-        return false;
+    let mount_it = || {
+        mount(
+            &format!("{NEW}{dev}"),
+            &data,
+            "ext4",
+            MountFlags::NOSUID | MountFlags::NODEV,
+            "",
+        )
+    };
+    if let Err(e) = mount_it() {
+        // a file system that passed its check and still does not mount
+        // (a feature this kernel lacks, say) is made anew only once
+        let again = !made && tools.make(dev) && mount_it().is_ok();
+        if !again {
+            log(&format!("data partition {dev}: {e}: {defaults}"));
+            return false;
+        }
+        log(&format!("data partition {dev} did not mount ({e}): made an empty ext4 one; booting with the image's defaults"));
     }
     // `ferrite factory-reset` left a mark: the changes to /etc go
     let mark = format!("{data}/{}", crate::factory_reset::MARK);
@@ -233,7 +362,26 @@ pub fn switch_root(plan: &Plan) -> String {
         return e;
     }
     log(&format!("root /dev/{root} mounted read-only"));
-    mount_data(plan);
+    let tools = Tools {
+        exe: std::env::current_exe().ok(),
+    };
+    let data = wait_for(&plan.data);
+    if data.is_none() {
+        log(&format!(
+            "no data partition {:?}: running with the image's defaults, nothing persists",
+            plan.data
+        ));
+    }
+    // /dev, /proc, /sys and /run go over first: the data partition's
+    // checker runs inside the new root and needs them there
+    for m in ["/dev", "/proc", "/sys", "/run"] {
+        if let Err(e) = rustix::mount::mount_move(m, format!("{NEW}{m}").as_str()) {
+            log(&format!("moving {m}: {e}"));
+        }
+    }
+    if let Some(dev) = data {
+        mount_data(plan, &format!("/dev/{dev}"), &tools);
+    }
     for (target, opts) in [("/tmp", "mode=1777"), ("/var/log", "mode=0755")] {
         if let Err(e) = mount(
             "tmpfs",
@@ -243,11 +391,6 @@ pub fn switch_root(plan: &Plan) -> String {
             opts,
         ) {
             log(&e);
-        }
-    }
-    for m in ["/dev", "/proc", "/sys", "/run"] {
-        if let Err(e) = rustix::mount::mount_move(m, format!("{NEW}{m}").as_str()) {
-            log(&format!("moving {m}: {e}"));
         }
     }
     // the new root becomes / (what switch_root does; the initramfs' files
@@ -287,6 +430,27 @@ mod tests {
             None,
             "the last root= counts"
         );
+    }
+
+    #[test]
+    fn an_ext_superblock_is_known_by_its_magic() {
+        let mut head = vec![0u8; 2048];
+        assert!(!has_ext_superblock(&head), "zeroed");
+        head[1024 + 56] = 0x53;
+        head[1024 + 57] = 0xef;
+        assert!(has_ext_superblock(&head));
+        assert!(!has_ext_superblock(&head[..1070]), "short read");
+    }
+
+    #[test]
+    fn e2fsck_exit_codes() {
+        assert_eq!(checked(Some(0)), Checked::Clean);
+        assert_eq!(checked(Some(1)), Checked::Fixed);
+        assert_eq!(checked(Some(2)), Checked::Fixed);
+        assert_eq!(checked(Some(4)), Checked::NotFixed);
+        assert_eq!(checked(Some(8)), Checked::NotFixed);
+        assert_eq!(checked(Some(12)), Checked::NotFixed);
+        assert_eq!(checked(None), Checked::NotFixed, "killed by a signal");
     }
 
     #[test]

@@ -51,6 +51,11 @@ pub struct Disk {
     /// Size of the data partition, MiB (8 to 65536).
     #[serde(default = "default_data_mib")]
     pub data_mib: u32,
+    /// Boot with the overlay off: `/etc` is the image's and changes to it
+    /// go nowhere (the kernel command line's `ferrite.failsafe` does the
+    /// same for one boot). The lease state still persists.
+    #[serde(default)]
+    pub failsafe: bool,
 }
 
 fn default_data_mib() -> u32 {

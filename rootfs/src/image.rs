@@ -480,6 +480,15 @@ fn disk_images(
     for d in ["data", "var/lib/ferrite", "var/log"] {
         root.dir(d, 0o755);
     }
+    // a board without a real-time clock boots in 1970: e2fsck must not
+    // take a last-mount time "in the future" for damage
+    if !root.nodes.contains_key("etc/e2fsck.conf") {
+        root.file(
+            "etc/e2fsck.conf",
+            0o644,
+            b"[options]\n\tbroken_system_clock = 1\n".to_vec(),
+        );
+    }
     // the initramfs: ferrite, the modules to reach the disk, nothing else
     let mut initrd = Tree::default();
     for d in ["bin", "sbin", "etc", "proc", "sys", "dev", "run", "newroot"] {
@@ -492,6 +501,18 @@ fn disk_images(
     let wanted: Vec<String> = disk.modules.iter().chain(&board.modules).cloned().collect();
     let listed = add_modules(&mut initrd, &wanted, modules_dir)?;
     initrd.file("etc/modules", 0o644, listed.into_bytes());
+    // early boot's own words, before the kernel command line's: where the
+    // root is (so a boot loader's line needs no root=), and the board's
+    // failsafe
+    let mut early = format!("root=PARTLABEL={}", crate::disk::ROOT_NAME);
+    if disk.failsafe {
+        early.push_str(" ferrite.failsafe");
+    }
+    initrd.file(
+        "etc/ferrite/early",
+        0o644,
+        format!("{early}\n").into_bytes(),
+    );
     initrd.write_cpio_gz(&out.join("initrd.cpio.gz"))?;
     crate::disk::images(&root, &board.name, u64::from(disk.data_mib) << 20, out)?;
     fs::write(

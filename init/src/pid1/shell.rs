@@ -114,8 +114,16 @@ fn disk_root() {
     if !Path::new("/newroot").is_dir() {
         return;
     }
-    let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
-    if let Some(plan) = crate::early::plan(&cmdline) {
+    // the image's words first: the kernel command line's win
+    let words = [crate::early::IMAGE_WORDS, "/proc/cmdline"]
+        .map(|f| {
+            common::fsutil::read_text_checked(Path::new(f), 4096)
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+        })
+        .join(" ");
+    if let Some(plan) = crate::early::plan(&words) {
         let why = crate::early::switch_root(&plan);
         log(&format!("cannot boot from the disk: {why}"));
     }
