@@ -856,3 +856,59 @@ fn power_cuts_while_data_is_written_leave_every_file_whole() {
     );
     assert!(bad.is_empty(), "{bad:#?}");
 }
+
+/// A board with `[disk] failsafe = true` and `logs_mib = 8`: /etc is the
+/// image's, read-only, while the lease state still persists; the logs live
+/// on the data partition within their share and outlive a reboot.
+#[test]
+fn a_failsafe_board_keeps_etc_as_built_and_capped_logs_on_data() {
+    if !image_ready("qemu-x86_64") {
+        return;
+    }
+    let dir = TempDir::new("disk-failsafe");
+    let text = default_board_text().replace(
+        "data_mib = 64\n",
+        "data_mib = 64\nfailsafe = true\nlogs_mib = 8\n",
+    );
+    assert!(text.contains("logs_mib = 8"), "the default board has [disk]");
+    let images = dir.join("image");
+    let board = build_x86_image(&text, &images);
+    let disk = dir.join("disk.img");
+    std::fs::copy(images.join("disk.img"), &disk).unwrap();
+    let mut vm = Vm::boot_image(&board, &images, false, Some(&disk));
+    vm.expect("logs kept on the data partition", BOOT);
+    vm.expect("failsafe: /etc is the image's", BOOT);
+    vm.login(BOOT);
+    vm.says(
+        "echo x > /etc/ferrite-test 2>&1; echo wrote=$?\n",
+        &["Read-only file system", "wrote=1"],
+    );
+    // each logger's share of the 8 MiB: 4 files of at most s bytes
+    let log = "/var/log/service/dhcp_eth0";
+    vm.says(
+        &format!("i=0; while [ $i -lt 120 ] && ! grep -q 'lease of' {log}/current; do sleep 0.25; i=$((i+1)); done; grep -c 'lease of' {log}/current; cat {log}/config; grep ' /var/log ' /proc/mounts | cut -d' ' -f1\n"),
+        &["logs_mib", "n3", "/dev/vda2"],
+    );
+    vm.says("sync; reboot\n", &["reboot: stopping services"]);
+    vm.expect("logs kept on the data partition", BOOT);
+    vm.login(BOOT);
+    // the first boot's lines are still there, and the second boot's come
+    // after them (its DHCP remembers the lease: INIT-REBOOT)
+    vm.says(
+        &format!("i=0; while [ $i -lt 120 ] && ! grep -q remembered {log}/current; do sleep 0.25; i=$((i+1)); done; echo boots=$(cat {log}/current {log}/@* 2>/dev/null | grep -c 'ferrite init\\|lease of'); grep -o 'lease of [0-9.]* remembered' {log}/current\n"),
+        &["lease of 10.0.2.15 remembered"],
+    );
+    let out = vm.output();
+    let boots: u32 = out
+        .rsplit("boots=")
+        .next()
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(boots >= 2, "lines of both boots in the log: {boots}");
+    vm.send("poweroff\n");
+    vm.shuts_down(
+        "ferrite init: power off: stopping services",
+        "QEMU did not exit after poweroff",
+    );
+}

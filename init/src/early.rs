@@ -30,6 +30,8 @@ pub struct Plan {
     pub data: Spec,
     /// `ferrite.failsafe`: no overlay, the image's /etc as it is
     pub failsafe: bool,
+    /// `ferrite.logs=data`: /var/log on the data partition, not tmpfs
+    pub logs_on_data: bool,
 }
 
 fn spec(v: &str) -> Option<Spec> {
@@ -47,6 +49,7 @@ pub fn plan(cmdline: &str) -> Option<Plan> {
     let mut root = None;
     let mut data = Spec::PartLabel("ferrite-data".into());
     let mut failsafe = false;
+    let mut logs_on_data = false;
     for w in cmdline.split_ascii_whitespace() {
         if let Some(v) = w.strip_prefix("root=") {
             root = spec(v);
@@ -56,12 +59,15 @@ pub fn plan(cmdline: &str) -> Option<Plan> {
             }
         } else if w == "ferrite.failsafe" {
             failsafe = true;
+        } else if let Some(v) = w.strip_prefix("ferrite.logs=") {
+            logs_on_data = v == "data";
         }
     }
     Some(Plan {
         root: root?,
         data,
         failsafe,
+        logs_on_data,
     })
 }
 
@@ -325,6 +331,14 @@ fn mount_data(plan: &Plan, dev: &str, tools: &Tools) -> bool {
     {
         log(&format!("/var/lib/ferrite: {e}"));
     }
+    if plan.logs_on_data {
+        let logs = format!("{data}/log");
+        let _ = std::fs::create_dir_all(&logs);
+        match rustix::mount::mount_bind(logs.as_str(), format!("{NEW}/var/log").as_str()) {
+            Ok(()) => log("logs kept on the data partition"),
+            Err(e) => log(&format!("/var/log on data: {e}: logs in RAM")),
+        }
+    }
     if plan.failsafe {
         log("failsafe: /etc is the image's, changes go nowhere");
         return true;
@@ -379,10 +393,12 @@ pub fn switch_root(plan: &Plan) -> String {
             log(&format!("moving {m}: {e}"));
         }
     }
-    if let Some(dev) = data {
-        mount_data(plan, &format!("/dev/{dev}"), &tools);
+    let mounted = data.is_some_and(|dev| mount_data(plan, &format!("/dev/{dev}"), &tools));
+    let mut tmpfs = vec![("/tmp", "mode=1777")];
+    if !(mounted && plan.logs_on_data) {
+        tmpfs.push(("/var/log", "mode=0755"));
     }
-    for (target, opts) in [("/tmp", "mode=1777"), ("/var/log", "mode=0755")] {
+    for (target, opts) in tmpfs {
         if let Err(e) = mount(
             "tmpfs",
             &format!("{NEW}{target}"),
@@ -424,6 +440,17 @@ mod tests {
         assert_eq!(p.root, Spec::PartUuid("abcd-01".into()));
         assert_eq!(p.data, Spec::PartUuid("abcd-02".into()));
         assert!(p.failsafe);
+        assert!(!p.logs_on_data);
+        assert!(
+            plan("root=PARTLABEL=r ferrite.logs=data")
+                .unwrap()
+                .logs_on_data
+        );
+        assert!(
+            !plan("root=PARTLABEL=r ferrite.logs=data ferrite.logs=ram")
+                .unwrap()
+                .logs_on_data
+        );
         assert_eq!(plan("root=PARTLABEL="), None);
         assert_eq!(
             plan("root=PARTLABEL=é root=x"),

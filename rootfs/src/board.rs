@@ -56,6 +56,12 @@ pub struct Disk {
     /// same for one boot). The lease state still persists.
     #[serde(default)]
     pub failsafe: bool,
+    /// Keep the services' logs on the data partition in at most this many
+    /// MiB together (each logger without its own `log/config` gets an
+    /// equal share); 0, the default, keeps them in RAM (tmpfs), which
+    /// spares the flash.
+    #[serde(default)]
+    pub logs_mib: u32,
 }
 
 fn default_data_mib() -> u32 {

@@ -195,6 +195,79 @@ pub fn images(tree: &Tree, board: &str, data_bytes: u64, out: &Path) -> Result<(
     )
 }
 
+/// The most one logger keeps under svlogd's `s`/`n` policy: the current
+/// file and `n` old ones of at most `s` bytes (svlogd's defaults: 1 MB, 10).
+fn log_bytes(config: &str) -> u64 {
+    let (mut size, mut num) = (1_000_000u64, 10u64);
+    for line in config.lines() {
+        let mut chars = line.chars();
+        match (chars.next(), chars.as_str().trim().parse::<u64>()) {
+            (Some('s'), Ok(v)) => size = v,
+            (Some('n'), Ok(v)) => num = v,
+            _ => {}
+        }
+    }
+    size.saturating_mul(num.saturating_add(1))
+}
+
+/// Old files each logger keeps when the board caps the logs.
+const CAPPED_OLD_FILES: u64 = 3;
+/// svlogd's smallest useful file.
+const MIN_LOG_FILE: u64 = 4096;
+
+/// Logs on the data partition (`[disk] logs_mib`): give every service's
+/// logger that has no policy of its own (`log/config`) an equal share of
+/// `budget` bytes, after what the loggers with a policy may keep. Returns
+/// each logger's most bytes; an error when the budget cannot hold them.
+pub fn cap_logs(tree: &mut Tree, budget: u64) -> Result<Vec<(String, u64)>, String> {
+    let loggers: Vec<String> = tree
+        .nodes
+        .keys()
+        .filter_map(|k| k.strip_prefix("etc/service/")?.strip_suffix("/log/run"))
+        .filter(|name| !name.contains('/'))
+        .map(String::from)
+        .collect();
+    let mut fixed = 0u64;
+    let mut free = Vec::new();
+    let mut caps = Vec::new();
+    for name in &loggers {
+        match tree.nodes.get(&format!("etc/service/{name}/log/config")) {
+            Some(Node::File(_, text)) => {
+                let most = log_bytes(&String::from_utf8_lossy(text));
+                fixed = fixed.saturating_add(most);
+                caps.push((name.clone(), most));
+            }
+            _ => free.push(name.clone()),
+        }
+    }
+    let left = budget.checked_sub(fixed).ok_or_else(|| {
+        format!("[disk] logs_mib: the loggers with their own log/config alone keep {fixed} bytes, more than the {budget} given")
+    })?;
+    if !free.is_empty() {
+        let share = left / free.len() as u64;
+        let size = share / (CAPPED_OLD_FILES + 1);
+        if size < MIN_LOG_FILE {
+            return Err(format!(
+                "[disk] logs_mib: {budget} bytes leave {size} bytes per log file for {} loggers (at least {MIN_LOG_FILE})",
+                free.len()
+            ));
+        }
+        for name in free {
+            let text = format!(
+                "# [disk] logs_mib: this logger's share of the data partition\ns{size}\nn{CAPPED_OLD_FILES}\n"
+            );
+            tree.file(
+                &format!("etc/service/{name}/log/config"),
+                0o644,
+                text.into_bytes(),
+            );
+            caps.push((name, size * (CAPPED_OLD_FILES + 1)));
+        }
+    }
+    caps.sort();
+    Ok(caps)
+}
+
 /// The disk `ferrite-rootfs qemu` boots: `qemu-disk.img` next to the
 /// image. Made from `disk.img` the first time; after a rebuild only its
 /// root partition is rewritten with the new `root.img` (an upgrade as a box
@@ -252,6 +325,37 @@ pub fn live_copy(out: &Path) -> Result<std::path::PathBuf, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capped_logs_share_the_budget_and_keep_their_own_policies() {
+        let mut t = Tree::default();
+        t.link("etc/service/a/log/run", "/bin/ferrite");
+        t.link("etc/service/b/log/run", "/bin/ferrite");
+        t.link("etc/service/c/log/run", "/bin/ferrite");
+        t.file("etc/service/c/log/config", 0o644, b"s65536\nn2\n".to_vec());
+        t.link("etc/service/nolog/run", "/bin/ferrite");
+        let caps = cap_logs(&mut t, 4 << 20).unwrap();
+        let share = ((4u64 << 20) - 3 * 65536) / 2 / 4;
+        assert_eq!(
+            caps,
+            vec![
+                ("a".into(), share * 4),
+                ("b".into(), share * 4),
+                ("c".into(), 3 * 65536)
+            ]
+        );
+        assert!(caps.iter().map(|c| c.1).sum::<u64>() <= 4 << 20);
+        match t.nodes.get("etc/service/a/log/config") {
+            Some(Node::File(_, text)) => {
+                assert!(String::from_utf8_lossy(text).contains(&format!("s{share}\nn3\n")))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!t.nodes.contains_key("etc/service/nolog/log/config"));
+        let err = cap_logs(&mut t, 65536).unwrap_err();
+        assert!(err.contains("logs_mib"), "{err}");
+        assert_eq!(log_bytes(""), 11_000_000, "svlogd's defaults");
+    }
 
     #[test]
     fn guids_are_stable_and_distinct() {

@@ -480,6 +480,16 @@ fn disk_images(
     for d in ["data", "var/lib/ferrite", "var/log"] {
         root.dir(d, 0o755);
     }
+    if disk.logs_mib > 0 {
+        if disk.logs_mib > disk.data_mib / 2 {
+            return Err(format!(
+                "[disk] logs_mib = {}: at most half the data partition ({} MiB)",
+                disk.logs_mib,
+                disk.data_mib / 2
+            ));
+        }
+        crate::disk::cap_logs(&mut root, u64::from(disk.logs_mib) << 20)?;
+    }
     // a board without a real-time clock boots in 1970: e2fsck must not
     // take a last-mount time "in the future" for damage
     if !root.nodes.contains_key("etc/e2fsck.conf") {
@@ -507,6 +517,9 @@ fn disk_images(
     let mut early = format!("root=PARTLABEL={}", crate::disk::ROOT_NAME);
     if disk.failsafe {
         early.push_str(" ferrite.failsafe");
+    }
+    if disk.logs_mib > 0 {
+        early.push_str(" ferrite.logs=data");
     }
     initrd.file(
         "etc/ferrite/early",
