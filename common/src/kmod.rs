@@ -30,60 +30,10 @@ pub fn name_of_file(file: &str) -> Option<String> {
     (!stem.is_empty()).then(|| canonical(stem))
 }
 
-/// Read a little- or big-endian unsigned integer of `n` bytes at `at`.
-fn uint(b: &[u8], at: usize, n: usize, big: bool) -> Option<u64> {
-    let s = b.get(at..at.checked_add(n)?)?;
-    let mut v = 0u64;
-    for i in 0..n {
-        let byte = if big { s[i] } else { s[n - 1 - i] };
-        v = (v << 8) | byte as u64;
-    }
-    Some(v)
-}
-
-/// The bytes of the ELF section called `want` (32- or 64-bit, either byte order).
-pub fn elf_section<'a>(elf: &'a [u8], want: &str) -> Option<&'a [u8]> {
-    if elf.get(..4)? != b"\x7fELF" {
-        return None;
-    }
-    let wide = match elf.get(4)? {
-        1 => false,
-        2 => true,
-        _ => return None,
-    };
-    let big = match elf.get(5)? {
-        1 => false,
-        2 => true,
-        _ => return None,
-    };
-    let word = if wide { 8 } else { 4 };
-    let (shoff_at, shentsize_at) = if wide { (0x28, 0x3a) } else { (0x20, 0x2e) };
-    let shoff = usize::try_from(uint(elf, shoff_at, word, big)?).ok()?;
-    let shentsize = uint(elf, shentsize_at, 2, big)? as usize;
-    let shnum = uint(elf, shentsize_at + 2, 2, big)? as usize;
-    let shstrndx = uint(elf, shentsize_at + 4, 2, big)? as usize;
-    // name, type, flags, addr, offset, size: where offset and size are
-    let (off_at, size_at) = if wide { (24, 32) } else { (16, 20) };
-    let header = |i: usize| -> Option<(u32, &'a [u8])> {
-        let h = shoff.checked_add(i.checked_mul(shentsize)?)?;
-        let name = uint(elf, h, 4, big)? as u32;
-        let off = usize::try_from(uint(elf, h.checked_add(off_at)?, word, big)?).ok()?;
-        let size = usize::try_from(uint(elf, h.checked_add(size_at)?, word, big)?).ok()?;
-        Some((name, elf.get(off..off.checked_add(size)?)?))
-    };
-    let (_, names) = header(shstrndx)?;
-    (0..shnum).find_map(|i| {
-        let (name, data) = header(i)?;
-        let rest = names.get(name as usize..)?;
-        let end = rest.iter().position(|&b| b == 0)?;
-        (&rest[..end] == want.as_bytes()).then_some(data)
-    })
-}
-
 /// The dependencies a module file declares; `None` when it is not an ELF
 /// module with a `.modinfo` section.
 pub fn modinfo(ko: &[u8]) -> Option<ModInfo> {
-    let section = elf_section(ko, ".modinfo")?;
+    let section = crate::elf::section(ko, ".modinfo")?;
     let mut info = ModInfo::default();
     for entry in section.split(|&b| b == 0) {
         let Ok(text) = std::str::from_utf8(entry) else {

@@ -9,6 +9,7 @@
 pub mod argv;
 pub mod cstr;
 pub mod daemon;
+pub mod elf;
 pub mod errtext;
 pub mod fsutil;
 pub mod getopt;
