@@ -36,6 +36,13 @@ pub struct Board {
     /// A flashable `disk.img` as well: read-only root, data partition.
     #[serde(default)]
     pub disk: Option<Disk>,
+    /// Debian packages (of `[kernel] arch`) in the initramfs and the disk's
+    /// root alike, e.g. `["dropbear-bin", "nftables"]`: their files less
+    /// documentation, and the shared libraries their programs load from
+    /// the packages they depend on (`rootfs::packages`). Maintainer
+    /// scripts are not run.
+    #[serde(default)]
+    pub packages: Vec<String>,
 }
 
 /// `disk.img` (issue 14): a GPT with `ferrite-root` (squashfs) and
@@ -62,6 +69,10 @@ pub struct Disk {
     /// spares the flash.
     #[serde(default)]
     pub logs_mib: u32,
+    /// Debian packages in the disk's read-only root only, not in the
+    /// initramfs (e.g. `["e2fsprogs"]`); as the top-level `packages`.
+    #[serde(default)]
+    pub packages: Vec<String>,
 }
 
 fn default_data_mib() -> u32 {
@@ -193,6 +204,12 @@ impl Board {
                 ));
             }
         }
+        let disk_packages = self.disk.iter().flat_map(|d| &d.packages);
+        for p in self.packages.iter().chain(disk_packages) {
+            if !package_name(p) {
+                return Err(format!("package {p:?} is not a Debian package name"));
+            }
+        }
         for s in &self.services {
             if s.name.is_empty() || s.name.contains('/') || s.name.starts_with('.') {
                 return Err(format!("service name {:?} is not a directory name", s.name));
@@ -211,6 +228,27 @@ impl Board {
         }
         Ok(())
     }
+}
+
+/// A Debian package name (policy 5.6.7: lower case letters, digits, `+`,
+/// `-`, `.`, at least two characters, starting with a letter or digit),
+/// optionally `:ARCH`: never anything apt would read as an option.
+fn package_name(p: &str) -> bool {
+    let (name, arch) = match p.split_once(':') {
+        Some((n, a)) => (n, Some(a)),
+        None => (p, None),
+    };
+    let ok_name = name.len() >= 2
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
+    let ok_arch = arch.is_none_or(|a| {
+        !a.is_empty()
+            && a.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    });
+    ok_name && ok_arch
 }
 
 #[cfg(test)]
@@ -258,5 +296,26 @@ baud = 115200
         assert!(e.contains("debian_package"), "{e}");
         // a board whose firmware brings the kernel needs none
         Board::parse(&no_kernel, "t.toml").unwrap();
+    }
+
+    #[test]
+    fn packages_are_listed_at_the_top_and_for_the_disk() {
+        let b = Board::parse(
+            &format!("packages = [\"dropbear-bin\", \"nftables\"]\n{MINIMAL}[disk]\npackages = [\"e2fsprogs\"]\n"),
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(b.packages, ["dropbear-bin", "nftables"]);
+        assert_eq!(b.disk.unwrap().packages, ["e2fsprogs"]);
+        for bad in ["-o", "Foo", "a", "x y", "libc6:", "lib/c"] {
+            let e =
+                Board::parse(&format!("packages = [{bad:?}]\n{MINIMAL}"), "t.toml").unwrap_err();
+            assert!(e.contains("not a Debian package name"), "{bad}: {e}");
+        }
+        Board::parse(
+            &format!("packages = [\"libstdc++6:arm64\", \"g++\"]\n{MINIMAL}"),
+            "t.toml",
+        )
+        .unwrap();
     }
 }

@@ -44,6 +44,13 @@ pub fn resolve(pkg: &str, arch: &str) -> Result<String, String> {
 
 /// Download and unpack `pkg` for `arch` under `cache`; returns the unpacked root.
 pub fn debian_package(cache: &Path, pkg: &str, arch: &str) -> Result<PathBuf, String> {
+    package_spec(cache, arch, pkg, &qualified(pkg, arch))
+}
+
+/// Download the package apt calls `spec` (`libc6:arm64`, or a plain name
+/// for an `Architecture: all` package) and unpack it under
+/// `cache/ARCH/PKG`; returns the unpacked root.
+pub fn package_spec(cache: &Path, arch: &str, pkg: &str, spec: &str) -> Result<PathBuf, String> {
     let dir = cache.join(arch).join(pkg);
     let root = dir.join("root");
     if dir.join(".done").exists() {
@@ -52,7 +59,7 @@ pub fn debian_package(cache: &Path, pkg: &str, arch: &str) -> Result<PathBuf, St
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     eprintln!("ferrite-rootfs: fetching Debian package {pkg} ({arch})");
     run(
-        Command::new("apt-get").arg("download").arg("-q").arg(qualified(pkg, arch)).current_dir(&dir),
+        Command::new("apt-get").arg("download").arg("-q").arg(spec).current_dir(&dir),
         &format!("apt-get download {pkg}"),
     )
     .map_err(|e| format!("{e}\nhint: run `apt-get update` as root (for {arch} on another architecture first `dpkg --add-architecture {arch}`)"))?;

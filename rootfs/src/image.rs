@@ -407,6 +407,9 @@ pub fn build(board: &Board, board_dir: &Path, inputs: &Inputs) -> Result<Tree, S
     let listed = add_modules(&mut t, &board.modules, modules_dir.as_deref())?;
     t.file("etc/modules", 0o644, listed.into_bytes());
 
+    // Debian packages, before the templates and files, which win over them.
+    crate::packages::install(&mut t, &board.packages, &board.kernel.arch, &cache)?;
+
     // Services from templates.
     let templates = inputs.repo.join("rootfs/templates");
     t.dir("etc/service", 0o755);
@@ -441,6 +444,8 @@ pub fn build(board: &Board, board_dir: &Path, inputs: &Inputs) -> Result<Tree, S
         t.file(&f.path, f.mode, data);
     }
 
+    // every program finds its libraries and interpreter
+    crate::packages::check(&t, &board.kernel.arch, "initramfs")?;
     fs::create_dir_all(&inputs.out).map_err(|e| format!("{}: {e}", inputs.out.display()))?;
     t.write_cpio_gz(&inputs.out.join("initramfs.cpio.gz"))?;
     fs::write(inputs.out.join("contents.txt"), t.manifest()).map_err(|e| e.to_string())?;
@@ -460,6 +465,7 @@ pub fn build(board: &Board, board_dir: &Path, inputs: &Inputs) -> Result<Tree, S
             &binary,
             modules_dir.as_deref(),
             &inputs.out,
+            &cache,
         )?;
     }
     Ok(t)
@@ -474,12 +480,15 @@ fn disk_images(
     binary: &[u8],
     modules_dir: Option<&Path>,
     out: &Path,
+    cache: &Path,
 ) -> Result<(), String> {
     // the root: the same tree, with the mount points early boot uses
     let mut root = tree.clone();
     for d in ["data", "var/lib/ferrite", "var/log"] {
         root.dir(d, 0o755);
     }
+    // and the packages only the disk's root has
+    crate::packages::install(&mut root, &disk.packages, &board.kernel.arch, cache)?;
     if disk.logs_mib > 0 {
         if disk.logs_mib > disk.data_mib / 2 {
             return Err(format!(
@@ -499,6 +508,7 @@ fn disk_images(
             b"[options]\n\tbroken_system_clock = 1\n".to_vec(),
         );
     }
+    crate::packages::check(&root, &board.kernel.arch, "root.img")?;
     // the initramfs: ferrite, the modules to reach the disk, nothing else
     let mut initrd = Tree::default();
     for d in ["bin", "sbin", "etc", "proc", "sys", "dev", "run", "newroot"] {
@@ -526,6 +536,7 @@ fn disk_images(
         0o644,
         format!("{early}\n").into_bytes(),
     );
+    crate::packages::check(&initrd, &board.kernel.arch, "initrd.cpio.gz")?;
     initrd.write_cpio_gz(&out.join("initrd.cpio.gz"))?;
     crate::disk::images(&root, &board.name, u64::from(disk.data_mib) << 20, out)?;
     fs::write(

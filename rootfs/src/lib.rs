@@ -6,4 +6,5 @@ pub mod cpio;
 pub mod disk;
 pub mod fetch;
 pub mod image;
+pub mod packages;
 pub mod qemu;
