@@ -870,7 +870,10 @@ fn a_failsafe_board_keeps_etc_as_built_and_capped_logs_on_data() {
         "data_mib = 64\n",
         "data_mib = 64\nfailsafe = true\nlogs_mib = 8\n",
     );
-    assert!(text.contains("logs_mib = 8"), "the default board has [disk]");
+    assert!(
+        text.contains("logs_mib = 8"),
+        "the default board has [disk]"
+    );
     let images = dir.join("image");
     let board = build_x86_image(&text, &images);
     let disk = dir.join("disk.img");
