@@ -106,6 +106,7 @@ bench:
 	python3 bench/replug.py
 	python3 bench/qemu_replug.py
 	python3 bench/boot.py
+	python3 bench/disk.py
 
 clean:
 	cargo clean
