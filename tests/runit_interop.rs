@@ -140,3 +140,52 @@ fn one_lock_between_both_implementations() {
     let (code, _, err) = run(Command::new(RUNIT_RUNSV).arg(&svc2));
     assert_eq!(code, 111, "runit's started beside ours: {err}");
 }
+
+#[test]
+fn runit_sv_is_unchanged_against_a_service_that_uses_notification() {
+    if !runit_present() {
+        return;
+    }
+    // Our runsv appends readiness after byte 20 of supervise/status; runit's
+    // sv reads 20 bytes and must behave as with any other service: status,
+    // -w up and check say run (readiness is ours only), with the same line
+    // as our sv minus our "; ready Ns" / "; starting".
+    let t = TempDir::new("interop-ready");
+    let svc = t.join("svc");
+    script(&svc.join("run"), "sleep 0.3\necho >&3\nexec sleep 100");
+    script(&svc.join("log/run"), "exec cat > /dev/null");
+    std::fs::write(svc.join("notification-fd"), "3\n").unwrap();
+    let _r = start_runsv(&svc);
+    assert!(wait_until(T, || is_running(&svc)));
+    let (code, out, _) = runit_sv(t.path(), &["status", "svc"]);
+    assert_eq!(
+        (code, norm(&out).as_str()),
+        (0, "run: svc: (pid N) Ns; run: log: (pid N) Ns\n")
+    );
+    let (code, out, _) = runit_sv(t.path(), &["-w", "5", "up", "svc"]);
+    assert_eq!(
+        (code, norm(&out).as_str()),
+        (0, "ok: run: svc: (pid N) Ns\n")
+    );
+    let (code, out, _) = runit_sv(t.path(), &["-w", "5", "check", "svc"]);
+    assert_eq!(
+        (code, norm(&out).as_str()),
+        (0, "ok: run: svc: (pid N) Ns\n")
+    );
+    assert!(wait_until(T, || std::fs::read(
+        svc.join("supervise/status")
+    )
+    .is_ok_and(|r| r.len() == 68 && r[44] == 2)));
+    let (_, ours, _) = sv(t.path(), &["status", "svc"]);
+    let (_, theirs, _) = runit_sv(t.path(), &["status", "svc"]);
+    assert_eq!(norm(&ours).replacen("; ready Ns", "", 1), norm(&theirs));
+    // down and up again with runit's sv: ours sees the new run start over
+    let (code, out, _) = runit_sv(t.path(), &["-w", "5", "down", "svc"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(runit_sv(t.path(), &["up", "svc"]).0, 0);
+    let (code, out, _) = sv(t.path(), &["-w", "5", "check", "svc"]);
+    assert_eq!(
+        (code, norm(&out).as_str()),
+        (0, "ok: run: svc: (pid N) Ns; ready Ns\n")
+    );
+}

@@ -496,7 +496,7 @@ fn a_status_of_another_boot_names_no_process_of_this_one() {
     );
     // the new record carries this boot's id
     let rec = fs::read(svc.join("supervise/status")).unwrap();
-    assert_eq!(rec.len(), 44);
+    assert_eq!(rec.len(), 68);
     assert_eq!(&rec[28..44], &::common::procfs::boot_id().unwrap());
 }
 

@@ -5,6 +5,7 @@
 //! it (two instances: the service and its `log/`); a single-process
 //! supervisor can drive many instances with the same code.
 
+use super::readiness::Readiness;
 use super::status::{pid_text, stat_text, RunState, Status, Want};
 use common::sig::ExitStatus;
 use common::tai::Tai64n;
@@ -49,11 +50,13 @@ pub enum Action {
 }
 
 /// The clock as the core sees it: monotonic time for throttling, wall time
-/// (TAI64N) for the status stamp.
+/// (TAI64N) for the status stamp, and the time since boot
+/// (`CLOCK_BOOTTIME`) for the moment a service became ready.
 #[derive(Clone, Copy, Debug)]
 pub struct Now {
     pub mono: Duration,
     pub wall: Tai64n,
+    pub boot: Duration,
 }
 
 /// Answers whether `control/X` exists, ran and exited 0 (so the default
@@ -76,6 +79,8 @@ pub struct Service {
     starting: Option<Program>,
     /// Starts in a row that failed for lack of resources.
     start_failures: u32,
+    /// Whether `run` said it is ready since it was started.
+    readiness: Readiness,
 }
 
 impl Service {
@@ -93,6 +98,7 @@ impl Service {
             pending: None,
             starting: None,
             start_failures: 0,
+            readiness: Readiness::NotUsed,
         };
         let actions = if down_file {
             Vec::new()
@@ -108,8 +114,24 @@ impl Service {
         Action::Start(p)
     }
 
-    /// The shell started the program handed out by `Action::Start`.
+    /// The shell started the program handed out by `Action::Start`, a
+    /// `run` without readiness notification.
     pub fn started(&mut self, now: Now, pid: u32) {
+        self.started_with(now, pid, false);
+    }
+
+    /// The shell started the program handed out by `Action::Start`;
+    /// `notification`: it gave `run` a way to say it is ready (a
+    /// notification pipe or socket). Readiness starts over at every start
+    /// of `run`.
+    pub fn started_with(&mut self, now: Now, pid: u32, notification: bool) {
+        if self.starting == Some(Program::Run) {
+            self.readiness = if notification {
+                Readiness::NotReady
+            } else {
+                Readiness::NotUsed
+            };
+        }
         self.pid = pid;
         self.start_failures = 0;
         self.paused = false;
@@ -163,6 +185,9 @@ impl Service {
 
     fn ended(&mut self, now: Now, st: ExitStatus, has_finish: bool) -> Vec<Action> {
         let was = self.state;
+        if self.readiness.used() {
+            self.readiness = Readiness::NotReady;
+        }
         self.pid = 0;
         self.paused = false;
         self.got_term = false;
@@ -190,6 +215,24 @@ impl Service {
         } else {
             vec![self.begin(now, next)]
         }
+    }
+
+    /// `run` said it is ready (a newline on its notification pipe, or
+    /// `READY=1` from its process tree). Counts once per start, and only
+    /// while `run` runs with notification; true when readiness changed.
+    pub fn notified(&mut self, now: Now) -> bool {
+        if self.state != RunState::Run || self.pid == 0 || self.readiness != Readiness::NotReady {
+            return false;
+        }
+        self.readiness = Readiness::Ready {
+            wall: now.wall,
+            boot: now.boot,
+        };
+        true
+    }
+
+    pub fn readiness(&self) -> Readiness {
+        self.readiness
     }
 
     /// When the shell must call `tick` next (a throttled start), if ever.
@@ -346,6 +389,7 @@ mod tests {
         Now {
             mono: Duration::from_millis(ms),
             wall: Tai64n::from_unix(1_000_000 + ms / 1000, (ms % 1000) as u32 * 1_000_000),
+            boot: Duration::from_millis(50_000 + ms),
         }
     }
 
@@ -569,6 +613,62 @@ mod tests {
         assert!(s.control(at(200), b'd', &mut no_custom()).is_empty());
         assert_eq!(s.deadline(), None);
         assert!(s.tick(at(2000)).is_empty());
+    }
+
+    #[test]
+    fn readiness_counts_once_per_start_and_resets() {
+        let (mut s, _) = Service::new(at(0), false, false);
+        s.started_with(at(0), 10, true);
+        assert_eq!(s.readiness(), Readiness::NotReady);
+        assert!(s.notified(at(300)));
+        let ready = Readiness::Ready {
+            wall: at(300).wall,
+            boot: at(300).boot,
+        };
+        assert_eq!(s.readiness(), ready);
+        assert!(!s.notified(at(400)), "the first time counts");
+        assert_eq!(s.readiness(), ready);
+        // exits: not ready any more, and a word from the dead run is ignored
+        assert_eq!(
+            s.exited(at(5000), EXIT0, true),
+            vec![Action::Start(Program::Finish { code: 0, signal: 0 })]
+        );
+        assert_eq!(s.readiness(), Readiness::NotReady);
+        s.started_with(at(5000), 11, false);
+        assert_eq!(s.state(), RunState::Finish);
+        assert!(!s.notified(at(5001)), "finish is not the service");
+        assert_eq!(s.readiness(), Readiness::NotReady);
+        assert!(s.exited(at(5002), EXIT0, true).is_empty());
+        assert!(!s.notified(at(5500)), "down");
+        // the next start: starting again, then ready at its own time
+        assert_eq!(s.tick(at(6000)), vec![Action::Start(Program::Run)]);
+        s.started_with(at(6000), 12, true);
+        assert_eq!(s.readiness(), Readiness::NotReady);
+        assert!(s.notified(at(6700)));
+        assert_eq!(
+            s.readiness(),
+            Readiness::Ready {
+                wall: at(6700).wall,
+                boot: at(6700).boot
+            }
+        );
+        // a start without notification (the file was removed): not used
+        s.control(at(7000), b'd', &mut no_custom());
+        s.exited(at(7001), EXIT0, false);
+        s.control(at(8000), b'u', &mut no_custom());
+        s.started_with(at(8000), 13, false);
+        assert_eq!(s.readiness(), Readiness::NotUsed);
+        assert!(!s.notified(at(8001)));
+    }
+
+    #[test]
+    fn a_service_without_notification_never_becomes_ready() {
+        let mut s = running();
+        assert_eq!(s.readiness(), Readiness::NotUsed);
+        assert!(!s.notified(at(10)));
+        assert_eq!(s.readiness(), Readiness::NotUsed);
+        s.exited(at(2000), EXIT0, false);
+        assert_eq!(s.readiness(), Readiness::NotUsed);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! the 20-byte binary `status`, the human-readable `stat` and `pid`.
 //! Pure encoding and decoding; `supervise_dir` writes them.
 
+use super::readiness::Readiness;
 use common::tai::Tai64n;
+use std::time::Duration;
 
 /// The three states runsv reports in byte 19 of `status`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,15 +48,24 @@ pub const STATUS_LEN: usize = 20;
 /// unknown). A new runsv uses them to recognise a service its killed
 /// predecessor left running, even after the pid has been recycled, and not
 /// to take a process of this boot for one of a `status` that outlived a
-/// reboot.
+/// reboot. Byte 44 the readiness flag (0 notification not used, 1 not
+/// ready since the last start, 2 ready), bytes 45..48 zero, bytes 48..60
+/// the TAI64N time it became ready and bytes 60..68, big-endian, the same
+/// moment in nanoseconds since boot (`CLOCK_BOOTTIME`); zeros unless ready.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Extension {
     pub start_time: u64,
     pub boot_id: [u8; 16],
+    pub readiness: Readiness,
 }
 
 /// The whole record ferrite writes: runit's 20 bytes and the extension.
-pub const FULL_LEN: usize = 44;
+pub const FULL_LEN: usize = 68;
+
+/// The readiness flag values of byte 44.
+pub const FLAG_NOT_USED: u8 = 0;
+pub const FLAG_NOT_READY: u8 = 1;
+pub const FLAG_READY: u8 = 2;
 
 impl Extension {
     pub fn encode(&self, status: &[u8; STATUS_LEN]) -> [u8; FULL_LEN] {
@@ -62,12 +73,23 @@ impl Extension {
         b[..STATUS_LEN].copy_from_slice(status);
         b[20..28].copy_from_slice(&self.start_time.to_be_bytes());
         b[28..44].copy_from_slice(&self.boot_id);
+        match self.readiness {
+            Readiness::NotUsed => b[44] = FLAG_NOT_USED,
+            Readiness::NotReady => b[44] = FLAG_NOT_READY,
+            Readiness::Ready { wall, boot } => {
+                b[44] = FLAG_READY;
+                b[48..60].copy_from_slice(&wall.to_bytes());
+                let ns = u64::try_from(boot.as_nanos()).unwrap_or(u64::MAX);
+                b[60..68].copy_from_slice(&ns.to_be_bytes());
+            }
+        }
         b
     }
 
     /// The extension of a record, `None` when it has none (runit's runsv
     /// wrote it). A 28-byte record (ferrite before the boot id) has a
-    /// start time and an unknown (zero) boot id.
+    /// start time and an unknown (zero) boot id; one shorter than 68 bytes
+    /// (ferrite before readiness) or with an unknown flag, no readiness.
     pub fn decode(b: &[u8]) -> Option<Extension> {
         let t: [u8; 8] = b.get(20..28)?.try_into().ok()?;
         let boot_id = b
@@ -77,6 +99,7 @@ impl Extension {
         Some(Extension {
             start_time: u64::from_be_bytes(t),
             boot_id,
+            readiness: decode_readiness(b),
         })
     }
 
@@ -87,6 +110,23 @@ impl Extension {
             Some(id) => self.boot_id != [0; 16] && self.boot_id != id,
             None => false,
         }
+    }
+}
+
+fn decode_readiness(b: &[u8]) -> Readiness {
+    let (Some(&flag), Some(wall), Some(ns)) = (b.get(44), b.get(48..60), b.get(60..68)) else {
+        return Readiness::NotUsed;
+    };
+    let (Ok(wall), Ok(ns)) = (<[u8; 12]>::try_from(wall), <[u8; 8]>::try_from(ns)) else {
+        return Readiness::NotUsed;
+    };
+    match flag {
+        FLAG_NOT_READY => Readiness::NotReady,
+        FLAG_READY => Readiness::Ready {
+            wall: Tai64n::from_bytes(&wall),
+            boot: Duration::from_nanos(u64::from_be_bytes(ns)),
+        },
+        _ => Readiness::NotUsed,
     }
 }
 
@@ -208,6 +248,7 @@ mod tests {
         let ext = Extension {
             start_time: 0x0102_0304_0506,
             boot_id: [7; 16],
+            readiness: Readiness::NotUsed,
         };
         let full = ext.encode(&s.encode());
         assert_eq!(&full[..20], &s.encode(), "runit's bytes unchanged");
@@ -228,6 +269,58 @@ mod tests {
     }
 
     #[test]
+    fn readiness_follows_the_boot_id() {
+        let s = Status {
+            since: Tai64n::from_unix(1_700_000_000, 5),
+            pid: 4242,
+            paused: false,
+            want: b'u',
+            got_term: false,
+            state: RunState::Run,
+        };
+        let wall = Tai64n::from_unix(1_700_000_003, 250_000_000);
+        let boot = Duration::from_nanos(12_345_678_901);
+        for readiness in [
+            Readiness::NotUsed,
+            Readiness::NotReady,
+            Readiness::Ready { wall, boot },
+        ] {
+            let ext = Extension {
+                start_time: 99,
+                boot_id: [3; 16],
+                readiness,
+            };
+            let full = ext.encode(&s.encode());
+            assert_eq!(full.len(), 68);
+            // what runit's sv (20 bytes) and daemontools' svstat (18) read
+            assert_eq!(&full[..20], &s.encode(), "runit's bytes unchanged");
+            assert_eq!(Status::decode(&full[..20]), Some(s));
+            assert_eq!(Extension::decode(&full), Some(ext));
+            assert_eq!(&full[45..48], &[0, 0, 0]);
+        }
+        let full = Extension {
+            start_time: 99,
+            boot_id: [3; 16],
+            readiness: Readiness::Ready { wall, boot },
+        }
+        .encode(&s.encode());
+        assert_eq!(full[44], FLAG_READY);
+        assert_eq!(&full[48..60], &wall.to_bytes());
+        assert_eq!(&full[60..68], &12_345_678_901u64.to_be_bytes());
+        // a 44-byte record (ferrite before readiness): not used
+        let old = Extension::decode(&full[..44]).unwrap();
+        assert_eq!(old.readiness, Readiness::NotUsed);
+        assert_eq!(old.boot_id, [3; 16]);
+        // an unknown flag reads as not used, never as ready
+        let mut odd = full;
+        odd[44] = 9;
+        assert_eq!(
+            Extension::decode(&odd).unwrap().readiness,
+            Readiness::NotUsed
+        );
+    }
+
+    #[test]
     fn a_record_names_what_a_killed_runsv_left_running() {
         let st = |pid| Status {
             since: Tai64n::from_unix(1000, 0),
@@ -240,6 +333,7 @@ mod tests {
         let ext = |start_time| Extension {
             start_time,
             boot_id: [7; 16],
+            readiness: Readiness::NotUsed,
         };
         let rec = ext(500).encode(&st(42).encode());
         assert_eq!(left_running(&rec, Some([7; 16])), Some((42, 500)));

@@ -2,16 +2,19 @@
 //! `log/`) driven by one poll loop over a signalfd and the control FIFOs;
 //! it starts and signals the processes and publishes `supervise/`.
 
+mod notify;
 mod orphan;
 pub mod supervise_dir;
 
 use super::cli::Options;
+use super::core::readiness::READY_FD_ENV;
 use super::core::service::{Action, Now, Program, Service};
 use common::errtext::{describe, is_lack_of_resources};
 use common::out;
 use common::poll::PollSet;
 use common::sig::{self, SignalFd};
 use common::tai::Tai64n;
+use notify::Notifier;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -23,6 +26,8 @@ struct Unit {
     core: Service,
     sup: SuperviseDir,
     is_log: bool,
+    /// How its `run` says it is ready.
+    notify: Notifier,
 }
 
 struct Runsv {
@@ -105,6 +110,7 @@ impl Runsv {
         let now = Now {
             mono: epoch.elapsed(),
             wall: Tai64n::now(),
+            boot: crate::boottime(),
         };
         let (main_core, main_actions) = Service::new(now, false, Path::new("down").exists());
         let mut log_actions = Vec::new();
@@ -115,6 +121,7 @@ impl Runsv {
                 core,
                 sup,
                 is_log: true,
+                notify: Notifier::default(),
             }
         });
         let mut r = Runsv {
@@ -124,6 +131,7 @@ impl Runsv {
                 core: main_core,
                 sup: main_sup,
                 is_log: false,
+                notify: Notifier::default(),
             },
             log,
             pipe,
@@ -140,6 +148,7 @@ impl Runsv {
         Now {
             mono: self.epoch.elapsed(),
             wall: Tai64n::now(),
+            boot: crate::boottime(),
         }
     }
 
@@ -169,6 +178,16 @@ impl Runsv {
             let sig_i = poll.add(self.sigfd.as_raw_fd());
             let main_i = poll.add(self.main.sup.control_fd());
             let log_i = self.log.as_ref().map(|l| poll.add(l.sup.control_fd()));
+            // The readiness descriptors of both: (is_log, is the socket, index).
+            let mut ready_fds = Vec::new();
+            for u in std::iter::once(&self.main).chain(self.log.as_ref()) {
+                if let Some(fd) = u.notify.pipe_fd() {
+                    ready_fds.push((u.is_log, false, poll.add(fd)));
+                }
+                if let Some(fd) = u.notify.socket_fd() {
+                    ready_fds.push((u.is_log, true, poll.add(fd)));
+                }
+            }
             if let Err(e) = poll.wait(deadline.map(|d| d.saturating_sub(now))) {
                 out::warn(&self.prog, &format!("poll failed: {}", describe(&e)));
                 std::thread::sleep(std::time::Duration::from_millis(100));
@@ -197,6 +216,11 @@ impl Runsv {
                     for c in bytes {
                         self.control(true, c);
                     }
+                }
+            }
+            for (is_log, socket, i) in ready_fds {
+                if poll.readable(i) {
+                    self.readable_notification(is_log, socket);
                 }
             }
             let now = self.now();
@@ -228,6 +252,21 @@ impl Runsv {
         }
     }
 
+    /// The notification pipe or socket of one unit has input.
+    fn readable_notification(&mut self, is_log: bool, socket: bool) {
+        let now = self.now();
+        let Some(u) = self.unit(is_log) else { return };
+        let ready = if socket {
+            let pid = u.core.pid();
+            u.notify.read_socket(pid)
+        } else {
+            u.notify.read_pipe()
+        };
+        if ready {
+            u.core.notified(now);
+        }
+    }
+
     fn control(&mut self, is_log: bool, letter: u8) {
         let now = self.now();
         let Some(u) = self.unit(is_log) else { return };
@@ -247,6 +286,7 @@ impl Runsv {
                 let finish = if is_log { "log/finish" } else { "finish" };
                 let Some(u) = self.unit(is_log) else { continue };
                 if u.core.pid() != 0 && u.core.pid() == pid as u32 {
+                    u.notify.end_run();
                     let a = u.core.exited(now, st, is_executable(finish));
                     self.execute(is_log, a);
                 }
@@ -275,7 +315,7 @@ impl Runsv {
                     let finish = if is_log { "log/finish" } else { "finish" };
                     let Some(u) = self.unit(is_log) else { continue };
                     match result {
-                        Ok(pid) => u.core.started(now, pid),
+                        Ok((pid, notifies)) => u.core.started_with(now, pid, notifies),
                         Err((msg, lack_of_resources)) => {
                             out::warn(&self.prog, &msg);
                             let Some(u) = self.unit(is_log) else { continue };
@@ -291,8 +331,9 @@ impl Runsv {
         }
     }
 
-    /// The pid, or the message and whether the system lacked resources.
-    fn spawn(&self, is_log: bool, p: Program) -> Result<u32, (String, bool)> {
+    /// The pid and whether it was given a way to say it is ready, or the
+    /// message and whether the system lacked resources.
+    fn spawn(&mut self, is_log: bool, p: Program) -> Result<(u32, bool), (String, bool)> {
         let (mut cmd, name) = match p {
             Program::Run => (Command::new("./run"), "run"),
             Program::Finish { code, signal } => {
@@ -323,8 +364,33 @@ impl Runsv {
         if is_log {
             cmd.current_dir("log");
         }
+        // Readiness is `run`'s: finish gets neither the pipe nor the socket.
+        let prog = self.prog.clone();
+        let grant = match (p, self.unit(is_log)) {
+            (Program::Run, Some(u)) => {
+                let (base, tag) = if is_log {
+                    ("log", "log")
+                } else {
+                    (".", "main")
+                };
+                let mut warn = |m: String| {
+                    let m = if is_log { format!("log/{m}") } else { m };
+                    out::warn(&prog, &m)
+                };
+                Some(u.notify.grant(Path::new(base), tag, &mut warn))
+            }
+            _ => None,
+        };
+        match &grant {
+            Some(g) => g.apply(&mut cmd),
+            None => {
+                cmd.env_remove(READY_FD_ENV)
+                    .env_remove(notify::NOTIFY_SOCKET_ENV);
+            }
+        }
+        let notifies = grant.as_ref().is_some_and(|g| g.notifies());
         match sig::clean_child(&mut cmd).spawn() {
-            Ok(child) => Ok(child.id()),
+            Ok(child) => Ok((child.id(), notifies)),
             Err(e) => Err((
                 format!("unable to start {shown}: {}", describe(&e)),
                 is_lack_of_resources(&e),

@@ -2,6 +2,7 @@
 //! `lock` held exclusively, `control` and `ok` FIFOs (0600), and the
 //! `status`/`stat`/`pid` files, each replaced atomically when it changes.
 
+use crate::runsv::core::readiness::Readiness;
 use crate::runsv::core::service::Service;
 use crate::runsv::core::status::Extension;
 use common::errtext::describe;
@@ -22,7 +23,7 @@ pub struct SuperviseDir {
     _control_keepalive: File,
     /// Held open for reading so that `sv`/`svok` can open `ok` for writing.
     _ok: File,
-    written: Option<([u8; 20], String, String)>,
+    written: Option<([u8; 20], String, String, Readiness)>,
     /// The pid whose start time the extension holds, and that time.
     start_time: (u32, u64),
     /// This boot's id, for the extension (read once).
@@ -199,7 +200,12 @@ impl SuperviseDir {
 
     /// Write `status`, `stat` and `pid` for `svc` if any of them changed.
     pub fn publish(&mut self, svc: &Service) -> io::Result<()> {
-        let now = (svc.status().encode(), svc.stat_text(), svc.pid_text());
+        let now = (
+            svc.status().encode(),
+            svc.stat_text(),
+            svc.pid_text(),
+            svc.readiness(),
+        );
         if self.written.as_ref() == Some(&now) {
             return Ok(());
         }
@@ -214,6 +220,7 @@ impl SuperviseDir {
         let full = Extension {
             start_time: self.start_time.1,
             boot_id: self.boot_id,
+            readiness: now.3,
         }
         .encode(&now.0);
         atomic_write(&self.dir.join("status"), &full, 0o644, false)?;

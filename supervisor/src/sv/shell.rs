@@ -1,24 +1,32 @@
-//! `sv [-v] [-w SEC] COMMAND SERVICE...`: runit's service control tool, same
-//! commands, status lines and exit codes. It reads `supervise/status`,
-//! probes `supervise/ok` and writes `supervise/control`.
+//! sv's I/O: it reads `supervise/status`, probes `supervise/ok`, writes
+//! `supervise/control`, and waits for a state with inotify on
+//! `supervise/` (no fixed interval; `./check` scripts are asked again
+//! every 20 ms while they fail).
 
-use crate::status::{RunState, Status};
-use crate::svargs::{parse_command, service_path, Command, Plan, Wait, DEFAULT_SVDIR};
+use super::cli::{self, Options};
+use super::core::{
+    parse_command, reached, readiness_suffix, ready_age, service_path, status_line, wakes, Command,
+    Plan, Seen, Wait, DEFAULT_SVDIR, SUPERVISE_EVENTS,
+};
+use crate::status::{Extension, Status};
 use common::errtext::describe;
-use common::getopt::{parse_spec, Opt, Spec};
 use common::out;
 use common::tai::Tai64n;
+use rustix::fs::inotify;
+use std::collections::HashSet;
 use std::ffi::OsString;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage: sv [-v] [-w sec] command service ...\n\n";
-/// Interval at which a waiting `sv` looks at the status again (runit: ~420 ms).
-const WAIT_STEP: Duration = Duration::from_millis(20);
+/// How soon a waiting `sv` runs a failing `./check` again (runit: ~420 ms),
+/// and looks again where no inotify watch could be set up.
+const CHECK_STEP: Duration = Duration::from_millis(20);
 
 /// What a look at a service directory found.
 pub enum Probe {
@@ -30,7 +38,9 @@ pub enum Probe {
     NotRunning,
     /// `supervise/status` missing or malformed.
     BadStatus(io::Error),
-    Running(Status),
+    /// The record and ferrite's extension (all zeros, readiness not
+    /// used, when runit's runsv wrote it).
+    Running(Status, Extension),
 }
 
 /// Open `DIR/supervise/NAME` for writing without blocking; ENXIO means no runsv.
@@ -55,7 +65,7 @@ pub fn probe(dir: &Path) -> Probe {
     match fs::read(dir.join("supervise/status")) {
         Err(e) => Probe::BadStatus(e),
         Ok(b) => match Status::decode(&b) {
-            Some(s) => Probe::Running(s),
+            Some(s) => Probe::Running(s, Extension::decode(&b).unwrap_or_default()),
             None => Probe::BadStatus(io::Error::new(io::ErrorKind::InvalidData, "bad format")),
         },
     }
@@ -90,9 +100,22 @@ fn check_passes(dir: &Path) -> bool {
         .unwrap_or(false)
 }
 
+/// runit's part of the line for one service and ferrite's readiness words.
+fn one_line(name: &str, (st, ext): &(Status, Extension), dir: &Path) -> String {
+    let mut line = status_line(name, st, now_unix(), normally_up(dir));
+    let age = ready_age(
+        ext,
+        common::procfs::boot_id(),
+        crate::boottime(),
+        Tai64n::now(),
+    );
+    line.push_str(&readiness_suffix(st, &ext.readiness, age));
+    line
+}
+
 /// A status report, or the failure message to print instead.
 fn report(name: &str, dir: &Path, with_log: bool) -> Result<String, String> {
-    let st = match probe(dir) {
+    let rec = match probe(dir) {
         Probe::NoDir(e) => {
             return Err(format!(
                 "fail: {name}: unable to change to service directory: {}",
@@ -112,20 +135,15 @@ fn report(name: &str, dir: &Path, with_log: bool) -> Result<String, String> {
                 describe(&e)
             ))
         }
-        Probe::Running(st) => st,
+        Probe::Running(st, ext) => (st, ext),
     };
-    let mut line = crate::svargs::status_line(name, &st, now_unix(), normally_up(dir));
+    let mut line = one_line(name, &rec, dir);
     let log = dir.join("log");
     if with_log && log.is_dir() {
         match probe(&log) {
-            Probe::Running(ls) => {
+            Probe::Running(ls, lext) => {
                 line.push_str("; ");
-                line.push_str(&crate::svargs::status_line(
-                    "log",
-                    &ls,
-                    now_unix(),
-                    normally_up(&log),
-                ));
+                line.push_str(&one_line("log", &(ls, lext), &log));
             }
             Probe::NotRunning => line.push_str("; fail: log: runsv not running"),
             Probe::NoOk(e) => line.push_str(&format!(
@@ -138,81 +156,17 @@ fn report(name: &str, dir: &Path, with_log: bool) -> Result<String, String> {
     Ok(line)
 }
 
-/// Whether the service reached what `wait` asks for, having been sent the
-/// command at `sent`.
-fn reached(wait: Wait, dir: &Path, sent: Tai64n) -> bool {
-    let st = match probe(dir) {
-        Probe::NotRunning => return wait == Wait::Exit,
-        Probe::Running(st) => st,
-        _ => return false,
-    };
-    let running = st.pid != 0 && st.state == RunState::Run;
-    match wait {
-        Wait::Report => true,
-        Wait::Exit => false,
-        Wait::Up => running && check_passes(dir),
-        Wait::Down => st.pid == 0 && st.state == RunState::Down,
-        Wait::Once => (running && st.want == b'd') || (st.pid == 0 && st.since >= sent),
-        Wait::Restarted => {
-            (st.pid == 0 && st.want == b'd')
-                || (running && st.since >= sent && !st.got_term && check_passes(dir))
-        }
-        Wait::Cont => st.pid == 0 || !st.paused,
-        Wait::Requested => {
-            if st.want == b'u' {
-                running && check_passes(dir)
-            } else {
-                st.pid == 0 && st.state == RunState::Down
-            }
-        }
+/// What `reached` sees of `dir` now.
+fn look(dir: &Path) -> Seen {
+    match probe(dir) {
+        Probe::NotRunning => Seen::NotRunning,
+        Probe::Running(st, ext) => Seen::Running(st, ext.readiness),
+        _ => Seen::Unknown,
     }
 }
 
-struct Options {
-    verbose: bool,
-    wait: Duration,
-}
-
-impl Options {
-    /// The wait of `$SVWAIT`, 7 s when unset.
-    fn from_env(verbose: bool) -> Options {
-        let wait = std::env::var("SVWAIT").ok().and_then(|s| parse_wait(&s));
-        Options {
-            verbose,
-            wait: wait.unwrap_or(Duration::from_secs(7)),
-        }
-    }
-}
-
-fn parse_wait(s: &str) -> Option<Duration> {
-    s.parse::<u64>().ok().map(Duration::from_secs)
-}
-
-const SPEC: Spec<'static> = Spec {
-    flags: "v",
-    values: "w",
-    optional: "",
-    long: &[],
-    ..Spec::EMPTY
-};
-
-const COMMANDS: &str = "  commands: status up down once pause cont hup alarm interrupt quit 1 2 term kill exit
-  start stop reload restart shutdown force-stop force-reload force-restart force-shutdown try-restart check
-";
-
-/// The options before the command: `Err(())` is a usage error, `Ok(None)` `--help`.
-fn parse_options(words: &[String], opts: &mut Options) -> Result<Option<usize>, ()> {
-    let (parsed, first) = parse_spec(words, &SPEC).map_err(|_| ())?;
-    for opt in parsed {
-        match opt {
-            Opt::Help => return Ok(None),
-            Opt::Flag(_) => opts.verbose = true,
-            // -w implies -v
-            Opt::Value(_, v) => (opts.wait, opts.verbose) = (parse_wait(&v).ok_or(())?, true),
-            _ => return Err(()),
-        }
-    }
-    Ok(Some(first))
+fn svwait() -> Option<String> {
+    std::env::var("SVWAIT").ok()
 }
 
 /// `sv` linked as an LSB init script (`/etc/init.d/NAME [-w SEC] COMMAND`):
@@ -221,15 +175,14 @@ fn parse_options(words: &[String], opts: &mut Options) -> Result<Option<usize>, 
 pub fn lsb_main(args: &[OsString]) -> i32 {
     let name = common::argv::prog_name(args);
     let words = common::argv::words(args);
-    let mut opts = Options::from_env(true);
+    let mut opts = Options::new(true, svwait().as_deref());
     let usage = format!("usage: {name} [-w sec] command\n");
-    let command = match parse_options(&words, &mut opts) {
+    let command = match cli::parse_options(&words, &mut opts) {
         Ok(None) => {
-            let help = "  -w SEC  wait up to SEC seconds (7, $SVWAIT)\n  --help  this help\n";
-            return common::getopt::help(&format!("{usage}{help}{COMMANDS}"));
+            return common::getopt::help(&format!("{usage}{}{}", cli::LSB_HELP, cli::COMMANDS));
         }
         Ok(Some(i)) => words.get(i).and_then(|w| parse_command(w, true)),
-        Err(()) => None,
+        Err(_) => None,
     };
     let Some(command) = command else {
         out::err(&usage);
@@ -240,8 +193,8 @@ pub fn lsb_main(args: &[OsString]) -> i32 {
     match command {
         Command::Status => {
             let code = match probe(&services[0].1) {
-                Probe::Running(st) if st.pid != 0 => 0,
-                Probe::Running(_) => 3,
+                Probe::Running(st, _) if st.pid != 0 => 0,
+                Probe::Running(..) => 3,
                 Probe::NoDir(_) => 151,
                 _ => 4,
             };
@@ -258,24 +211,25 @@ pub fn lsb_main(args: &[OsString]) -> i32 {
     }
 }
 
-const HELP: &str = "  -v      wait for the command to take effect, then report
-  -w SEC  wait up to SEC seconds (7, $SVWAIT); implies -v
-  --help  this help
-";
-
-pub fn main(args: &[OsString]) -> i32 {
+/// `sv ARGS`: the exit code.
+pub fn run(args: &[OsString]) -> i32 {
     let args = common::argv::words(args);
-    let mut opts = Options::from_env(false);
+    let mut opts = Options::new(false, svwait().as_deref());
     let usage = || {
-        out::err(USAGE);
+        out::err(cli::USAGE);
         100
     };
-    let i = match parse_options(&args, &mut opts) {
+    let i = match cli::parse_options(&args, &mut opts) {
         Ok(Some(i)) => i,
         Ok(None) => {
-            return common::getopt::help(&format!("{}\n{HELP}{COMMANDS}", USAGE.trim_end()))
+            return common::getopt::help(&format!(
+                "{}\n{}{}",
+                cli::USAGE.trim_end(),
+                cli::HELP,
+                cli::COMMANDS
+            ))
         }
-        Err(()) => return usage(),
+        Err(_) => return usage(),
     };
     if args.len() < i + 2 {
         return usage();
@@ -328,7 +282,7 @@ fn control_all(services: &[(String, PathBuf)], plan: &Plan, opts: &Options) -> u
         }
         if plan.only_if_running {
             match probe(dir) {
-                Probe::Running(st) if st.pid != 0 => {}
+                Probe::Running(st, _) if st.pid != 0 => {}
                 _ => {
                     waiting.push(svc);
                     continue;
@@ -358,9 +312,18 @@ fn control_all(services: &[(String, PathBuf)], plan: &Plan, opts: &Options) -> u
         return failures;
     };
     let deadline = Instant::now() + opts.wait;
+    let mut watch = Watcher::new();
     loop {
+        // The watches first: a change after the look below still wakes us.
+        let blind = !waiting.iter().all(|(_, dir)| watch.add(dir));
+        let mut check_failed = false;
         waiting.retain(|(name, dir)| {
-            if !reached(wait, dir, sent) {
+            let mut check = || {
+                let ok = check_passes(dir);
+                check_failed |= !ok;
+                ok
+            };
+            if !reached(wait, &look(dir), sent, &mut check) {
                 return true;
             }
             let line = match wait {
@@ -373,10 +336,14 @@ fn control_all(services: &[(String, PathBuf)], plan: &Plan, opts: &Options) -> u
             out::out(&line);
             false
         });
-        if waiting.is_empty() || Instant::now() >= deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if waiting.is_empty() || left.is_zero() {
             break;
         }
-        std::thread::sleep(WAIT_STEP.min(deadline.saturating_duration_since(Instant::now())));
+        // runsv's exit shows as its last close of `ok`, which the kernel
+        // reports just before the FIFO loses its reader: look again soon.
+        let step = check_failed || blind || wait == Wait::Exit;
+        watch.wait(if step { left.min(CHECK_STEP) } else { left });
     }
     for (name, dir) in waiting {
         failures += 1;
@@ -389,4 +356,75 @@ fn control_all(services: &[(String, PathBuf)], plan: &Plan, opts: &Options) -> u
         }
     }
     failures
+}
+
+/// inotify on the `supervise/` directories of the services a `sv -w` waits
+/// for (on the service directory itself until `supervise/` exists).
+struct Watcher {
+    fd: Option<OwnedFd>,
+    /// Services whose `supervise/` is watched.
+    watched: HashSet<PathBuf>,
+}
+
+impl Watcher {
+    fn new() -> Watcher {
+        let fd = inotify::init(inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC);
+        Watcher {
+            fd: fd.ok(),
+            watched: HashSet::new(),
+        }
+    }
+
+    /// Watch `dir`'s `supervise/`; false when neither it nor `dir` could be.
+    fn add(&mut self, dir: &Path) -> bool {
+        let Some(fd) = &self.fd else { return false };
+        if self.watched.contains(dir) {
+            return true;
+        }
+        let flags = inotify::WatchFlags::from_bits_retain(SUPERVISE_EVENTS);
+        if inotify::add_watch(fd, dir.join("supervise"), flags).is_ok() {
+            self.watched.insert(dir.to_path_buf());
+            return true;
+        }
+        let flags = inotify::WatchFlags::CREATE | inotify::WatchFlags::MOVED_TO;
+        inotify::add_watch(fd, dir, flags).is_ok()
+    }
+
+    /// Sleep until an event that `wakes` says matters, or `timeout`.
+    fn wait(&mut self, timeout: Duration) {
+        let Some(fd) = &self.fd else {
+            std::thread::sleep(timeout);
+            return;
+        };
+        let end = Instant::now() + timeout;
+        let mut poll = common::poll::PollSet::new();
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            poll.clear();
+            let i = poll.add(fd.as_raw_fd());
+            if poll.wait(Some(left)).is_err() {
+                return;
+            }
+            if !poll.readable(i) {
+                continue;
+            }
+            let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
+            let mut reader = inotify::Reader::new(fd, &mut buf);
+            let mut woken = false;
+            while let Ok(ev) = reader.next() {
+                let mask = ev.events().bits();
+                if mask & libc::IN_IGNORED != 0 {
+                    // a watched supervise/ went away: watch anew next round
+                    self.watched.clear();
+                }
+                woken |= wakes(ev.file_name().map(|n| n.to_bytes()), mask);
+            }
+            if woken {
+                return;
+            }
+        }
+    }
 }
