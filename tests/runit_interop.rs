@@ -179,10 +179,19 @@ fn runit_sv_is_unchanged_against_a_service_that_uses_notification() {
     let (_, ours, _) = sv(t.path(), &["status", "svc"]);
     let (_, theirs, _) = runit_sv(t.path(), &["status", "svc"]);
     assert_eq!(norm(&ours).replacen("; ready Ns", "", 1), norm(&theirs));
-    // down and up again with runit's sv: ours sees the new run start over
+    // down and up again with runit's sv (which returns once it runs, the
+    // service not ready yet): ours then waits for the new run's readiness
     let (code, out, _) = runit_sv(t.path(), &["-w", "5", "down", "svc"]);
     assert_eq!(code, 0, "{out}");
-    assert_eq!(runit_sv(t.path(), &["up", "svc"]).0, 0);
+    let (code, out, _) = runit_sv(t.path(), &["-w", "5", "up", "svc"]);
+    assert_eq!(
+        (code, norm(&out).as_str()),
+        (
+            0,
+            "ok: run: svc: (pid N) Ns
+"
+        )
+    );
     let (code, out, _) = sv(t.path(), &["-w", "5", "check", "svc"]);
     assert_eq!(
         (code, norm(&out).as_str()),
