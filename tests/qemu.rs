@@ -731,7 +731,7 @@ fn disk_image_keeps_etc_and_new_services_across_a_reboot_with_a_read_only_root()
 }
 
 #[test]
-fn a_zeroed_data_partition_boots_with_the_images_defaults_and_says_so() {
+fn a_zeroed_data_partition_is_made_anew_and_the_box_boots_with_defaults_and_says_so() {
     let Some((images, board, _dir, disk)) = disk_boot("disk-zeroed") else {
         return;
     };
@@ -750,16 +750,103 @@ fn a_zeroed_data_partition_boots_with_the_images_defaults_and_says_so() {
     let at = (data.first_lba * 512) as usize;
     bytes[at..at + (4 << 20)].fill(0);
     std::fs::write(&disk, &bytes).unwrap();
-    let mut vm = Vm::boot_image(&board, &images, true, Some(&disk));
-    vm.expect("running with the image's defaults, nothing persists", BOOT);
+    // the root's mke2fs makes it anew: defaults now, persistence again
+    let mut vm = Vm::boot_image(&board, &images, false, Some(&disk));
+    vm.expect(
+        "held no file system (new or wiped): made an empty ext4 one; booting with the image's defaults",
+        BOOT,
+    );
     vm.login(BOOT);
-    vm.send("cat /etc/hostname\n");
-    vm.expect("ferrite", STEP);
+    vm.says(
+        "cat /etc/hostname; echo kept > /etc/after-wipe; sync; grep ' /data ' /proc/mounts | cut -d' ' -f1-3\n",
+        &["ferrite", "/dev/vda2 /data ext4"],
+    );
+    vm.says("reboot\n", &["reboot: stopping services"]);
+    // the second boot finds it clean (e2fsck -p says nothing) and keeps /etc
+    vm.expect("root /dev/vda1 mounted read-only", BOOT);
+    vm.login(BOOT);
+    vm.says("cat /etc/after-wipe\n", &["kept"]);
+    let out = vm.output();
+    assert_eq!(
+        out.matches("made an empty ext4 one").count(),
+        1,
+        "made once, not at every boot"
+    );
     vm.send("poweroff\n");
     vm.expect("ferrite init: power off: stopping services", STEP);
     assert_eq!(
         vm.wait_exit(Duration::from_secs(60)).map(|s| s.code()),
         Some(Some(0))
+    );
+}
+
+/// A data partition whose root directory's inode was wiped while it was
+/// in use (not cleanly unmounted): `e2fsck -p` refuses ("UNEXPECTED
+/// INCONSISTENCY"), early boot then runs `e2fsck -y`, which repairs it, and
+/// the box mounts it; it is not made anew.
+#[test]
+fn a_damaged_data_partition_is_repaired_by_e2fsck_and_mounted() {
+    let Some((images, board, dir, disk)) = disk_boot("disk-damaged") else {
+        return;
+    };
+    let tool = |prog: &str, args: &[&str]| {
+        let out = std::process::Command::new(prog)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{prog}: {e} (scripts/deps test installs e2fsprogs)"));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let data = dir.join("data.img");
+    std::fs::copy(images.join("data.img"), &data).unwrap();
+    let d = data.to_str().unwrap();
+    let info = tool("dumpe2fs", &[d]);
+    let field = |name: &str| -> u64 {
+        info.lines()
+            .find_map(|l| l.trim().strip_prefix(name))
+            .and_then(|v| v.trim().split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in dumpe2fs"))
+    };
+    let block = field("Block size:");
+    let table = field("Inode table at");
+    let inode_size = field("Inode size:");
+    // inode 2, the root directory, is the second entry of the first table
+    let mut bytes = std::fs::read(&data).unwrap();
+    let at = (table * block + inode_size) as usize;
+    bytes[at..at + inode_size as usize].fill(0);
+    std::fs::write(&data, &bytes).unwrap();
+    tool("debugfs", &["-w", "-R", "ssv state 0", d]);
+    // into a copy of disk.img, at the data partition's place
+    let mut whole = std::fs::read(images.join("disk.img")).unwrap();
+    let last = whole.len() as u64 / 512 - 1;
+    let parts = {
+        let b = &whole;
+        let mut read = |lba: u64, n: u64| {
+            b.get((lba * 512) as usize..((lba + n) * 512) as usize)
+                .map(|s| s.to_vec())
+        };
+        ::common::partition::gpt(&mut read, last).unwrap()
+    };
+    let part = parts.iter().find(|p| p.name == "ferrite-data").unwrap();
+    let start = (part.first_lba * 512) as usize;
+    let bytes = std::fs::read(&data).unwrap();
+    whole[start..start + bytes.len()].copy_from_slice(&bytes);
+    std::fs::write(&disk, &whole).unwrap();
+    let mut vm = Vm::boot_image(&board, &images, true, Some(&disk));
+    vm.expect("e2fsck -p could not fix it; trying e2fsck -y", BOOT);
+    vm.login(BOOT);
+    vm.says(
+        "grep ' /data ' /proc/mounts | cut -d' ' -f1-3; echo x > /etc/repaired && echo wrote=$?\n",
+        &["/dev/vda2 /data ext4", "wrote=0"],
+    );
+    assert!(
+        !vm.output().contains("made an empty ext4 one"),
+        "repaired, not made anew"
+    );
+    vm.send("poweroff\n");
+    vm.shuts_down(
+        "ferrite init: power off: stopping services",
+        "QEMU did not exit after poweroff",
     );
 }
 
