@@ -1,9 +1,12 @@
 //! Kernel modules without kmod: what a module needs, read from its own
-//! `.modinfo` section (`depends=`, `softdep=`), and the order to load a set
-//! of modules in. Pure: the image tool feeds it the `.ko` files of a Debian
+//! `.modinfo` section (`depends=`, `softdep=`, `alias=`), the order to load
+//! a set of modules in, and the index files depmod would write for them
+//! (`modules.dep`, `modules.alias`, `modules.softdep`, in depmod's text
+//! formats). Pure: the image tool feeds it the `.ko` files of a Debian
 //! kernel package (which ships no `modules.dep`: depmod runs at install),
-//! and writes the result as `/etc/modules` and a `modules.dep` in depmod's
-//! format. Module files come from outside, so every offset is checked.
+//! and writes the result as `/etc/modules` and the index files that the
+//! `modprobe` applet reads. Module files come from outside, so every offset
+//! is checked.
 
 /// What one module declares about itself.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -13,13 +16,38 @@ pub struct ModInfo {
     /// soft dependencies (`softdep=pre: a b post: c`), loaded when present
     pub pre: Vec<String>,
     pub post: Vec<String>,
-    /// other names it answers to (`alias=crypto-crc32c`)
+    /// other names it answers to (`alias=crypto-crc32c`, `alias=pci:v*d*`),
+    /// as written (compare them through [`normalize_alias`])
     pub aliases: Vec<String>,
+    /// the `softdep=` values as written (`pre: crc32c`), for `modules.softdep`
+    pub softdeps: Vec<String>,
 }
 
 /// A module's name as the kernel and modprobe compare it: `-` is `_`.
 pub fn canonical(name: &str) -> String {
     name.replace('-', "_")
+}
+
+/// An alias as kmod compares it: `-` is `_`, except inside `[...]` (a
+/// glob's character class). `None` for an unmatched bracket, which kmod
+/// refuses too.
+pub fn normalize_alias(alias: &str) -> Option<String> {
+    let mut out = String::with_capacity(alias.len());
+    let mut in_class = false;
+    for c in alias.chars() {
+        match c {
+            '[' if !in_class => in_class = true,
+            ']' if in_class => in_class = false,
+            ']' => return None,
+            '-' if !in_class => {
+                out.push('_');
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    (!in_class).then_some(out)
 }
 
 /// The module name of a file name (`virtio-net.ko`, `crc32c.ko.xz`).
@@ -43,8 +71,9 @@ pub fn modinfo(ko: &[u8]) -> Option<ModInfo> {
             info.depends
                 .extend(list.split(',').filter(|d| !d.is_empty()).map(canonical));
         } else if let Some(a) = text.strip_prefix("alias=") {
-            info.aliases.push(canonical(a));
+            info.aliases.push(a.to_string());
         } else if let Some(soft) = text.strip_prefix("softdep=") {
+            info.softdeps.push(soft.to_string());
             let (pre, post) = parse_softdep(soft);
             info.pre.extend(pre);
             info.post.extend(post);
@@ -164,6 +193,85 @@ pub fn builtin_names(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// One shipped module, for the index files.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Shipped {
+    pub name: String,
+    /// relative to `/lib/modules/RELEASE` (`kernel/drivers/net/dummy.ko`)
+    pub path: String,
+    pub info: ModInfo,
+}
+
+/// The text of `modules.dep`, `modules.alias` and `modules.softdep`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IndexFiles {
+    pub dep: String,
+    pub alias: String,
+    pub softdep: String,
+}
+
+/// The index files depmod writes, for `modules` (in the order given, which
+/// should be the kernel's `modules.order`). A `modules.dep` line names a
+/// module's path, then every module it needs, directly or not, each once:
+/// those that need others before the ones they need, so that read from the
+/// end the line is an order to load them in (kmod's modprobe and BusyBox's
+/// load a line from its end). A dependency that is not shipped (built into
+/// the kernel) is left out. `modules.alias` is `alias PATTERN NAME` and
+/// `modules.softdep` is `softdep NAME pre: ... post: ...`, values as the
+/// module declares them, under depmod's comment line.
+pub fn index_files(modules: &[Shipped]) -> IndexFiles {
+    use std::collections::BTreeMap;
+    let by_name: BTreeMap<&str, &Shipped> = modules.iter().map(|m| (m.name.as_str(), m)).collect();
+    // every dependency after the ones it needs (post-order), each once
+    fn walk<'a>(
+        m: &'a Shipped,
+        by_name: &BTreeMap<&str, &'a Shipped>,
+        seen: &mut Vec<&'a str>,
+        out: &mut Vec<&'a str>,
+        depth: usize,
+    ) {
+        for d in &m.info.depends {
+            let Some(dep) = by_name.get(canonical(d).as_str()) else {
+                continue;
+            };
+            if depth > MAX_DEPTH || seen.contains(&dep.name.as_str()) {
+                continue;
+            }
+            seen.push(&dep.name);
+            walk(dep, by_name, seen, out, depth + 1);
+            out.push(&dep.path);
+        }
+    }
+    let mut files = IndexFiles {
+        dep: String::new(),
+        alias: "# Aliases extracted from modules themselves.\n".into(),
+        softdep: "# Soft dependencies extracted from modules themselves.\n".into(),
+    };
+    for m in modules {
+        let (mut seen, mut order) = (vec![m.name.as_str()], Vec::new());
+        walk(m, &by_name, &mut seen, &mut order, 0);
+        files.dep.push_str(&m.path);
+        files.dep.push(':');
+        for p in order.iter().rev() {
+            files.dep.push(' ');
+            files.dep.push_str(p);
+        }
+        files.dep.push('\n');
+        for a in &m.info.aliases {
+            files.alias.push_str(&format!("alias {a} {}\n", m.name));
+        }
+        for s in &m.info.softdeps {
+            files.softdep.push_str(&format!("softdep {} {s}\n", m.name));
+        }
+    }
+    files
+}
+
+/// The module names of a `modules.order` file, in order.
+pub fn order_names(text: &str) -> Vec<String> {
+    builtin_names(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +332,7 @@ mod tests {
         assert_eq!(info.pre, ["crc32c"]);
         assert_eq!(info.post, ["x_y"]);
         assert_eq!(info.aliases, ["virtio:d00000001v*"]);
+        assert_eq!(info.softdeps, ["pre: crc32c post: x-y"]);
         assert_eq!(modinfo(b"not an elf"), None);
         assert_eq!(modinfo(&ko[..70]), None, "truncated: no panic, no info");
         // an empty depends= has no names
@@ -244,7 +353,7 @@ mod tests {
                         depends: v(d),
                         pre: v(pre),
                         post: v(post),
-                        aliases: Vec::new(),
+                        ..ModInfo::default()
                     },
                 )
             })
@@ -329,5 +438,103 @@ mod tests {
             parse_softdep("pre: a b post: c"),
             (vec!["a".into(), "b".into()], vec!["c".into()])
         );
+    }
+
+    #[test]
+    fn aliases_compare_as_kmod_does() {
+        assert_eq!(
+            normalize_alias("rtnl-link-dummy").as_deref(),
+            Some("rtnl_link_dummy")
+        );
+        // a character class keeps its dashes
+        assert_eq!(
+            normalize_alias("pci:v[0-9]*-x").as_deref(),
+            Some("pci:v[0-9]*_x")
+        );
+        assert_eq!(normalize_alias("a]b"), None);
+        assert_eq!(normalize_alias("a[b"), None);
+    }
+
+    fn shipped(
+        name: &str,
+        path: &str,
+        depends: &[&str],
+        aliases: &[&str],
+        soft: &[&str],
+    ) -> Shipped {
+        let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect();
+        Shipped {
+            name: name.into(),
+            path: path.into(),
+            info: ModInfo {
+                depends: v(depends),
+                aliases: v(aliases),
+                softdeps: v(soft),
+                ..ModInfo::default()
+            },
+        }
+    }
+
+    #[test]
+    fn index_files_in_depmods_formats() {
+        let mods = [
+            shipped(
+                "virtio_net",
+                "kernel/drivers/net/virtio_net.ko",
+                &["net_failover", "virtio_ring"],
+                &["virtio:d00000001v*"],
+                &[],
+            ),
+            shipped(
+                "net_failover",
+                "kernel/drivers/net/net_failover.ko",
+                &["failover"],
+                &[],
+                &[],
+            ),
+            shipped("failover", "kernel/net/core/failover.ko", &[], &[], &[]),
+            shipped(
+                "ext4",
+                "kernel/fs/ext4/ext4.ko",
+                &["crc16"],
+                &["fs-ext4"],
+                &["pre: crc32c"],
+            ),
+            shipped(
+                "dummy",
+                "kernel/drivers/net/dummy.ko",
+                &[],
+                &["rtnl-link-dummy"],
+                &[],
+            ),
+        ];
+        let f = index_files(&mods);
+        // virtio_ring and crc16 are built in here: not named
+        assert_eq!(
+            f.dep,
+            "kernel/drivers/net/virtio_net.ko: kernel/drivers/net/net_failover.ko kernel/net/core/failover.ko\n\
+             kernel/drivers/net/net_failover.ko: kernel/net/core/failover.ko\n\
+             kernel/net/core/failover.ko:\n\
+             kernel/fs/ext4/ext4.ko:\n\
+             kernel/drivers/net/dummy.ko:\n"
+        );
+        assert_eq!(
+            f.alias,
+            "# Aliases extracted from modules themselves.\n\
+             alias virtio:d00000001v* virtio_net\n\
+             alias fs-ext4 ext4\n\
+             alias rtnl-link-dummy dummy\n"
+        );
+        assert_eq!(
+            f.softdep,
+            "# Soft dependencies extracted from modules themselves.\n\
+             softdep ext4 pre: crc32c\n"
+        );
+        // a loop in broken input ends, each module once
+        let f = index_files(&[
+            shipped("a", "a.ko", &["b"], &[], &[]),
+            shipped("b", "b.ko", &["a"], &[], &[]),
+        ]);
+        assert_eq!(f.dep, "a.ko: b.ko\nb.ko: a.ko\n");
     }
 }

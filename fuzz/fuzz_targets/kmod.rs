@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
         use common::kmod::{Found, ModInfo};
         if m == "fuzzed" {
             Some(Found::Module(info.clone()))
-        } else if info.aliases.iter().any(|a| a == m) {
+        } else if info.aliases.iter().any(|a| common::kmod::normalize_alias(a).as_deref() == Some(m)) {
             Some(Found::Alias(vec!["fuzzed".into()]))
         } else if info.depends.iter().chain(&info.pre).chain(&info.post).any(|d| d == m) {
             Some(Found::Module(ModInfo::default()))

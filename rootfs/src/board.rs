@@ -19,6 +19,12 @@ pub struct Board {
     /// Kernel modules to include and load at boot, in order (names, no `.ko`).
     #[serde(default)]
     pub modules: Vec<String>,
+    /// Kernel modules shipped in the image (with what they need) but not
+    /// loaded at boot: `modprobe` loads them when the kernel asks for one
+    /// (`ip link add d0 type dummy` asks for `rtnl-link-dummy`) or a user
+    /// does. Names or aliases, as `modules`.
+    #[serde(default)]
+    pub modules_on_demand: Vec<String>,
     /// Include Debian's busybox-static so a human can log in and look around.
     #[serde(default)]
     pub busybox: bool,

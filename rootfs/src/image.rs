@@ -186,62 +186,112 @@ fn build_ferrite(board: &Board, repo: &Path) -> Result<PathBuf, String> {
         .join("release/ferrite"))
 }
 
-/// Put `wanted` and every module they need into `t` under
-/// `lib/modules/RELEASE/`; returns the `/etc/modules` text (the load order).
+/// Put `at_boot` and `on_demand` and every module they need into `t` under
+/// `lib/modules/RELEASE/`, with the index files `modprobe` reads there
+/// (`modules.dep`, `modules.alias`, `modules.softdep` of what is shipped,
+/// and the kernel's `modules.builtin`); returns the `/etc/modules` text
+/// (the load order of `at_boot`: init loads those, `modprobe` the others
+/// when the kernel or a user asks for them).
 fn add_modules(
     t: &mut Tree,
-    wanted: &[String],
+    at_boot: &[String],
+    on_demand: &[String],
     modules_dir: Option<&Path>,
 ) -> Result<String, String> {
+    use common::kmod::{modinfo, Found, ModInfo};
     let mut listed = String::new();
-    if !wanted.is_empty() {
-        let dir = modules_dir.ok_or("modules: the kernel has no module directory")?;
-        let release = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        // The board names what it wants; what those need comes along, in
-        // the order to load them (the package has no modules.dep).
-        let index = module_files(dir);
-        let builtin = fs::read_to_string(dir.join("modules.builtin"))
-            .map(|t| common::kmod::builtin_names(&t))
-            .unwrap_or_default();
-        // aliases (ext4's `softdep=pre: crypto-crc32c`) need every module's
-        // info: read once, when the first one is asked for (~400 MB, ~1 s)
-        let mut aliases: Option<std::collections::BTreeMap<String, Vec<String>>> = None;
-        let mut lookup = |m: &str| {
-            use common::kmod::{modinfo, Found};
-            if let Some(file) = index.get(m) {
-                let data = fs::read(file).ok()?;
-                return Some(Found::Module(modinfo(&data).unwrap_or_default()));
-            }
-            let all = aliases.get_or_insert_with(|| {
-                let mut all = std::collections::BTreeMap::<String, Vec<String>>::new();
-                for (name, file) in &index {
-                    let Some(info) = fs::read(file).ok().and_then(|d| modinfo(&d)) else {
-                        continue;
-                    };
-                    for a in info.aliases {
+    if at_boot.is_empty() && on_demand.is_empty() {
+        return Ok(listed);
+    }
+    let dir = modules_dir.ok_or("modules: the kernel has no module directory")?;
+    let release = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // The board names what it wants; what those need comes along, in
+    // the order to load them (the package has no modules.dep).
+    let index = module_files(dir);
+    let builtin_text = fs::read_to_string(dir.join("modules.builtin")).ok();
+    let builtin = builtin_text
+        .as_deref()
+        .map(common::kmod::builtin_names)
+        .unwrap_or_default();
+    // what each module read declares, for the index files
+    let mut infos = BTreeMap::<String, ModInfo>::new();
+    // aliases (ext4's `softdep=pre: crypto-crc32c`) need every module's
+    // info: read once, when the first one is asked for (~400 MB, ~1 s)
+    let mut aliases: Option<BTreeMap<String, Vec<String>>> = None;
+    let mut lookup = |m: &str| {
+        if let Some(file) = index.get(m) {
+            let data = fs::read(file).ok()?;
+            let info = modinfo(&data).unwrap_or_default();
+            infos.insert(m.to_string(), info.clone());
+            return Some(Found::Module(info));
+        }
+        let all = aliases.get_or_insert_with(|| {
+            let mut all = BTreeMap::<String, Vec<String>>::new();
+            for (name, file) in &index {
+                let Some(info) = fs::read(file).ok().and_then(|d| modinfo(&d)) else {
+                    continue;
+                };
+                for a in info.aliases {
+                    if let Some(a) = common::kmod::normalize_alias(&a) {
                         all.entry(a).or_default().push(name.clone());
                     }
                 }
-                all
-            });
-            all.get(m).map(|mods| Found::Alias(mods.clone()))
-        };
-        let order = common::kmod::load_order(wanted, &mut lookup, &builtin)?;
-        for m in &order {
-            let Some(file) = index.get(m) else { continue };
-            let rel = file.strip_prefix(dir).map_err(|e| e.to_string())?;
-            let data = fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-            t.file(
-                &format!("lib/modules/{release}/{}", rel.display()),
-                0o644,
-                data,
-            );
+            }
+            all
+        });
+        all.get(m).map(|mods| Found::Alias(mods.clone()))
+    };
+    let boot_order = common::kmod::load_order(at_boot, &mut lookup, &builtin)?;
+    let demand_order = common::kmod::load_order(on_demand, &mut lookup, &builtin)
+        .map_err(|e| format!("modules_on_demand: {e}"))?;
+    let mut shipped = Vec::<common::kmod::Shipped>::new();
+    for m in boot_order.iter().chain(&demand_order) {
+        let Some(file) = index.get(m) else { continue };
+        if shipped.iter().any(|s| &s.name == m) {
+            continue;
+        }
+        let rel = file.strip_prefix(dir).map_err(|e| e.to_string())?;
+        let data = fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        t.file(
+            &format!("lib/modules/{release}/{}", rel.display()),
+            0o644,
+            data,
+        );
+        shipped.push(common::kmod::Shipped {
+            name: m.clone(),
+            path: rel.to_string_lossy().into_owned(),
+            info: infos.get(m).cloned().unwrap_or_default(),
+        });
+    }
+    for m in &boot_order {
+        if index.contains_key(m) {
             listed.push_str(m);
             listed.push('\n');
         }
+    }
+    // depmod's order: the kernel's modules.order, then the rest by path
+    let order = fs::read_to_string(dir.join("modules.order"))
+        .map(|t| common::kmod::order_names(&t))
+        .unwrap_or_default();
+    shipped.sort_by_key(|s| {
+        (
+            order
+                .iter()
+                .position(|o| o == &s.name)
+                .unwrap_or(usize::MAX),
+            s.path.clone(),
+        )
+    });
+    let files = common::kmod::index_files(&shipped);
+    let at = |f: &str| format!("lib/modules/{release}/{f}");
+    t.file(&at("modules.dep"), 0o644, files.dep.into_bytes());
+    t.file(&at("modules.alias"), 0o644, files.alias.into_bytes());
+    t.file(&at("modules.softdep"), 0o644, files.softdep.into_bytes());
+    if let Some(b) = builtin_text {
+        t.file(&at("modules.builtin"), 0o644, b.into_bytes());
     }
     Ok(listed)
 }
@@ -380,7 +430,8 @@ pub fn build(board: &Board, board_dir: &Path, inputs: &Inputs) -> Result<Tree, S
     for a in &ferrite_applets {
         t.link(&format!("bin/{a}"), "ferrite");
     }
-    for a in ["init", "reboot", "poweroff", "halt", "getty"] {
+    // /sbin/modprobe is where the kernel runs it (CONFIG_MODPROBE_PATH)
+    for a in ["init", "reboot", "poweroff", "halt", "getty", "modprobe"] {
         t.link(&format!("sbin/{a}"), "../bin/ferrite");
     }
 
@@ -404,7 +455,12 @@ pub fn build(board: &Board, board_dir: &Path, inputs: &Inputs) -> Result<Tree, S
     t.file("etc/shells", 0o644, format!("{shell}\n").into_bytes());
 
     // Modules: copied at their path under lib/modules/RELEASE, loaded by name.
-    let listed = add_modules(&mut t, &board.modules, modules_dir.as_deref())?;
+    let listed = add_modules(
+        &mut t,
+        &board.modules,
+        &board.modules_on_demand,
+        modules_dir.as_deref(),
+    )?;
     t.file("etc/modules", 0o644, listed.into_bytes());
 
     // Debian packages, before the templates and files, which win over them.
@@ -518,8 +574,10 @@ fn disk_images(
     initrd.file("bin/ferrite", 0o755, binary.to_vec());
     initrd.link("init", "bin/ferrite");
     initrd.link("sbin/init", "../bin/ferrite");
+    // the kernel's module requests while early boot runs (`fs-squashfs`, ...)
+    initrd.link("sbin/modprobe", "../bin/ferrite");
     let wanted: Vec<String> = disk.modules.iter().chain(&board.modules).cloned().collect();
-    let listed = add_modules(&mut initrd, &wanted, modules_dir)?;
+    let listed = add_modules(&mut initrd, &wanted, &[], modules_dir)?;
     initrd.file("etc/modules", 0o644, listed.into_bytes());
     // early boot's own words, before the kernel command line's: where the
     // root is (so a boot loader's line needs no root=), and the board's
