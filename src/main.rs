@@ -23,6 +23,7 @@ const APPLETS: &[Applet] = &[
     applet("halt", init::reboot::main, "halt the machine (via init, or -f now)"),
     applet("ifplugd", netsvc::ifplugd::main, "act on cable plug and unplug (netlink events)"),
     applet("init", init::pid1::main, "PID 1: boot, supervise, shut down"),
+    applet("modprobe", init::modprobe::main, "load a kernel module and what it needs (kmod's command line)"),
     applet("pgrphack", supervisor::chpst::main, "run a program in a new session"),
     applet("pinger", netsvc::pinger::main, "restart the DHCP client when the router stops answering"),
     applet("poweroff", init::reboot::main, "power the machine off (via init, or -f now)"),

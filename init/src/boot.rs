@@ -102,6 +102,47 @@ pub fn kernel_release() -> String {
     common::cstr::to_string(rustix::system::uname().release())
 }
 
+/// Where the kernel's own module requests go (`request_module()` runs it
+/// as `PATH -q -- NAME`).
+pub const MODPROBE_SYSCTL: &str = "/proc/sys/kernel/modprobe";
+/// Where a link to ferrite's `modprobe` is looked for, the first one found
+/// written to [`MODPROBE_SYSCTL`].
+const MODPROBE_LINKS: &[&str] = &["/sbin/modprobe", "/bin/modprobe", "/usr/sbin/modprobe"];
+
+/// Point the kernel's module requests at ferrite's `modprobe` (a link to
+/// this binary in /sbin or /bin). Never fatal and never blocking: a kernel
+/// without modules, no /proc or no link is one console line, and boot goes on.
+pub fn set_modprobe_path() {
+    let own = std::env::current_exe().and_then(fs::canonicalize).ok();
+    let ours = MODPROBE_LINKS
+        .iter()
+        .find(|l| own.is_some() && fs::canonicalize(l).ok() == own);
+    let current = fs::read_to_string(MODPROBE_SYSCTL).unwrap_or_default();
+    let Some(path) = ours else {
+        log(&format!(
+            "no link to ferrite's modprobe in /sbin or /bin: the kernel's module requests go to {}",
+            match current.trim() {
+                "" => "nothing",
+                c => c,
+            }
+        ));
+        return;
+    };
+    if current.trim() == *path {
+        return;
+    }
+    let written = fs::OpenOptions::new()
+        .write(true)
+        .open(MODPROBE_SYSCTL)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, format!("{path}\n").as_bytes()));
+    if let Err(e) = written {
+        log(&format!(
+            "cannot point {MODPROBE_SYSCTL} at {path}: {}",
+            describe(&e)
+        ));
+    }
+}
+
 /// Find `NAME.ko` under `dir` (module names treat `-` and `_` alike).
 fn find_module(dir: &Path, name: &str) -> Option<PathBuf> {
     let want = format!("{}.ko", name.replace('-', "_"));

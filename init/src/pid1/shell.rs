@@ -36,7 +36,7 @@ fn self_exe(argv0: &Path) -> PathBuf {
 /// console. open(2) returns the lowest free number, so each /dev/null
 /// opened while it is below 3 fills a gap and is kept; the first one at 3
 /// or above means none is missing and is closed again.
-fn ensure_std_fds() {
+pub(crate) fn ensure_std_fds() {
     while let Ok(fd) = rustix::fs::open(
         c"/dev/null",
         rustix::fs::OFlags::RDWR,
@@ -95,6 +95,7 @@ fn stage1() -> Vec<String> {
     log("booting");
     let mounted = boot::mount_basics();
     boot::set_hostname();
+    boot::set_modprobe_path();
     boot::load_modules(Path::new("/etc/modules"));
     disk_root();
     boot::loopback_up();
