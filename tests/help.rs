@@ -149,3 +149,28 @@ fn init_help_starts_nothing_of_pid_1() {
     assert!(err.is_empty(), "{err}");
     assert!(left.is_empty());
 }
+
+#[test]
+fn modprobe_help_names_kmods_options() {
+    for flag in ["--help", "-h"] {
+        let (code, out, err, left) = run_bounded(&["modprobe", flag], "modprobe");
+        assert_eq!(code, Some(0), "{err}");
+        assert!(out.starts_with("usage: modprobe "), "{out}");
+        for o in [
+            "--dry-run",
+            "--quiet",
+            "--remove",
+            "--all",
+            "--dirname",
+            "--set-version",
+        ] {
+            assert!(out.contains(o), "{o} missing: {out}");
+        }
+        assert!(err.is_empty(), "{err}");
+        assert!(left.is_empty());
+    }
+    // without a module: kmod's message and exit code
+    let (code, out, err, _) = run_bounded(&["modprobe"], "modprobe-none");
+    assert_eq!((code, out.as_str()), (Some(1), ""));
+    assert_eq!(err, "modprobe: ERROR: missing parameters. See -h.\n");
+}
