@@ -4,6 +4,7 @@
 
 pub mod arp;
 pub mod dhcp;
+pub mod dhcp6;
 pub mod fw;
 pub mod ifplugd;
 pub mod netlink;
