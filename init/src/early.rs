@@ -302,7 +302,8 @@ fn mount_data(plan: &Plan, dev: &str, tools: &Tools) -> bool {
             &format!("{NEW}{dev}"),
             &data,
             "ext4",
-            MountFlags::NOSUID | MountFlags::NODEV,
+            // no access-time writes: flash wears by what is written
+            MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOATIME,
             "",
         )
     };
