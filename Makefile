@@ -24,6 +24,7 @@ help:
 	@echo "make qemu         build the default board's image and boot it in QEMU (BOARD=NAME for another)"
 	@echo "make image        only build the board's image into target/images/BOARD/"
 	@echo "make qemu-ram     boot the initramfs alone (make qemu boots the board's disk.img when it has one)"
+	@echo "make qemu HOSTFWD=tcp:127.0.0.1:2222-:22   forward a host port into the guest (ssh to dropbear)"
 	@echo "make test         the whole test suite: lint, size, unit, process, interop, namespaces, QEMU boots"
 	@echo "make bench        side-by-side benchmarks against runit, s6, BusyBox (figures in BENCHMARKS.md)"
 	@echo "make fuzz         every fuzz target for 10 million inputs (FUZZ_RUNS=N, FUZZ_TARGETS='a b'); make test runs each 4 s"
@@ -114,6 +115,10 @@ clean:
 # ---- images -------------------------------------------------------------
 BOARD ?= qemu-x86_64
 ROOTFS := cargo run -q --release -p rootfs --
+# Host ports forwarded into the guest, e.g. HOSTFWD=tcp:127.0.0.1:2222-:22
+# (then `ssh -p 2222 root@127.0.0.1` reaches a board with dropbear).
+HOSTFWD ?=
+HOSTFWD_ARGS := $(foreach r,$(HOSTFWD),--hostfwd $(r))
 
 .PHONY: image images qemu qemu-ram cable-off cable-on monitor
 image:
@@ -128,13 +133,13 @@ images:
 qemu:
 	@$(DEPS) qemu board-configs/$(BOARD).toml
 	$(MAKE) image
-	$(ROOTFS) qemu board-configs/$(BOARD).toml
+	$(ROOTFS) qemu board-configs/$(BOARD).toml $(HOSTFWD_ARGS)
 
 # The initramfs alone, without the board's disk image (nothing persists).
 qemu-ram:
 	@$(DEPS) qemu board-configs/$(BOARD).toml
 	$(MAKE) image
-	$(ROOTFS) qemu board-configs/$(BOARD).toml --ram
+	$(ROOTFS) qemu board-configs/$(BOARD).toml --ram $(HOSTFWD_ARGS)
 
 # The virtual cable of a running `make qemu`, through the QEMU monitor.
 cable-off:

@@ -41,9 +41,22 @@ impl Vm {
         no_reboot: bool,
         disk: Option<&Path>,
     ) -> Vm {
+        Vm::boot_with(board, images, no_reboot, disk, &[])
+    }
+
+    /// `boot_image` with host ports forwarded into the guest (`hostfwd`
+    /// rules of QEMU's user network, `tcp:127.0.0.1:PORT-:22`).
+    pub fn boot_with(
+        board: &rootfs::board::Board,
+        images: &Path,
+        no_reboot: bool,
+        disk: Option<&Path>,
+        hostfwd: &[String],
+    ) -> Vm {
         let dir = TempDir::new("qemu");
         let monitor = dir.join("monitor.sock");
-        let mut cmd = rootfs::qemu::command(board, images, &monitor, no_reboot, disk).unwrap();
+        let mut cmd =
+            rootfs::qemu::command_with(board, images, &monitor, no_reboot, disk, hostfwd).unwrap();
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -1065,6 +1078,184 @@ fn a_failsafe_board_keeps_etc_as_built_and_capped_logs_on_data() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
     assert!(boots >= 2, "lines of both boots in the log: {boots}");
+    vm.send("poweroff\n");
+    vm.shuts_down(
+        "ferrite init: power off: stopping services",
+        "QEMU did not exit after poweroff",
+    );
+}
+
+/// A free TCP port on the loopback (for QEMU's hostfwd).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(program).exists()))
+        .unwrap_or(false)
+}
+
+/// `ssh` to the guest's port 22 through `port`, as root with the key
+/// `dir/id`, host keys in `dir/known_hosts` checked as `strict` says
+/// (`accept-new`, `yes`); retried until it runs `command` and exits 0
+/// within `wait` (each try at most 90 s). Returns what it printed.
+fn ssh_until(port: u16, dir: &Path, strict: &str, command: &str, wait: Duration) -> String {
+    let t0 = Instant::now();
+    let mut last = String::new();
+    while t0.elapsed() < wait {
+        let mut child = std::process::Command::new("ssh")
+            .args(["-F", "/dev/null", "-p", &port.to_string(), "-i"])
+            .arg(dir.join("id"))
+            .args(["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes"])
+            .args(["-o", "ConnectTimeout=30", "-o", "ServerAliveInterval=10"])
+            .args(["-o", &format!("StrictHostKeyChecking={strict}")])
+            .arg("-o")
+            .arg(format!(
+                "UserKnownHostsFile={}",
+                dir.join("known_hosts").display()
+            ))
+            .args(["root@127.0.0.1", command])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot run ssh");
+        let started = Instant::now();
+        let status = loop {
+            if let Ok(Some(st)) = child.try_wait() {
+                break Some(st);
+            }
+            if started.elapsed() > Duration::from_secs(90) {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let mut out = String::new();
+        let mut err = String::new();
+        if let Some(mut o) = child.stdout.take() {
+            let _ = o.read_to_string(&mut out);
+        }
+        if let Some(mut e) = child.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        if status.is_some_and(|s| s.success()) {
+            return out;
+        }
+        last = format!("{status:?}\n{out}\n{err}");
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    panic!("ssh to the guest did not work within {wait:?}; the last try:\n{last}");
+}
+
+/// An image with Debian's dropbear-bin and nftables (issue 14): only what
+/// the programs load comes in with them, `ssh` from the host through
+/// QEMU's hostfwd logs in with a key and runs a command, fw's
+/// firewall.nft is loaded (`nft list ruleset` shows it), and after a
+/// `reboot` of the disk image the host key is the one of the first boot
+/// (made by `dropbear -R` under /etc, kept on the data partition).
+#[test]
+fn an_image_with_dropbear_and_nftables_takes_ssh_and_loads_the_firewall() {
+    if !image_ready("qemu-x86_64")
+        || !require(
+            "ssh and ssh-keygen (openssh-client)",
+            on_path("ssh") && on_path("ssh-keygen"),
+        )
+    {
+        return;
+    }
+    let dir = TempDir::new("packages");
+    let (rc, _, err) = run(std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "ferrite-test", "-f"])
+        .arg(dir.join("id")));
+    assert_eq!(rc, 0, "ssh-keygen: {err}");
+    let public = std::fs::read_to_string(dir.join("id.pub")).unwrap();
+    let text = std::fs::read_to_string(repo().join("tests/data/boards/qemu-x86_64-packages.toml"))
+        .unwrap()
+        + &format!(
+            "\n[[file]]\npath = \"/root/.ssh/authorized_keys\"\ncontent = {:?}\nmode = 0o600\n",
+            public.trim()
+        );
+    let images = dir.join("image");
+    let board = build_x86_image(&text, &images);
+
+    // what came in: the programs and what they load, not the rest
+    let contents = std::fs::read_to_string(images.join("contents.txt")).unwrap();
+    for want in [
+        "/usr/sbin/dropbear ",
+        "/usr/sbin/nft ",
+        "/lib/x86_64-linux-gnu/libc.so.6 ",
+        "/usr/lib/x86_64-linux-gnu/libtomcrypt.so.1 -> ",
+        "/usr/lib/x86_64-linux-gnu/libnftables.so.1 -> ",
+        "/lib64/ld-linux-x86-64.so.2 -> /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+    ] {
+        assert!(contents.contains(want), "{want} not in the image");
+    }
+    for not in [
+        "/usr/share/doc",
+        "/usr/share/man",
+        "libgcc_s.so",
+        "/gconv/",
+        "libm.so",
+    ] {
+        assert!(!contents.contains(not), "{not} is in the image, unneeded");
+    }
+    assert!(
+        !contents.contains("/sbin/e2fsck"),
+        "[disk] packages stay out of the initramfs"
+    );
+
+    let disk = dir.join("disk.img");
+    std::fs::copy(images.join("disk.img"), &disk).unwrap();
+    let port = free_port();
+    let mut vm = Vm::boot_with(
+        &board,
+        &images,
+        false,
+        Some(&disk),
+        &[format!("tcp:127.0.0.1:{port}-:22")],
+    );
+    vm.expect("root /dev/vda1 mounted read-only", BOOT);
+    vm.expect("ferrite login: ", BOOT);
+    // fw loads the ruleset once it has applied the lease
+    let out = ssh_until(
+        port,
+        dir.path(),
+        "accept-new",
+        "echo ssh-$((6*7)); i=0; while [ $i -lt 120 ] && ! /usr/sbin/nft list tables | grep -q ferrite_test; do sleep 0.25; i=$((i+1)); done; /usr/sbin/nft list ruleset; grep -h firewall /var/log/service/fw/current; /sbin/e2fsck -V 2>&1 | head -1",
+        Duration::from_secs(240),
+    );
+    for want in [
+        "ssh-42",
+        "table inet ferrite_test",
+        "tcp dport 22 counter packets",
+        "firewall.nft loaded",
+        "e2fsck 1.47",
+    ] {
+        assert!(out.contains(want), "{want:?} not in:\n{out}");
+    }
+    // the host key outlives a reboot: ssh checks it strictly the second time
+    vm.send("root\n");
+    vm.expect("# ", STEP);
+    vm.says("reboot\n", &["reboot: stopping services"]);
+    vm.expect("root /dev/vda1 mounted read-only", BOOT);
+    vm.expect("ferrite login: ", BOOT);
+    let out = ssh_until(
+        port,
+        dir.path(),
+        "yes",
+        "echo again-$((6*7)); ls /etc/dropbear",
+        Duration::from_secs(240),
+    );
+    assert!(out.contains("again-42"), "{out}");
+    assert!(out.contains("dropbear_ed25519_host_key"), "{out}");
+    vm.send("root\n");
+    vm.expect("# ", STEP);
     vm.send("poweroff\n");
     vm.shuts_down(
         "ferrite init: power off: stopping services",

@@ -1,7 +1,7 @@
 //! `ferrite-rootfs`: the host tool behind `make image` and `make qemu`.
 //!
 //!   ferrite-rootfs image BOARD.toml [--ferrite BIN] [--kernel IMAGE] [--out DIR]
-//!   ferrite-rootfs qemu  BOARD.toml [--out DIR] [--monitor SOCK] [--no-reboot]
+//!   ferrite-rootfs qemu  BOARD.toml [--out DIR] [--monitor SOCK] [--no-reboot] [--ram] [--hostfwd RULE]...
 //!   ferrite-rootfs cpio  DIR OUT.cpio.gz      (any directory as an initramfs)
 //!   ferrite-rootfs monitor BOARD.toml|SOCK COMMAND...   (e.g. `set_link n0 off`)
 
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 const USAGE: &str =
     "usage: ferrite-rootfs image BOARD.toml [--ferrite BIN] [--kernel IMAGE] [--out DIR]\n       \
-ferrite-rootfs qemu BOARD.toml [--out DIR] [--monitor SOCK] [--no-reboot] [--ram]\n       \
+ferrite-rootfs qemu BOARD.toml [--out DIR] [--monitor SOCK] [--no-reboot] [--ram] [--hostfwd RULE]...\n       \
 ferrite-rootfs cpio DIR OUT.cpio.gz\n       \
 ferrite-rootfs monitor BOARD.toml|SOCK COMMAND...";
 
@@ -25,6 +25,8 @@ struct Args {
     no_reboot: bool,
     /// boot the initramfs alone, not the board's disk image
     ram: bool,
+    /// QEMU user-network port forwards (`tcp:127.0.0.1:2222-:22`)
+    hostfwd: Vec<String>,
     rest: Vec<String>,
 }
 
@@ -40,6 +42,7 @@ fn parse() -> Result<Args, String> {
         monitor: None,
         no_reboot: false,
         ram: false,
+        hostfwd: Vec::new(),
         rest: Vec::new(),
     };
     while let Some(x) = it.next() {
@@ -55,6 +58,9 @@ fn parse() -> Result<Args, String> {
             "--monitor" => a.monitor = Some(val("--monitor")?),
             "--no-reboot" => a.no_reboot = true,
             "--ram" => a.ram = true,
+            "--hostfwd" => a
+                .hostfwd
+                .push(val("--hostfwd")?.to_string_lossy().into_owned()),
             s if s.starts_with("--") => return Err(format!("unknown option {s}\n{USAGE}")),
             _ => a.rest.push(x),
         }
@@ -190,8 +196,14 @@ fn run() -> Result<i32, String> {
             } else {
                 None
             };
-            let mut cmd =
-                rootfs::qemu::command(&board, &out, &monitor, a.no_reboot, disk.as_deref())?;
+            let mut cmd = rootfs::qemu::command_with(
+                &board,
+                &out,
+                &monitor,
+                a.no_reboot,
+                disk.as_deref(),
+                &a.hostfwd,
+            )?;
             if let Some(d) = &disk {
                 eprintln!(
                     "ferrite-rootfs: the disk is {} (its data partition is kept when the image is rebuilt; delete the file to start afresh)",
@@ -208,6 +220,9 @@ fn run() -> Result<i32, String> {
             eprintln!("    make cable-off BOARD={b}    pull the cable (set_link n0 off)");
             eprintln!("    make cable-on BOARD={b}     replug it (set_link n0 on)");
             eprintln!("    make monitor BOARD={b} CMD='info network'");
+            for r in &a.hostfwd {
+                eprintln!("  host port forwarded into the guest: {r}");
+            }
             eprintln!("  log in as root (no password); `poweroff` ends QEMU");
             let st = cmd
                 .status()

@@ -16,6 +16,45 @@ pub fn command(
     no_reboot: bool,
     disk: Option<&Path>,
 ) -> Result<Command, String> {
+    command_with(board, image_dir, monitor, no_reboot, disk, &[])
+}
+
+/// A QEMU user-network port forward (`hostfwd=`): `[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT`,
+/// e.g. `tcp:127.0.0.1:2222-:22`. No comma: it would start another option.
+pub fn check_hostfwd(rule: &str) -> Result<(), String> {
+    let bad = || {
+        format!("--hostfwd {rule:?}: want [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, e.g. tcp:127.0.0.1:2222-:22")
+    };
+    let (host, guest) = rule.split_once('-').ok_or_else(bad)?;
+    let port = |s: &str| s.parse::<u16>().is_ok();
+    let host_port = host.rsplit(':').next().unwrap_or("");
+    let guest_port = guest.rsplit(':').next().unwrap_or("");
+    let proto_ok =
+        host.matches(':').count() < 2 || host.starts_with("tcp:") || host.starts_with("udp:");
+    if rule.contains(',')
+        || rule.contains(char::is_whitespace)
+        || !port(host_port)
+        || !port(guest_port)
+        || !proto_ok
+    {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+/// `command` with port forwards from the host into the guest's user
+/// network (`hostfwd`, each checked by `check_hostfwd`).
+pub fn command_with(
+    board: &Board,
+    image_dir: &Path,
+    monitor: &Path,
+    no_reboot: bool,
+    disk: Option<&Path>,
+    hostfwd: &[String],
+) -> Result<Command, String> {
+    for r in hostfwd {
+        check_hostfwd(r)?;
+    }
     let q = board.qemu.as_ref().ok_or_else(|| {
         format!(
             "board {} has no [qemu] section: it cannot be booted here",
@@ -69,9 +108,14 @@ pub fn command(
                 .arg(format!("file={},if=virtio,format=raw", d.display()));
         }
     }
+    let mut netdev = String::from("user,id=n0");
+    for r in hostfwd {
+        netdev.push_str(",hostfwd=");
+        netdev.push_str(r);
+    }
     c.args([
         "-netdev",
-        "user,id=n0",
+        &netdev,
         "-device",
         &format!("{},netdev=n0", q.nic),
     ]);
@@ -80,4 +124,31 @@ pub fn command(
     }
     c.args(&q.extra_args);
     Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_forwards_are_checked_before_they_reach_qemu() {
+        for ok in [
+            "tcp:127.0.0.1:2222-:22",
+            "tcp::2222-:22",
+            ":2222-10.0.2.15:22",
+            "udp:127.0.0.1:5353-:53",
+        ] {
+            check_hostfwd(ok).unwrap();
+        }
+        for bad in [
+            "2222",
+            "tcp:127.0.0.1:2222-:22,smb=/",
+            "tcp::x-:22",
+            "tcp::2222-:99999",
+            "icmp:1.2.3.4:1-:2",
+            "tcp::1 -:2",
+        ] {
+            assert!(check_hostfwd(bad).is_err(), "{bad}");
+        }
+    }
 }
