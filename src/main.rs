@@ -120,6 +120,24 @@ fn dispatch(args: Vec<OsString>) -> i32 {
     if let Some(a) = find(&base) {
         return (a.main)(&args);
     }
+    // SERVICE/check linked to ferrite: the native service's test of its
+    // state now (`sv check`, `sv -w SEC check`)
+    if base == "check" {
+        let dir = common::service::dir_name();
+        let check: Option<common::AppletMain> = match dir.split('_').next() {
+            Some("dhcp") => Some(netsvc::dhcp::check_main),
+            Some("zcip") => Some(netsvc::zcip::check_main),
+            Some("fw") => Some(netsvc::fw::check_main),
+            _ => None,
+        };
+        return match check {
+            Some(check) => check(&args),
+            None => {
+                common::out::err(&format!("ferrite: no check for service directory {dir}\n"));
+                100
+            }
+        };
+    }
     if base == "run" {
         let dir = common::service::dir_name();
         return match service_applet(&dir) {

@@ -1256,6 +1256,43 @@ fn an_image_with_dropbear_and_nftables_takes_ssh_and_loads_the_firewall() {
     assert!(out.contains("dropbear_ed25519_host_key"), "{out}");
     vm.send("root\n");
     vm.expect("# ", STEP);
+/// Readiness on the booted box (issue 15): the native services say when
+/// they are ready through runsv's notification-fd, so `sv -w 30 start
+/// dhcp_eth0` returns once the client holds its lease (not when it was
+/// forked), and `sv -w 30 check` asks each one's `./check` about now.
+#[test]
+fn sv_waits_for_the_lease_and_the_native_services_report_readiness() {
+    if !image_ready("qemu-x86_64") {
+        return;
+    }
+    let mut vm = Vm::boot("qemu-x86_64", true);
+    vm.login(BOOT);
+    let state = "/var/lib/ferrite/dhcp/eth0.lease";
+    // ifplugd starts them when it sees the carrier; sv -w waits until
+    // each says it is ready: the lease held, the link-local address claimed
+    vm.says(
+        &format!("sv -w 30 start dhcp_eth0 zcip_eth0; echo started=$?; cut -d' ' -f1 {state}; ip -4 addr show dev eth0 | grep -c 'inet 169.254'; sv status getty_ttyS0 ifplugd_eth0 dhcp_eth0 zcip_eth0 fw\n"),
+        &["started=0", "10.0.2.15", "\n1", "run: getty_ttyS0: (pid "],
+    );
+    let out = vm.output();
+    for s in ["getty_ttyS0", "ifplugd_eth0", "dhcp_eth0", "zcip_eth0"] {
+        let line = out
+            .lines()
+            .rev()
+            .find(|l| l.starts_with(&format!("run: {s}:")))
+            .unwrap_or_else(|| panic!("no status of {s}: {out}"));
+        assert!(line.contains("; ready "), "{s} reports readiness: {line}");
+    }
+    // the checks test the state now
+    vm.says(
+        "sv -w 30 check dhcp_eth0 zcip_eth0 fw; echo checked=$?\n",
+        &["checked=0"],
+    );
+    // restarted without its state, sv returns only once the lease is back
+    vm.says(
+        &format!("sv -w 10 down dhcp_eth0; rm -f {state}; sv -w 30 start dhcp_eth0; echo again=$?; cut -d' ' -f1 {state}\n"),
+        &["again=0", "10.0.2.15"],
+    );
     vm.send("poweroff\n");
     vm.shuts_down(
         "ferrite init: power off: stopping services",

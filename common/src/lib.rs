@@ -22,6 +22,7 @@ pub mod out;
 pub mod partition;
 pub mod poll;
 pub mod procfs;
+pub mod ready;
 pub mod service;
 pub mod sig;
 pub mod tai;

@@ -34,6 +34,9 @@ fn uts() -> [String; 6] {
 }
 
 pub fn run(args: &[OsString]) -> i32 {
+    // ready when the prompt is out (runsv's notification-fd); closed on
+    // the exec of login
+    let mut ready = common::ready::Ready::from_env();
     let mut words = common::argv::words(args);
     let service_mode = common::service::is_run_link(args);
     if service_mode {
@@ -101,13 +104,14 @@ pub fn run(args: &[OsString]) -> i32 {
     if let Some(user) = &o.autologin {
         cmd.arg("-f").arg(user);
     } else if !o.no_prompt {
-        match ask_name(&host, o.timeout) {
+        match ask_name(&host, o.timeout, &mut ready) {
             Some(name) => {
                 cmd.arg("--").arg(name);
             }
             None => return 0,
         }
     }
+    ready.now();
     let e = cmd.exec();
     out::err(&format!("{PROG}: cannot run {login}: {}\r\n", describe(&e)));
     // Give a human time to read it before runsv starts us again.
@@ -221,10 +225,11 @@ fn open_tty(tty: &str, baud: u32, o: &Options) -> Result<(), String> {
 }
 
 /// Prompt `HOST login: ` until a valid name is typed; `None` on timeout or EOF.
-fn ask_name(host: &str, timeout: Option<u64>) -> Option<String> {
+fn ask_name(host: &str, timeout: Option<u64>, ready: &mut common::ready::Ready) -> Option<String> {
     let mut poll = common::poll::PollSet::new();
     loop {
         write0(format!("\r\n{host} login: ").as_bytes());
+        ready.now();
         poll.clear();
         let i = poll.add(0);
         let _ = poll.wait(timeout.map(std::time::Duration::from_secs));

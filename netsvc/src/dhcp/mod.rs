@@ -29,3 +29,11 @@ pub fn native_main(args: &[OsString]) -> i32 {
         Err(e) => shell::usage_error("dhcp", &e),
     }
 }
+
+/// `dhcp_IF/check`: 0 while a lease is held now (see `shell::check`).
+pub fn check_main(_args: &[OsString]) -> i32 {
+    match cli::parse_native(&common::service::args_file("dhcp")) {
+        Ok(n) if shell::check::holds_lease(&n) => 0,
+        _ => 1,
+    }
+}

@@ -122,6 +122,8 @@ fn is_ifplugd_on(pid: i32, ifname: &str) -> bool {
 }
 
 fn run(sh: Shell, pidfile: &Path) -> i32 {
+    // ready once the link's state is known and acted on
+    let mut ready = common::ready::Ready::from_env();
     let Some(sigfd) = common::sig::open_signalfd(
         PROG,
         &[libc::SIGTERM, libc::SIGINT, libc::SIGQUIT, libc::SIGHUP],
@@ -171,6 +173,7 @@ fn run(sh: Shell, pidfile: &Path) -> i32 {
     if at_start && !sh.report(carrier) {
         return 1;
     }
+    ready.now();
     let mut poll = PollSet::new();
     let code = loop {
         let now = epoch.elapsed();

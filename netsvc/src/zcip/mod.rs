@@ -24,3 +24,20 @@ pub fn main(args: &[OsString]) -> i32 {
         }
     }
 }
+
+/// `zcip_IF/check` (a link to ferrite): exit 0 while the interface holds a
+/// 169.254.0.0/16 address now, 1 when not, quietly. Readiness says an
+/// address was claimed since the start; this says one is there still.
+pub fn check_main(_args: &[OsString]) -> i32 {
+    let words = common::service::args_file(cli::PROG);
+    let Ok(cli::Parsed::Run(o)) = cli::parse(&words, &common::service::dir_name(), true) else {
+        return 1;
+    };
+    let Some(index) = common::iface::index_of(&o.interface) else {
+        return 1;
+    };
+    let held = crate::netlink::Rtnl::open()
+        .and_then(|mut nl| nl.addresses())
+        .is_ok_and(|all| all.iter().any(|a| a.index == index && a.ip.is_link_local()));
+    i32::from(!held)
+}

@@ -64,6 +64,8 @@ fn handler(o: &Options, event: &str, ip: Option<Ipv4Addr>) {
 }
 
 fn run(o: Options) -> i32 {
+    // ready once its address is claimed (runsv's notification-fd)
+    let mut ready = common::ready::Ready::from_env();
     let Some(index) = common::iface::index_of(&o.interface) else {
         out::err(&format!(
             "{PROG}: interface {} does not exist\n",
@@ -137,6 +139,7 @@ fn run(o: Options) -> i32 {
                     }
                     configured = Some(ip);
                     handler(&o, "config", Some(ip));
+                    ready.now();
                     if o.quit {
                         return 0;
                     }

@@ -8,6 +8,7 @@
 //! the handler script `script`'s, the lease state file `state`'s and native
 //! mode's files and fw poke `native`'s.
 
+pub mod check;
 mod native;
 mod script;
 mod sockets;
@@ -68,6 +69,8 @@ struct Shell {
     client: Client,
     epoch: Instant,
     last_type: u8,
+    /// runsv's readiness pipe: said once the first lease is bound
+    ready: common::ready::Ready,
 }
 
 impl Shell {
@@ -136,6 +139,7 @@ impl Shell {
 
     /// Carry out the client's actions; `Some(code)` when the program must end.
     fn execute(&mut self, actions: Vec<Action>) -> Option<i32> {
+        let mut bound = false;
         for a in actions {
             match a {
                 Action::Send(m, d) => self.send(&m, d),
@@ -150,6 +154,7 @@ impl Shell {
                     ));
                     self.last_type = 5;
                     self.script("bound", Some(&l));
+                    bound = true;
                     if self.o.quit {
                         if self.o.release {
                             let r = self.client.handle(self.now(), Event::Release);
@@ -186,6 +191,11 @@ impl Shell {
                     let _ = std::fs::remove_file(self.lease_file());
                 }
             }
+        }
+        // ready once the lease is bound and remembered (its state is what
+        // ./check reads)
+        if bound {
+            self.ready.now();
         }
         None
     }
@@ -245,6 +255,7 @@ fn write_pidfile(o: &Options) {
 }
 
 fn run(o: Options, native: Option<Native>) -> i32 {
+    let ready = common::ready::Ready::from_env();
     let fail = |what: &str, e: std::io::Error| {
         out::err(&format!("{PROG}: {what}: {}\n", describe(&e)));
         1
@@ -292,6 +303,7 @@ fn run(o: Options, native: Option<Native>) -> i32 {
         client: Client::new(cfg),
         epoch: Instant::now(),
         last_type: 0,
+        ready,
     };
     if sh.o.foreground || sh.o.quit {
         write_pidfile(&sh.o);

@@ -73,7 +73,7 @@ impl Shell {
 
 /// The lease state file's text: `None` when there is none; the reason when
 /// it cannot be one (a line of about 60 bytes: 4 KiB at most is read).
-fn read_state_file(path: &Path) -> Result<Option<String>, String> {
+pub(super) fn read_state_file(path: &Path) -> Result<Option<String>, String> {
     use std::io::Read;
     const MAX_STATE: u64 = 4096;
     let f = match std::fs::File::open(path) {

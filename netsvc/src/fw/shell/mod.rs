@@ -21,9 +21,13 @@ pub const PROG: &str = "fw";
 
 /// Mark the service "once" in `cwd`, then run.
 pub fn main(o: &Options, cwd: &Path) -> i32 {
+    let mut ready = common::ready::Ready::from_env();
     // "once" first: a poke while we run means one more run, never a lost change.
     let _ = supervisor::sv::send(cwd, "o");
-    run(o)
+    let code = run(o);
+    // ready: this run has applied what it could (runsv's notification-fd)
+    ready.now();
+    code
 }
 
 fn run(p: &Options) -> i32 {

@@ -39,7 +39,7 @@ pub const NOTIFICATION_FD_FILE: &str = "notification-fd";
 pub const NOTIFY_SOCKET_FILE: &str = "notify-socket";
 /// runsv puts the descriptor's number here in the service's environment,
 /// so that a program need not read `notification-fd` itself.
-pub const READY_FD_ENV: &str = "FERRITE_READY_FD";
+pub const READY_FD_ENV: &str = common::ready::ENV;
 /// The highest descriptor number accepted.
 pub const MAX_NOTIFICATION_FD: u32 = 1023;
 
