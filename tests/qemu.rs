@@ -1256,6 +1256,13 @@ fn an_image_with_dropbear_and_nftables_takes_ssh_and_loads_the_firewall() {
     assert!(out.contains("dropbear_ed25519_host_key"), "{out}");
     vm.send("root\n");
     vm.expect("# ", STEP);
+    vm.send("poweroff\n");
+    vm.shuts_down(
+        "ferrite init: power off: stopping services",
+        "QEMU did not exit after poweroff",
+    );
+}
+
 /// Readiness on the booted box (issue 15): the native services say when
 /// they are ready through runsv's notification-fd, so `sv -w 30 start
 /// dhcp_eth0` returns once the client holds its lease (not when it was
