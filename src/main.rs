@@ -15,6 +15,7 @@ const fn applet(name: &'static str, main: common::AppletMain, help: &'static str
 const APPLETS: &[Applet] = &[
     applet("chpst", supervisor::chpst::main, "run a program with a changed process state"),
     applet("dhcp", netsvc::dhcp::native_main, "DHCP client that needs no shell (ipconf + fw)"),
+    applet("dhcp6", netsvc::dhcp6::main, "DHCPv6 client that needs no shell (ipconf + fw)"),
     applet("envdir", supervisor::chpst::main, "run a program with environment from a directory"),
     applet("envuidgid", supervisor::chpst::main, "run a program with $UID and $GID of a user"),
     applet("factory-reset", init::factory_reset::main, "the next boot gives /etc back as the disk image has it"),
@@ -24,6 +25,7 @@ const APPLETS: &[Applet] = &[
     applet("ifplugd", netsvc::ifplugd::main, "act on cable plug and unplug (netlink events)"),
     applet("init", init::pid1::main, "PID 1: boot, supervise, shut down"),
     applet("modprobe", init::modprobe::main, "load a kernel module and what it needs (kmod's command line)"),
+    applet("odhcp6c", netsvc::dhcp6::odhcp6c_main, "DHCPv6 client (odhcp6c's command line and scripts)"),
     applet("pgrphack", supervisor::chpst::main, "run a program in a new session"),
     applet("pinger", netsvc::pinger::main, "restart the DHCP client when the router stops answering"),
     applet("poweroff", init::reboot::main, "power the machine off (via init, or -f now)"),

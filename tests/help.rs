@@ -174,3 +174,43 @@ fn modprobe_help_names_kmods_options() {
     assert_eq!((code, out.as_str()), (Some(1), ""));
     assert_eq!(err, "modprobe: ERROR: missing parameters. See -h.\n");
 }
+
+#[test]
+fn dhcp6_and_odhcp6c_help_name_their_options() {
+    for (applet, opts) in [
+        (
+            "odhcp6c",
+            &[
+                "-N try|force|none",
+                "-P [PREFIX/]LEN",
+                "-s SCRIPT",
+                "-t SEC",
+                "-k",
+            ][..],
+        ),
+        (
+            "dhcp6",
+            &[
+                "-N try|force|none",
+                "--fw-dir",
+                "--fw-service",
+                "--state-dir",
+            ][..],
+        ),
+    ] {
+        let (code, out, err, left) = run_bounded(&[applet, "--help"], applet);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(out.starts_with(&format!("usage: {applet} ")), "{out}");
+        for o in opts {
+            assert!(out.contains(o), "{o} missing: {out}");
+        }
+        assert!(left.is_empty());
+    }
+    // odhcp6c without an interface: the mistake and the usage, exit 1
+    let (code, _, err, _) = run_bounded(&["odhcp6c"], "odhcp6c-none");
+    assert_eq!(code, Some(1));
+    assert!(
+        err.starts_with("odhcp6c: no interface given\nusage: odhcp6c "),
+        "{err}"
+    );
+}

@@ -130,6 +130,7 @@ fn ours(ias: &[Ia], iaid: u32) -> Option<&Ia> {
 
 impl Client {
     pub fn new(cfg: Config, random: Random) -> Client {
+        let sol_max_rt = cfg.sol_max_rt.unwrap_or(SOL_MAX_RT);
         Client {
             cfg,
             random,
@@ -144,7 +145,7 @@ impl Client {
             pd: IaState::default(),
             dns: Vec::new(),
             domains: Vec::new(),
-            sol_max_rt: SOL_MAX_RT,
+            sol_max_rt,
             inf_max_rt: INF_MAX_RT,
             refresh_at: None,
             released: (Vec::new(), Vec::new()),

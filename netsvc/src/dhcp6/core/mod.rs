@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod msg;
+pub mod report;
 
 /// Decode any bytes as a message from a server and follow them as far as
 /// the client would: the entry point of the fuzz target `dhcp6_msg`.

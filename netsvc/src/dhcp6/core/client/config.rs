@@ -39,6 +39,8 @@ pub struct Config {
     pub rapid_commit: bool,
     /// Options asked for besides DNS servers, domains and the timers.
     pub extra_oro: Vec<u16>,
+    /// SOL_MAX_RT until a server sets it (odhcp6c's `-t`; RFC 8415: 3600 s).
+    pub sol_max_rt: Option<std::time::Duration>,
 }
 
 impl Config {
@@ -54,6 +56,7 @@ impl Config {
             }),
             rapid_commit: true,
             extra_oro: Vec::new(),
+            sol_max_rt: None,
         }
     }
 

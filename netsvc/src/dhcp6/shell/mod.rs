@@ -1,0 +1,287 @@
+//! The I/O around `Client`: one poll loop over a UDP socket on port 546
+//! bound to the interface, a netlink socket (carrier) and a signalfd. Each
+//! socket is read at most `MAX_READS_PER_ROUND` times a round. The random
+//! numbers the core asks for come from getrandom here. What the events do
+//! (the handler script, or native mode's ipconf file and fw poke) and the
+//! DUID's state file are `out`'s.
+
+mod out;
+
+use super::cli::{self, Options};
+use super::core::client::{Action, Client, Config, Event, Random, State};
+use super::core::msg::{Message, ALL_SERVERS, CLIENT_PORT, SERVER_PORT};
+use crate::netlink::Netlink;
+use common::errtext::describe;
+use common::poll::PollSet;
+use common::sig::SignalFd;
+use rustix::net::{AddressFamily, SocketAddrV6};
+use std::net::{Ipv6Addr, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+/// How long a stop waits for the server to answer the RELEASE.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// A mistake on the command line: the message and the usage on stderr, 1.
+pub fn usage_error(prog: &str, usage: &str, e: &str) -> i32 {
+    common::out::err(&format!("{prog}: {e}\n"));
+    common::out::err(usage);
+    1
+}
+
+/// Random numbers for the core: getrandom without waiting for the pool
+/// (at boot it may not be ready; these need not be secret), a xorshift
+/// from the pid and the clock when even that fails.
+fn random() -> Random {
+    let mut x = std::process::id() as u64
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+        | 1;
+    Box::new(move || {
+        use rustix::rand::{getrandom, GetRandomFlags};
+        let mut b = [0u8; 4];
+        if getrandom(&mut b, GetRandomFlags::INSECURE | GetRandomFlags::NONBLOCK)
+            .is_ok_and(|n| n == 4)
+            || getrandom(&mut b, GetRandomFlags::NONBLOCK).is_ok_and(|n| n == 4)
+        {
+            return u32::from_ne_bytes(b);
+        }
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x as u32
+    })
+}
+
+/// The client's socket: UDP port 546 on `ifname` only, multicast out of it.
+fn socket(ifname: &str, index: u32) -> std::io::Result<UdpSocket> {
+    let fd = crate::packet::nonblocking_dgram(AddressFamily::INET6)?;
+    let _ = rustix::net::sockopt::set_ipv6_v6only(&fd, true);
+    let _ = rustix::net::sockopt::set_socket_reuseaddr(&fd, true);
+    crate::packet::bind_to_device(&fd, ifname)?;
+    rustix::net::sockopt::set_ipv6_multicast_if(&fd, index)?;
+    let _ = rustix::net::sockopt::set_ipv6_multicast_loop(&fd, false);
+    rustix::net::bind(
+        &fd,
+        &SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, CLIENT_PORT, 0, 0),
+    )?;
+    Ok(UdpSocket::from(fd))
+}
+
+struct Shell {
+    prog: &'static str,
+    o: Options,
+    index: u32,
+    sock: UdpSocket,
+    client: Client,
+    epoch: Instant,
+    /// Native mode: the ipconf text last written (fw is poked on a change).
+    written: Option<String>,
+    native: bool,
+}
+
+impl Shell {
+    fn now(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    fn log(&self, msg: &str) {
+        if self.o.verbose {
+            common::out::err(&format!(
+                "{}: [{:.3}] {msg}\n",
+                self.prog,
+                self.now().as_secs_f64()
+            ));
+        } else {
+            common::out::err(&format!("{}: {msg}\n", self.prog));
+        }
+    }
+
+    fn send(&self, m: &Message) {
+        let to = std::net::SocketAddrV6::new(ALL_SERVERS, SERVER_PORT, 0, self.index);
+        match self.sock.send_to(&m.encode(), to) {
+            Ok(_) if self.o.verbose => self.log(&format!("sent {:?} (xid {:06x})", m.kind, m.xid)),
+            Ok(_) => {}
+            // no usable link-local address yet (DAD): the retransmission tries again
+            Err(e) => self.log(&format!("sending {:?}: {}", m.kind, describe(&e))),
+        }
+    }
+
+    /// Carry out the client's actions; `true` once it is done.
+    fn execute(&mut self, actions: Vec<Action>) -> bool {
+        let mut done = false;
+        for a in actions {
+            match a {
+                Action::Send(m) => self.send(&m),
+                Action::Bound(b) => self.event("bound", &b),
+                Action::Updated(b) => self.event("updated", &b),
+                Action::Rebound(b) => self.event("rebound", &b),
+                Action::Unbound(b) => self.event("unbound", &b),
+                Action::Informed(b) => self.event("informed", &b),
+                Action::Done => done = true,
+            }
+        }
+        done
+    }
+}
+
+/// `odhcp6c` (a handler script) or `dhcp6` (native: files and fw).
+pub fn run(mut o: Options, native: bool) -> i32 {
+    let prog = if native { "dhcp6" } else { "odhcp6c" };
+    if o.interface.is_empty() {
+        match cli::interface_from_dir(&common::service::dir_name()) {
+            Some(i) => o.interface = i,
+            None => {
+                common::out::err(&format!(
+                    "{prog}: no interface: give IFACE or run it as dhcp6_IF/run\n"
+                ));
+                return 1;
+            }
+        }
+    }
+    let fail = |what: &str, e: std::io::Error| {
+        common::out::err(&format!("{prog}: {what}: {}\n", describe(&e)));
+        1
+    };
+    let Some(index) = common::iface::index_of(&o.interface).and_then(|i| u32::try_from(i).ok())
+    else {
+        return fail(
+            &format!("interface {}", o.interface),
+            std::io::Error::from_raw_os_error(libc::ENODEV),
+        );
+    };
+    let mac = match crate::packet::hw_address(&o.interface) {
+        Ok(m) => m,
+        Err(e) => return fail(&format!("interface {}", o.interface), e),
+    };
+    let sigfd = match SignalFd::new(&[libc::SIGUSR1, libc::SIGTERM, libc::SIGINT]) {
+        Ok(s) => s,
+        Err(e) => return fail("signalfd", e),
+    };
+    let sock = match socket(&o.interface, index) {
+        Ok(s) => s,
+        Err(e) => return fail(&format!("UDP port {CLIENT_PORT} on {}", o.interface), e),
+    };
+    if o.daemon && !common::service::is_run_link(&std::env::args_os().collect::<Vec<_>>()) {
+        common::daemon::background(o.pidfile.as_deref());
+    } else if let Some(p) = &o.pidfile {
+        let _ = common::fsutil::atomic_write(
+            p,
+            format!("{}\n", std::process::id()).as_bytes(),
+            0o644,
+            false,
+        );
+    }
+    let duid = out::duid(&o.state_dir, mac, prog);
+    let mut cfg = Config::new(duid, u32::from_be_bytes([mac[2], mac[3], mac[4], mac[5]]));
+    cfg.na = o.na;
+    cfg.pd = o.pd;
+    cfg.sol_max_rt = o.sol_max_rt.map(|s| Duration::from_secs(s.into()));
+    let mut nl = Netlink::link_events().ok();
+    let mut sh = Shell {
+        prog,
+        o,
+        index,
+        sock,
+        client: Client::new(cfg, random()),
+        epoch: Instant::now(),
+        written: None,
+        native,
+    };
+    sh.started();
+    let mut link_up = true;
+    let mut carrier_downs = None;
+    if let Some(l) = nl.as_mut().and_then(|n| n.link_now(index as i32)) {
+        link_up = l.carrier();
+        carrier_downs = l.carrier_downs;
+    }
+    if !link_up {
+        sh.log(&format!("{}: no carrier, waiting for it", sh.o.interface));
+    }
+    let a = sh.client.handle(sh.now(), Event::Start { link_up });
+    sh.execute(a);
+    let mut poll = PollSet::new();
+    let mut buf = vec![0u8; 65536];
+    let mut stop_by: Option<Instant> = None;
+    loop {
+        let mut timeout = sh.client.deadline().map(|d| d.saturating_sub(sh.now()));
+        if let Some(t) = stop_by {
+            timeout = crate::earliest(timeout, Some(t.saturating_duration_since(Instant::now())));
+        }
+        poll.clear();
+        let si = poll.add(sigfd.as_raw_fd());
+        let ui = poll.add(sh.sock.as_raw_fd());
+        let ni = nl.as_ref().map(|n| poll.add(n.as_raw_fd()));
+        if let Err(e) = poll.wait(crate::with_pokes(timeout)) {
+            sh.log(&format!("poll: {}", describe(&e)));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        crate::retry_pokes_and_say(prog);
+        let mut actions = Vec::new();
+        if poll.readable(si) {
+            for s in sigfd.read_all() {
+                if s == libc::SIGUSR1 {
+                    actions.extend(sh.client.handle(sh.now(), Event::RenewNow));
+                    continue;
+                }
+                crate::stopping();
+                sh.log("stopping");
+                if sh.o.no_release {
+                    return sh.finish();
+                }
+                actions.extend(sh.client.handle(sh.now(), Event::Stop));
+                stop_by = Some(Instant::now() + STOP_GRACE);
+            }
+        }
+        if let (Some(i), Some(n)) = (ni, nl.as_ref()) {
+            if poll.readable(i) {
+                for l in n
+                    .read_links()
+                    .into_iter()
+                    .filter(|l| l.index == index as i32)
+                {
+                    let bounced =
+                        matches!((carrier_downs, l.carrier_downs), (Some(a), Some(b)) if b > a);
+                    carrier_downs = l.carrier_downs.or(carrier_downs);
+                    if bounced || !l.carrier() {
+                        actions.extend(sh.client.handle(sh.now(), Event::LinkDown));
+                    }
+                    if l.carrier() {
+                        actions.extend(sh.client.handle(sh.now(), Event::LinkUp));
+                    }
+                }
+            }
+        }
+        if poll.readable(ui) {
+            for _ in 0..crate::MAX_READS_PER_ROUND {
+                let Ok((n, from)) = sh.sock.recv_from(&mut buf) else {
+                    break;
+                };
+                if from.port() != SERVER_PORT {
+                    continue;
+                }
+                if let Ok(m) = Message::decode(&buf[..n]) {
+                    if sh.o.verbose {
+                        sh.log(&format!(
+                            "received {:?} (xid {:06x}) from {}",
+                            m.kind,
+                            m.xid,
+                            from.ip()
+                        ));
+                    }
+                    actions.extend(sh.client.handle(sh.now(), Event::Packet(&m)));
+                }
+            }
+        }
+        if sh.client.deadline().is_some_and(|d| sh.now() >= d) {
+            actions.extend(sh.client.handle(sh.now(), Event::Timer));
+        }
+        let done = sh.execute(actions);
+        if done || sh.client.state() == State::Done || stop_by.is_some_and(|t| Instant::now() >= t)
+        {
+            return sh.finish();
+        }
+    }
+}

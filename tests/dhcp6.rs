@@ -1,0 +1,309 @@
+//! The DHCPv6 client against Debian's kea-dhcp6-server, in two network
+//! namespaces joined by a veth pair (root only): an ISP side with kea
+//! (addresses and prefix delegation from `pd-pools`) and the client's side.
+//! Every namespace, interface and process is the test's own (unique names)
+//! and is removed when it ends.
+
+mod common;
+use common::*;
+use std::fs;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(20);
+const KEA: &str = "/usr/sbin/kea-dhcp6";
+
+struct Kea6 {
+    dir: TempDir,
+    isp: Netns,
+    rt: Netns,
+    kea: Option<Guard>,
+}
+
+fn sysctl(ns: &Netns, kv: &str) {
+    ns.run(&["sysctl", "-q", "-w", kv]);
+}
+
+/// kea's configuration: addresses from 2001:db8:1::100-1ff, /56 prefixes
+/// out of 2001:db8:100::/48 (or `pd_prefix`), DNS and a search domain.
+fn kea_conf(pd_prefix: &str, extra_subnet: &str) -> String {
+    format!(
+        r#"{{"Dhcp6": {{
+  "interfaces-config": {{ "interfaces": ["vs"] }},
+  "server-id": {{ "type": "LL", "persist": false }},
+  "lease-database": {{ "type": "memfile", "persist": false }},
+  "renew-timer": 20, "rebind-timer": 32, "preferred-lifetime": 40, "valid-lifetime": 60,
+  "subnet6": [{{
+    "id": 1, "subnet": "2001:db8:1::/64", "interface": "vs",
+    "pools": [{{ "pool": "2001:db8:1::100-2001:db8:1::1ff" }}],
+    "pd-pools": [{{ "prefix": "{pd_prefix}", "prefix-len": 48, "delegated-len": 56 }}],
+    "option-data": [
+      {{ "name": "dns-servers", "data": "2001:db8:1::53" }},
+      {{ "name": "domain-search", "data": "lab.example" }}
+    ]{extra_subnet}
+  }}],
+  "loggers": [{{ "name": "kea-dhcp6", "output_options": [{{ "output": "stdout" }}], "severity": "INFO" }}]
+}}}}"#
+    )
+}
+
+impl Kea6 {
+    fn new(tag: &str) -> Option<Kea6> {
+        if !netns_prerequisites() || !require("kea-dhcp6 (kea-dhcp6-server)", have_program(KEA)) {
+            return None;
+        }
+        let dir = TempDir::new(&format!("dhcp6-{tag}"));
+        let isp = Netns::new(&format!("6i{tag}"));
+        let rt = Netns::new(&format!("6r{tag}"));
+        for ns in [&isp, &rt] {
+            // no DAD: link-local addresses usable at once
+            sysctl(ns, "net.ipv6.conf.default.accept_dad=0");
+            sysctl(ns, "net.ipv6.conf.all.accept_dad=0");
+            sysctl(ns, "net.ipv6.conf.default.keep_addr_on_down=1");
+        }
+        isp.ip(&[
+            "link", "add", "vs", "type", "veth", "peer", "name", "vc", "netns", &rt.0,
+        ]);
+        isp.ip(&["addr", "add", "2001:db8:1::1/64", "dev", "vs", "nodad"]);
+        isp.ip(&["link", "set", "vs", "up"]);
+        rt.ip(&["link", "set", "vc", "up"]);
+        Some(Kea6 {
+            dir,
+            isp,
+            rt,
+            kea: None,
+        })
+    }
+
+    /// Start kea with `conf`; wait until it listens on port 547.
+    fn kea(&mut self, conf: &str) {
+        self.kea = None;
+        let c = self.dir.join("kea.json");
+        fs::write(&c, conf).unwrap();
+        let run = self.dir.join("kea-run");
+        fs::create_dir_all(&run).unwrap();
+        let log = fs::File::create(self.dir.join("kea.log")).unwrap();
+        let child = self
+            .isp
+            .exec()
+            .args([KEA, "-c", c.to_str().unwrap()])
+            .env("KEA_LOCKFILE_DIR", &run)
+            .env("KEA_PIDFILE_DIR", &run)
+            .env("KEA_LOGGER_DESTINATION", "stdout")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.kea = Some(Guard(child));
+        let listening = wait_until(T, || self.isp.output(&["ss", "-uln"]).contains(":547"));
+        assert!(
+            listening,
+            "kea does not listen: {}",
+            text_of(&self.dir.join("kea.log"))
+        );
+    }
+
+    /// A handler that logs `STATE ADDRESSES=.. PREFIXES=.. RDNSS=.. DOMAINS=..`.
+    fn handler(&self) -> PathBuf {
+        let h = self.dir.join("handler");
+        let log = self.dir.join("events");
+        script(
+            &h,
+            &format!(
+                "echo \"$1 $2 ADDRESSES=$ADDRESSES PREFIXES=$PREFIXES RDNSS=$RDNSS DOMAINS=$DOMAINS\" >> {}",
+                log.display()
+            ),
+        );
+        h
+    }
+
+    fn events(&self) -> Vec<String> {
+        lines_of(&self.dir.join("events"))
+    }
+
+    fn wait_event(&self, state: &str, n: usize) -> bool {
+        self.wait_event_for(T, state, n)
+    }
+
+    fn wait_event_for(&self, t: Duration, state: &str, n: usize) -> bool {
+        let want = format!("vc {state} ");
+        wait_until(t, || {
+            self.events()
+                .iter()
+                .filter(|e| e.starts_with(&want))
+                .count()
+                >= n
+        })
+    }
+
+    fn client(&self, applet: &str, args: &[&str]) -> Guard {
+        let log = fs::File::create(self.dir.join(&format!("{applet}.log"))).unwrap();
+        let state = self.dir.join("state");
+        let child = self
+            .rt
+            .exec()
+            .arg(ferrite())
+            .arg(applet)
+            .args(["-v", "--state-dir", state.to_str().unwrap()])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        Guard(child)
+    }
+
+    fn log(&self, applet: &str) -> String {
+        text_of(&self.dir.join(&format!("{applet}.log")))
+    }
+}
+
+fn field<'a>(event: &'a str, key: &str) -> &'a str {
+    let k = format!("{key}=");
+    let at = event.find(&k).map(|i| i + k.len()).unwrap_or(event.len());
+    let rest = &event[at..];
+    // values run to the next KEY=
+    let end = ["ADDRESSES=", "PREFIXES=", "RDNSS=", "DOMAINS="]
+        .iter()
+        .filter_map(|n| rest.find(n))
+        .min()
+        .unwrap_or(rest.len());
+    rest[..end].trim()
+}
+
+fn prefix_of(event: &str) -> String {
+    field(event, "PREFIXES")
+        .split(',')
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn odhcp6c_gets_an_address_and_a_prefix_keeps_it_over_a_replug_and_releases() {
+    let Some(mut lab) = Kea6::new("a") else {
+        return;
+    };
+    lab.kea(&kea_conf("2001:db8:100::", ""));
+    let h = lab.handler();
+    let mut cl = lab.client("odhcp6c", &["-P", "56", "-s", h.to_str().unwrap(), "vc"]);
+    assert!(
+        lab.wait_event("bound", 1),
+        "no binding: {}\n{}",
+        lab.log("odhcp6c"),
+        text_of(&lab.dir.join("kea.log"))
+    );
+    let ev = lab.events();
+    assert!(ev[0].starts_with("vc started"), "{ev:?}");
+    let b = ev.iter().find(|e| e.starts_with("vc bound ")).unwrap();
+    let addr = field(b, "ADDRESSES");
+    assert!(
+        addr.starts_with("2001:db8:1::1") && addr.ends_with("/128,40,60"),
+        "{b}"
+    );
+    let prefix = prefix_of(b);
+    assert!(
+        prefix.starts_with("2001:db8:100:") && prefix.ends_with("/56"),
+        "{b}"
+    );
+    assert!(field(b, "PREFIXES").ends_with(",40,60"), "{b}");
+    assert_eq!(field(b, "RDNSS"), "2001:db8:1::53");
+    assert_eq!(field(b, "DOMAINS"), "lab.example");
+    // the cable out and back: no RELEASE, REBIND, the same prefix back
+    lab.rt.ip(&["link", "set", "vc", "down"]);
+    std::thread::sleep(Duration::from_millis(500));
+    lab.rt.ip(&["link", "set", "vc", "up"]);
+    assert!(
+        lab.wait_event("rebound", 1),
+        "no rebind after the replug: {}",
+        lab.log("odhcp6c")
+    );
+    let ev = lab.events();
+    assert!(!ev.iter().any(|e| e.starts_with("vc unbound")), "{ev:?}");
+    let r = ev.iter().find(|e| e.starts_with("vc rebound ")).unwrap();
+    assert_eq!(prefix_of(r), prefix, "{r}");
+    // T1 is 20 s: renewed
+    assert!(
+        lab.wait_event_for(Duration::from_secs(45), "updated", 1),
+        "no renewal: {}",
+        lab.log("odhcp6c")
+    );
+    // stop: unbound (RELEASE), stopped, exit 0
+    unsafe { libc::kill(cl.0.id() as i32, libc::SIGTERM) };
+    assert!(
+        wait_until(T, || matches!(cl.0.try_wait(), Ok(Some(_)))),
+        "did not stop"
+    );
+    let ev = lab.events();
+    assert!(ev.iter().any(|e| e.starts_with("vc unbound")), "{ev:?}");
+    assert_eq!(
+        ev.last()
+            .map(|e| e.split(' ').take(2).collect::<Vec<_>>().join(" ")),
+        Some("vc stopped".into())
+    );
+    let kea = text_of(&lab.dir.join("kea.log"));
+    assert!(kea.contains("RELEASE"), "no RELEASE reached kea");
+    assert!(
+        fs::read_to_string(lab.dir.join("state/duid")).is_ok_and(|d| d.starts_with("00030001")),
+        "DUID-LL kept"
+    );
+}
+
+#[test]
+fn native_prefix_only_writes_the_ipconf_and_follows_a_changed_prefix() {
+    let Some(mut lab) = Kea6::new("b") else {
+        return;
+    };
+    lab.kea(&kea_conf("2001:db8:100::", r#", "rapid-commit": true"#));
+    let fw = lab.dir.join("fw");
+    let fwsvc = lab.dir.join("fwsvc");
+    let _cl = lab.client(
+        "dhcp6",
+        &[
+            "-N",
+            "none",
+            "-P",
+            "56",
+            "--fw-dir",
+            fw.to_str().unwrap(),
+            "--fw-service",
+            fwsvc.to_str().unwrap(),
+            "vc",
+        ],
+    );
+    let conf = fw.join("dhcp6_vc.ipconf");
+    assert!(
+        wait_until(T, || conf.exists()),
+        "no ipconf: {}",
+        lab.log("dhcp6")
+    );
+    let t = text_of(&conf);
+    assert!(t.contains("if='vc'") && t.contains("origin='dhcp6'"), "{t}");
+    assert!(t.contains("prefix6='2001:db8:100:"), "{t}");
+    assert!(!t.contains("ip6="), "prefix only: {t}");
+    assert!(t.contains("dns6='2001:db8:1::53'"), "{t}");
+    assert!(
+        !lab.log("dhcp6").contains("sent Request"),
+        "rapid commit: {}",
+        lab.log("dhcp6")
+    );
+    // the ISP renumbers: kea restarts with another pool and no memory
+    lab.kea(&kea_conf("2001:db8:200::", ""));
+    // at T1 (20 s) the RENEW reaches a kea that forgot the binding: the
+    // new prefix comes (from a REQUEST after NoBinding, or the RENEW itself)
+    let renumbered = wait_until(Duration::from_secs(45), || {
+        text_of(&conf).contains("prefix6='2001:db8:200:")
+    });
+    assert!(renumbered, "{}\n{}", text_of(&conf), lab.log("dhcp6"));
+    let t = text_of(&conf);
+    assert!(!t.contains("ip6="), "{t}");
+    // the old prefix, if still there, is deprecated (preferred 0) until it ends
+    if let Some(at) = t.find("2001:db8:100:") {
+        assert!(
+            t[at..].split(' ').next().unwrap().contains("/56,0,"),
+            "old prefix not deprecated: {t}"
+        );
+    }
+}
