@@ -1306,3 +1306,43 @@ fn sv_waits_for_the_lease_and_the_native_services_report_readiness() {
         "QEMU did not exit after poweroff",
     );
 }
+
+/// A dynamically linked program put into an image without its libraries
+/// (here the build machine's own `true`, through a board `[[file]]`) fails
+/// the build with a message naming the program and each missing library.
+#[test]
+fn a_program_without_its_libraries_fails_the_build_naming_them() {
+    if !image_ready("qemu-x86_64") {
+        return;
+    }
+    let host_true = std::fs::read("/bin/true").unwrap_or_default();
+    let needs = ::common::elf::dynamic(&host_true).unwrap_or_default();
+    if !require(
+        "a dynamically linked /bin/true (glibc) on the build machine",
+        needs.needed.iter().any(|n| n == "libc.so.6") && needs.interp.is_some(),
+    ) {
+        return;
+    }
+    let dir = TempDir::new("missing-lib");
+    let text = default_board_text()
+        + "\n[[file]]\npath = \"/usr/bin/hosttrue\"\nsource = \"/bin/true\"\nmode = 0o755\n";
+    let board = rootfs::board::Board::parse(&text, "test board").unwrap();
+    let inputs = rootfs::image::Inputs {
+        repo: repo(),
+        out: dir.join("image"),
+        ferrite: Some(repo().join("target/x86_64-unknown-linux-musl/release/ferrite")),
+        kernel: None,
+    };
+    let e = rootfs::image::build(&board, &repo().join("board-configs"), &inputs).unwrap_err();
+    let interp = needs.interp.unwrap();
+    assert!(
+        e.contains(&format!(
+            "/usr/bin/hosttrue needs its interpreter {interp}, libc.so.6, not in the image"
+        )),
+        "{e}"
+    );
+    assert!(
+        !dir.join("image/initramfs.cpio.gz").exists(),
+        "no image is written"
+    );
+}
