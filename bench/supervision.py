@@ -5,7 +5,15 @@ For N services of `exec sleep MARK` (MARK unique per service and run):
 time until all are up, PSS per supervised service, voluntary wake-ups of the
 scanner and of one supervisor over idle seconds, `sv status` over all
 services, and restart latency after `kill -9` of a service that ran > 1 s.
-Prints a Markdown table for BENCHMARKS.md. Ends only processes it started.
+Then `sv -w 7 restart` of one service, median of 20: ferrite's sv and runsv
+with a service that reports readiness on `notification-fd`, the same
+without notification, and runit's sv and runsv (runit has no readiness: its
+sv calls the service up once it runs, looking every ~420 ms). The notifying
+service writes the wall-clock time just before it says it is ready; for the
+others the moment is runsv's record of the start in `supervise/status`. The
+table gives the whole command and how long after that moment it returned.
+Prints Markdown tables for BENCHMARKS.md. Ends only processes it started.
+PARTS="restart_wait" runs only the second part.
 """
 import os, shutil, signal, statistics, subprocess, sys, tempfile, time
 
@@ -16,6 +24,8 @@ FERRITE = os.environ.get("FERRITE", "target/x86_64-unknown-linux-musl/release/fe
 IDLE = int(os.environ.get("IDLE_SECS", "30"))
 COUNTS = [int(x) for x in os.environ.get("COUNTS", "100 1000").split()]
 RESTARTS = 9
+WAIT_RESTARTS = 20
+PARTS = os.environ.get("PARTS", "scale restart_wait").split()
 
 
 def procs():
@@ -157,11 +167,87 @@ def run_one(impl, n, base, results):
     results[(impl.name, n)] = r
 
 
+def restart_wait(label, runsv, sv, notify):
+    """`sv -w 7 restart` of one service under `runsv`, WAIT_RESTARTS times:
+    (median ms of the command, median ms from the service's ready/start
+    stamp to the command's return)."""
+    tmp = tempfile.mkdtemp(prefix=f"ferrite-bench-wait-{label}-")
+    svc = os.path.join(tmp, "svc")
+    os.mkdir(svc)
+    say = "echo >&3\n" if notify else ""
+    with open(os.path.join(svc, "run"), "w") as f:
+        f.write(f"#!/bin/sh\ndate +%s%N > stamp\n{say}exec sleep 1000\n")
+    os.chmod(os.path.join(svc, "run"), 0o755)
+    if notify:
+        with open(os.path.join(svc, "notification-fd"), "w") as f:
+            f.write("3\n")
+    p = subprocess.Popen([runsv, svc], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    total, after = [], []
+    try:
+        for _ in range(WAIT_RESTARTS):
+            # runit's sv compares start times in whole seconds, and runsv holds
+            # back a restart of a service that ran under a second
+            time.sleep(1.1)
+            t0 = time.time_ns()
+            r = subprocess.run(sv + ["-w", "7", "restart", svc], stdout=subprocess.PIPE)
+            t1 = time.time_ns()
+            if r.returncode != 0:
+                print(f"# {label}: sv -w 7 restart exited {r.returncode}", file=sys.stderr)
+                continue
+            if notify:
+                # the service's own clock just before it said so
+                with open(os.path.join(svc, "stamp")) as f:
+                    ready = int(f.read().strip())
+            else:
+                # runsv's record of the start (TAI64N, bytes 0-11 of status)
+                with open(os.path.join(svc, "supervise/status"), "rb") as f:
+                    rec = f.read(12)
+                secs = int.from_bytes(rec[:8], "big") - (1 << 62) - 10
+                ready = secs * 10**9 + int.from_bytes(rec[8:12], "big")
+            total.append((t1 - t0) / 1e6)
+            after.append((t1 - ready) / 1e6)
+    finally:
+        subprocess.run(sv + ["-w", "7", "exit", svc], stdout=subprocess.DEVNULL)
+        stop(p, signal.SIGTERM, 10)
+        shutil.rmtree(tmp, ignore_errors=True)
+    if not total:
+        return None, None
+    return statistics.median(total), statistics.median(after)
+
+
+def restart_wait_table(bindir):
+    rows = [("ferrite sv + runsv, service with `notification-fd`",
+             os.path.join(bindir, "runsv"), [os.path.join(bindir, "sv")], True),
+            ("ferrite sv + runsv, no notification (up = running)",
+             os.path.join(bindir, "runsv"), [os.path.join(bindir, "sv")], False)]
+    if os.path.exists("/usr/bin/runsv"):
+        rows.append(("runit sv + runsv (no readiness: up = running)",
+                     "/usr/bin/runsv", ["/usr/bin/sv"], False))
+    print(f"| `sv -w 7 restart`, median of {WAIT_RESTARTS} | whole command (ms) "
+          "| returned after the service was ready / running (ms) |")
+    print("|---|---|---|")
+    for label, runsv, sv, notify in rows:
+        t, a = restart_wait(label.split()[0], runsv, sv, notify)
+        print(f"# {label}: {t} {a}", file=sys.stderr)
+        cell = lambda v: "n/a" if v is None else f"{v:.1f}"
+        print(f"| {label} | {cell(t)} | {cell(a)} |")
+
+
 def main():
     if not os.path.exists(FERRITE):
         sys.exit(f"build the release binary first ({FERRITE})")
     bindir = tempfile.mkdtemp(prefix="ferrite-bench-bin-")
     subprocess.run([FERRITE, "--install", bindir], check=True)
+    if "scale" in PARTS:
+        scale(bindir)
+    if "restart_wait" in PARTS:
+        print()
+        restart_wait_table(bindir)
+    shutil.rmtree(bindir, ignore_errors=True)
+
+
+def scale(bindir):
     impls = [Impl("ferrite", [os.path.join(bindir, "runsvdir")], "runsv")]
     if os.path.exists("/usr/bin/runsvdir"):
         impls.append(Impl("runit", ["/usr/bin/runsvdir"], "runsv", {"PATH": "/usr/bin:/bin"}))
@@ -173,7 +259,6 @@ def main():
         for k, impl in enumerate(impls):
             run_one(impl, n, base + k * 100000 // 10 + n, results)
             print(f"# {impl.name} n={n}: {results[(impl.name, n)]}", file=sys.stderr)
-    shutil.rmtree(bindir, ignore_errors=True)
     names = [i.name for i in impls]
     def cell(v, fmt):
         return "n/a" if v is None else fmt.format(v)
