@@ -355,23 +355,70 @@ fn control_all(services: &[(String, PathBuf)], plan: &Plan, opts: &Options) -> u
             out::out(&format!("timeout: {line}\n"));
         }
     }
-    watch.let_go();
+    drop(watch);
     failures
 }
 
 /// inotify on the `supervise/` directories of the services a `sv -w` waits
 /// for (on the service directory itself until `supervise/` exists).
+///
+/// The last close of an inotify descriptor that had watches waits for an
+/// SRCU grace period (`fsnotify_destroy_group`): 5 to 22 ms measured here,
+/// longer than all the rest of a `sv -w` after the state was reached. So a
+/// child made with the descriptor (`holder`) makes that last close: it puts
+/// /dev/null on its stdin, stdout and stderr (nobody reading sv's output
+/// waits for it) and exits once sv has closed its end of a pipe, which
+/// `Drop` does after closing the descriptor, so sv's own close is never
+/// the last and returns at once. The fork is made before the wait, not on
+/// the way out after the state was reached.
 struct Watcher {
+    // Field order is drop order: the descriptor, then the holder's pipe.
     fd: Option<OwnedFd>,
+    _holder: Option<OwnedFd>,
     /// Services whose `supervise/` is watched.
     watched: HashSet<PathBuf>,
 }
 
+/// A child that holds `fd` until the write end returned is closed (see
+/// `Watcher`); `None` when there is no pipe or no fork (then sv closes
+/// the descriptor itself, only later).
+fn holder(fd: &OwnedFd) -> Option<OwnedFd> {
+    let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).ok()?;
+    // SAFETY: fork(2) copies only the calling thread; sv has no other (it
+    // starts only processes), so no lock (the allocator's, stdio's) can be
+    // held by a thread missing in the child, which then makes only system
+    // calls through rustix and `_exit`s. rustix has no fork.
+    let pid = unsafe { libc::fork() };
+    if pid != 0 {
+        // the parent (or fork failed: no holder, `r` and `w` just close)
+        return (pid > 0).then_some(w);
+    }
+    drop(w);
+    if let Ok(null) = rustix::fs::open(
+        c"/dev/null",
+        rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    ) {
+        let _ = rustix::stdio::dup2_stdin(&null);
+        let _ = rustix::stdio::dup2_stdout(&null);
+        let _ = rustix::stdio::dup2_stderr(&null);
+    }
+    let mut b = [0u8; 1];
+    while rustix::io::read(&r, &mut b) == Err(rustix::io::Errno::INTR) {}
+    let _ = fd;
+    // SAFETY: ends the child at once, without the destructors and exit
+    // handlers of the parent's image, which are not the child's to run;
+    // the kernel closes its descriptors, the inotify one the last.
+    unsafe { libc::_exit(0) }
+}
+
 impl Watcher {
     fn new() -> Watcher {
-        let fd = inotify::init(inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC);
+        let fd = inotify::init(inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC).ok();
+        let holder = fd.as_ref().and_then(holder);
         Watcher {
-            fd: fd.ok(),
+            fd,
+            _holder: holder,
             watched: HashSet::new(),
         }
     }
@@ -389,54 +436,6 @@ impl Watcher {
         }
         let flags = inotify::WatchFlags::CREATE | inotify::WatchFlags::MOVED_TO;
         inotify::add_watch(fd, dir, flags).is_ok()
-    }
-
-    /// Close the descriptor without waiting for the kernel. The last close
-    /// of an inotify descriptor that had watches waits for an SRCU grace
-    /// period (`fsnotify_destroy_group`): 5 to 22 ms measured here, longer
-    /// than all the rest of a `sv -w` after the state was reached. So a
-    /// child inherits it and makes that last close: it puts /dev/null on
-    /// its stdin, stdout and stderr (so that nobody reading sv's output
-    /// waits for it) and exits once sv is gone (end of file on a pipe only
-    /// sv holds); sv's own close is then not the last and returns at once.
-    /// Without fork (or a pipe) the descriptor is simply closed here.
-    fn let_go(self) {
-        let Some(fd) = self.fd else { return };
-        if self.watched.is_empty() {
-            return;
-        }
-        let Ok((r, w)) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) else {
-            return;
-        };
-        // SAFETY: fork(2) copies only the calling thread; sv has no other
-        // (it starts only processes), so no lock (the allocator's,
-        // stdio's) can be held by a thread missing in the child, which
-        // then makes only system calls through rustix and `_exit`s. rustix
-        // has no fork.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
-            drop(w);
-            if let Ok(null) = rustix::fs::open(
-                c"/dev/null",
-                rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC,
-                rustix::fs::Mode::empty(),
-            ) {
-                let _ = rustix::stdio::dup2_stdin(&null);
-                let _ = rustix::stdio::dup2_stdout(&null);
-                let _ = rustix::stdio::dup2_stderr(&null);
-            }
-            let mut b = [0u8; 1];
-            while rustix::io::read(&r, &mut b) == Err(rustix::io::Errno::INTR) {}
-            // SAFETY: ends the child at once, without the destructors and
-            // exit handlers of the parent's image, which are not the
-            // child's to run; its descriptors (the inotify one last held)
-            // are closed by the kernel.
-            unsafe { libc::_exit(0) }
-        }
-        // The write end stays open until sv exits; `fd` closes now, not
-        // the last when the child holds it.
-        std::mem::forget(w);
-        drop(fd);
     }
 
     /// Sleep until an event that `wakes` says matters, or `timeout`.

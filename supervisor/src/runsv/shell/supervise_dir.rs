@@ -198,7 +198,8 @@ impl SuperviseDir {
         fs::read(base.join("supervise/status")).ok()
     }
 
-    /// Write `status`, `stat` and `pid` for `svc` if any of them changed.
+    /// Write `status`, `stat` and `pid` for `svc`, each only when it
+    /// changed (readiness changes `status` alone).
     pub fn publish(&mut self, svc: &Service) -> io::Result<()> {
         let now = (
             svc.status().encode(),
@@ -209,10 +210,15 @@ impl SuperviseDir {
         if self.written.as_ref() == Some(&now) {
             return Ok(());
         }
+        let before = self.written.as_ref();
         // `status` last: whoever sees the new state there finds `stat` and
         // `pid` already saying the same.
-        atomic_write(&self.dir.join("stat"), now.1.as_bytes(), 0o644, false)?;
-        atomic_write(&self.dir.join("pid"), now.2.as_bytes(), 0o644, false)?;
+        if before.is_none_or(|b| b.1 != now.1) {
+            atomic_write(&self.dir.join("stat"), now.1.as_bytes(), 0o644, false)?;
+        }
+        if before.is_none_or(|b| b.2 != now.2) {
+            atomic_write(&self.dir.join("pid"), now.2.as_bytes(), 0o644, false)?;
+        }
         let pid = svc.status().pid;
         if self.start_time.0 != pid {
             self.start_time = (pid, common::procfs::start_time(pid).unwrap_or(0));
