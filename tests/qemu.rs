@@ -635,6 +635,51 @@ fn the_kernel_asks_and_modprobe_loads_a_module_shipped_on_demand() {
     );
 }
 
+/// nftables NAT needs modules the kernel asks for itself: nft's netlink
+/// socket makes it ask for `net-pf-16-proto-12` (nfnetlink) and
+/// `nfnetlink-subsys-10` (nf_tables), a nat chain for `nft-chain-2-nat`
+/// (nft_chain_nat, with nf_nat and nf_conntrack), `masquerade` for
+/// `nft-expr-masq`. An image with Debian's nftables and those modules on
+/// demand loads the ruleset; none of them is loaded before.
+#[test]
+fn a_nat_ruleset_makes_the_kernel_load_nft_chain_nat() {
+    if !image_ready("qemu-x86_64") {
+        return;
+    }
+    let dir = TempDir::new("nft-nat");
+    let board_text = default_board_text()
+        .replace(
+            "busybox = true",
+            "busybox = true\npackages = [\"nftables\"]",
+        )
+        .replace(
+            "modules_on_demand = [\"dummy\", \"ifb\"]",
+            "modules_on_demand = [\"nfnetlink\", \"nf_tables\", \"nft_chain_nat\", \"nft_masq\"]",
+        );
+    assert!(board_text.contains("nft_chain_nat") && board_text.contains("\"nftables\""));
+    let board = build_x86_image(&board_text, &dir.join("image"));
+    let mut vm = Vm::boot_image(&board, &dir.join("image"), true, None);
+    vm.login(BOOT);
+    vm.says(
+        "echo before=$(grep -c -e '^nf_tables ' -e '^nft_chain_nat ' /proc/modules)\n",
+        &["before=0"],
+    );
+    let t0 = Instant::now();
+    vm.says(
+        "nft add table ip nat && nft add chain ip nat post '{ type nat hook postrouting priority 100 ; }' && nft add rule ip nat post oifname eth0 masquerade && echo nat=o''k\n",
+        &["nat=ok"],
+    );
+    eprintln!("NAT ruleset loaded in {:?}", t0.elapsed());
+    vm.says(
+        "nft list ruleset\n",
+        &["type nat hook postrouting priority srcnat", "masquerade"],
+    );
+    vm.says(
+        "echo chain=$(grep -c '^nft_chain_nat ' /proc/modules) nat=$(grep -c '^nf_nat ' /proc/modules) masq=$(grep -c '^nft_masq ' /proc/modules)\n",
+        &["chain=1 nat=1 masq=1"],
+    );
+}
+
 #[test]
 fn rpi4_image_has_what_the_board_promises() {
     let ferrite = repo().join("target/aarch64-unknown-linux-musl/release/ferrite");
