@@ -13,7 +13,6 @@ use common::errtext::describe;
 use common::out;
 use common::tai::Tai64n;
 use rustix::fs::inotify;
-use std::collections::HashSet;
 use std::ffi::OsString;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
@@ -376,7 +375,7 @@ struct Watcher {
     fd: Option<OwnedFd>,
     _holder: Option<OwnedFd>,
     /// Services whose `supervise/` is watched.
-    watched: HashSet<PathBuf>,
+    watched: Vec<PathBuf>,
 }
 
 /// A child that holds `fd` until the write end returned is closed (see
@@ -419,19 +418,19 @@ impl Watcher {
         Watcher {
             fd,
             _holder: holder,
-            watched: HashSet::new(),
+            watched: Vec::new(),
         }
     }
 
     /// Watch `dir`'s `supervise/`; false when neither it nor `dir` could be.
     fn add(&mut self, dir: &Path) -> bool {
         let Some(fd) = &self.fd else { return false };
-        if self.watched.contains(dir) {
+        if self.watched.iter().any(|w| w == dir) {
             return true;
         }
         let flags = inotify::WatchFlags::from_bits_retain(SUPERVISE_EVENTS);
         if inotify::add_watch(fd, dir.join("supervise"), flags).is_ok() {
-            self.watched.insert(dir.to_path_buf());
+            self.watched.push(dir.to_path_buf());
             return true;
         }
         let flags = inotify::WatchFlags::CREATE | inotify::WatchFlags::MOVED_TO;
