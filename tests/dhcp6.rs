@@ -53,6 +53,11 @@ impl Kea6 {
         if !netns_prerequisites() || !require("kea-dhcp6 (kea-dhcp6-server)", have_program(KEA)) {
             return None;
         }
+        Some(Self::lab(tag))
+    }
+
+    /// The two namespaces and the veth pair (`vs` on the ISP side, `vc`).
+    fn lab(tag: &str) -> Kea6 {
         let dir = TempDir::new(&format!("dhcp6-{tag}"));
         let isp = Netns::new(&format!("6i{tag}"));
         let rt = Netns::new(&format!("6r{tag}"));
@@ -68,12 +73,12 @@ impl Kea6 {
         isp.ip(&["addr", "add", "2001:db8:1::1/64", "dev", "vs", "nodad"]);
         isp.ip(&["link", "set", "vs", "up"]);
         rt.ip(&["link", "set", "vc", "up"]);
-        Some(Kea6 {
+        Kea6 {
             dir,
             isp,
             rt,
             kea: None,
-        })
+        }
     }
 
     /// Start kea with `conf`; wait until it listens on port 547.
@@ -306,4 +311,94 @@ fn native_prefix_only_writes_the_ipconf_and_follows_a_changed_prefix() {
             "old prefix not deprecated: {t}"
         );
     }
+}
+
+/// A hostile server: answers every SOLICIT, REQUEST, RENEW and REBIND at
+/// once with a message full of bad lengths, absurd lifetimes, a /80 and a
+/// /200 prefix, a multicast address and shell metacharacters in names.
+const HOSTILE: &str = r#"
+import socket, struct
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, 25, b"vs\0")
+s.bind(("::", 547))
+idx = socket.if_nametoindex("vs")
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
+             socket.inet_pton(socket.AF_INET6, "ff02::1:2") + struct.pack("@I", idx))
+def o(c, b): return struct.pack(">HH", c, len(b)) + b
+A = lambda x: socket.inet_pton(socket.AF_INET6, x)
+open("READY", "w").close()
+while True:
+    data, addr = s.recvfrom(4096)
+    t, xid, opts, i, got = data[0], data[1:4], data[4:], 0, {}
+    while i + 4 <= len(opts):
+        c, l = struct.unpack(">HH", opts[i:i + 4])
+        got.setdefault(c, opts[i + 4:i + 4 + l])
+        i += 4 + l
+    if t not in (1, 3, 5, 6) or 1 not in got:
+        continue
+    na_id = got.get(3, b"\0\0\0\0")[:4]
+    pd_id = got.get(25, b"\0\0\0\0")[:4]
+    na = (na_id + struct.pack(">II", 0, 0)
+          + o(5, A("2001:db8:1::bad") + struct.pack(">II", 500, 100))
+          + o(5, A("ff02::1") + struct.pack(">II", 10, 20))
+          + o(5, A("2001:db8:1::77") + struct.pack(">II", 0xffffffff, 0xffffffff))
+          + o(5, b"short"))
+    pd = (pd_id + struct.pack(">II", 0, 0)
+          + o(26, struct.pack(">IIB", 100, 200, 80) + A("2001:db8:5:5:5::"))
+          + o(26, struct.pack(">IIB", 4000, 5000, 56) + A("2001:db8:300::"))
+          + o(26, struct.pack(">IIB", 10, 20, 200) + A("::")))
+    names = b"\x0a$(reboot)x\x00" + b"\x05a;b c\x00" + b"\x07example\x03com\x00" + b"\xc0\x0c"
+    body = (o(1, got[1]) + o(2, bytes([0, 3, 0, 1, 2, 0, 0, 0, 0, 0x99])) + o(14, b"")
+            + o(3, na) + o(25, pd) + o(23, A("2001:db8::53") + b"1234") + o(24, names)
+            + o(7, b"\xff") + o(13, b"\x00\x00ok\n\x1b[31m") + o(82, b"\x00\x00\x00\x01"))
+    s.sendto(bytes([2 if t == 1 else 7]) + xid + body + struct.pack(">HH", 99, 500) + b"cut", addr)
+"#;
+
+#[test]
+fn a_hostile_server_is_harmless() {
+    if !netns_prerequisites() || !require("python3", have_program("/usr/bin/python3")) {
+        return;
+    }
+    let lab = Kea6::lab("h");
+    let srv = lab.dir.join("hostile.py");
+    fs::write(&srv, HOSTILE).unwrap();
+    let child = lab
+        .isp
+        .exec()
+        .args(["python3", srv.to_str().unwrap()])
+        .current_dir(lab.dir.path())
+        .stderr(fs::File::create(lab.dir.join("hostile.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let _srv = Guard(child);
+    assert!(
+        wait_until(T, || lab.dir.join("READY").exists()),
+        "{}",
+        text_of(&lab.dir.join("hostile.log"))
+    );
+    let h = lab.handler();
+    let mut cl = lab.client("odhcp6c", &["-P", "56", "-s", h.to_str().unwrap(), "vc"]);
+    assert!(
+        lab.wait_event("bound", 1),
+        "no binding: {}",
+        lab.log("odhcp6c")
+    );
+    let ev = lab.events();
+    let b = ev.iter().find(|e| e.starts_with("vc bound ")).unwrap();
+    assert_eq!(
+        field(b, "ADDRESSES"),
+        "2001:db8:1::77/128,4294967295,4294967295",
+        "{b}"
+    );
+    assert_eq!(field(b, "PREFIXES"), "2001:db8:300::/56,4000,5000", "{b}");
+    assert_eq!(field(b, "RDNSS"), "2001:db8::53", "{b}");
+    assert_eq!(field(b, "DOMAINS"), "example.com", "{b}");
+    // and it goes on running
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        matches!(cl.0.try_wait(), Ok(None)),
+        "{}",
+        lab.log("odhcp6c")
+    );
 }
