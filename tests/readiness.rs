@@ -304,3 +304,34 @@ fn ready_1_from_an_unrelated_process_is_ignored() {
     );
     assert_eq!(ready_flag(&svc), Some(1));
 }
+
+#[test]
+fn odd_notification_files_neither_stop_nor_crash_runsv() {
+    // as notification-fd a FIFO (whose open would block), a directory,
+    // endless bytes, garbage: the service runs without readiness (the file
+    // refused in one line, or unreadable as if absent), and sv -w says up.
+    // (notify-socket is read for its presence only.)
+    let odd: [(&str, fn(&Path)); 4] = [
+        ("fifo", |p| {
+            assert!(Command::new("mkfifo").arg(p).status().unwrap().success())
+        }),
+        ("directory", |p| fs::create_dir_all(p.join("x")).unwrap()),
+        ("endless", |p| {
+            std::os::unix::fs::symlink("/dev/zero", p).unwrap()
+        }),
+        ("garbage", |p| fs::write(p, [0xffu8; 100_000]).unwrap()),
+    ];
+    for (case, plant) in odd {
+        let (t, svc) = service_dir(&format!("odd-{case}"), "exec sleep 100");
+        plant(&svc.join("notification-fd"));
+        let _r = start_runsv(&svc);
+        assert!(
+            wait_until(T, || is_running(&svc)),
+            "{case}: {}",
+            stderr_of(&svc)
+        );
+        let (code, out, _) = sv(t.path(), &["-w", "5", "check", "svc"]);
+        assert_eq!(code, 0, "{case}: {out} {}", stderr_of(&svc));
+        assert!(!stderr_of(&svc).contains("panicked"), "{case}");
+    }
+}

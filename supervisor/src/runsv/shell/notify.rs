@@ -77,9 +77,16 @@ impl Grant {
     }
 }
 
-/// The text of a small file, `None` when it does not exist.
+/// The first bytes of a small file, `None` when it does not exist. Opened
+/// without blocking (a FIFO planted there must not stop runsv) and read
+/// at most 64 bytes (a huge file, /dev/zero).
 fn read_small(path: &Path) -> Option<Vec<u8>> {
-    let f = std::fs::File::open(path).ok()?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
     let mut b = Vec::new();
     f.take(64).read_to_end(&mut b).ok()?;
     Some(b)
