@@ -311,7 +311,8 @@ fn odd_notification_files_neither_stop_nor_crash_runsv() {
     // endless bytes, garbage: the service runs without readiness (the file
     // refused in one line, or unreadable as if absent), and sv -w says up.
     // (notify-socket is read for its presence only.)
-    let odd: [(&str, fn(&Path)); 4] = [
+    type Plant = fn(&Path);
+    let odd: [(&str, Plant); 4] = [
         ("fifo", |p| {
             assert!(Command::new("mkfifo").arg(p).status().unwrap().success())
         }),
