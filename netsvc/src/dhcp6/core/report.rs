@@ -1,6 +1,6 @@
 //! What the bindings become outside the client, as text: odhcp6c's
 //! handler environment (`ADDRESSES`, `PREFIXES` as `ADDR/LEN,preferred,valid`
-//! space-separated, `RDNSS`, `DOMAINS`, ...), native mode's
+//! space-separated, `RDNSS`, `DOMAINS`, ...; and `SERVER_DUID`), native mode's
 //! `dhcp6_IF.ipconf` for fw (safe to source), and the DUID's state file.
 //! Values reach a script only through its environment, never through a
 //! shell string; domain names were checked by `msg` (letters, digits,
@@ -25,7 +25,7 @@ pub fn script_env(b: &Bindings) -> Vec<(&'static str, String)> {
         ("PREFIXES", leases(&b.prefixes)),
         ("RDNSS", dns.join(" ")),
         ("DOMAINS", b.domains.join(" ")),
-        ("SERVER", hex(&b.server)),
+        ("SERVER_DUID", hex(&b.server)),
         ("RA_ADDRESSES", String::new()),
         ("RA_ROUTES", String::new()),
         ("RA_DNS", String::new()),
@@ -118,7 +118,7 @@ mod tests {
         );
         assert_eq!(get("RDNSS"), "2001:db8::53");
         assert_eq!(get("DOMAINS"), "example.net lan");
-        assert_eq!(get("SERVER"), "00030001020000000901");
+        assert_eq!(get("SERVER_DUID"), "00030001020000000901");
         assert_eq!(get("RA_ROUTES"), "");
     }
 

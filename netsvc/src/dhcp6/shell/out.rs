@@ -71,7 +71,11 @@ impl Shell {
             }
             None => match std::fs::remove_file(&path) {
                 Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    // nothing there: nothing for fw to change
+                    self.written = None;
+                    return;
+                }
                 Err(e) => self.log(&format!(
                     "cannot remove {}: {}",
                     path.display(),
