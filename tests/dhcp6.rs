@@ -402,3 +402,83 @@ fn a_hostile_server_is_harmless() {
         lab.log("odhcp6c")
     );
 }
+
+/// Router advertisements with the given flags byte, every 0.2 s, to ff02::1.
+const RA_SENDER: &str = r#"
+import socket, struct, sys, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.SOL_SOCKET, 25, b"vs\0")
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, socket.if_nametoindex("vs"))
+ra = struct.pack(">BBHBBHII", 134, 0, 0, 64, int(sys.argv[1], 16), 0, 0, 0)
+while True:
+    s.sendto(ra, ("ff02::1", 0, 0, socket.if_nametoindex("vs")))
+    time.sleep(0.2)
+"#;
+
+#[test]
+fn native_mode_on_a_host_follows_the_m_and_o_flags() {
+    if !require("python3", have_program("/usr/bin/python3")) {
+        return;
+    }
+    let Some(mut lab) = Kea6::new("m") else {
+        return;
+    };
+    lab.kea(&kea_conf("2001:db8:100::", ""));
+    let sender = lab.dir.join("ra.py");
+    fs::write(&sender, RA_SENDER).unwrap();
+    let ra = |flags: &str| {
+        let c = lab
+            .isp
+            .exec()
+            .args(["python3", sender.to_str().unwrap(), flags])
+            .spawn()
+            .unwrap();
+        Guard(c)
+    };
+    let fw = lab.dir.join("fw");
+    let fwsvc = lab.dir.join("fwsvc");
+    let conf = fw.join("dhcp6_vc.ipconf");
+    let _cl = lab.client(
+        "dhcp6",
+        &[
+            "--fw-dir",
+            fw.to_str().unwrap(),
+            "--fw-service",
+            fwsvc.to_str().unwrap(),
+            "vc",
+        ],
+    );
+    // M=0 O=0, as QEMU's user network sends: nothing asked
+    let r = ra("00");
+    assert!(
+        wait_until(T, || lab.log("dhcp6").contains("M=0 O=0")),
+        "{}",
+        lab.log("dhcp6")
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(!lab.log("dhcp6").contains("sent "), "{}", lab.log("dhcp6"));
+    assert!(!conf.exists());
+    drop(r);
+    // O only: INFORMATION-REQUEST, DNS servers and no address
+    let r = ra("40");
+    assert!(
+        wait_until(T, || text_of(&conf).contains("dns6=")),
+        "{}",
+        lab.log("dhcp6")
+    );
+    assert!(!text_of(&conf).contains("ip6="), "{}", text_of(&conf));
+    assert!(
+        lab.log("dhcp6").contains("sent InformationRequest"),
+        "{}",
+        lab.log("dhcp6")
+    );
+    drop(r);
+    // M: an address
+    let _r = ra("80");
+    assert!(
+        wait_until(T, || text_of(&conf).contains("ip6='2001:db8:1::1")),
+        "{}",
+        lab.log("dhcp6")
+    );
+}

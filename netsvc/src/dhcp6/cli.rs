@@ -30,7 +30,7 @@ pub const HELP: &str = "usage: odhcp6c [OPTIONS] IFACE\n\
     \x20 --state-dir DIR     where the DUID is kept (/var/lib/ferrite/dhcp6)\n\
     \x20 --help              this text\n";
 
-pub const NATIVE_USAGE: &str = "usage: dhcp6 [-N try|force|none] [-P [PREFIX/]LEN] [-t SEC] [-kv] [--fw-dir DIR] [--fw-service DIR] [--state-dir DIR] [IFACE]\n";
+pub const NATIVE_USAGE: &str = "usage: dhcp6 [-N try|force|none] [-P [PREFIX/]LEN] [-t SEC] [-kv] [--no-ra] [--fw-dir DIR] [--fw-service DIR] [--state-dir DIR] [IFACE]\n";
 
 /// `dhcp6 --help`, on stdout.
 pub const NATIVE_HELP: &str = "usage: dhcp6 [OPTIONS] [IFACE]\n\
@@ -39,6 +39,8 @@ pub const NATIVE_HELP: &str = "usage: dhcp6 [OPTIONS] [IFACE]\n\
     \x20 -t SEC              longest SOLICIT retransmission timeout (3600)\n\
     \x20 -k                  send no RELEASE when stopping\n\
     \x20 -v                  say more\n\
+    \x20 --no-ra             ask at once; else, without -P, wait for a router advertisement\n\
+    \x20                     with M (addresses) or O (information only)\n\
     \x20 --fw-dir DIR        where dhcp6_IF.ipconf goes (/var/run/service/fw)\n\
     \x20 --fw-service DIR    the fw service to poke (/var/service/fw)\n\
     \x20 --state-dir DIR     where the DUID is kept (/var/lib/ferrite/dhcp6)\n\
@@ -63,6 +65,9 @@ pub struct Options {
     pub state_dir: PathBuf,
     pub fw_dir: PathBuf,
     pub fw_service: PathBuf,
+    /// Wait for a router advertisement with M or O before asking (native
+    /// mode without `-P`, unless `--no-ra`).
+    pub follow_ra: bool,
     pub help: bool,
 }
 
@@ -81,6 +86,7 @@ impl Default for Options {
             state_dir: PathBuf::from("/var/lib/ferrite/dhcp6"),
             fw_dir: PathBuf::from("/var/run/service/fw"),
             fw_service: PathBuf::from("/var/service/fw"),
+            follow_ra: false,
             help: false,
         }
     }
@@ -91,6 +97,7 @@ const NATIVE_LONGS: &[Long] = &[
     long("state-dir", Takes::Value),
     long("fw-dir", Takes::Value),
     long("fw-service", Takes::Value),
+    long("no-ra", Takes::Nothing),
 ];
 
 /// `-P [PREFIX/]LEN`: a length 0 to 128 (0: no hint), a prefix optional.
@@ -120,7 +127,9 @@ fn parse(args: &[String], native: bool) -> Result<Options, String> {
     };
     let (opts, first) = getopt::parse_spec(args, &spec).map_err(|e| e.to_string())?;
     let mut o = Options::default();
-    if !native {
+    if native {
+        o.follow_ra = true;
+    } else {
         o.script = Some(DEFAULT_SCRIPT.into());
     }
     for opt in opts {
@@ -150,6 +159,7 @@ fn parse(args: &[String], native: bool) -> Result<Options, String> {
             Opt::LongValue("state-dir", v) => o.state_dir = PathBuf::from(v),
             Opt::LongValue("fw-dir", v) => o.fw_dir = PathBuf::from(v),
             Opt::LongValue("fw-service", v) => o.fw_service = PathBuf::from(v),
+            Opt::Long("no-ra") => o.follow_ra = false,
             Opt::Flag(c) | Opt::Value(c, _) => return Err(format!("unknown option -{c}")),
             Opt::Long(n) | Opt::LongValue(n, _) => return Err(format!("unknown option --{n}")),
         }
@@ -256,6 +266,11 @@ mod tests {
             "no script in native mode"
         );
         assert!(parse_native(&w("--help")).unwrap().help);
+        assert!(o.follow_ra && !parse_native(&w("--no-ra")).unwrap().follow_ra);
+        assert!(
+            !parse_odhcp6c(&w("eth0")).unwrap().follow_ra,
+            "odhcp6c asks at once"
+        );
         assert_eq!(interface_from_dir("dhcp6_eth0").as_deref(), Some("eth0"));
         assert_eq!(interface_from_dir("dhcp_eth0"), None);
         assert_eq!(interface_from_dir("dhcp6_"), None);

@@ -70,6 +70,12 @@ pub enum Event<'a> {
     RenewNow,
     /// Explicit stop: RELEASE what is held, then `Done`.
     Stop,
+    /// A router advertisement on the link, its M (managed) and O (other
+    /// configuration) flags (RFC 4861 §4.2); only `Config::follow_ra` reads it.
+    RouterAdvert {
+        managed: bool,
+        other: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,6 +128,8 @@ pub struct Client {
     refresh_at: Option<Duration>,
     /// What the RELEASE names (taken when stopping).
     released: (Vec<Ia>, Vec<Ia>),
+    /// The M and O flags of the last router advertisement, if one came.
+    ra: Option<(bool, bool)>,
 }
 
 fn ours(ias: &[Ia], iaid: u32) -> Option<&Ia> {
@@ -149,6 +157,7 @@ impl Client {
             inf_max_rt: INF_MAX_RT,
             refresh_at: None,
             released: (Vec::new(), Vec::new()),
+            ra: None,
         }
     }
 
@@ -261,7 +270,18 @@ impl Client {
             };
             return Vec::new();
         }
-        if self.cfg.stateless() {
+        let (info, quiet) = match (self.cfg.waits_for_ra(), self.ra) {
+            (false, _) => (self.cfg.stateless(), false),
+            (true, Some((true, _))) => (self.cfg.stateless(), false),
+            (true, Some((false, true))) => (true, false),
+            // no RA yet, or one without M and O: no DHCPv6 on this link
+            (true, _) => (false, true),
+        };
+        if quiet {
+            self.state = State::Idle;
+            return Vec::new();
+        }
+        if info {
             self.begin(now, Kind::InformationRequest, None)
         } else {
             self.server = None;
@@ -375,6 +395,21 @@ impl Client {
             }
             Event::RenewNow => Vec::new(),
             Event::Stop => self.stop(now),
+            Event::RouterAdvert { managed, other } => {
+                self.ra = Some((managed, other));
+                if !self.cfg.waits_for_ra() || !self.link_up {
+                    return Vec::new();
+                }
+                match self.state {
+                    // what the flags now allow, when nothing runs yet
+                    State::Idle => self.begin_fresh(now),
+                    // stateless so far, and now M: SOLICIT
+                    State::Informing | State::Informed if managed && !self.cfg.stateless() => {
+                        self.begin_fresh(now)
+                    }
+                    _ => Vec::new(),
+                }
+            }
             Event::Timer => self.timer(now),
             Event::Packet(m) => self.packet(now, m),
         }

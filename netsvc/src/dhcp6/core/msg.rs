@@ -511,6 +511,20 @@ impl Message {
     }
 }
 
+/// The M (managed) and O (other configuration) flags of an ICMPv6 router
+/// advertisement (RFC 4861 §4.2: type 134, code 0, at least 16 bytes).
+pub fn router_advert_flags(icmp: &[u8]) -> Option<(bool, bool)> {
+    match icmp {
+        [134, 0, _, _, _, flags, ..] if icmp.len() >= 16 => {
+            Some((flags & 0x80 != 0, flags & 0x40 != 0))
+        }
+        _ => None,
+    }
+}
+
+/// An ICMPv6 router solicitation (type 133; the kernel fills the checksum).
+pub const ROUTER_SOLICIT: [u8; 8] = [133, 0, 0, 0, 0, 0, 0, 0];
+
 /// DUID-LL (type 3) of an Ethernet MAC (RFC 8415 §11.4).
 pub fn duid_ll(mac: [u8; 6]) -> Vec<u8> {
     let mut d = vec![0, 3, 0, 1];
@@ -671,6 +685,19 @@ mod tests {
             .collect();
         assert_eq!(wire(&[&many]).len(), MAX_LIST);
         assert!(name_ok("a-b.example") && !name_ok("a..b") && !name_ok("x y"));
+    }
+
+    #[test]
+    fn router_advertisement_flags() {
+        let mut ra = [0u8; 16];
+        ra[0] = 134;
+        ra[5] = 0xc0;
+        assert_eq!(router_advert_flags(&ra), Some((true, true)));
+        ra[5] = 0x40;
+        assert_eq!(router_advert_flags(&ra), Some((false, true)));
+        assert_eq!(router_advert_flags(&ra[..15]), None);
+        ra[0] = 135;
+        assert_eq!(router_advert_flags(&ra), None);
     }
 
     #[test]

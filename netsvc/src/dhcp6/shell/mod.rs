@@ -9,14 +9,14 @@ mod out;
 
 use super::cli::{self, Options};
 use super::core::client::{Action, Client, Config, Event, Random, State};
-use super::core::msg::{Message, ALL_SERVERS, CLIENT_PORT, SERVER_PORT};
+use super::core::msg::{self, Message, ALL_SERVERS, CLIENT_PORT, SERVER_PORT};
 use crate::netlink::Netlink;
 use common::errtext::describe;
 use common::poll::PollSet;
 use common::sig::SignalFd;
 use rustix::net::{AddressFamily, SocketAddrV6};
 use std::net::{Ipv6Addr, UdpSocket};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 /// How long a stop waits for the server to answer the RELEASE.
@@ -68,6 +68,47 @@ fn socket(ifname: &str, index: u32) -> std::io::Result<UdpSocket> {
         &SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, CLIENT_PORT, 0, 0),
     )?;
     Ok(UdpSocket::from(fd))
+}
+
+/// An ICMPv6 socket on `ifname`: router advertisements come in, a router
+/// solicitation goes out (hop limit 255, RFC 4861 §6.1.1).
+fn ra_socket(ifname: &str, index: u32) -> std::io::Result<OwnedFd> {
+    use rustix::net::{ipproto, SocketFlags, SocketType};
+    let fd = rustix::net::socket_with(
+        AddressFamily::INET6,
+        SocketType::RAW,
+        SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
+        Some(ipproto::ICMPV6),
+    )?;
+    crate::packet::bind_to_device(&fd, ifname)?;
+    rustix::net::sockopt::set_ipv6_multicast_if(&fd, index)?;
+    rustix::net::sockopt::set_ipv6_multicast_hops(&fd, 255)?;
+    let _ = rustix::net::sockopt::set_ipv6_multicast_loop(&fd, false);
+    Ok(fd)
+}
+
+/// Ask the routers for an advertisement (all-routers, ff02::2).
+fn solicit_router(fd: &OwnedFd, index: u32) {
+    let to = SocketAddrV6::new(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2), 0, 0, index);
+    let _ = rustix::net::sendto(
+        fd,
+        &msg::ROUTER_SOLICIT,
+        rustix::net::SendFlags::empty(),
+        &to,
+    );
+}
+
+/// The M and O flags of one router advertisement waiting on `fd`, from a
+/// link-local router; `Err` when nothing is waiting.
+fn read_ra(fd: &OwnedFd, buf: &mut [u8]) -> Result<Option<(bool, bool)>, ()> {
+    let (n, _, from) =
+        rustix::net::recvfrom(fd, &mut *buf, rustix::net::RecvFlags::empty()).map_err(drop)?;
+    let from = from.and_then(|a| SocketAddrV6::try_from(a).ok());
+    let link_local = from.is_some_and(|a| a.ip().segments()[0] & 0xffc0 == 0xfe80);
+    Ok(buf
+        .get(..n)
+        .filter(|_| link_local)
+        .and_then(msg::router_advert_flags))
 }
 
 struct Shell {
@@ -179,6 +220,15 @@ pub fn run(mut o: Options, native: bool) -> i32 {
     cfg.na = o.na;
     cfg.pd = o.pd;
     cfg.sol_max_rt = o.sol_max_rt.map(|s| Duration::from_secs(s.into()));
+    cfg.follow_ra = o.follow_ra;
+    let ra = if cfg.waits_for_ra() {
+        match ra_socket(&o.interface, index) {
+            Ok(fd) => Some(fd),
+            Err(e) => return fail("ICMPv6 socket", e),
+        }
+    } else {
+        None
+    };
     let mut nl = Netlink::link_events().ok();
     let mut sh = Shell {
         prog,
@@ -202,6 +252,9 @@ pub fn run(mut o: Options, native: bool) -> i32 {
     }
     let a = sh.client.handle(sh.now(), Event::Start { link_up });
     sh.execute(a);
+    if let (Some(fd), true) = (&ra, link_up) {
+        solicit_router(fd, index);
+    }
     let mut poll = PollSet::new();
     let mut buf = vec![0u8; 65536];
     let mut stop_by: Option<Instant> = None;
@@ -214,6 +267,7 @@ pub fn run(mut o: Options, native: bool) -> i32 {
         let si = poll.add(sigfd.as_raw_fd());
         let ui = poll.add(sh.sock.as_raw_fd());
         let ni = nl.as_ref().map(|n| poll.add(n.as_raw_fd()));
+        let ri = ra.as_ref().map(|r| poll.add(r.as_raw_fd()));
         if let Err(e) = poll.wait(crate::with_pokes(timeout)) {
             sh.log(&format!("poll: {}", describe(&e)));
             std::thread::sleep(Duration::from_millis(100));
@@ -250,6 +304,31 @@ pub fn run(mut o: Options, native: bool) -> i32 {
                     }
                     if l.carrier() {
                         actions.extend(sh.client.handle(sh.now(), Event::LinkUp));
+                        if let Some(fd) = &ra {
+                            solicit_router(fd, index);
+                        }
+                    }
+                }
+            }
+        }
+        if let (Some(i), Some(fd)) = (ri, &ra) {
+            if poll.readable(i) {
+                // every ICMPv6 message of the link comes here: at most a budget a round
+                for _ in 0..crate::MAX_READS_PER_ROUND {
+                    let Ok(got) = read_ra(fd, &mut buf) else {
+                        break;
+                    };
+                    if let Some((managed, other)) = got {
+                        if sh.o.verbose {
+                            sh.log(&format!(
+                                "router advertisement: M={} O={}",
+                                managed as u8, other as u8
+                            ));
+                        }
+                        actions.extend(
+                            sh.client
+                                .handle(sh.now(), Event::RouterAdvert { managed, other }),
+                        );
                     }
                 }
             }

@@ -41,6 +41,11 @@ pub struct Config {
     pub extra_oro: Vec<u16>,
     /// SOL_MAX_RT until a server sets it (odhcp6c's `-t`; RFC 8415: 3600 s).
     pub sol_max_rt: Option<std::time::Duration>,
+    /// Follow the router advertisements' M and O flags (a host): nothing
+    /// is sent until an RA says DHCPv6 is there, SOLICIT for M, only
+    /// INFORMATION-REQUEST for O. Not when a prefix is asked for: a router
+    /// asks for its prefix whatever the flags say (ISPs often send M=0).
+    pub follow_ra: bool,
 }
 
 impl Config {
@@ -57,12 +62,18 @@ impl Config {
             rapid_commit: true,
             extra_oro: Vec::new(),
             sol_max_rt: None,
+            follow_ra: false,
         }
     }
 
     /// Neither addresses nor prefixes: INFORMATION-REQUEST only (RFC 8415 §18.2.6).
     pub fn stateless(&self) -> bool {
         self.na == Want::None && self.pd.is_none()
+    }
+
+    /// It waits for router advertisements before it sends anything.
+    pub fn waits_for_ra(&self) -> bool {
+        self.follow_ra && self.pd.is_none()
     }
 
     /// The Option Request option of a message type.

@@ -974,3 +974,82 @@ fn a_missing_prefix_after_request_is_asked_for_again() {
         "the advertised prefix hinted"
     );
 }
+
+#[test]
+fn a_host_follows_the_m_and_o_flags() {
+    let mut cfg = config();
+    cfg.pd = None;
+    cfg.follow_ra = true;
+    let (mut c, a) = started(cfg.clone());
+    assert!(a.is_empty(), "nothing before an RA: {a:?}");
+    assert_eq!(c.deadline(), None);
+    // M=0, O=0 (QEMU's user network): quiet
+    assert!(c
+        .handle(
+            s(1.0),
+            Event::RouterAdvert {
+                managed: false,
+                other: false
+            }
+        )
+        .is_empty());
+    assert_eq!(c.state(), State::Idle);
+    // O only: stateless
+    let a = c.handle(
+        s(2.0),
+        Event::RouterAdvert {
+            managed: false,
+            other: true,
+        },
+    );
+    assert_eq!(kinds(&a), [Kind::InformationRequest]);
+    assert!(c
+        .handle(
+            s(2.5),
+            Event::RouterAdvert {
+                managed: false,
+                other: true
+            }
+        )
+        .is_empty());
+    // M: addresses
+    let a = c.handle(
+        s(3.0),
+        Event::RouterAdvert {
+            managed: true,
+            other: true,
+        },
+    );
+    assert_eq!(kinds(&a), [Kind::Solicit]);
+    assert!(c
+        .handle(
+            s(3.5),
+            Event::RouterAdvert {
+                managed: true,
+                other: true
+            }
+        )
+        .is_empty());
+    // a replug: the flags known are used again
+    c.handle(s(4.0), Event::LinkDown);
+    assert_eq!(kinds(&c.handle(s(5.0), Event::LinkUp)), [Kind::Solicit]);
+    // a router (a prefix asked for) does not wait for RAs
+    let mut cfg = config();
+    cfg.follow_ra = true;
+    let (_, a) = started(cfg);
+    assert_eq!(kinds(&a), [Kind::Solicit]);
+    // nor does a client told not to follow them
+    let mut cfg = config();
+    cfg.pd = None;
+    let (mut c, a) = started(cfg);
+    assert_eq!(kinds(&a), [Kind::Solicit]);
+    assert!(c
+        .handle(
+            s(1.0),
+            Event::RouterAdvert {
+                managed: false,
+                other: false
+            }
+        )
+        .is_empty());
+}
