@@ -11,6 +11,11 @@ pub mod report;
 /// Never panics; panics only when decoding what was encoded from a
 /// decoded message gives something else (the round trip).
 pub fn digest_untrusted(bytes: &[u8]) {
+    // the same bytes as an ICMPv6 message that may be a router advertisement
+    if let Some((m, o)) = msg::router_advert_flags(bytes) {
+        assert!(bytes.len() >= 16 && bytes[0] == 134);
+        assert_eq!((m, o), (bytes[5] & 0x80 != 0, bytes[5] & 0x40 != 0));
+    }
     let Ok(m) = msg::Message::decode(bytes) else {
         return;
     };
