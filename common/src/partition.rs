@@ -3,7 +3,9 @@
 //! of an MBR. Pure: it reads the first and last sectors a caller hands it,
 //! which come from a disk, so every offset and count is checked. The image
 //! tool writes GPTs with [`gpt_write`]; early boot finds root and data by
-//! partition name (GPT) or PARTUUID.
+//! partition name (GPT) or PARTUUID. The Raspberry Pi's SD card gets an
+//! MBR ([`mbr_write`]): its boot ROM and firmware look for a FAT first
+//! partition there.
 
 pub const SECTOR: u64 = 512;
 /// Entries in the array ferrite writes (the minimum the UEFI spec allows
@@ -219,6 +221,75 @@ pub fn mbr(sector0: &[u8]) -> Option<Vec<Partition>> {
     Some(out)
 }
 
+/// What [`mbr_write`] lays out: a type byte (`0x0c` FAT32 with LBA,
+/// `0x83` Linux), a size in sectors and the boot flag.
+pub struct NewMbrPartition {
+    pub kind: u8,
+    pub sectors: u64,
+    pub bootable: bool,
+}
+
+/// MBR's cylinder/head/sector triple for `lba` (255 heads, 63 sectors a
+/// track, as partitioning tools assume); past cylinder 1023 the largest
+/// one, which tells readers to use the LBA fields.
+fn chs(lba: u64) -> [u8; 3] {
+    let (heads, per_track) = (255u64, 63u64);
+    let cyl = lba / (heads * per_track);
+    if cyl > 1023 {
+        return [254, 0xFF, 0xFF];
+    }
+    let head = (lba / per_track) % heads;
+    let sector = lba % per_track + 1;
+    [
+        head as u8,
+        (sector as u8) | (((cyl >> 2) & 0xC0) as u8),
+        (cyl & 0xFF) as u8,
+    ]
+}
+
+/// Sector 0 of an MBR disk of `total` sectors holding `parts` (at most
+/// four primaries, in order, each starting on a 1 MiB boundary) with the
+/// disk signature `signature` (the kernel's PARTUUID of partition N is
+/// `SIGNATURE-0N`): (the sector, the partitions' first LBAs). `None` when
+/// there are more than four, one is empty or of type 0 or 0xEE (an unused
+/// entry and GPT's protective one), they do not fit, or the disk is past
+/// MBR's 32-bit sector numbers.
+pub fn mbr_write(
+    total: u64,
+    signature: u32,
+    parts: &[NewMbrPartition],
+) -> Option<(Vec<u8>, Vec<u64>)> {
+    if parts.len() > 4 || total > u64::from(u32::MAX) {
+        return None;
+    }
+    let align = (1 << 20) / SECTOR;
+    let mut s = vec![0u8; SECTOR as usize];
+    s[440..444].copy_from_slice(&signature.to_le_bytes());
+    let mut starts = Vec::new();
+    let mut next = align;
+    for (i, p) in parts.iter().enumerate() {
+        if p.sectors == 0 || p.kind == 0 || p.kind == 0xEE {
+            return None;
+        }
+        let start = next.div_ceil(align).checked_mul(align)?;
+        let end = start.checked_add(p.sectors)?;
+        if end > total {
+            return None;
+        }
+        let e = &mut s[446 + i * 16..446 + (i + 1) * 16];
+        e[0] = if p.bootable { 0x80 } else { 0 };
+        e[1..4].copy_from_slice(&chs(start));
+        e[4] = p.kind;
+        e[5..8].copy_from_slice(&chs(end - 1));
+        e[8..12].copy_from_slice(&u32::try_from(start).ok()?.to_le_bytes());
+        e[12..16].copy_from_slice(&u32::try_from(p.sectors).ok()?.to_le_bytes());
+        starts.push(start);
+        next = end;
+    }
+    s[510..512].copy_from_slice(&[0x55, 0xAA]);
+    Some((s, starts))
+}
+
 /// What [`gpt_write`] lays out: a name, a size in sectors and a unique GUID.
 pub struct NewPartition<'a> {
     pub name: &'a str,
@@ -384,6 +455,79 @@ mod tests {
         assert!(gpt_write(1 << 20, [0; 16], &[p("a", 0)]).is_none());
         assert!(gpt_write(1 << 20, [0; 16], &[p("a\0b", 10)]).is_none());
         assert!(gpt_write(10, [0; 16], &[]).is_none());
+    }
+
+    #[test]
+    fn written_mbr_reads_back() {
+        let parts = [
+            NewMbrPartition {
+                kind: 0x0c,
+                sectors: 64 * 2048,
+                bootable: true,
+            },
+            NewMbrPartition {
+                kind: 0x83,
+                sectors: 1000,
+                bootable: false,
+            },
+            NewMbrPartition {
+                kind: 0x83,
+                sectors: 8 * 2048,
+                bootable: false,
+            },
+        ];
+        let total = 256 * 2048;
+        let (s, starts) = mbr_write(total, 0x1234_abcd, &parts).unwrap();
+        assert_eq!(s.len(), 512);
+        // 1 MiB aligned, the 1000 sectors rounded up to the next MiB
+        assert_eq!(starts, [2048, 2048 + 64 * 2048, 2048 + 65 * 2048]);
+        let read = mbr(&s).unwrap();
+        assert_eq!(read.len(), 3);
+        assert_eq!(read[0].uuid, "1234abcd-01");
+        assert_eq!(read[2].uuid, "1234abcd-03");
+        assert_eq!(read[0].kind[0], 0x0c);
+        assert_eq!(read[1].kind[0], 0x83);
+        for (p, (want, start)) in read.iter().zip(parts.iter().zip(&starts)) {
+            assert_eq!(p.first_lba, *start);
+            assert_eq!(p.bytes(), want.sectors * SECTOR);
+        }
+        assert_eq!(s[446], 0x80, "the boot partition is flagged");
+        assert_eq!(s[446 + 16], 0);
+        // CHS of LBA 2048: cylinder 0, head 32, sector 33
+        assert_eq!(&s[447..450], &[32, 33, 0]);
+        // an MBR is not a GPT
+        assert!(gpt(&mut |_, _| Some(s.clone()), 0).is_none());
+    }
+
+    #[test]
+    fn mbr_write_refuses_what_it_cannot_hold() {
+        let p = |kind, sectors| NewMbrPartition {
+            kind,
+            sectors,
+            bootable: false,
+        };
+        let total = 64 * 2048;
+        assert!(mbr_write(total, 1, &[p(0x83, 63 * 2048)]).is_some());
+        assert!(mbr_write(total, 1, &[p(0x83, 63 * 2048 + 1)]).is_none());
+        assert!(mbr_write(total, 1, &[p(0x83, 0)]).is_none());
+        assert!(mbr_write(total, 1, &[p(0, 10)]).is_none());
+        assert!(mbr_write(total, 1, &[p(0xEE, 10)]).is_none());
+        assert!(mbr_write(
+            total,
+            1,
+            &[
+                p(0x83, 10),
+                p(0x83, 10),
+                p(0x83, 10),
+                p(0x83, 10),
+                p(0x83, 10)
+            ]
+        )
+        .is_none());
+        assert!(mbr_write(1 << 33, 1, &[p(0x83, 10)]).is_none());
+        assert!(mbr_write(total, 1, &[]).is_some_and(|(s, _)| mbr(&s) == Some(vec![])));
+        // past cylinder 1023: the largest triple
+        assert_eq!(chs(1 << 30), [254, 0xFF, 0xFF]);
     }
 
     #[test]
