@@ -1,6 +1,6 @@
 #![no_main]
-//! Feeds any bytes as the sectors of a disk (common::partition::gpt with the backup header at the end, and mbr of sector 0: what early boot reads from a disk that may be damaged or hostile); asserts no panic and that every partition found lies inside the disk the table claims; then writes a GPT with names taken from the input and asserts it reads back the same.
-use common::partition::{gpt, gpt_write, mbr, NewPartition, SECTOR};
+//! Feeds any bytes as the sectors of a disk (common::partition::gpt with the backup header at the end, and mbr of sector 0: what early boot reads from a disk that may be damaged or hostile); asserts no panic and that every partition found lies inside the disk the table claims; then writes a GPT with names taken from the input, and an MBR with types and sizes taken from it, and asserts each reads back the same.
+use common::partition::{gpt, gpt_write, mbr, mbr_write, NewMbrPartition, NewPartition, SECTOR};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -50,6 +50,27 @@ fuzz_target!(|data: &[u8]| {
         for ((p, n), s) in back.iter().zip(&new).zip(&starts) {
             assert_eq!(&p.name, n.name);
             assert_eq!(p.first_lba, *s);
+        }
+    }
+    // an MBR with types and sizes from the input reads back the same
+    let new: Vec<NewMbrPartition> = data
+        .chunks(3)
+        .take(5)
+        .map(|c| NewMbrPartition {
+            kind: c[0],
+            sectors: c.get(1..).map_or(0, |b| b.iter().fold(0u64, |a, &x| a << 8 | x as u64)) * 64,
+            bootable: c[0] & 1 == 1,
+        })
+        .collect();
+    let total = 1u64 << 24;
+    if let Some((sector, starts)) = mbr_write(total, 0xfeed_f00d, &new) {
+        let back = mbr(&sector).expect("a written MBR reads back");
+        assert_eq!(back.len(), new.len());
+        for ((p, n), s) in back.iter().zip(&new).zip(&starts) {
+            assert_eq!(p.kind[0], n.kind);
+            assert_eq!(p.first_lba, *s);
+            assert_eq!(p.bytes(), n.sectors * SECTOR);
+            assert!(p.last_lba < total);
         }
     }
 });
