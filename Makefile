@@ -25,6 +25,7 @@ help:
 	@echo "make image        only build the board's image into target/images/BOARD/"
 	@echo "make qemu-ram     boot the initramfs alone (make qemu boots the board's disk.img when it has one)"
 	@echo "make qemu HOSTFWD=tcp:127.0.0.1:2222-:22   forward a host port into the guest (ssh to dropbear)"
+	@echo "make flash BOARD=rpi4 DEV=/dev/sdX   write the board's sdcard.img (or disk.img) to a whole disk, after you type its name"
 	@echo "make test         the whole test suite: lint, size, unit, process, interop, namespaces, QEMU boots"
 	@echo "make bench        side-by-side benchmarks against runit, s6, BusyBox (figures in BENCHMARKS.md)"
 	@echo "make fuzz         every fuzz target for 10 million inputs (FUZZ_RUNS=N, FUZZ_TARGETS='a b'); make test runs each 4 s"
@@ -121,15 +122,18 @@ ROOTFS := cargo run -q --release -p rootfs --
 HOSTFWD ?=
 HOSTFWD_ARGS := $(foreach r,$(HOSTFWD),--hostfwd $(r))
 
-.PHONY: image images qemu qemu-ram cable-off cable-on monitor
+.PHONY: image images qemu qemu-ram flash cable-off cable-on monitor
 image:
 	@$(DEPS) image board-configs/$(BOARD).toml
 	$(ROOTFS) image board-configs/$(BOARD).toml
 
-# The QEMU boards the boot tests use.
+# The boards the boot and image tests use (the Pi 4's SD card is checked,
+# rpi3-qemu boots the same layout).
 images:
 	$(MAKE) image BOARD=qemu-x86_64
 	$(MAKE) image BOARD=qemu-aarch64
+	$(MAKE) image BOARD=rpi4
+	$(MAKE) image BOARD=rpi3-qemu
 
 qemu:
 	@$(DEPS) qemu board-configs/$(BOARD).toml
@@ -141,6 +145,14 @@ qemu-ram:
 	@$(DEPS) qemu board-configs/$(BOARD).toml
 	$(MAKE) image
 	$(ROOTFS) qemu board-configs/$(BOARD).toml --ram $(HOSTFWD_ARGS)
+
+# Write target/images/BOARD's sdcard.img (else disk.img) to the whole disk
+# DEV: scripts/flash refuses a partition, a file, a mounted or busy disk,
+# shows the disk's model and size and writes only after its name is typed.
+DEV ?=
+flash:
+	@[ -n "$(DEV)" ] || { echo "usage: make flash BOARD=$(BOARD) DEV=/dev/sdX (the whole disk)"; exit 2; }
+	scripts/flash target/images/$(BOARD) $(DEV)
 
 # The virtual cable of a running `make qemu`, through the QEMU monitor.
 cable-off:

@@ -79,6 +79,36 @@ pub struct Disk {
     /// initramfs (e.g. `["e2fsprogs"]`); as the top-level `packages`.
     #[serde(default)]
     pub packages: Vec<String>,
+    /// `[disk.sdcard]`: the Raspberry Pi's `sdcard.img` instead of
+    /// `disk.img` (MBR; a FAT32 boot partition with U-Boot, the kernel,
+    /// DTBs and the small initramfs; then root and data).
+    #[serde(default)]
+    pub sdcard: Option<SdCard>,
+}
+
+/// The SD card's boot partition (`sdcard.img`, partition 1, FAT32).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SdCard {
+    /// The U-Boot of Debian's `u-boot-rpi` to boot: its directory under
+    /// `/usr/lib/u-boot` (`rpi_3`, `rpi_4`, `rpi_arm64`).
+    pub uboot: String,
+    /// The device tree `extlinux.conf` names (a file of the kernel's
+    /// `broadcom/` directory; all the Pi's are copied, where the GPU
+    /// firmware looks for them).
+    pub dtb: String,
+    /// Size of the boot partition, MiB (32 to 1024).
+    #[serde(default = "default_boot_mib")]
+    pub boot_mib: u32,
+    /// A directory with the Pi's GPU firmware (`start4.elf`, `fixup4.dat`,
+    /// `bootcode.bin`, ...), relative to the board file; `--firmware`
+    /// overrides it. Without it the card does not boot a real Pi.
+    #[serde(default)]
+    pub firmware: Option<String>,
+}
+
+fn default_boot_mib() -> u32 {
+    64
 }
 
 fn default_data_mib() -> u32 {
@@ -122,6 +152,23 @@ pub struct Qemu {
     /// XZ decompressor of a bzImage costs about 3 s under TCG.
     #[serde(default)]
     pub pvh: bool,
+    /// `kernel` (default): QEMU loads the kernel and initramfs itself.
+    /// `sd`: the board's firmware stage boots the SD card: `-kernel` is
+    /// the card's U-Boot and the card (`sdcard.img`, padded to a power of
+    /// two as QEMU wants) is on `-drive if=sd`. Needs `[disk.sdcard]`.
+    #[serde(default)]
+    pub boot: Option<String>,
+    /// The console is the machine's serial port N (0 first); the ports
+    /// before it get `-serial null` (raspi3b: 1 is the mini UART, where
+    /// U-Boot and the kernel's `ttyS1` print).
+    #[serde(default)]
+    pub console_serial: u32,
+    /// Plug the NIC in (`device_add` through the monitor) when the console
+    /// shows the login prompt, not at start: QEMU 7.2's raspi3b USB host
+    /// (dwc2) loses a device U-Boot already enumerated, and Linux then
+    /// never sees it; plugged in later it comes up as `usb0`.
+    #[serde(default)]
+    pub nic_hotplug: bool,
     #[serde(default)]
     pub extra_args: Vec<String>,
 }
@@ -207,6 +254,36 @@ impl Board {
                 return Err(format!(
                     "disk.data_mib {} is out of range (8 to 65536)",
                     d.data_mib
+                ));
+            }
+            if let Some(sd) = &d.sdcard {
+                if !(32..=1024).contains(&sd.boot_mib) {
+                    return Err(format!(
+                        "disk.sdcard.boot_mib {} is out of range (32 to 1024)",
+                        sd.boot_mib
+                    ));
+                }
+                for (key, v) in [("uboot", &sd.uboot), ("dtb", &sd.dtb)] {
+                    if v.is_empty() || v.contains('/') || v.starts_with('.') {
+                        return Err(format!("disk.sdcard.{key} {v:?} is not a file name"));
+                    }
+                }
+            }
+        }
+        if let Some(q) = &self.qemu {
+            match q.boot.as_deref() {
+                None | Some("kernel") => {}
+                Some("sd") => {
+                    if self.disk.as_ref().is_none_or(|d| d.sdcard.is_none()) {
+                        return Err("qemu.boot = \"sd\" needs a [disk.sdcard] section".into());
+                    }
+                }
+                Some(other) => return Err(format!("qemu.boot {other:?}: `kernel` or `sd`")),
+            }
+            if q.console_serial > 3 {
+                return Err(format!(
+                    "qemu.console_serial {} is out of range (0 to 3)",
+                    q.console_serial
                 ));
             }
         }
@@ -323,5 +400,31 @@ baud = 115200
             "t.toml",
         )
         .unwrap();
+    }
+
+    #[test]
+    fn sdcard_and_sd_boot_are_checked() {
+        let sd = "[disk]\n[disk.sdcard]\nuboot = \"rpi_3\"\ndtb = \"bcm2837-rpi-3-b.dtb\"\n";
+        let qemu = "[qemu]\nbinary = \"q\"\nmemory_mb = 1024\nnic = \"usb-net\"\nboot = \"sd\"\nconsole_serial = 1\n";
+        let b = Board::parse(&format!("{MINIMAL}{qemu}{sd}"), "t.toml").unwrap();
+        let card = b.disk.unwrap().sdcard.unwrap();
+        assert_eq!((card.uboot.as_str(), card.boot_mib), ("rpi_3", 64));
+        assert_eq!(b.qemu.unwrap().console_serial, 1);
+        let e = Board::parse(&format!("{MINIMAL}{qemu}"), "t.toml").unwrap_err();
+        assert!(e.contains("[disk.sdcard]"), "{e}");
+        let e = Board::parse(
+            &format!("{MINIMAL}{}", qemu.replace("\"sd\"", "\"floppy\"")),
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(e.contains("floppy"), "{e}");
+        let e = Board::parse(&format!("{MINIMAL}{sd}boot_mib = 8\n"), "t.toml").unwrap_err();
+        assert!(e.contains("boot_mib"), "{e}");
+        let e = Board::parse(
+            &format!("{MINIMAL}{}", sd.replace("bcm2837", "../x")),
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(e.contains("dtb"), "{e}");
     }
 }

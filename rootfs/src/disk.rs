@@ -178,6 +178,18 @@ pub fn disk(board: &str, root: &Path, data: &Path, out: &Path) -> Result<(), Str
 /// All three, in `out`: root.img from the tree, data.img of `data_bytes`,
 /// disk.img of both.
 pub fn images(tree: &Tree, board: &str, data_bytes: u64, out: &Path) -> Result<(), String> {
+    root_and_data(tree, data_bytes, out)?;
+    disk(
+        board,
+        &out.join("root.img"),
+        &out.join("data.img"),
+        &out.join("disk.img"),
+    )
+}
+
+/// root.img from the tree and data.img of `data_bytes`, in `out` (the
+/// partitions of disk.img and of the Pi's sdcard.img).
+pub fn root_and_data(tree: &Tree, data_bytes: u64, out: &Path) -> Result<(), String> {
     let staged = out.join("root.staged");
     let pseudo = stage(tree, &staged)?;
     squashfs(&staged, &pseudo, &out.join("root.img"))?;
@@ -187,12 +199,7 @@ pub fn images(tree: &Tree, board: &str, data_bytes: u64, out: &Path) -> Result<(
     fs::create_dir_all(&empty).map_err(|e| format!("{}: {e}", empty.display()))?;
     ext4(data_bytes, DATA_NAME, &empty, &out.join("data.img"))?;
     let _ = fs::remove_dir_all(&empty);
-    disk(
-        board,
-        &out.join("root.img"),
-        &out.join("data.img"),
-        &out.join("disk.img"),
-    )
+    Ok(())
 }
 
 /// The most one logger keeps under svlogd's `s`/`n` policy: the current

@@ -83,6 +83,8 @@ pub struct KernelFiles {
     pub image: PathBuf,
     pub modules: Option<PathBuf>,
     pub release: String,
+    /// The package's device trees (`usr/lib/linux-image-RELEASE`), if any.
+    pub dtbs: Option<PathBuf>,
 }
 
 pub fn kernel_in(root: &Path) -> Result<KernelFiles, String> {
@@ -105,9 +107,11 @@ pub fn kernel_in(root: &Path) -> Result<KernelFiles, String> {
         })
         .unwrap_or_default();
     let modules = root.join("lib/modules").join(&release);
+    let dtbs = root.join("usr/lib").join(format!("linux-image-{release}"));
     Ok(KernelFiles {
         image,
         modules: modules.is_dir().then_some(modules),
         release,
+        dtbs: dtbs.is_dir().then_some(dtbs),
     })
 }

@@ -134,6 +134,8 @@ pub struct Inputs {
     pub out: PathBuf,
     pub ferrite: Option<PathBuf>,
     pub kernel: Option<PathBuf>,
+    /// The Pi's GPU firmware for sdcard.img (`--firmware DIR`).
+    pub firmware: Option<PathBuf>,
 }
 
 /// Applets of the ferrite binary (`--list`), running the host build when the
@@ -331,6 +333,8 @@ pub fn build(board: &Board, board_dir: &Path, inputs: &Inputs) -> Result<Tree, S
         .kernel
         .clone()
         .or_else(|| board.kernel.path.as_ref().map(|p| board_dir.join(p)));
+    // (the Debian kernel's device trees too, for the Pi's SD card)
+    let mut dtbs = None;
     let (kernel_image, modules_dir) = match (&kernel_path, &board.kernel.debian_package) {
         (Some(k), _) => (
             Some(k.clone()),
@@ -340,6 +344,7 @@ pub fn build(board: &Board, board_dir: &Path, inputs: &Inputs) -> Result<Tree, S
             let pkg = fetch::resolve(pkg, &board.kernel.arch)?;
             let root = fetch::debian_package(&cache, &pkg, &board.kernel.arch)?;
             let k = fetch::kernel_in(&root)?;
+            dtbs = k.dtbs;
             (Some(k.image), k.modules)
         }
         // The board's firmware brings the kernel: the image is the initramfs.
@@ -505,9 +510,9 @@ pub fn build(board: &Board, board_dir: &Path, inputs: &Inputs) -> Result<Tree, S
     fs::create_dir_all(&inputs.out).map_err(|e| format!("{}: {e}", inputs.out.display()))?;
     t.write_cpio_gz(&inputs.out.join("initramfs.cpio.gz"))?;
     fs::write(inputs.out.join("contents.txt"), t.manifest()).map_err(|e| e.to_string())?;
-    if let Some(kernel_image) = kernel_image {
+    if let Some(kernel_image) = &kernel_image {
         let kdst = inputs.out.join("vmlinuz");
-        fs::copy(&kernel_image, &kdst)
+        fs::copy(kernel_image, &kdst)
             .map_err(|e| format!("{} -> {}: {e}", kernel_image.display(), kdst.display()))?;
         if board.qemu.as_ref().is_some_and(|q| q.pvh) {
             extract_vmlinux(&kdst, &inputs.out.join("vmlinux"))?;
@@ -523,8 +528,69 @@ pub fn build(board: &Board, board_dir: &Path, inputs: &Inputs) -> Result<Tree, S
             &inputs.out,
             &cache,
         )?;
+        if let Some(card) = &disk.sdcard {
+            sdcard_image(
+                board,
+                card,
+                board_dir,
+                inputs,
+                kernel_image.as_deref(),
+                dtbs.as_deref(),
+            )?;
+        }
     }
     Ok(t)
+}
+
+/// The Pi's `sdcard.img` (after `disk_images` wrote root, data and the
+/// small initramfs): the boot partition from Debian's kernel, its DTBs and
+/// `u-boot-rpi`, and the GPU firmware when the user gives it.
+fn sdcard_image(
+    board: &Board,
+    card: &crate::board::SdCard,
+    board_dir: &Path,
+    inputs: &Inputs,
+    kernel: Option<&Path>,
+    dtbs: Option<&Path>,
+) -> Result<(), String> {
+    let (Some(kernel), Some(dtbs)) = (kernel, dtbs) else {
+        return Err(
+            "disk.sdcard: the SD card needs Debian's kernel package (kernel.debian_package), whose device trees it carries".into(),
+        );
+    };
+    let cache = inputs.repo.join("target/cache/debian");
+    let uboot_root = fetch::debian_package(&cache, "u-boot-rpi", &board.kernel.arch)?;
+    let firmware = inputs
+        .firmware
+        .clone()
+        .or_else(|| card.firmware.as_ref().map(|f| board_dir.join(f)));
+    let found = crate::sdcard::images(
+        board,
+        card,
+        &crate::sdcard::Inputs {
+            kernel,
+            dtbs: &dtbs.join("broadcom"),
+            uboot_root: &uboot_root,
+            firmware: firmware.as_deref(),
+        },
+        &inputs.out,
+    )?;
+    let needed = crate::sdcard::firmware_needed(&card.uboot);
+    let missing: Vec<&str> = needed
+        .iter()
+        .filter(|n| !found.iter().any(|f| f == *n))
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "ferrite-rootfs: {}/sdcard.img has no {} of the Pi's GPU firmware: it will not boot a real Pi until they are added \
+(--firmware DIR; from Debian's raspi-firmware package, in non-free-firmware, or the boot/ directory of github.com/raspberrypi/firmware). \
+QEMU boots it without them.",
+            inputs.out.display(),
+            missing.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// `disk.img` and the small initramfs that boots it (`initrd.cpio.gz`),
@@ -582,7 +648,11 @@ fn disk_images(
     // early boot's own words, before the kernel command line's: where the
     // root is (so a boot loader's line needs no root=), and the board's
     // failsafe
-    let mut early = format!("root=PARTLABEL={}", crate::disk::ROOT_NAME);
+    let mut early = match &disk.sdcard {
+        // an MBR has no names: the card's partitions by PARTUUID
+        Some(_) => crate::sdcard::root_words(&board.name),
+        None => format!("root=PARTLABEL={}", crate::disk::ROOT_NAME),
+    };
     if disk.failsafe {
         early.push_str(" ferrite.failsafe");
     }
@@ -596,7 +666,12 @@ fn disk_images(
     );
     crate::packages::check(&initrd, &board.kernel.arch, "initrd.cpio.gz")?;
     initrd.write_cpio_gz(&out.join("initrd.cpio.gz"))?;
-    crate::disk::images(&root, &board.name, u64::from(disk.data_mib) << 20, out)?;
+    let data_bytes = u64::from(disk.data_mib) << 20;
+    if disk.sdcard.is_some() {
+        // root and data go on the SD card (sdcard_image), with its cmdline
+        return crate::disk::root_and_data(&root, data_bytes, out);
+    }
+    crate::disk::images(&root, &board.name, data_bytes, out)?;
     fs::write(
         out.join("cmdline"),
         format!(

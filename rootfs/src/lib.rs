@@ -1,5 +1,6 @@
 //! The image builder: a board config (TOML) becomes a root tree, an
-//! initramfs (cpio newc, gzip) and a QEMU command line.
+//! initramfs (cpio newc, gzip), disk and SD-card images and a QEMU
+//! command line.
 
 pub mod board;
 pub mod cpio;
@@ -8,3 +9,4 @@ pub mod fetch;
 pub mod image;
 pub mod packages;
 pub mod qemu;
+pub mod sdcard;

@@ -1,6 +1,6 @@
 //! `ferrite-rootfs`: the host tool behind `make image` and `make qemu`.
 //!
-//!   ferrite-rootfs image BOARD.toml [--ferrite BIN] [--kernel IMAGE] [--out DIR]
+//!   ferrite-rootfs image BOARD.toml [--ferrite BIN] [--kernel IMAGE] [--firmware DIR] [--out DIR]
 //!   ferrite-rootfs qemu  BOARD.toml [--out DIR] [--monitor SOCK] [--no-reboot] [--ram] [--hostfwd RULE]...
 //!   ferrite-rootfs cpio  DIR OUT.cpio.gz      (any directory as an initramfs)
 //!   ferrite-rootfs monitor BOARD.toml|SOCK COMMAND...   (e.g. `set_link n0 off`)
@@ -10,7 +10,7 @@ use rootfs::image::{build, Inputs, Tree};
 use std::path::{Path, PathBuf};
 
 const USAGE: &str =
-    "usage: ferrite-rootfs image BOARD.toml [--ferrite BIN] [--kernel IMAGE] [--out DIR]\n       \
+    "usage: ferrite-rootfs image BOARD.toml [--ferrite BIN] [--kernel IMAGE] [--firmware DIR] [--out DIR]\n       \
 ferrite-rootfs qemu BOARD.toml [--out DIR] [--monitor SOCK] [--no-reboot] [--ram] [--hostfwd RULE]...\n       \
 ferrite-rootfs cpio DIR OUT.cpio.gz\n       \
 ferrite-rootfs monitor BOARD.toml|SOCK COMMAND...";
@@ -21,6 +21,8 @@ struct Args {
     out: Option<PathBuf>,
     ferrite: Option<PathBuf>,
     kernel: Option<PathBuf>,
+    /// the Pi's GPU firmware for sdcard.img
+    firmware: Option<PathBuf>,
     monitor: Option<PathBuf>,
     no_reboot: bool,
     /// boot the initramfs alone, not the board's disk image
@@ -39,6 +41,7 @@ fn parse() -> Result<Args, String> {
         out: None,
         ferrite: None,
         kernel: None,
+        firmware: None,
         monitor: None,
         no_reboot: false,
         ram: false,
@@ -55,6 +58,7 @@ fn parse() -> Result<Args, String> {
             "--out" => a.out = Some(val("--out")?),
             "--ferrite" => a.ferrite = Some(val("--ferrite")?),
             "--kernel" => a.kernel = Some(val("--kernel")?),
+            "--firmware" => a.firmware = Some(val("--firmware")?),
             "--monitor" => a.monitor = Some(val("--monitor")?),
             "--no-reboot" => a.no_reboot = true,
             "--ram" => a.ram = true,
@@ -122,6 +126,35 @@ fn monitor(sock: &Path, cmd: &str) -> Result<i32, String> {
     Ok(0)
 }
 
+/// Copy QEMU's console to our stdout; at the first login prompt send
+/// `plug` to the monitor (the NIC of a `nic_hotplug` board).
+fn console_then_plug(mut out: impl std::io::Read, sock: &Path, plug: &str) {
+    use std::io::Write;
+    let want = b"login: ";
+    let mut tail: Vec<u8> = Vec::new();
+    let mut plugged = false;
+    let mut buf = [0u8; 4096];
+    let mut stdout = std::io::stdout();
+    while let Ok(n) = out.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        let _ = stdout.write_all(&buf[..n]);
+        let _ = stdout.flush();
+        if !plugged {
+            tail.extend_from_slice(&buf[..n]);
+            if tail.windows(want.len()).any(|w| w == want) {
+                plugged = true;
+                if let Err(e) = monitor(sock, plug) {
+                    eprintln!("ferrite-rootfs: {e}");
+                }
+            }
+            let keep = tail.len().saturating_sub(want.len());
+            tail.drain(..keep);
+        }
+    }
+}
+
 fn image_dir(board: &Board, out: &Option<PathBuf>) -> PathBuf {
     out.clone()
         .unwrap_or_else(|| PathBuf::from("target/images").join(&board.name))
@@ -147,6 +180,7 @@ fn run() -> Result<i32, String> {
                 out: out.clone(),
                 ferrite: a.ferrite,
                 kernel: a.kernel,
+                firmware: a.firmware,
             };
             let tree = build(&board, &dir, &inputs)?;
             let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
@@ -162,8 +196,14 @@ fn run() -> Result<i32, String> {
                 println!("{}: {} bytes", kernel.display(), size(&kernel));
             }
             // the flashable images (issue 14), for boards with a [disk]
-            if board.disk.is_some() {
-                for f in ["initrd.cpio.gz", "root.img", "data.img", "disk.img"] {
+            if let Some(d) = &board.disk {
+                let last = if d.sdcard.is_some() {
+                    ["boot.img", "sdcard.img"]
+                } else {
+                    ["disk.img", ""]
+                };
+                let files = ["initrd.cpio.gz", "root.img", "data.img"];
+                for f in files.iter().chain(&last).filter(|f| !f.is_empty()) {
                     let p = out.join(f);
                     println!("{}: {} bytes", p.display(), size(&p));
                 }
@@ -191,10 +231,10 @@ fn run() -> Result<i32, String> {
             let monitor = a.monitor.unwrap_or_else(|| default_monitor(&board));
             let _ = std::fs::remove_file(&monitor);
             // a board with [disk] boots its disk image, kept between runs
-            let disk = if board.disk.is_some() && !a.ram {
-                Some(rootfs::disk::live_copy(&out)?)
-            } else {
-                None
+            let disk = match &board.disk {
+                Some(d) if !a.ram && d.sdcard.is_some() => Some(rootfs::sdcard::live_copy(&out)?),
+                Some(_) if !a.ram => Some(rootfs::disk::live_copy(&out)?),
+                _ => None,
             };
             let mut cmd = rootfs::qemu::command_with(
                 &board,
@@ -224,9 +264,25 @@ fn run() -> Result<i32, String> {
                 eprintln!("  host port forwarded into the guest: {r}");
             }
             eprintln!("  log in as root (no password); `poweroff` ends QEMU");
-            let st = cmd
-                .status()
-                .map_err(|e| format!("cannot run {:?}: {e} (Debian: apt-get install qemu-system-x86 / qemu-system-arm)", cmd.get_program()))?;
+            let program = cmd.get_program().to_owned();
+            let cannot = |e: std::io::Error| {
+                format!("cannot run {program:?}: {e} (Debian: apt-get install qemu-system-x86 / qemu-system-arm)")
+            };
+            let Some(plug) = rootfs::qemu::nic_hotplug_command(&board) else {
+                let st = cmd.status().map_err(cannot)?;
+                return Ok(st.code().unwrap_or(1));
+            };
+            // the NIC goes in at the login prompt: the console passes
+            // through here to be watched for it
+            eprintln!("  the NIC is plugged in at the login prompt ({plug})");
+            let mut child = cmd
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .map_err(cannot)?;
+            if let Some(out) = child.stdout.take() {
+                std::thread::spawn(move || console_then_plug(out, &monitor, &plug));
+            }
+            let st = child.wait().map_err(|e| e.to_string())?;
             Ok(st.code().unwrap_or(1))
         }
         "cpio" => {

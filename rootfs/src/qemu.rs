@@ -1,6 +1,6 @@
 //! The QEMU command line for a board's image.
 
-use crate::board::Board;
+use crate::board::{Board, Qemu};
 use std::path::Path;
 use std::process::Command;
 
@@ -8,7 +8,10 @@ use std::process::Command;
 /// console on stdio, monitor on a unix socket, user-mode network on `n0`.
 /// With `disk` (an image file, written to by the guest): the small
 /// `initrd.cpio.gz`, the disk on virtio-blk and the command line of the
-/// image's `cmdline` file.
+/// image's `cmdline` file. A board that boots from its SD card
+/// (`boot = "sd"`) gets the card's U-Boot as `-kernel` and `disk` on
+/// `-drive if=sd` instead; U-Boot reads the rest from the card. Without a
+/// disk such a board boots the initramfs with its DTB (`-dtb`).
 pub fn command(
     board: &Board,
     image_dir: &Path,
@@ -75,9 +78,12 @@ pub fn command_with(
         &q.memory_mb.to_string(),
         "-display",
         "none",
-        "-serial",
-        "stdio",
     ]);
+    // the console is serial port N: the ports before it are not connected
+    for _ in 0..q.console_serial {
+        c.args(["-serial", "null"]);
+    }
+    c.args(["-serial", "stdio"]);
     c.arg("-monitor")
         .arg(format!("unix:{},server=on,wait=off", monitor.display()));
     let vmlinux = image_dir.join("vmlinux");
@@ -86,16 +92,27 @@ pub fn command_with(
     } else {
         image_dir.join("vmlinuz")
     };
-    c.arg("-kernel").arg(kernel);
+    let sd_boot = q.boot.as_deref() == Some("sd");
+    let card = board.disk.as_ref().and_then(|d| d.sdcard.as_ref());
     match disk {
+        Some(d) if sd_boot => {
+            c.arg("-kernel").arg(image_dir.join("u-boot.bin"));
+            c.arg("-drive")
+                .arg(format!("file={},if=sd,format=raw", d.display()));
+        }
         None => {
+            c.arg("-kernel").arg(kernel);
             c.arg("-initrd").arg(image_dir.join("initramfs.cpio.gz"));
             c.args([
                 "-append",
                 &format!("console={},{}", board.console.tty, board.console.baud),
             ]);
+            if let Some(card) = card.filter(|_| sd_boot) {
+                c.arg("-dtb").arg(image_dir.join(&card.dtb));
+            }
         }
         Some(d) => {
+            c.arg("-kernel").arg(kernel);
             let line = std::fs::read_to_string(image_dir.join("cmdline")).map_err(|e| {
                 format!(
                     "{}/cmdline: {e} (a board with [disk] writes it)",
@@ -113,17 +130,28 @@ pub fn command_with(
         netdev.push_str(",hostfwd=");
         netdev.push_str(r);
     }
-    c.args([
-        "-netdev",
-        &netdev,
-        "-device",
-        &format!("{},netdev=n0", q.nic),
-    ]);
+    c.args(["-netdev", &netdev]);
+    if !q.nic_hotplug {
+        c.args(["-device", &nic_device(q)]);
+    }
     if no_reboot {
         c.arg("-no-reboot");
     }
     c.args(&q.extra_args);
     Ok(c)
+}
+
+/// The NIC on the user network `n0`, as `-device` or `device_add` takes it.
+pub fn nic_device(q: &Qemu) -> String {
+    format!("{},netdev=n0,id=nic0", q.nic)
+}
+
+/// The monitor command that plugs the NIC in, for a board with
+/// `nic_hotplug` (after the guest's USB host is up: at its login prompt).
+pub fn nic_hotplug_command(board: &Board) -> Option<String> {
+    let q = board.qemu.as_ref()?;
+    q.nic_hotplug
+        .then(|| format!("device_add {}", nic_device(q)))
 }
 
 #[cfg(test)]
