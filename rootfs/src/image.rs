@@ -585,7 +585,7 @@ fn sdcard_image(
         eprintln!(
             "ferrite-rootfs: {}/sdcard.img has no {} of the Pi's GPU firmware: it will not boot a real Pi until they are added \
 (--firmware DIR; from Debian's raspi-firmware package, in non-free-firmware, or the boot/ directory of github.com/raspberrypi/firmware). \
-QEMU boots it without them.",
+Under QEMU (board rpi3-qemu) the chain from U-Boot on runs without them.",
             inputs.out.display(),
             missing.join(", ")
         );
