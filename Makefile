@@ -109,6 +109,10 @@ bench:
 	python3 bench/replug.py
 	python3 bench/qemu_replug.py
 	python3 bench/boot.py
+	$(MAKE) image BOARD=rpi4
+	$(MAKE) image BOARD=rpi3-qemu
+	$(MAKE) image BOARD=qemu-aarch64
+	python3 bench/sdcard.py
 	python3 bench/disk.py
 
 clean:
