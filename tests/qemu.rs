@@ -807,6 +807,16 @@ fn rpi3_qemu_boots_its_sd_card_through_u_boot_to_a_login_prompt_and_a_lease() {
     let dir = TempDir::new("rpi3-sd");
     let card = dir.join("sdcard.img");
     rootfs::sdcard::qemu_copy(&images.join("sdcard.img"), &card).unwrap();
+    // a wiped data partition (partition 3 of the MBR zeroed): early boot
+    // makes it anew with the root's mke2fs
+    {
+        use std::io::{Seek, SeekFrom};
+        let head = std::fs::read(&card).unwrap();
+        let data = &::common::partition::mbr(&head[..512]).unwrap()[2];
+        let mut f = std::fs::OpenOptions::new().write(true).open(&card).unwrap();
+        f.seek(SeekFrom::Start(data.first_lba * 512)).unwrap();
+        f.write_all(&vec![0u8; 4 << 20]).unwrap();
+    }
     // under software emulation U-Boot and the kernel's load from the
     // emulated card take a minute or more, longer while the machine builds
     const SD_BOOT: Duration = Duration::from_secs(300);
@@ -823,6 +833,10 @@ fn rpi3_qemu_boots_its_sd_card_through_u_boot_to_a_login_prompt_and_a_lease() {
     vm.expect("ferrite init: loaded module bcm2835", SD_BOOT);
     vm.expect(
         "ferrite init: root /dev/mmcblk0p2 mounted read-only",
+        SD_BOOT,
+    );
+    vm.expect(
+        "data partition /dev/mmcblk0p3 held no file system (new or wiped): made an empty ext4 one",
         SD_BOOT,
     );
     vm.expect("console ttyS1", SD_BOOT);
