@@ -224,8 +224,17 @@ impl Flood {
     }
 }
 
+/// One flood at a time: two flooding threads and their clients on a
+/// two-core machine measure the machine, not the client's loop.
+static ONE_FLOOD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_flood() -> std::sync::MutexGuard<'static, ()> {
+    ONE_FLOOD.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 fn a_flood_to_port_68_does_not_delay_the_renewal_or_signals() {
+    let _one = one_flood();
     let Some(lab) = lab("flood") else { return };
     let _srv = short_lease_server(&lab);
     let mut cl = udhcpc(&lab.c, lab.path(), &["-i", "vc"]);
@@ -250,8 +259,11 @@ fn a_flood_to_port_68_does_not_delay_the_renewal_or_signals() {
     eprintln!(
         "flood: {sent} datagrams in {flood_time:?}; renewed {renewed:?} after the lease (T1 5 s); SIGTERM to exit {stopped:?}"
     );
-    let t1 = Duration::from_millis(4500)..Duration::from_millis(7000);
-    let said = "after the lease, T1 is 5 s";
+    // renewed before T2 (8.75 s): the flood fills the socket queues, so
+    // the kernel may drop the first RENEW's ACK; the client asks again at
+    // half the time left (7.5 s) and keeps its lease either way
+    let t1 = Duration::from_millis(4500)..Duration::from_millis(8750);
+    let said = "after the lease, T1 is 5 s, the retry 7.5 s, T2 8.75 s";
     assert_unhurried(sent, renewed, t1, said, stopped, &cl.log());
 }
 
@@ -338,6 +350,7 @@ fn assert_lease_kept(lab: &Lab, log: &str) {
 
 #[test]
 fn an_arp_flood_does_not_delay_the_renewal_of_a_checked_lease_or_signals() {
+    let _one = one_flood();
     let Some(lab) = lab("arpflood") else { return };
     let _srv = short_lease_server(&lab);
     let mut cl = udhcpc(&lab.c, lab.path(), &["-i", "vc", "-a"]);
@@ -376,6 +389,7 @@ fn an_arp_flood_does_not_delay_the_renewal_of_a_checked_lease_or_signals() {
 
 #[test]
 fn an_arp_flood_during_the_check_is_no_conflict() {
+    let _one = one_flood();
     let Some(lab) = lab("arpcheck") else { return };
     let _srv = short_lease_server(&lab);
     // the flood is on before the client starts: its whole check (three
