@@ -97,7 +97,7 @@ pub struct SdCard {
     /// `broadcom/` directory; all the Pi's are copied, where the GPU
     /// firmware looks for them).
     pub dtb: String,
-    /// Size of the boot partition, MiB (32 to 1024).
+    /// Size of the boot partition, MiB (40 to 1024; FAT32 needs 65,525 clusters).
     #[serde(default = "default_boot_mib")]
     pub boot_mib: u32,
     /// A directory with the Pi's GPU firmware (`start4.elf`, `fixup4.dat`,
@@ -257,9 +257,9 @@ impl Board {
                 ));
             }
             if let Some(sd) = &d.sdcard {
-                if !(32..=1024).contains(&sd.boot_mib) {
+                if !(40..=1024).contains(&sd.boot_mib) {
                     return Err(format!(
-                        "disk.sdcard.boot_mib {} is out of range (32 to 1024)",
+                        "disk.sdcard.boot_mib {} is out of range (40 to 1024; FAT32 needs 65,525 clusters)",
                         sd.boot_mib
                     ));
                 }

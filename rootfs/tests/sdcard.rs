@@ -256,3 +256,84 @@ fn the_boot_partition_is_fat32_made_without_mounting() {
     assert_eq!(text, "default x\n");
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn firmware_files_the_directory_has_go_onto_the_boot_partition_and_nothing_else() {
+    if !(have("mformat") && have("mdir")) {
+        return;
+    }
+    let out = scratch("firmware");
+    let file = |p: &Path, bytes: &[u8]| {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    };
+    // stand-ins for Debian's kernel, its DTBs and u-boot-rpi
+    file(&out.join("in/vmlinuz"), b"kernel");
+    file(
+        &out.join("in/broadcom/bcm2711-rpi-4-b.dtb"),
+        b"\xd0\x0d\xfe\xed",
+    );
+    file(&out.join("in/broadcom/bcm2835-not-a-pi-board.dtb"), b"x");
+    file(
+        &out.join("in/uboot/usr/lib/u-boot/rpi_4/u-boot.bin"),
+        b"u-boot",
+    );
+    // what the user has: the Pi 4's firmware and a file that is not one
+    file(&out.join("fw/start4.elf"), b"gpu");
+    file(&out.join("fw/fixup4.dat"), b"fixup");
+    file(&out.join("fw/LICENCE.broadcom"), b"licence");
+    for (name, bytes) in [
+        ("root.img", 1 << 20),
+        ("data.img", 2 << 20),
+        ("initrd.cpio.gz", 10),
+    ] {
+        file(&out.join(name), &vec![0u8; bytes]);
+    }
+    let board = rootfs::board::Board::parse(
+        "name = \"fw-test\"\ntarget = \"aarch64-unknown-linux-musl\"\nhostname = \"h\"\n\
+         [kernel]\narch = \"arm64\"\n[console]\ntty = \"ttyS1\"\nbaud = 115200\n\
+         [disk]\n[disk.sdcard]\nuboot = \"rpi_4\"\ndtb = \"bcm2711-rpi-4-b.dtb\"\nboot_mib = 40\n",
+        "test",
+    )
+    .unwrap();
+    let card = board.disk.as_ref().unwrap().sdcard.as_ref().unwrap();
+    let (kernel, dtbs, uboot) = (
+        out.join("in/vmlinuz"),
+        out.join("in/broadcom"),
+        out.join("in/uboot"),
+    );
+    let inputs = |firmware: Option<PathBuf>| (firmware, &kernel, &dtbs, &uboot);
+    let make = |firmware: Option<PathBuf>| {
+        let (fw, kernel, dtbs, uboot) = inputs(firmware);
+        let i = rootfs::sdcard::Inputs {
+            kernel,
+            dtbs,
+            uboot_root: uboot,
+            firmware: fw.as_deref(),
+        };
+        rootfs::sdcard::images(&board, card, &i, &out)
+    };
+    let found = make(Some(out.join("fw"))).unwrap();
+    assert_eq!(found, ["start4.elf", "fixup4.dat"]);
+    let fat = format!("{}@@{}", out.join("sdcard.img").display(), 1 << 20);
+    let listing = run(Command::new("mdir").args(["-i", &fat, "-/", "-b", "::/"]));
+    for f in [
+        "start4.elf",
+        "fixup4.dat",
+        "bcm2711-rpi-4-b.dtb",
+        "u-boot.bin",
+    ] {
+        assert!(
+            listing.lines().any(|l| l == format!("::/{f}")),
+            "{f}:\n{listing}"
+        );
+    }
+    assert!(!listing.contains("LICENCE"), "{listing}");
+    assert!(!listing.contains("not-a-pi"), "{listing}");
+    // a directory with none of the firmware is an error, not a silent card
+    let e = make(Some(out.join("in"))).unwrap_err();
+    assert!(e.contains("none of the Pi's firmware files"), "{e}");
+    let e = make(Some(out.join("nope"))).unwrap_err();
+    assert!(e.contains("not a directory"), "{e}");
+    let _ = std::fs::remove_dir_all(&out);
+}
