@@ -1530,3 +1530,86 @@ fn a_program_without_its_libraries_fails_the_build_naming_them() {
         "no image is written"
     );
 }
+
+/// The boot draws its own timeline (issue 15): `sv timeline` on the booted
+/// default board shows the console getty spawned and ready, and `sv
+/// timeline --svg`, fetched through the serial console as base64, is
+/// well-formed XML (python3's parser) with a row for every service of the
+/// image and its logger. Kept as target/boot-timeline.svg.
+#[test]
+fn the_boot_timeline_has_every_service_and_the_getty_ready() {
+    if !image_ready("qemu-x86_64") {
+        return;
+    }
+    if !require("python3", on_path("python3")) {
+        return;
+    }
+    let entries = image_entries(&repo().join("target/images/qemu-x86_64/initramfs.cpio.gz"));
+    let mut services: Vec<String> = entries
+        .iter()
+        .filter_map(|e| {
+            let rest = e.0.strip_prefix("etc/service/")?;
+            let name = rest.strip_suffix("/run")?;
+            Some(name.to_string())
+        })
+        .collect();
+    services.sort();
+    assert!(services.len() >= 5, "{services:?}");
+    let mut vm = Vm::boot("qemu-x86_64", true);
+    vm.login(BOOT);
+    // the table: getty_ttyS0 spawned, then ready once its prompt was out
+    vm.says(
+        "sv timeline getty_ttyS0 | grep -c -e '^getty_ttyS0 *spawned' -e '^getty_ttyS0 *ready'\n",
+        &["\n2\r\n"],
+    );
+    vm.send("echo TL-''BEGIN; sv timeline --svg | busybox base64; echo TL-''END\n");
+    vm.expect("TL-BEGIN\r\n", STEP);
+    let from = vm.seen;
+    vm.expect("TL-END", Duration::from_secs(120));
+    let raw = vm.out.lock().unwrap()[from..vm.seen].to_vec();
+    let text = String::from_utf8_lossy(&raw);
+    let b64: String = text
+        .trim_end_matches("TL-END")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let artefact = repo().join("target/boot-timeline.svg");
+    let py = "import sys, base64, xml.etree.ElementTree as E\n\
+              svg = base64.b64decode(sys.stdin.read())\n\
+              open(sys.argv[1], 'wb').write(svg)\n\
+              r = E.fromstring(svg)\n\
+              print('\\n'.join(t.text or '' for t in r.iter('{http://www.w3.org/2000/svg}text')))";
+    let mut p = std::process::Command::new("python3")
+        .args(["-c", py])
+        .arg(&artefact)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    p.stdin.take().unwrap().write_all(b64.as_bytes()).unwrap();
+    let o = p.wait_with_output().unwrap();
+    assert!(
+        o.status.success(),
+        "the SVG is not well-formed XML: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let texts = String::from_utf8_lossy(&o.stdout).into_owned();
+    let rows: Vec<&str> = texts.lines().collect();
+    assert!(rows.contains(&"kernel"), "{texts}");
+    for s in &services {
+        assert!(rows.contains(&s.as_str()), "no row for {s}: {texts}");
+        if entries
+            .iter()
+            .any(|e| e.0 == format!("etc/service/{s}/log/run"))
+        {
+            let log = format!("{s}/log");
+            assert!(rows.contains(&log.as_str()), "no row for {log}: {texts}");
+        }
+    }
+    vm.send("poweroff\n");
+    vm.shuts_down(
+        "ferrite init: power off: stopping services",
+        "QEMU did not exit after poweroff",
+    );
+}

@@ -336,3 +336,83 @@ fn odd_notification_files_neither_stop_nor_crash_runsv() {
         assert!(!stderr_of(&svc).contains("panicked"), "{case}");
     }
 }
+
+/// The events `sv timeline` prints for `name`: (event, detail) in order.
+fn timeline_of(svdir: &Path, name: &str) -> Vec<(String, String)> {
+    let (code, out, err) = sv(svdir, &["timeline"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("SERVICE "), "{out}");
+    out.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut it = l.split_whitespace();
+            let (svc, ev, _ms) = (it.next()?, it.next()?, it.next()?);
+            let detail: Vec<&str> = it.collect();
+            (svc == name).then(|| (ev.to_string(), detail.join(" ")))
+        })
+        .collect()
+}
+
+#[test]
+fn the_timeline_shows_spawn_ready_exit_and_restart_and_the_svg_has_every_row() {
+    let (t, _svc, _r) = notifying("timeline", "sleep 0.2\necho >&3\nsleep 0.3\nexit 3");
+    // a second service, with a logger
+    let b = t.join("b");
+    fs::create_dir_all(b.join("log")).unwrap();
+    script(&b.join("run"), "exec sleep 100");
+    script(&b.join("log/run"), "exec cat > /dev/null");
+    let _rb = start_runsv(&b);
+    assert_eq!(sv(t.path(), &["up", "svc"]).0, 0);
+    // started, ready after 0.2 s, exits 3 after 0.5 s, restarted 1 s after its start
+    assert!(wait_until(T, || timeline_of(t.path(), "svc")
+        .iter()
+        .any(|(e, _)| e == "restarted")));
+    let events = timeline_of(t.path(), "svc");
+    let words: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
+    assert_eq!(
+        words[..4],
+        ["spawned", "ready", "exited", "restarted"],
+        "{events:?}"
+    );
+    assert!(events[0].1.contains("notifies readiness"), "{events:?}");
+    assert!(events[2].1.ends_with("exit 3"), "{events:?}");
+    let ready_after: u64 = events[1]
+        .1
+        .split(", ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{events:?}"));
+    assert!((200..1000).contains(&ready_after), "{events:?}");
+    assert_eq!(timeline_of(t.path(), "b")[0].0, "spawned");
+    assert_eq!(timeline_of(t.path(), "b/log")[0].0, "spawned");
+    // one service by name
+    let (code, out, _) = sv(t.path(), &["timeline", "b"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("\nb ") && !out.contains("\nsvc "), "{out}");
+    // the picture: well-formed XML (python3's parser), a row per service and log
+    let (code, svg, err) = sv(t.path(), &["timeline", "--svg"]);
+    assert_eq!(code, 0, "{err}");
+    if require("python3", have_program("/usr/bin/python3")) {
+        let mut p = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import sys, xml.etree.ElementTree as E\n\
+                 r = E.fromstring(sys.stdin.read())\n\
+                 print('\\n'.join(t.text or '' for t in r.iter('{http://www.w3.org/2000/svg}text')))",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        p.stdin.take().unwrap().write_all(svg.as_bytes()).unwrap();
+        let o = p.wait_with_output().unwrap();
+        assert!(o.status.success(), "not well-formed:\n{svg}");
+        let texts = String::from_utf8_lossy(&o.stdout).to_string();
+        for row in ["kernel", "svc", "b", "b/log"] {
+            assert!(texts.lines().any(|l| l == row), "no row {row}: {texts}");
+        }
+    }
+    assert_eq!(sv(t.path(), &["timeline", "-x"]).0, 100);
+}

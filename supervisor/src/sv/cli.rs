@@ -16,6 +16,7 @@ pub const LSB_HELP: &str = "  -w SEC  wait up to SEC seconds (7, $SVWAIT)\n  --h
 
 pub const COMMANDS: &str = "  commands: status up down once pause cont hup alarm interrupt quit 1 2 term kill exit
   start stop reload restart shutdown force-stop force-reload force-restart force-shutdown try-restart check
+  timeline [--svg] [service ...]: what runsv recorded since boot, as a table or an SVG picture
 ";
 
 /// The wait when neither `-w` nor `$SVWAIT` gives one (runit's).

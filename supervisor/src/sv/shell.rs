@@ -4,10 +4,12 @@
 //! every 20 ms while they fail).
 
 use super::cli::{self, Options};
+use super::core::timeline::{init_start, svg as render_svg, table, Row};
 use super::core::{
     parse_command, reached, readiness_suffix, ready_age, service_path, status_line, wakes, Command,
     Plan, Seen, Wait, DEFAULT_SVDIR, SUPERVISE_EVENTS,
 };
+use crate::runsv::core::timeline::{parse, FILE_SIZE};
 use crate::status::{Extension, Status};
 use common::errtext::describe;
 use common::out;
@@ -230,6 +232,9 @@ pub fn run(args: &[OsString]) -> i32 {
         }
         Err(_) => return usage(),
     };
+    if args.get(i).map(String::as_str) == Some("timeline") {
+        return timeline(&args[i + 1..]);
+    }
     if args.len() < i + 2 {
         return usage();
     }
@@ -474,4 +479,84 @@ impl Watcher {
             }
         }
     }
+}
+
+/// `sv timeline [--svg] [SERVICE...]`: the services' `supervise/timeline`
+/// (and their `log/`'s) as a table, or as an SVG picture; every service
+/// under `$SVDIR` when none is named. Exit 0, or 100 on an unknown option.
+fn timeline(args: &[String]) -> i32 {
+    let (svg, names): (bool, &[String]) = match args.first().map(String::as_str) {
+        Some("--svg") => (true, &args[1..]),
+        Some(o) if o.starts_with('-') && o != "-" => {
+            out::err("usage: sv timeline [--svg] [service ...]\n");
+            return 100;
+        }
+        _ => (false, args),
+    };
+    let svdir = PathBuf::from(std::env::var("SVDIR").unwrap_or_else(|_| DEFAULT_SVDIR.to_string()));
+    let services: Vec<(String, PathBuf)> = if names.is_empty() {
+        let mut all: Vec<String> = fs::read_dir(&svdir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| !n.starts_with('.'))
+                    .collect()
+            })
+            .unwrap_or_default();
+        all.sort();
+        all.into_iter()
+            .map(|n| {
+                let dir = svdir.join(&n);
+                (n, dir)
+            })
+            .filter(|(_, d)| d.is_dir())
+            .collect()
+    } else {
+        names
+            .iter()
+            .map(|a| (a.clone(), service_path(&svdir, a)))
+            .collect()
+    };
+    let mut rows = Vec::new();
+    for (name, dir) in &services {
+        for (shown, base) in [
+            (name.clone(), dir.clone()),
+            (format!("{name}/log"), dir.join("log")),
+        ] {
+            let file = base.join("supervise/timeline");
+            // at most the ring's size: a bigger file is not runsv's
+            let bytes = fs::File::open(&file).and_then(|f| {
+                let mut b = Vec::new();
+                io::Read::read_to_end(&mut io::Read::take(f, FILE_SIZE as u64), &mut b)?;
+                Ok(b)
+            });
+            match bytes {
+                Ok(b) => rows.push(Row {
+                    name: shown,
+                    events: parse(&b).into_iter().map(|(_, e)| e).collect(),
+                }),
+                Err(e) if base == *dir || base.is_dir() => {
+                    out::warn(
+                        "sv",
+                        &format!(
+                            "{shown}: unable to read {}: {}",
+                            file.display(),
+                            describe(&e)
+                        ),
+                    );
+                }
+                Err(_) => {}
+            }
+        }
+    }
+    let init = fs::read_to_string("/proc/1/stat")
+        .ok()
+        .and_then(|s| init_start(&s));
+    let text = if svg {
+        render_svg(&rows, init, crate::boottime())
+    } else {
+        table(&rows, init)
+    };
+    out::out(&text);
+    0
 }

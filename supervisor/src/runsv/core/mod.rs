@@ -4,3 +4,4 @@
 pub mod readiness;
 pub mod service;
 pub mod status;
+pub mod timeline;

@@ -7,6 +7,7 @@
 
 use super::readiness::Readiness;
 use super::status::{pid_text, stat_text, RunState, Status, Want};
+use super::timeline::{Event, Kind};
 use common::sig::ExitStatus;
 use common::tai::Tai64n;
 use std::time::Duration;
@@ -81,6 +82,11 @@ pub struct Service {
     start_failures: u32,
     /// Whether `run` said it is ready since it was started.
     readiness: Readiness,
+    /// `run` was started before (the next start is a restart).
+    ran: bool,
+    /// What happened since the shell last took the events (`take_events`),
+    /// for `supervise/timeline`.
+    events: Vec<Event>,
 }
 
 impl Service {
@@ -99,6 +105,8 @@ impl Service {
             starting: None,
             start_failures: 0,
             readiness: Readiness::NotUsed,
+            ran: false,
+            events: Vec::new(),
         };
         let actions = if down_file {
             Vec::new()
@@ -132,6 +140,19 @@ impl Service {
                 Readiness::NotUsed
             };
         }
+        let kind = match self.starting {
+            Some(Program::Finish { .. }) => Kind::Finish,
+            _ if self.ran => Kind::Restarted,
+            _ => Kind::Spawned,
+        };
+        let mut e = Event::new(now.boot, kind, pid);
+        if let Some(Program::Finish { code, signal }) = self.starting {
+            (e.code, e.signal) = (code, signal);
+        } else {
+            self.ran = true;
+            e.notifies = notification;
+        }
+        self.events.push(e);
         self.pid = pid;
         self.start_failures = 0;
         self.paused = false;
@@ -161,6 +182,9 @@ impl Service {
             0
         };
         let p = self.starting.take().unwrap_or(Program::Run);
+        let mut e = Event::new(now.boot, Kind::StartFailed, 0);
+        e.code = 111;
+        self.events.push(e);
         self.state = match p {
             Program::Run => RunState::Run,
             Program::Finish { .. } => RunState::Finish,
@@ -180,6 +204,14 @@ impl Service {
         if self.pid == 0 {
             return Vec::new();
         }
+        let kind = if self.state == RunState::Finish {
+            Kind::Finished
+        } else {
+            Kind::Exited
+        };
+        let mut e = Event::new(now.boot, kind, self.pid);
+        (e.code, e.signal) = (st.code, st.signal);
+        self.events.push(e);
         self.ended(now, st, has_finish)
     }
 
@@ -228,7 +260,14 @@ impl Service {
             wall: now.wall,
             boot: now.boot,
         };
+        self.events
+            .push(Event::new(now.boot, Kind::Ready, self.pid));
         true
+    }
+
+    /// The events since the last call, oldest first, for the timeline.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
     }
 
     pub fn readiness(&self) -> Readiness {
@@ -405,6 +444,64 @@ mod tests {
     }
 
     const EXIT0: ExitStatus = ExitStatus { code: 0, signal: 0 };
+
+    #[test]
+    fn the_timeline_records_spawn_ready_exit_finish_restart() {
+        let (mut s, _) = Service::new(at(0), false, false);
+        s.started_with(at(0), 10, true);
+        assert!(s.notified(at(300)));
+        // a second newline is no event
+        assert!(!s.notified(at(400)));
+        let a = s.exited(
+            at(2000),
+            ExitStatus {
+                code: -1,
+                signal: 15,
+            },
+            true,
+        );
+        assert_eq!(
+            a,
+            vec![Action::Start(Program::Finish {
+                code: -1,
+                signal: 15
+            })]
+        );
+        s.started(at(2000), 11);
+        assert_eq!(s.exited(at(2100), EXIT0, true), Vec::new());
+        assert_eq!(s.tick(at(2100)), Vec::new());
+        assert_eq!(s.tick(at(3000)), vec![Action::Start(Program::Run)]);
+        let _ = s.start_failed(at(3000), false, false);
+        let _ = s.tick(at(4000));
+        s.started_with(at(4000), 12, true);
+        let got: Vec<(u64, Kind, u32, i32, i32, bool)> = s
+            .take_events()
+            .iter()
+            .map(|e| {
+                (
+                    e.at.as_millis() as u64 - 50_000,
+                    e.kind,
+                    e.pid,
+                    e.code,
+                    e.signal,
+                    e.notifies,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (0, Kind::Spawned, 10, 0, 0, true),
+                (300, Kind::Ready, 10, 0, 0, false),
+                (2000, Kind::Exited, 10, -1, 15, false),
+                (2000, Kind::Finish, 11, -1, 15, false),
+                (2100, Kind::Finished, 11, 0, 0, false),
+                (3000, Kind::StartFailed, 0, 111, 0, false),
+                (4000, Kind::Restarted, 12, 0, 0, true),
+            ]
+        );
+        assert!(s.take_events().is_empty());
+    }
 
     #[test]
     fn starts_unless_down_file() {

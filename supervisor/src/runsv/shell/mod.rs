@@ -404,6 +404,18 @@ impl Runsv {
             units.push(l);
         }
         for u in units {
+            let events = u.core.take_events();
+            if let Err(e) = u.sup.record(&events) {
+                let which = if u.is_log {
+                    "log/supervise"
+                } else {
+                    "supervise"
+                };
+                out::warn(
+                    &self.prog,
+                    &format!("unable to write {which}/timeline: {}", describe(&e)),
+                );
+            }
             if let Err(e) = u.sup.publish(&u.core) {
                 let which = if u.is_log {
                     "log/supervise"

@@ -1,10 +1,13 @@
 //! The `supervise/` directory runsv maintains for one service (runit layout):
 //! `lock` held exclusively, `control` and `ok` FIFOs (0600), and the
-//! `status`/`stat`/`pid` files, each replaced atomically when it changes.
+//! `status`/`stat`/`pid` files, each replaced atomically when it changes,
+//! and ferrite's `timeline` ring, one `pwrite` per event (see
+//! `core::timeline` for why in place is safe there).
 
 use crate::runsv::core::readiness::Readiness;
 use crate::runsv::core::service::Service;
 use crate::runsv::core::status::Extension;
+use crate::runsv::core::timeline::{self, Event};
 use common::errtext::describe;
 use common::fsutil::atomic_write;
 use rustix::fs::{flock, FlockOperation, Mode};
@@ -12,7 +15,7 @@ use rustix::io::Errno;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, RawFd};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 pub struct SuperviseDir {
@@ -28,6 +31,31 @@ pub struct SuperviseDir {
     start_time: (u32, u64),
     /// This boot's id, for the extension (read once).
     boot_id: [u8; 16],
+    /// `timeline` and the sequence number of its next record; `None`
+    /// when it could not be opened (the service runs without it).
+    timeline: Option<(File, u32)>,
+}
+
+/// Open `supervise/timeline` for writing in place: a file of another boot
+/// (or none, or a damaged header) starts over with this boot's header.
+fn open_timeline(dir: &Path, boot_id: &[u8; 16]) -> io::Result<(File, u32)> {
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(dir.join("timeline"))?;
+    let mut old = Vec::new();
+    (&mut f)
+        .take(timeline::FILE_SIZE as u64)
+        .read_to_end(&mut old)?;
+    if timeline::header_boot_id(&old).as_ref() != Some(boot_id) {
+        f.set_len(0)?;
+        f.write_all_at(&timeline::header(boot_id), 0)?;
+    }
+    let next = timeline::next_seq(&old, boot_id);
+    Ok((f, next))
 }
 
 /// `control` or `ok` is there but is not a FIFO (a regular file, a symlink,
@@ -161,6 +189,17 @@ impl SuperviseDir {
             .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
             .open(dir.join("control"))
             .map_err(|e| format!("unable to open {shown}/control: {}", describe(&e)))?;
+        let boot_id = common::procfs::boot_id().unwrap_or_default();
+        let timeline = match open_timeline(&dir, &boot_id) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                common::out::err(&format!(
+                    "runsv: unable to open {shown}/timeline: {}\n",
+                    describe(&e)
+                ));
+                None
+            }
+        };
         Ok(SuperviseDir {
             dir,
             _lock: lock,
@@ -169,7 +208,8 @@ impl SuperviseDir {
             _ok: ok,
             written: None,
             start_time: (0, 0),
-            boot_id: common::procfs::boot_id().unwrap_or_default(),
+            boot_id,
+            timeline,
         })
     }
 
@@ -196,6 +236,19 @@ impl SuperviseDir {
     /// before ours replaces it).
     pub fn previous_status(base: &Path) -> Option<Vec<u8>> {
         fs::read(base.join("supervise/status")).ok()
+    }
+
+    /// Write each event into its slot of `timeline`, one `pwrite` each.
+    pub fn record(&mut self, events: &[Event]) -> io::Result<()> {
+        let Some((f, next)) = self.timeline.as_mut() else {
+            return Ok(());
+        };
+        for e in events {
+            let seq = *next;
+            *next = next.checked_add(1).unwrap_or(1);
+            f.write_all_at(&timeline::encode(seq, e), timeline::offset(seq))?;
+        }
+        Ok(())
     }
 
     /// Write `status`, `stat` and `pid` for `svc`, each only when it

@@ -3,6 +3,8 @@
 //! `supervise/` are worth a new look, and the status line runit's `sv`
 //! prints (with ferrite's readiness words after it).
 
+pub mod timeline;
+
 use crate::runsv::core::readiness::Readiness;
 use crate::status::{Extension, RunState, Status};
 use common::tai::Tai64n;
