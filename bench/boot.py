@@ -15,6 +15,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMG = os.path.join(REPO, "target/images/qemu-x86_64")
 BUSYBOX = os.path.join(REPO, "target/cache/debian/amd64/busybox-static/root/bin/busybox")
 RUNS = int(os.environ.get("RUNS", "5"))
+# LOGIN_ONLY=1: only the two login rows (ferrite and BusyBox init + getty),
+# for comparing a change quickly.
+LOGIN_ONLY = os.environ.get("LOGIN_ONLY") == "1"
 # The NIC and its modules come from the default board, for every image.
 with open(os.path.join(REPO, "board-configs/qemu-x86_64.toml"), "rb") as _f:
     _BOARD = tomllib.load(_f)
@@ -151,7 +154,7 @@ def main():
     # shell handlers, as in bench/qemu_replug.py), when runit and ifplugd
     # are on this host to be copied in.
     import qemu_replug  # noqa: E402 (it imports this module)
-    if all(os.path.exists(b) for b in qemu_replug.HOST_BINARIES):
+    if not LOGIN_ONLY and all(os.path.exists(b) for b in qemu_replug.HOST_BINARIES):
         seed_tmp = os.path.join(tmp, "seed")
         os.makedirs(seed_tmp)
         images["busybox-tree"] = busybox_image(seed_tmp, qemu_replug.seed_tree)
@@ -166,7 +169,7 @@ def main():
                 t, pos = vm.wait_for(b"login: ")
                 times[name].append(t)
                 userspace[name].append(t - t_init)
-                if i == 0 and name != "busybox-tree":
+                if i == 0 and name != "busybox-tree" and not LOGIN_ONLY:
                     mem[name] = memory(vm, pos)
             finally:
                 vm.stop()
@@ -193,7 +196,7 @@ def main():
                     vm.stop()
         shutil.rmtree(os.path.dirname(watched["ferrite"]), ignore_errors=True)
     arm = []
-    if os.path.exists(os.path.join(ARM_IMG, "initramfs.cpio.gz")):
+    if not LOGIN_ONLY and os.path.exists(os.path.join(ARM_IMG, "initramfs.cpio.gz")):
         for _ in range(RUNS):
             vm = Vm(os.path.join(ARM_IMG, "initramfs.cpio.gz"), ARM, os.path.join(ARM_IMG, "vmlinuz"))
             try:
