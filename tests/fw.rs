@@ -242,9 +242,15 @@ fn whole_tree_follows_the_cable() {
     let ok = wait_until(Duration::from_secs(20), || has_lease() && default_route());
     let console = || text_of(&lab.join("console"));
     assert!(ok, "no lease through the tree: {}", console());
-    assert!(fs::read_to_string(lab.join("resolv.conf"))
-        .unwrap()
-        .contains("nameserver 10.79.0.53"));
+    // fw writes resolv.conf after the kernel has the address and route
+    let resolv = || fs::read_to_string(lab.join("resolv.conf")).unwrap_or_default();
+    assert!(
+        wait_until(Duration::from_secs(10), || resolv()
+            .contains("nameserver 10.79.0.53")),
+        "resolv.conf: {:?}\n{}",
+        resolv(),
+        console()
+    );
     assert!(fw.join("dhcp_vc.ipconf").exists());
     // zcip claims a link-local address next to the lease (probes take 1-9 s)
     let link_local = || {
