@@ -246,3 +246,30 @@ fn a_runsvdir_started_after_one_killed_with_9_waits_quietly_and_takes_over() {
     assert!(wait_until(T, || is_running(&svc) && pid_of(&svc) != old_service));
     assert_eq!(runsv_pid(second.pid(), "a"), Some(new_runsv));
 }
+
+/// Console logins first: at runsvdir's start a `getty_*` service starts
+/// alone, and the others once it says it is ready (its notification-fd).
+#[test]
+fn a_console_login_starts_first_and_the_others_once_it_is_ready() {
+    let t = TempDir::new("getty-first");
+    let g = t.join("getty_x");
+    script(
+        &g.join("run"),
+        "sleep 0.5; date +%s%N > ready-at; echo >&3; exec sleep 100",
+    );
+    fs::write(g.join("notification-fd"), "3\n").unwrap();
+    script(&t.join("a/run"), "date +%s%N > started-at; exec sleep 100");
+    let _r = runsvdir(t.path(), &[]);
+    let at = |p: PathBuf| -> Option<u128> { fs::read_to_string(p).ok()?.trim().parse().ok() };
+    assert!(wait_until(Duration::from_secs(10), || at(
+        t.join("a/started-at")
+    )
+    .is_some()));
+    let ready = at(g.join("ready-at")).expect("the getty said it is ready");
+    let started = at(t.join("a/started-at")).unwrap();
+    assert!(
+        ready <= started,
+        "a started {} ms before the getty was ready",
+        (ready - started) / 1_000_000
+    );
+}

@@ -49,6 +49,24 @@ pub struct Table {
 }
 
 /// Whether a directory entry names a service (dot-directories do not).
+/// Console logins (`getty_*`) start first at boot: runsvdir's first scan
+/// starts only them, and the other services once each of them is up
+/// (running, and ready when it uses notification), or `HOLD_MAX` passed.
+/// Under emulation every program's first run is slow, and the prompt then
+/// does not wait for a dozen other starts.
+pub const HOLD_MAX: Duration = Duration::from_secs(2);
+
+pub fn is_first(name: &[u8]) -> bool {
+    name.starts_with(b"getty_")
+}
+
+/// Whether a `supervise/status` record (with ferrite's extension) says
+/// its service is far enough to let the others start: running, and not
+/// still starting (readiness flag at byte 44: 1 means not ready yet).
+pub fn lets_others_start(status: &[u8]) -> bool {
+    status.get(19) == Some(&1) && status.get(44) != Some(&1)
+}
+
 pub fn is_service_name(name: &[u8]) -> bool {
     !name.is_empty() && name[0] != b'.'
 }
@@ -164,6 +182,23 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn console_logins_first_until_up() {
+        assert!(is_first(b"getty_ttyS0"));
+        assert!(!is_first(b"dhcp_eth0"));
+        let mut st = vec![0u8; 68];
+        assert!(!lets_others_start(&st), "down");
+        st[19] = 1;
+        st[44] = 1;
+        assert!(!lets_others_start(&st), "starting");
+        st[44] = 2;
+        assert!(lets_others_start(&st), "ready");
+        st[44] = 0;
+        assert!(lets_others_start(&st), "no readiness");
+        assert!(lets_others_start(&st[..20]), "runit's record");
+        assert!(!lets_others_start(&[]));
+    }
 
     fn f(ino: u64, name: &str) -> Found {
         Found {

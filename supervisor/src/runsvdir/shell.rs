@@ -6,7 +6,9 @@
 //! Idle, it sleeps in poll.
 
 use super::cli::Options;
-use super::core::{is_service_name, DirAction, Found, Key, Table};
+use super::core::{
+    is_first, is_service_name, lets_others_start, DirAction, Found, Key, Table, HOLD_MAX,
+};
 use common::errtext::{describe, is_lack_of_resources};
 use common::inotify::Watch;
 use common::out;
@@ -49,7 +51,13 @@ struct Runsvdir {
     table: Table,
     inotify: Option<Watch>,
     epoch: Instant,
+    /// At boot: until when the console logins (`core::is_first`) start
+    /// alone, and their names; `None` once the others may start.
+    hold: Option<(Duration, Vec<std::ffi::OsString>)>,
 }
+
+/// How often a held start looks at the console logins' `status`.
+const HOLD_LOOK: Duration = Duration::from_millis(20);
 
 /// Supervise the service directories of `opts.dir` until a signal ends it.
 pub fn run(opts: Options) -> i32 {
@@ -89,6 +97,7 @@ fn setup(opts: Options) -> Result<(Runsvdir, SignalFd), String> {
         table: Table::new(),
         inotify: None,
         epoch: Instant::now(),
+        hold: Some((HOLD_MAX, Vec::new())),
     };
     Ok((r, sigfd))
 }
@@ -139,10 +148,17 @@ impl Runsvdir {
                 next_scan = next_scan.min(self.now() + SCAN_RETRY);
             }
             let now = self.now();
-            let deadline = self
+            if self.release_due(now) {
+                self.hold = None;
+                self.scan();
+            }
+            let mut deadline = self
                 .table
                 .deadline()
                 .map_or(next_scan, |d| d.min(next_scan));
+            if self.hold.is_some() {
+                deadline = deadline.min(now + HOLD_LOOK);
+            }
             poll.clear();
             let sig_i = poll.add(sigfd.as_raw_fd());
             let ino_i = self.inotify.as_ref().map(|fd| poll.add(fd.as_raw_fd()));
@@ -237,6 +253,19 @@ impl Runsvdir {
         }
         // Stable order: services start in name order.
         found.sort_by(|a, b| a.name.cmp(&b.name));
+        if let Some((_, first)) = self.hold.as_mut() {
+            let firsts: Vec<Found> = found
+                .iter()
+                .filter(|f| is_first(f.name.as_bytes()))
+                .cloned()
+                .collect();
+            if firsts.is_empty() {
+                self.hold = None;
+            } else {
+                *first = firsts.iter().map(|f| f.name.clone()).collect();
+                found = firsts;
+            }
+        }
         let (actions, skipped) = self.table.rescan(self.now(), &found);
         if skipped > 0 {
             out::warn(
@@ -248,6 +277,19 @@ impl Runsvdir {
             );
         }
         self.execute(actions);
+    }
+
+    /// Whether the held services may start now: every console login up
+    /// (`lets_others_start`), or the hold's time is over.
+    fn release_due(&self, now: Duration) -> bool {
+        let Some((until, first)) = &self.hold else {
+            return false;
+        };
+        now >= *until
+            || first.iter().all(|n| {
+                fs::read(Path::new(n).join("supervise/status"))
+                    .is_ok_and(|st| lets_others_start(&st))
+            })
     }
 
     fn execute(&mut self, actions: Vec<DirAction>) {
