@@ -241,15 +241,17 @@ impl Tools {
 }
 
 /// Check the data partition `dev` (e2fsck -p, then -y if that could not
-/// fix it), or make it anew when it holds no file system or one that
-/// cannot be repaired. Returns whether it was made anew; Err when it is
-/// unusable and cannot be made.
-fn prepare_data(tools: &Tools, dev: &str) -> Result<bool, String> {
+/// fix it), or make it anew when it reads but holds no file system, or one
+/// that cannot be repaired. Err when it is unusable (unreadable, or it
+/// cannot be made).
+fn prepare_data(tools: &Tools, dev: &str) -> Result<(), String> {
     let mut head = vec![0u8; 2048];
-    let readable = std::fs::File::open(format!("{NEW}{dev}"))
+    // a device that cannot be read is never formatted: that needs a
+    // partition that reads and holds no file system
+    std::fs::File::open(format!("{NEW}{dev}"))
         .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok();
-    if !readable || !has_ext_superblock(&head) {
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    if !has_ext_superblock(&head) {
         if tools.path("mke2fs").is_none() {
             return Err("it holds no file system and the image has no mke2fs to make one".into());
         }
@@ -257,16 +259,16 @@ fn prepare_data(tools: &Tools, dev: &str) -> Result<bool, String> {
             return Err("it holds no file system and mke2fs failed".into());
         }
         log(&format!("data partition {dev} held no file system (new or wiped): made an empty ext4 one; booting with the image's defaults"));
-        return Ok(true);
+        return Ok(());
     }
     if tools.path("e2fsck").is_none() {
-        return Ok(false);
+        return Ok(());
     }
     match tools.run("e2fsck", &["-p", dev]).map(checked) {
-        Some(Checked::Clean) | None => return Ok(false),
+        Some(Checked::Clean) | None => return Ok(()),
         Some(Checked::Fixed) => {
             log(&format!("data partition {dev}: e2fsck fixed errors"));
-            return Ok(false);
+            return Ok(());
         }
         Some(Checked::NotFixed) => {}
     }
@@ -274,13 +276,13 @@ fn prepare_data(tools: &Tools, dev: &str) -> Result<bool, String> {
         "data partition {dev}: e2fsck -p could not fix it; trying e2fsck -y"
     ));
     if checked(tools.run("e2fsck", &["-y", "-f", dev]).flatten()) != Checked::NotFixed {
-        return Ok(false);
+        return Ok(());
     }
     if !tools.make(dev) {
         return Err("it cannot be repaired, and mke2fs failed".into());
     }
     log(&format!("data partition {dev} could not be repaired: made an empty ext4 one, its old contents are lost; booting with the image's defaults"));
-    Ok(true)
+    Ok(())
 }
 
 /// The data partition's part: overlay on /etc, /var/lib/ferrite. False
@@ -289,13 +291,10 @@ fn prepare_data(tools: &Tools, dev: &str) -> Result<bool, String> {
 fn mount_data(plan: &Plan, dev: &str, tools: &Tools) -> bool {
     use rustix::mount::MountFlags;
     let defaults = "running with the image's defaults, nothing persists";
-    let made = match prepare_data(tools, dev) {
-        Ok(made) => made,
-        Err(e) => {
-            log(&format!("data partition {dev}: {e}: {defaults}"));
-            return false;
-        }
-    };
+    if let Err(e) = prepare_data(tools, dev) {
+        log(&format!("data partition {dev}: {e}: {defaults}"));
+        return false;
+    }
     let data = format!("{NEW}{}", crate::factory_reset::DATA);
     let mount_it = || {
         mount(
@@ -307,15 +306,12 @@ fn mount_data(plan: &Plan, dev: &str, tools: &Tools) -> bool {
             "",
         )
     };
+    // A file system that passed its check and still does not mount is
+    // left as it is: the kernel lacks something (its ext4 module, a
+    // feature), and making it anew would throw the box's state away.
     if let Err(e) = mount_it() {
-        // a file system that passed its check and still does not mount
-        // (a feature this kernel lacks, say) is made anew only once
-        let again = !made && tools.make(dev) && mount_it().is_ok();
-        if !again {
-            log(&format!("data partition {dev}: {e}: {defaults}"));
-            return false;
-        }
-        log(&format!("data partition {dev} did not mount ({e}): made an empty ext4 one; booting with the image's defaults"));
+        log(&format!("data partition {dev}: {e}: {defaults}"));
+        return false;
     }
     // `ferrite factory-reset` left a mark: the changes to /etc go
     let mark = format!("{data}/{}", crate::factory_reset::MARK);
