@@ -815,7 +815,9 @@ fn rpi3_qemu_boots_its_sd_card_through_u_boot_to_a_login_prompt_and_a_lease() {
         let data = &::common::partition::mbr(&head[..512]).unwrap()[2];
         let mut f = std::fs::OpenOptions::new().write(true).open(&card).unwrap();
         f.seek(SeekFrom::Start(data.first_lba * 512)).unwrap();
-        f.write_all(&vec![0u8; 4 << 20]).unwrap();
+        // all of it, backup superblocks too
+        let len = ((data.last_lba - data.first_lba + 1) * 512) as usize;
+        f.write_all(&vec![0u8; len]).unwrap();
     }
     // under software emulation U-Boot and the kernel's load from the
     // emulated card take a minute or more, longer while the machine builds
@@ -1012,8 +1014,11 @@ fn a_zeroed_data_partition_is_made_anew_and_the_box_boots_with_defaults_and_says
         ::common::partition::gpt(&mut read, last).unwrap()
     };
     let data = parts.iter().find(|p| p.name == "ferrite-data").unwrap();
+    // all of it: with the backup superblocks left, early boot would
+    // rightly repair the file system from them instead
     let at = (data.first_lba * 512) as usize;
-    bytes[at..at + (4 << 20)].fill(0);
+    let len = ((data.last_lba - data.first_lba + 1) * 512) as usize;
+    bytes[at..at + len].fill(0);
     std::fs::write(&disk, &bytes).unwrap();
     // the root's mke2fs makes it anew: defaults now, persistence again
     let mut vm = Vm::boot_image(&board, &images, false, Some(&disk));

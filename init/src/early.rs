@@ -245,13 +245,24 @@ impl Tools {
 /// that cannot be repaired. Err when it is unusable (unreadable, or it
 /// cannot be made).
 fn prepare_data(tools: &Tools, dev: &str) -> Result<(), String> {
-    let mut head = vec![0u8; 2048];
+    use std::os::unix::fs::FileExt;
     // a device that cannot be read is never formatted: that needs a
     // partition that reads and holds no file system
-    std::fs::File::open(format!("{NEW}{dev}"))
-        .and_then(|mut f| f.read_exact(&mut head))
+    let f =
+        std::fs::File::open(format!("{NEW}{dev}")).map_err(|e| format!("cannot read it: {e}"))?;
+    let mut head = vec![0u8; 2048];
+    f.read_exact_at(&mut head, 0)
         .map_err(|e| format!("cannot read it: {e}"))?;
-    if !has_ext_superblock(&head) {
+    let primary = has_ext_superblock(&head);
+    // the primary superblock is the block most often written, so the one
+    // a power cut tears: the backups of block group 1 tell a damaged file
+    // system from an empty partition
+    let backup = BACKUP_SUPERBLOCKS.iter().any(|&at| {
+        let mut sb = vec![0u8; 2048];
+        // laid out as the primary would be at 1024
+        f.read_exact_at(&mut sb[1024..], at).is_ok() && has_ext_superblock(&sb)
+    });
+    if !primary && !backup {
         if tools.path("mke2fs").is_none() {
             return Err("it holds no file system and the image has no mke2fs to make one".into());
         }
@@ -262,21 +273,40 @@ fn prepare_data(tools: &Tools, dev: &str) -> Result<(), String> {
         return Ok(());
     }
     if tools.path("e2fsck").is_none() {
-        return Ok(());
+        return if primary {
+            Ok(())
+        } else {
+            Err("its superblock is damaged and the image has no e2fsck: left as it is".into())
+        };
     }
-    match tools.run("e2fsck", &["-p", dev]).map(checked) {
-        Some(Checked::Clean) | None => return Ok(()),
-        Some(Checked::Fixed) => {
-            log(&format!("data partition {dev}: e2fsck fixed errors"));
-            return Ok(());
+    if primary {
+        match tools.run("e2fsck", &["-p", dev]).map(checked) {
+            Some(Checked::Clean) | None => return Ok(()),
+            Some(Checked::Fixed) => {
+                log(&format!("data partition {dev}: e2fsck fixed errors"));
+                return Ok(());
+            }
+            Some(Checked::NotFixed) => log(&format!(
+                "data partition {dev}: e2fsck -p could not fix it; trying e2fsck -y"
+            )),
         }
-        Some(Checked::NotFixed) => {}
+    } else {
+        log(&format!(
+            "data partition {dev}: its superblock is damaged; e2fsck -y from a backup"
+        ));
     }
-    log(&format!(
-        "data partition {dev}: e2fsck -p could not fix it; trying e2fsck -y"
-    ));
-    if checked(tools.run("e2fsck", &["-y", "-f", dev]).flatten()) != Checked::NotFixed {
-        return Ok(());
+    match tools.run("e2fsck", &["-y", "-f", dev]).flatten() {
+        Some(0..=3) => return Ok(()),
+        // errors left uncorrected by a run that worked: nothing to save
+        Some(code) if code & 4 != 0 && code & 8 == 0 => {}
+        // e2fsck itself failed (killed, out of memory, a feature it does
+        // not know): the partition may be fine, so it is left as it is
+        other => {
+            return Err(format!(
+                "e2fsck -y did not finish ({}): left as it is",
+                other.map_or("no exit code".to_string(), |c| format!("exit {c}"))
+            ))
+        }
     }
     if !tools.make(dev) {
         return Err("it cannot be repaired, and mke2fs failed".into());
@@ -285,9 +315,14 @@ fn prepare_data(tools: &Tools, dev: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The data partition's part: overlay on /etc, /var/lib/ferrite. False
-/// when it could not be mounted (the image's defaults then). `dev` is its
-/// device inside the new root (/dev has moved there).
+/// Where block group 1's superblock copy starts, for 1, 2 and 4 KiB blocks
+/// (a file system of one group has none).
+const BACKUP_SUPERBLOCKS: [u64; 3] = [8193 * 1024, 16384 * 2048, 32768 * 4096];
+
+/// The data partition's part: overlay on /etc, /var/lib/ferrite, the logs
+/// when asked for. Whether /var/log is on it now (false also when data
+/// could not be mounted: the image's defaults then). `dev` is its device
+/// inside the new root (/dev has moved there).
 fn mount_data(plan: &Plan, dev: &str, tools: &Tools) -> bool {
     use rustix::mount::MountFlags;
     let defaults = "running with the image's defaults, nothing persists";
@@ -328,17 +363,21 @@ fn mount_data(plan: &Plan, dev: &str, tools: &Tools) -> bool {
     {
         log(&format!("/var/lib/ferrite: {e}"));
     }
+    let mut logs_bound = false;
     if plan.logs_on_data {
         let logs = format!("{data}/log");
         let _ = std::fs::create_dir_all(&logs);
         match rustix::mount::mount_bind(logs.as_str(), format!("{NEW}/var/log").as_str()) {
-            Ok(()) => log("logs kept on the data partition"),
+            Ok(()) => {
+                logs_bound = true;
+                log("logs kept on the data partition");
+            }
             Err(e) => log(&format!("/var/log on data: {e}: logs in RAM")),
         }
     }
     if plan.failsafe {
         log("failsafe: /etc is the image's, changes go nowhere");
-        return true;
+        return logs_bound;
     }
     let (upper, work) = (format!("{data}/etc.upper"), format!("{data}/etc.work"));
     let _ = std::fs::create_dir_all(&upper);
@@ -353,7 +392,7 @@ fn mount_data(plan: &Plan, dev: &str, tools: &Tools) -> bool {
     ) {
         log(&format!("/etc overlay: {e}: /etc is the image's"));
     }
-    true
+    logs_bound
 }
 
 /// Mount the disk's root and become its init. Returns only on failure
@@ -390,9 +429,9 @@ pub fn switch_root(plan: &Plan) -> String {
             log(&format!("moving {m}: {e}"));
         }
     }
-    let mounted = data.is_some_and(|dev| mount_data(plan, &format!("/dev/{dev}"), &tools));
+    let logs_on_data = data.is_some_and(|dev| mount_data(plan, &format!("/dev/{dev}"), &tools));
     let mut tmpfs = vec![("/tmp", "mode=1777")];
-    if !(mounted && plan.logs_on_data) {
+    if !logs_on_data {
         tmpfs.push(("/var/log", "mode=0755"));
     }
     for (target, opts) in tmpfs {

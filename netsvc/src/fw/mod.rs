@@ -41,15 +41,13 @@ pub fn main(args: &[OsString]) -> i32 {
     }
 }
 
-/// `fw/check` (a link to ferrite): exit 0 once fw has applied a
-/// configuration since boot (its `applied` state, on /run, is there), 1
-/// before. fw runs once per poke; readiness marks the end of each run.
+/// `fw/check` (a link to ferrite): exit 0 once a run of fw has applied
+/// everything since boot (the mark it leaves then, on /run), 1 before. fw
+/// runs once per poke; readiness marks the end of each run.
 pub fn check_main(_args: &[OsString]) -> i32 {
     let cwd = std::env::current_dir().unwrap_or_default();
     match cli::parse(&common::service::args_file(shell::PROG), &cwd) {
-        Ok(cli::Cmd::Run(o)) => {
-            i32::from(!shell::state::StateFile::in_dir(&o.run_dir).path().is_file())
-        }
+        Ok(cli::Cmd::Run(o)) => i32::from(!o.run_dir.join(shell::APPLIED_MARK).is_file()),
         _ => 1,
     }
 }

@@ -2,12 +2,13 @@
 //! lease now, 1 when not, quietly (`sv -w` may run it often). runsv's
 //! readiness says the service bound a lease since it started; this says
 //! it still has one: the lease state the client keeps names a lease of
-//! this interface that has not run out (a NAK or an expiry removes it).
+//! this interface (a NAK or an expiry removes it), and its address is on
+//! the interface (taken off at deconfig). Not the wall clock: a board
+//! without a real-time clock stamps its lease in 1970.
 
 use super::state::read_state_file;
 use crate::dhcp::cli::NativeOptions;
 use crate::dhcp::core::{ipconf::interface_from_dir, lease};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 pub fn holds_lease(n: &NativeOptions) -> bool {
     let mut o = n.udhcpc.clone();
@@ -20,15 +21,21 @@ pub fn holds_lease(n: &NativeOptions) -> bool {
         };
         o.interface = ifname;
     }
-    let Ok(mac) = crate::packet::hw_address(&o.interface) else {
-        return false;
-    };
-    let Ok(now) = SystemTime::now().duration_since(UNIX_EPOCH) else {
+    let (Ok(mac), Some(index)) = (
+        crate::packet::hw_address(&o.interface),
+        common::iface::index_of(&o.interface),
+    ) else {
         return false;
     };
     let path = o.state_dir.join(format!("{}.lease", o.interface));
-    match read_state_file(&path) {
-        Ok(Some(text)) => lease::from_state(&text, mac, now.as_secs()).is_some(),
-        _ => false,
-    }
+    let Ok(Some(text)) = read_state_file(&path) else {
+        return false;
+    };
+    // now = 0: the lease as written, whatever the clock says
+    let Some((held, _)) = lease::from_state(&text, mac, 0) else {
+        return false;
+    };
+    crate::netlink::Rtnl::open()
+        .and_then(|mut nl| nl.addresses())
+        .is_ok_and(|all| all.iter().any(|a| a.index == index && a.ip == held.ip))
 }

@@ -25,10 +25,17 @@ pub fn main(o: &Options, cwd: &Path) -> i32 {
     // "once" first: a poke while we run means one more run, never a lost change.
     let _ = supervisor::sv::send(cwd, "o");
     let code = run(o);
+    // a whole run applied: what `fw/check` asks about
+    if code == 0 {
+        let _ = common::fsutil::atomic_write(&o.run_dir.join(APPLIED_MARK), b"", 0o644, false);
+    }
     // ready: this run has applied what it could (runsv's notification-fd)
     ready.now();
     code
 }
+
+/// Left in the run directory after a run that applied everything.
+pub const APPLIED_MARK: &str = "applied-ok";
 
 fn run(p: &Options) -> i32 {
     let (mut confs, mut ok) = read::confs(p);
