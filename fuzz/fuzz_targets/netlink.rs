@@ -1,5 +1,5 @@
 #![no_main]
-//! Feeds any bytes as what an rtnetlink socket returns, through the one decoder (netlink::msg): the message and attribute walkers, link events (netlink::parse_links), a dump's answers (netlink::Dump) whose bodies go to netlink::parse_addr, netlink::parse_route and netlink::route_of_any_table, and a request's acknowledgement (netlink::ack); asserts no panic, that the message and attribute walkers go forward, aligned, inside the bytes given, that names hold no NUL and prefixes of any table are at most 32, and that what the encoder writes (a header, attributes) decodes back the same.
+//! Feeds any bytes as what an rtnetlink socket returns, through the one decoder (netlink::msg): the message and attribute walkers, link events (netlink::parse_links), a dump's answers (netlink::Dump) whose bodies go to netlink::parse_addr, netlink::parse_route and netlink::route_of_any_table and their IPv6 forms (parse_addr6, parse_route6, route6_of_any_table), and a request's acknowledgement (netlink::ack); asserts no panic, that the message and attribute walkers go forward, aligned, inside the bytes given, that names hold no NUL and prefixes of any table are at most 32 (128 for IPv6), and that what the encoders write (a header, attributes, an IPv6 address and route) decodes back the same.
 use libfuzzer_sys::fuzz_target;
 use netsvc::netlink::{self, msg};
 
@@ -21,6 +21,35 @@ fn bodies(t: u16, body: &[u8]) {
     let _ = netlink::parse_addr(t, body);
     let _ = netlink::parse_route(t, body);
     check_any_table(t, body);
+    if let Some(a) = netlink::parse_addr6(t, body) {
+        assert!(a.prefix <= 128);
+        // what the kernel listed, set again, lists back the same
+        let again = netlink::addr6_body(a.index, &a.to_addr6());
+        let b = netlink::parse_addr6(msg::RTM_NEWADDR, &again).unwrap();
+        assert_eq!((b.ip, b.prefix, b.valid), (a.ip, a.prefix, a.valid));
+        assert_eq!(b.preferred, a.preferred.min(a.valid));
+    }
+    for r in [
+        netlink::parse_route6(t, body),
+        netlink::route6_of_any_table(t, body),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        assert!(r.prefix <= 128);
+        // asked for again, in the main table, it lists back the same
+        let want = netlink::Route6 {
+            dst: if r.prefix > 0 {
+                r.dst
+            } else {
+                std::net::Ipv6Addr::UNSPECIFIED
+            },
+            index: r.index.max(0),
+            ..r
+        };
+        let again = netlink::route6_body(&r);
+        assert_eq!(netlink::parse_route6(msg::RTM_NEWROUTE, &again), Some(want));
+    }
 }
 
 fuzz_target!(|data: &[u8]| {

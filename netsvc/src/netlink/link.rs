@@ -8,6 +8,8 @@ use std::os::fd::{AsRawFd, RawFd};
 
 /// `RTMGRP_LINK`: the multicast group of link events.
 const RTMGRP_LINK: u32 = 1;
+/// `RTMGRP_IPV6_IFADDR`: the multicast group of IPv6 address events.
+const RTMGRP_IPV6_IFADDR: u32 = 0x100;
 /// `struct ifinfomsg`: family, type, index, flags, change mask.
 const IFINFOMSG_LEN: usize = 16;
 const IFLA_IFNAME: u16 = 3;
@@ -97,6 +99,34 @@ impl Netlink {
         Ok(Netlink {
             sock: Socket::open(RTMGRP_LINK, true)?,
         })
+    }
+
+    /// A route socket subscribed to IPv6 address events (added, changed,
+    /// removed), read with `read_addrs6`. Open it before a dump of the
+    /// addresses (`Rtnl::addresses6`), so no change falls between the two.
+    pub fn addr6_events() -> io::Result<Netlink> {
+        Ok(Netlink {
+            sock: Socket::open(RTMGRP_IPV6_IFADDR, true)?,
+        })
+    }
+
+    /// The IPv6 address events waiting (never blocks), at most
+    /// `MAX_READS_PER_ROUND` datagrams, as `read_links`. A datagram the
+    /// kernel could not deliver (`ENOBUFS`: events were lost) is
+    /// `Err`: dump the addresses again.
+    pub fn read_addrs6(&self) -> io::Result<Vec<super::Addr6Entry>> {
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; super::socket::BUF_LEN];
+        for _ in 0..crate::MAX_READS_PER_ROUND {
+            match self.sock.recv(&mut buf) {
+                Ok((got, _)) if !got.is_empty() => {
+                    out.extend(msg::messages(got).filter_map(|m| super::parse_addr6(m.typ, m.body)))
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => return Err(e),
+                _ => break,
+            }
+        }
+        Ok(out)
     }
 
     /// Ask for one link's state; the answer arrives like an event.

@@ -12,10 +12,17 @@ pub mod msg;
 mod route;
 mod socket;
 
-pub use addr::{addr_body, parse_addr, Addr, AddrEntry};
+pub use addr::{
+    addr6_body, addr_body, parse_addr, parse_addr6, Addr, Addr6, Addr6Entry, AddrEntry, FOREVER,
+    IFA_F_DADFAILED, IFA_F_DEPRECATED, IFA_F_MANAGETEMPADDR, IFA_F_NODAD, IFA_F_NOPREFIXROUTE,
+    IFA_F_PERMANENT, IFA_F_TEMPORARY, IFA_F_TENTATIVE,
+};
 pub use link::{link_of, parse_links, Link, Netlink};
 pub use msg::{ack, Dump, DumpEnd};
-pub use route::{parse_route, route_body, route_of_any_table, RouteEntry, RouteSpec};
+pub use route::{
+    parse_route, parse_route6, route6_body, route6_of_any_table, route_body, route_of_any_table,
+    Route6, RouteEntry, RouteSpec, IP6_DEFAULT_METRIC, UNICAST, UNREACHABLE,
+};
 
 use std::io;
 
@@ -45,6 +52,16 @@ mod tests {
         assert!(addrs.iter().all(|a| a.prefix <= 32));
         nl.routes().expect("route dump");
         nl.routes_of_every_table().expect("dump of every table");
+        // IPv6: loopback's ::1 is permanent (when IPv6 is on at all)
+        let a6 = nl.addresses6().expect("IPv6 address dump");
+        if let Some(lo) = a6.iter().find(|a| a.ip == std::net::Ipv6Addr::LOCALHOST) {
+            assert_eq!((lo.prefix, lo.valid), (128, FOREVER));
+            assert!(lo.flags & IFA_F_PERMANENT != 0);
+        }
+        nl.routes6().expect("IPv6 route dump");
+        nl.routes6_of_every_table()
+            .expect("IPv6 dump of every table");
+        let _events = Netlink::addr6_events().expect("IPv6 address watcher");
         // a request the kernel refuses is an error, not a hang
         let e = nl.del_route(&RouteSpec {
             dst: std::net::Ipv4Addr::new(203, 0, 113, 0),
@@ -67,5 +84,77 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         assert!(seen.iter().any(|l| l.index == 1 && l.name.is_some()));
+    }
+}
+
+#[cfg(test)]
+mod kernel_tests {
+    use super::*;
+
+    /// Changes the kernel: run only in a network namespace of its own,
+    /// `unshare -n TEST_BINARY --ignored netlink::kernel_tests`
+    /// (tests/fw6.rs covers the same through fw).
+    #[test]
+    #[ignore]
+    fn ipv6_addresses_and_routes_in_the_kernel() {
+        common::iface::set_up("lo").unwrap();
+        let mut nl = Rtnl::open().unwrap();
+        let a = Addr6 {
+            ip: "2001:db8:7::1".parse().unwrap(),
+            prefix: 64,
+            flags: IFA_F_NODAD,
+            preferred: 300,
+            valid: 600,
+            proto: 0x66,
+        };
+        nl.set_address6(1, &a).unwrap();
+        let e = *nl
+            .addresses6()
+            .unwrap()
+            .iter()
+            .find(|e| e.ip == a.ip)
+            .unwrap();
+        eprintln!("{e:?}");
+        assert!(e.preferred <= 300 && e.preferred >= 298 && e.valid <= 600);
+        assert_eq!(e.proto, 0x66);
+        // deprecate it
+        nl.set_address6(
+            1,
+            &Addr6 {
+                preferred: 0,
+                valid: 100,
+                ..a
+            },
+        )
+        .unwrap();
+        let e = *nl
+            .addresses6()
+            .unwrap()
+            .iter()
+            .find(|e| e.ip == a.ip)
+            .unwrap();
+        eprintln!("{e:?}");
+        assert_eq!(e.preferred, 0);
+        let u = Route6 {
+            dst: "2001:db8:100::".parse().unwrap(),
+            prefix: 56,
+            gateway: None,
+            index: 0,
+            protocol: 0x66,
+            metric: 0,
+            kind: UNREACHABLE,
+        };
+        nl.add_route6(&u).unwrap();
+        nl.add_route6(&u).unwrap();
+        let rs = nl.routes6().unwrap();
+        for r in &rs {
+            eprintln!("{r:?}");
+        }
+        assert!(rs
+            .iter()
+            .any(|r| r.kind == UNREACHABLE && r.prefix == 56 && r.protocol == 0x66));
+        nl.del_route6(&u).unwrap();
+        nl.del_address6(1, &a).unwrap();
+        assert!(!nl.addresses6().unwrap().iter().any(|e| e.ip == a.ip));
     }
 }

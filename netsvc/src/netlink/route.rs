@@ -1,11 +1,12 @@
-//! IPv4 routes: added, removed, listed from the main table or from every
-//! table (for `fw::shadow`). The encoder and decoders are pure; the `Rtnl`
-//! methods send them.
+//! Routes: IPv4 and IPv6 (unicast, and IPv6 `unreachable`), added,
+//! removed, listed from the main table or from every table (for
+//! `fw::shadow`). The encoders and decoders are pure; the `Rtnl` methods
+//! send them.
 
 use super::msg::{self, RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE};
 use super::Rtnl;
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// `struct rtmsg`: family, dst_len, src_len, tos, table, protocol, scope,
 /// type, flags.
@@ -18,8 +19,12 @@ const RTA_TABLE: u16 = 15;
 const RT_TABLE_MAIN: u8 = 254;
 const RT_TABLE_LOCAL: u32 = 255;
 use super::msg::SCOPE_LINK;
-/// `RTN_UNICAST`
-const UNICAST: u8 = 1;
+/// `RTN_UNICAST`: a route to a link or a gateway.
+pub const UNICAST: u8 = 1;
+/// `RTN_UNREACHABLE`: the destinations answer "unreachable" (ICMP).
+pub const UNREACHABLE: u8 = 7;
+/// The metric the kernel gives an IPv6 route that names none.
+pub const IP6_DEFAULT_METRIC: u32 = 1024;
 
 /// An IPv4 route: destination/prefix (0/0 is the default route), gateway, device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,6 +122,91 @@ fn route_entry(b: &[u8], prefix: u8) -> RouteEntry {
     r
 }
 
+/// An IPv6 route: destination/prefix (::/0 the default route), gateway,
+/// device (0: none, as for an `unreachable` route), who made it, metric
+/// (0: the kernel's 1024) and type (`UNICAST`, `UNREACHABLE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Route6 {
+    pub dst: Ipv6Addr,
+    pub prefix: u8,
+    pub gateway: Option<Ipv6Addr>,
+    pub index: i32,
+    pub protocol: u8,
+    pub metric: u32,
+    pub kind: u8,
+}
+
+/// The body of an IPv6 `RTM_NEWROUTE`/`RTM_DELROUTE` for `r` (main table).
+pub fn route6_body(r: &Route6) -> Vec<u8> {
+    let mut b = vec![
+        libc::AF_INET6 as u8,
+        r.prefix.min(128),
+        0,
+        0,
+        RT_TABLE_MAIN,
+        r.protocol,
+        0,
+        r.kind,
+    ];
+    b.extend_from_slice(&0u32.to_ne_bytes());
+    if r.prefix > 0 {
+        msg::put_attr(&mut b, RTA_DST, &r.dst.octets());
+    }
+    if let Some(g) = r.gateway {
+        msg::put_attr(&mut b, RTA_GATEWAY, &g.octets());
+    }
+    if r.index > 0 {
+        msg::put_attr(&mut b, RTA_OIF, &(r.index as u32).to_ne_bytes());
+    }
+    if r.metric > 0 {
+        msg::put_attr(&mut b, RTA_PRIORITY, &r.metric.to_ne_bytes());
+    }
+    b
+}
+
+/// An IPv6 route of a dump (message type `t`, body `b`) and its table,
+/// when it is a unicast, blackhole, unreachable or prohibit route.
+fn route6_entry(t: u16, b: &[u8]) -> Option<(u32, Route6)> {
+    if t != RTM_NEWROUTE || b.len() < RTMSG_LEN || b[0] != libc::AF_INET6 as u8 {
+        return None;
+    }
+    if !matches!(b[7], 1 | 6..=8) {
+        return None;
+    }
+    let ip6 = |d: &[u8]| <[u8; 16]>::try_from(d).ok().map(Ipv6Addr::from);
+    let mut table = u32::from(b[4]);
+    let mut r = Route6 {
+        dst: Ipv6Addr::UNSPECIFIED,
+        prefix: b[1].min(128),
+        gateway: None,
+        index: 0,
+        protocol: b[5],
+        metric: 0,
+        kind: b[7],
+    };
+    for (t, d) in msg::attrs(b, RTMSG_LEN) {
+        match t {
+            RTA_DST => r.dst = ip6(d).unwrap_or(r.dst),
+            RTA_GATEWAY => r.gateway = ip6(d),
+            RTA_OIF => r.index = msg::u32_of(d).map_or(r.index, |i| i as i32),
+            RTA_PRIORITY => r.metric = msg::u32_of(d).unwrap_or(r.metric),
+            RTA_TABLE => table = msg::u32_of(d).unwrap_or(table),
+            _ => {}
+        }
+    }
+    Some((table, r))
+}
+
+/// An IPv6 route of the main table.
+pub fn parse_route6(t: u16, b: &[u8]) -> Option<Route6> {
+    route6_entry(t, b).and_then(|(table, r)| (table == u32::from(RT_TABLE_MAIN)).then_some(r))
+}
+
+/// An IPv6 route of any table but `local` (as `route_of_any_table`).
+pub fn route6_of_any_table(t: u16, b: &[u8]) -> Option<Route6> {
+    route6_entry(t, b).and_then(|(table, r)| (table != RT_TABLE_LOCAL).then_some(r))
+}
+
 impl Rtnl {
     pub fn add_route(&mut self, r: &RouteSpec) -> io::Result<()> {
         match self.sock.request(
@@ -154,6 +244,46 @@ impl Rtnl {
             .route_dump()?
             .iter()
             .filter_map(|(t, b)| route_of_any_table(*t, b))
+            .collect())
+    }
+
+    /// Add an IPv6 route (one that is there already is no error).
+    pub fn add_route6(&mut self, r: &Route6) -> io::Result<()> {
+        match self.sock.request(
+            RTM_NEWROUTE,
+            msg::NLM_F_CREATE | msg::NLM_F_EXCL,
+            &route6_body(r),
+        ) {
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(()),
+            other => other,
+        }
+    }
+
+    pub fn del_route6(&mut self, r: &Route6) -> io::Result<()> {
+        self.sock.request(RTM_DELROUTE, 0, &route6_body(r))
+    }
+
+    fn route6_dump(&mut self) -> io::Result<Vec<(u16, Vec<u8>)>> {
+        let mut body = [0u8; RTMSG_LEN];
+        body[0] = libc::AF_INET6 as u8;
+        self.sock.dump(RTM_GETROUTE, &body)
+    }
+
+    /// Every IPv6 route of the main table.
+    pub fn routes6(&mut self) -> io::Result<Vec<Route6>> {
+        Ok(self
+            .route6_dump()?
+            .iter()
+            .filter_map(|(t, b)| parse_route6(*t, b))
+            .collect())
+    }
+
+    /// Every IPv6 route of every table but `local`.
+    pub fn routes6_of_every_table(&mut self) -> io::Result<Vec<Route6>> {
+        Ok(self
+            .route6_dump()?
+            .iter()
+            .filter_map(|(t, b)| route6_of_any_table(*t, b))
             .collect())
     }
 }
@@ -231,5 +361,59 @@ mod tests {
         let mut other = b.clone();
         other[4] = 100;
         assert_eq!(parse_route(RTM_NEWROUTE, &other), None);
+        assert_eq!(parse_route6(RTM_NEWROUTE, &b), None, "not IPv6");
+    }
+
+    #[test]
+    fn ipv6_routes_list_back() {
+        let via = Route6 {
+            dst: "2001:db8:5::".parse().unwrap(),
+            prefix: 48,
+            gateway: Some("fe80::1".parse().unwrap()),
+            index: 2,
+            protocol: 0x66,
+            metric: 1024,
+            kind: UNICAST,
+        };
+        let b = route6_body(&via);
+        assert_eq!(parse_route6(RTM_NEWROUTE, &b), Some(via));
+        assert_eq!(route6_of_any_table(RTM_NEWROUTE, &b), Some(via));
+        assert_eq!(route_of_any_table(RTM_NEWROUTE, &b), None, "not IPv4");
+        // unreachable: no device, no gateway; the default route no RTA_DST
+        let unr = Route6 {
+            prefix: 56,
+            gateway: None,
+            index: 0,
+            metric: 0,
+            kind: UNREACHABLE,
+            ..via
+        };
+        let b = route6_body(&unr);
+        assert!(!msg::attrs(&b, RTMSG_LEN).any(|(t, _)| t == RTA_OIF));
+        assert_eq!(parse_route6(RTM_NEWROUTE, &b), Some(unr));
+        let d = route6_body(&Route6 { prefix: 0, ..via });
+        assert!(!msg::attrs(&d, RTMSG_LEN).any(|(t, _)| t == RTA_DST));
+        assert_eq!(
+            parse_route6(RTM_NEWROUTE, &d).unwrap().dst,
+            Ipv6Addr::UNSPECIFIED
+        );
+        // another table: of any table only; local and local routes: none
+        let mut other = route6_body(&via);
+        attr(&mut other, RTA_TABLE, &51820u32.to_ne_bytes());
+        assert_eq!(parse_route6(RTM_NEWROUTE, &other), None);
+        assert_eq!(route6_of_any_table(RTM_NEWROUTE, &other), Some(via));
+        let mut local = route6_body(&via);
+        local[4] = 255;
+        assert_eq!(route6_of_any_table(RTM_NEWROUTE, &local), None);
+        let mut kind = route6_body(&via);
+        kind[7] = 2;
+        assert_eq!(route6_of_any_table(RTM_NEWROUTE, &kind), None);
+        // a prefix byte over 128 is 128; torn bodies are no panic
+        let mut long = route6_body(&via);
+        long[1] = 200;
+        assert_eq!(parse_route6(RTM_NEWROUTE, &long).unwrap().prefix, 128);
+        for n in 0..long.len() {
+            let _ = route6_of_any_table(RTM_NEWROUTE, &long[..n]);
+        }
     }
 }
