@@ -107,6 +107,10 @@ pub struct SdCard {
     pub firmware: Option<String>,
 }
 
+fn default_nics() -> u32 {
+    1
+}
+
 fn default_boot_mib() -> u32 {
     64
 }
@@ -169,6 +173,11 @@ pub struct Qemu {
     /// never sees it; plugged in later it comes up as `usb0`.
     #[serde(default)]
     pub nic_hotplug: bool,
+    /// How many NICs of kind `nic` (1 to 8, default 1): eth0, eth1, ...
+    /// in order, each on a QEMU user network `nN` of its own, or on a tap
+    /// device (`ferrite-rootfs qemu --tap IF`, one per NIC in order).
+    #[serde(default = "default_nics")]
+    pub nics: u32,
     #[serde(default)]
     pub extra_args: Vec<String>,
 }
@@ -279,6 +288,9 @@ impl Board {
                     }
                 }
                 Some(other) => return Err(format!("qemu.boot {other:?}: `kernel` or `sd`")),
+            }
+            if !(1..=8).contains(&q.nics) {
+                return Err(format!("qemu.nics {} is out of range (1 to 8)", q.nics));
             }
             if q.console_serial > 3 {
                 return Err(format!(

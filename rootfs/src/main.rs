@@ -1,7 +1,7 @@
 //! `ferrite-rootfs`: the host tool behind `make image` and `make qemu`.
 //!
 //!   ferrite-rootfs image BOARD.toml [--ferrite BIN] [--kernel IMAGE] [--firmware DIR] [--out DIR]
-//!   ferrite-rootfs qemu  BOARD.toml [--out DIR] [--monitor SOCK] [--no-reboot] [--ram] [--hostfwd RULE]...
+//!   ferrite-rootfs qemu  BOARD.toml [--out DIR] [--monitor SOCK] [--no-reboot] [--ram] [--hostfwd RULE]... [--tap IF]...
 //!   ferrite-rootfs cpio  DIR OUT.cpio.gz      (any directory as an initramfs)
 //!   ferrite-rootfs monitor BOARD.toml|SOCK COMMAND...   (e.g. `set_link n0 off`)
 
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 const USAGE: &str =
     "usage: ferrite-rootfs image BOARD.toml [--ferrite BIN] [--kernel IMAGE] [--firmware DIR] [--out DIR]\n       \
-ferrite-rootfs qemu BOARD.toml [--out DIR] [--monitor SOCK] [--no-reboot] [--ram] [--hostfwd RULE]...\n       \
+ferrite-rootfs qemu BOARD.toml [--out DIR] [--monitor SOCK] [--no-reboot] [--ram] [--hostfwd RULE]... [--tap IF]...\n       \
 ferrite-rootfs cpio DIR OUT.cpio.gz\n       \
 ferrite-rootfs monitor BOARD.toml|SOCK COMMAND...";
 
@@ -29,6 +29,8 @@ struct Args {
     ram: bool,
     /// QEMU user-network port forwards (`tcp:127.0.0.1:2222-:22`)
     hostfwd: Vec<String>,
+    /// tap devices for the board's NICs, in order (`[qemu] nics`)
+    taps: Vec<String>,
     rest: Vec<String>,
 }
 
@@ -46,6 +48,7 @@ fn parse() -> Result<Args, String> {
         no_reboot: false,
         ram: false,
         hostfwd: Vec::new(),
+        taps: Vec::new(),
         rest: Vec::new(),
     };
     while let Some(x) = it.next() {
@@ -65,6 +68,7 @@ fn parse() -> Result<Args, String> {
             "--hostfwd" => a
                 .hostfwd
                 .push(val("--hostfwd")?.to_string_lossy().into_owned()),
+            "--tap" => a.taps.push(val("--tap")?.to_string_lossy().into_owned()),
             s if s.starts_with("--") => return Err(format!("unknown option {s}\n{USAGE}")),
             _ => a.rest.push(x),
         }
@@ -236,13 +240,14 @@ fn run() -> Result<i32, String> {
                 Some(_) if !a.ram => Some(rootfs::disk::live_copy(&out)?),
                 _ => None,
             };
-            let mut cmd = rootfs::qemu::command_with(
+            let mut cmd = rootfs::qemu::command_with_taps(
                 &board,
                 &out,
                 &monitor,
                 a.no_reboot,
                 disk.as_deref(),
                 &a.hostfwd,
+                &a.taps,
             )?;
             if let Some(d) = &disk {
                 eprintln!(
@@ -262,6 +267,9 @@ fn run() -> Result<i32, String> {
             eprintln!("    make monitor BOARD={b} CMD='info network'");
             for r in &a.hostfwd {
                 eprintln!("  host port forwarded into the guest: {r}");
+            }
+            for (n, t) in a.taps.iter().enumerate() {
+                eprintln!("  NIC {n} (eth{n}) on the tap device {t}");
             }
             eprintln!("  log in as root (no password); `poweroff` ends QEMU");
             let program = cmd.get_program().to_owned();

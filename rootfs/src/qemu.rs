@@ -45,6 +45,23 @@ pub fn check_hostfwd(rule: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A tap interface name for `--tap`: what the kernel takes (1 to 15
+/// bytes, no `/`, no white space) and no comma, which would start another
+/// QEMU option.
+pub fn check_tap(name: &str) -> Result<(), String> {
+    let ok = (1..=15).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "--tap {name:?}: want an interface name of 1 to 15 letters, digits, -, _ or ."
+        ))
+    }
+}
+
 /// `command` with port forwards from the host into the guest's user
 /// network (`hostfwd`, each checked by `check_hostfwd`).
 pub fn command_with(
@@ -55,8 +72,29 @@ pub fn command_with(
     disk: Option<&Path>,
     hostfwd: &[String],
 ) -> Result<Command, String> {
+    command_with_taps(board, image_dir, monitor, no_reboot, disk, hostfwd, &[])
+}
+
+/// `command_with`, the board's NIC N (`[qemu] nics`, in order: eth0,
+/// eth1, ...) on the existing tap device `taps[N]` instead of QEMU's user
+/// network (no script: the caller made the tap and puts it where it
+/// belongs, a bridge or a network namespace). NICs without a tap get a
+/// user network of their own; port forwards go to the first NIC only, and
+/// only when it is a user network.
+pub fn command_with_taps(
+    board: &Board,
+    image_dir: &Path,
+    monitor: &Path,
+    no_reboot: bool,
+    disk: Option<&Path>,
+    hostfwd: &[String],
+    taps: &[String],
+) -> Result<Command, String> {
     for r in hostfwd {
         check_hostfwd(r)?;
+    }
+    for t in taps {
+        check_tap(t)?;
     }
     let q = board.qemu.as_ref().ok_or_else(|| {
         format!(
@@ -125,14 +163,31 @@ pub fn command_with(
                 .arg(format!("file={},if=virtio,format=raw", d.display()));
         }
     }
-    let mut netdev = String::from("user,id=n0");
-    for r in hostfwd {
-        netdev.push_str(",hostfwd=");
-        netdev.push_str(r);
+    let nics = q.nics.max(1);
+    if taps.len() > nics as usize {
+        return Err(format!(
+            "{} --tap for a board with {nics} NIC(s) ([qemu] nics)",
+            taps.len()
+        ));
     }
-    c.args(["-netdev", &netdev]);
-    if !q.nic_hotplug {
-        c.args(["-device", &nic_device(q)]);
+    for n in 0..nics {
+        let netdev = match taps.get(n as usize) {
+            Some(tap) => format!("tap,id=n{n},ifname={tap},script=no,downscript=no"),
+            None => {
+                let mut user = format!("user,id=n{n}");
+                for r in hostfwd.iter().filter(|_| n == 0) {
+                    user.push_str(",hostfwd=");
+                    user.push_str(r);
+                }
+                user
+            }
+        };
+        c.args(["-netdev", &netdev]);
+        if n > 0 {
+            c.args(["-device", &format!("{},netdev=n{n},id=nic{n}", q.nic)]);
+        } else if !q.nic_hotplug {
+            c.args(["-device", &nic_device(q)]);
+        }
     }
     if no_reboot {
         c.arg("-no-reboot");
@@ -177,6 +232,16 @@ mod tests {
             "tcp::1 -:2",
         ] {
             assert!(check_hostfwd(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tap_names_are_checked_before_they_reach_qemu() {
+        for ok in ["tap0", "rt-wan.1", "a_b"] {
+            check_tap(ok).unwrap();
+        }
+        for bad in ["", "tap0,script=/x", "a/b", "tap 0", "x123456789012345"] {
+            assert!(check_tap(bad).is_err(), "{bad}");
         }
     }
 }
