@@ -121,6 +121,12 @@ struct Shell {
     /// Native mode: the ipconf text last written (fw is poked on a change).
     written: Option<String>,
     native: bool,
+    /// runsv's readiness descriptor (`notification-fd`): said once the
+    /// link's DHCPv6 is settled, a binding or information held, or a router
+    /// advertisement without M and O (nothing to ask for).
+    ready: common::ready::Ready,
+    /// The M and O flags last logged: a change is always said.
+    ra_said: Option<(bool, bool)>,
 }
 
 impl Shell {
@@ -156,11 +162,17 @@ impl Shell {
         for a in actions {
             match a {
                 Action::Send(m) => self.send(&m),
-                Action::Bound(b) => self.event("bound", &b),
+                Action::Bound(b) => {
+                    self.event("bound", &b);
+                    self.ready.now();
+                }
                 Action::Updated(b) => self.event("updated", &b),
                 Action::Rebound(b) => self.event("rebound", &b),
                 Action::Unbound(b) => self.event("unbound", &b),
-                Action::Informed(b) => self.event("informed", &b),
+                Action::Informed(b) => {
+                    self.event("informed", &b);
+                    self.ready.now();
+                }
                 Action::Done => done = true,
             }
         }
@@ -171,6 +183,7 @@ impl Shell {
 /// `odhcp6c` (a handler script) or `dhcp6` (native: files and fw).
 pub fn run(mut o: Options, native: bool) -> i32 {
     let prog = if native { "dhcp6" } else { "odhcp6c" };
+    let ready = common::ready::Ready::from_env();
     if o.interface.is_empty() {
         match cli::interface_from_dir(&common::service::dir_name()) {
             Some(i) => o.interface = i,
@@ -239,6 +252,8 @@ pub fn run(mut o: Options, native: bool) -> i32 {
         epoch: Instant::now(),
         written: None,
         native,
+        ready,
+        ra_said: None,
     };
     sh.started();
     let mut link_up = true;
@@ -319,16 +334,25 @@ pub fn run(mut o: Options, native: bool) -> i32 {
                         break;
                     };
                     if let Some((managed, other)) = got {
-                        if sh.o.verbose {
+                        if sh.o.verbose || sh.ra_said != Some((managed, other)) {
+                            let quiet = if managed || other {
+                                ""
+                            } else {
+                                ": no DHCPv6 on this link, nothing sent"
+                            };
                             sh.log(&format!(
-                                "router advertisement: M={} O={}",
+                                "router advertisement: M={} O={}{quiet}",
                                 managed as u8, other as u8
                             ));
+                            sh.ra_said = Some((managed, other));
                         }
                         actions.extend(
                             sh.client
                                 .handle(sh.now(), Event::RouterAdvert { managed, other }),
                         );
+                        if !managed && !other && sh.client.state() == State::Idle {
+                            sh.ready.now();
+                        }
                     }
                 }
             }
