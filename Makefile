@@ -138,6 +138,7 @@ images:
 	$(MAKE) image BOARD=qemu-aarch64
 	$(MAKE) image BOARD=rpi4
 	$(MAKE) image BOARD=rpi3-qemu
+	$(MAKE) image BOARD=router
 
 qemu:
 	@$(DEPS) qemu board-configs/$(BOARD).toml
