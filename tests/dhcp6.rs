@@ -12,7 +12,6 @@ use std::process::Stdio;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(20);
-const KEA: &str = "/usr/sbin/kea-dhcp6";
 
 struct Kea6 {
     dir: TempDir,
@@ -25,32 +24,15 @@ fn sysctl(ns: &Netns, kv: &str) {
     ns.run(&["sysctl", "-q", "-w", kv]);
 }
 
-/// kea's configuration: addresses from 2001:db8:1::100-1ff, /56 prefixes
-/// out of 2001:db8:100::/48 (or `pd_prefix`), DNS and a search domain.
+/// kea's configuration on `vs` (common::kea): /56 prefixes out of
+/// `pd_prefix`/48.
 fn kea_conf(pd_prefix: &str, extra_subnet: &str) -> String {
-    format!(
-        r#"{{"Dhcp6": {{
-  "interfaces-config": {{ "interfaces": ["vs"] }},
-  "server-id": {{ "type": "LL", "persist": false }},
-  "lease-database": {{ "type": "memfile", "persist": false }},
-  "renew-timer": 20, "rebind-timer": 32, "preferred-lifetime": 40, "valid-lifetime": 60,
-  "subnet6": [{{
-    "id": 1, "subnet": "2001:db8:1::/64", "interface": "vs",
-    "pools": [{{ "pool": "2001:db8:1::100-2001:db8:1::1ff" }}],
-    "pd-pools": [{{ "prefix": "{pd_prefix}", "prefix-len": 48, "delegated-len": 56 }}],
-    "option-data": [
-      {{ "name": "dns-servers", "data": "2001:db8:1::53" }},
-      {{ "name": "domain-search", "data": "lab.example" }}
-    ]{extra_subnet}
-  }}],
-  "loggers": [{{ "name": "kea-dhcp6", "output_options": [{{ "output": "stdout" }}], "severity": "INFO" }}]
-}}}}"#
-    )
+    common::kea::kea_conf("vs", pd_prefix, 56, extra_subnet)
 }
 
 impl Kea6 {
     fn new(tag: &str) -> Option<Kea6> {
-        if !netns_prerequisites() || !require("kea-dhcp6 (kea-dhcp6-server)", have_program(KEA)) {
+        if !common::kea::prerequisites() {
             return None;
         }
         Some(Self::lab(tag))
@@ -84,29 +66,7 @@ impl Kea6 {
     /// Start kea with `conf`; wait until it listens on port 547.
     fn kea(&mut self, conf: &str) {
         self.kea = None;
-        let c = self.dir.join("kea.json");
-        fs::write(&c, conf).unwrap();
-        let run = self.dir.join("kea-run");
-        fs::create_dir_all(&run).unwrap();
-        let log = fs::File::create(self.dir.join("kea.log")).unwrap();
-        let child = self
-            .isp
-            .exec()
-            .args([KEA, "-c", c.to_str().unwrap()])
-            .env("KEA_LOCKFILE_DIR", &run)
-            .env("KEA_PIDFILE_DIR", &run)
-            .env("KEA_LOGGER_DESTINATION", "stdout")
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.kea = Some(Guard(child));
-        let listening = wait_until(T, || self.isp.output(&["ss", "-uln"]).contains(":547"));
-        assert!(
-            listening,
-            "kea does not listen: {}",
-            text_of(&self.dir.join("kea.log"))
-        );
+        self.kea = Some(common::kea::start(&self.isp, self.dir.path(), conf, T));
     }
 
     /// A handler that logs `STATE ADDRESSES=.. PREFIXES=.. RDNSS=.. DOMAINS=..`.

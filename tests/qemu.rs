@@ -1688,6 +1688,7 @@ impl Drop for Taps {
 /// namespaces.
 struct RouterLab {
     daemons: Vec<common::lab::Daemon>,
+    kea: Option<Guard>,
     _taps: Taps,
     isp: Netns,
     lan: Netns,
@@ -1748,6 +1749,7 @@ impl RouterLab {
         }
         RouterLab {
             daemons: Vec::new(),
+            kea: None,
             _taps: taps,
             isp,
             lan,
@@ -1794,6 +1796,46 @@ impl RouterLab {
                 "--dhcp-option=option:dns-server,10.9.0.1",
             ],
         );
+        self.daemons.push(d);
+    }
+
+    /// The ISP's IPv6 on the WAN: 2001:db8:1::1/64, forwarding, kea
+    /// (addresses, /60 prefixes out of 2001:db8:100::/48) and radvd (the
+    /// /64 for SLAAC, M and O set, every 3-10 s).
+    fn isp_ipv6(&mut self) {
+        for kv in [
+            "net.ipv6.conf.all.forwarding=1",
+            "net.ipv6.conf.all.accept_ra=0",
+        ] {
+            self.isp.run(&["sysctl", "-q", "-w", kv]);
+        }
+        self.isp.ip(&[
+            "addr",
+            "add",
+            "2001:db8:1::1/64",
+            "dev",
+            &self.wan_tap,
+            "nodad",
+        ]);
+        let conf = common::kea::kea_conf(&self.wan_tap, "2001:db8:100::", 60, "");
+        self.kea = Some(common::kea::start(&self.isp, self.dir.path(), &conf, STEP));
+        let radvd_conf = self.dir.join("radvd.conf");
+        std::fs::write(
+            &radvd_conf,
+            format!(
+                "interface {} {{\n AdvSendAdvert on;\n MinRtrAdvInterval 3;\n MaxRtrAdvInterval 10;\n \
+                 AdvManagedFlag on;\n AdvOtherConfigFlag on;\n \
+                 prefix 2001:db8:1::/64 {{ AdvOnLink on; AdvAutonomous on; }};\n}};\n",
+                self.wan_tap
+            ),
+        )
+        .unwrap();
+        let mut cmd = self.isp.exec();
+        cmd.args([RADVD, "-n", "-m", "stderr", "-d", "1", "-C"])
+            .arg(&radvd_conf)
+            .arg("-p")
+            .arg(self.dir.join("radvd.pid"));
+        let d = common::lab::spawn_logged(&mut cmd, self.dir.join("radvd.log"));
         self.daemons.push(d);
     }
 
@@ -1847,8 +1889,14 @@ impl RouterLab {
     }
 }
 
+const RADVD: &str = "/usr/sbin/radvd";
+
 fn router_prerequisites() -> bool {
-    image_ready("router") && common::lab::prerequisites() && require("python3", on_path("python3"))
+    image_ready("router")
+        && common::lab::prerequisites()
+        && common::kea::prerequisites()
+        && require("radvd", have_program(RADVD))
+        && require("python3", on_path("python3"))
 }
 
 /// The router board between an ISP and a LAN host (issue 16), both network
@@ -1870,6 +1918,7 @@ fn the_router_board_serves_its_lan_and_routes_it_to_the_isp() {
     let mut vm = Vm::boot_taps(&board, &images, true, None, &[], &taps);
     lab.plug(vm.child.id());
     lab.isp_dhcp4();
+    lab.isp_ipv6();
     vm.expect("router login: ", BOOT);
     vm.send("root\n");
     vm.expect("# ", STEP);
@@ -1922,6 +1971,43 @@ fn the_router_board_serves_its_lan_and_routes_it_to_the_isp() {
         out.starts_with("peer=10.9.0.") && !out.contains("192.168."),
         "the ISP should see the router's WAN address (NAT): {out}"
     );
+    // IPv6 on the WAN: a SLAAC address from radvd's /64 (the kernel's) and
+    // a delegated /60 from kea (dhcp6_eth0 -P 60, in its ipconf for fw)
+    let ipconf = "/var/run/service/fw/dhcp6_eth0.ipconf";
+    vm.says(
+        &format!(
+            "i=0; while [ $i -lt 240 ] && ! grep -q '^prefix6=' {ipconf} 2>/dev/null; do sleep 0.25; i=$((i+1)); done; \
+             i=0; while [ $i -lt 120 ] && ! ip -6 addr show dev eth0 | grep -q 'inet6 2001:db8:1:0:.*/64 scope global'; do sleep 0.25; i=$((i+1)); done; \
+             echo pd=$(sed -n \"s/^prefix6='\\([^,]*\\),.*/\\1/p\" {ipconf}) \
+             ll=$(ip -6 addr show dev eth0 scope link | sed -n 's/.*inet6 \\(fe80[^/]*\\).*/\\1/p') \
+             slaac=$(ip -6 addr show dev eth0 | grep -c 'inet6 2001:db8:1:0:.*/64 scope global') =6\n"
+        ),
+        &["slaac=1 =6"],
+    );
+    let out = vm.output();
+    let line = out
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("pd=") && l.contains(" =6"))
+        .unwrap_or_default()
+        .to_string();
+    let word = |k: &str| {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(k))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (pd, ll) = (word("pd="), word("ll="));
+    assert!(
+        pd.starts_with("2001:db8:100:") && pd.ends_with("/60") && ll.starts_with("fe80::"),
+        "delegated prefix and link-local address: {line}\nkea:\n{}",
+        text_of(&lab.dir.join("kea.log"))
+    );
+    eprintln!("router: delegated {pd}, WAN link-local {ll}");
+    // the ISP routes the delegated prefix to the router
+    lab.isp
+        .ip(&["-6", "route", "add", &pd, "via", &ll, "dev", &lab.wan_tap]);
+
     vm.send("poweroff\n");
     vm.shuts_down(
         "ferrite init: power off: stopping services",

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+pub mod kea;
 pub mod lab;
 
 pub fn ferrite() -> &'static Path {
