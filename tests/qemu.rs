@@ -1697,32 +1697,6 @@ struct RouterLab {
     lan_tap: String,
 }
 
-/// A TCP server in python3 on ADDR PORT that tells each client its address
-/// (`peer=ADDR`), so a test sees what NAT made of it.
-const TELL_PEER: &str = r#"
-import socket, sys
-a = sys.argv[1]
-s = socket.socket(socket.AF_INET6 if ':' in a else socket.AF_INET)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((a, int(sys.argv[2])))
-s.listen(8)
-while True:
-    c, p = s.accept()
-    c.sendall(('peer=%s\n' % p[0]).encode())
-    c.close()
-"#;
-
-/// A TCP client in python3: connects to ADDR PORT within SEC seconds and
-/// prints what it hears, or the error's name (`timeout`, `ConnectionRefusedError`).
-const CONNECT: &str = r#"
-import socket, sys
-try:
-    c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[3]))
-    print(c.recv(200).decode().strip())
-except Exception as e:
-    print('failed=%s' % type(e).__name__)
-"#;
-
 impl RouterLab {
     fn new() -> RouterLab {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -1859,33 +1833,19 @@ impl RouterLab {
         self.daemons.push(daemon);
     }
 
-    /// A python3 TCP server in `ns` on ADDR PORT (TELL_PEER).
+    /// A python3 TCP server in the ISP's (`isp`) or the LAN host's
+    /// namespace on ADDR PORT that tells each client its address.
     fn serve(&mut self, isp: bool, addr: &str, port: u16) {
         let ns = if isp { &self.isp } else { &self.lan };
-        let mut cmd = ns.exec();
-        cmd.args(["python3", "-c", TELL_PEER, addr, &port.to_string()]);
-        let log = self.dir.join(&format!("serve-{addr}-{port}.log"));
-        let daemon = common::lab::spawn_logged(&mut cmd, log);
-        self.daemons.push(daemon);
-        let listening = wait_until(STEP, || {
-            ns.output(&["ss", "-tln"]).contains(&format!(":{port} "))
-        });
-        assert!(listening, "no server on {addr} port {port}");
+        let d = common::lab::tell_peer(ns, addr, port, self.dir.path());
+        self.daemons.push(d);
     }
 
-    /// Connect from `ns` to ADDR PORT (CONNECT, at most `secs` seconds).
+    /// Connect from there to ADDR PORT within `secs` seconds: `peer=ADDR`
+    /// or `failed=REASON`.
     fn connect(&self, isp: bool, addr: &str, port: u16, secs: u32) -> String {
         let ns = if isp { &self.isp } else { &self.lan };
-        ns.output(&[
-            "python3",
-            "-c",
-            CONNECT,
-            addr,
-            &port.to_string(),
-            &secs.to_string(),
-        ])
-        .trim()
-        .to_string()
+        common::lab::connect(ns, addr, port, secs)
     }
 }
 

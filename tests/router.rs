@@ -1,8 +1,9 @@
 //! The router board's firewall (board-configs/router/firewall.nft) on the
 //! build machine's Debian nftables: it loads (`nft -c`, then for real) in a
 //! network namespace of the test's own, so its syntax and the kernel's
-//! checks hold before any image boots it. The router itself runs in
-//! tests/qemu.rs (`the_router_board_...`).
+//! checks hold before any image boots it; and in three namespaces (ISP,
+//! router, LAN host) it does what RFC 6092 asks. The router board itself
+//! runs in tests/qemu.rs (`the_router_board_...`).
 
 mod common;
 use common::*;
@@ -44,4 +45,138 @@ fn the_router_firewall_loads_on_debian_nftables() {
     let (rc, _, err) = run(ns.exec().args([NFT, "-f", file]));
     assert_eq!(rc, 0, "{err}");
     assert_eq!(ns.output(&[NFT, "list", "ruleset"]), listed);
+}
+
+/// The ruleset at work in three namespaces: an ISP, the router (veth
+/// `eth0` to the ISP, `eth1` to the LAN, forwarding on, the ruleset
+/// loaded) and a LAN host with a global IPv6 address of the LAN's /64.
+struct Net {
+    isp: Netns,
+    rtr: Netns,
+    lan: Netns,
+    dir: TempDir,
+}
+
+fn sysctl(ns: &Netns, kv: &str) {
+    ns.run(&["sysctl", "-q", "-w", kv]);
+}
+
+impl Net {
+    fn new() -> Net {
+        let (isp, rtr, lan) = (Netns::new("fi"), Netns::new("fr"), Netns::new("fl"));
+        for ns in [&isp, &rtr, &lan] {
+            sysctl(ns, "net.ipv6.conf.all.accept_dad=0");
+            sysctl(ns, "net.ipv6.conf.default.accept_dad=0");
+        }
+        common::lab::veth(&isp, "wan", &rtr, "eth0");
+        common::lab::veth(&lan, "lan", &rtr, "eth1");
+        let addrs: [(&Netns, &str, &[&str]); 6] = [
+            (&isp, "wan", &["10.9.0.1/24", "2001:db8:1::1/64"]),
+            (&rtr, "eth0", &["10.9.0.2/24", "2001:db8:1::2/64"]),
+            (&rtr, "eth1", &["192.168.1.1/24", "2001:db8:100:1::1/64"]),
+            (&lan, "lan", &["192.168.1.100/24", "2001:db8:100:1::100/64"]),
+            (&isp, "lo", &[]),
+            (&lan, "lo", &[]),
+        ];
+        for (ns, dev, list) in addrs {
+            for a in list {
+                let dad: &[&str] = if a.contains(':') { &["nodad"] } else { &[] };
+                ns.ip(&[&["addr", "add", a, "dev", dev][..], dad].concat());
+            }
+            ns.ip(&["link", "set", dev, "up"]);
+        }
+        // the ISP knows the LAN's prefix (as it routes a delegated one)
+        isp.ip(&[
+            "-6",
+            "route",
+            "add",
+            "2001:db8:100::/48",
+            "via",
+            "2001:db8:1::2",
+        ]);
+        rtr.ip(&["route", "add", "default", "via", "10.9.0.1"]);
+        rtr.ip(&["-6", "route", "add", "default", "via", "2001:db8:1::1"]);
+        lan.ip(&["route", "add", "default", "via", "192.168.1.1"]);
+        lan.ip(&["-6", "route", "add", "default", "via", "2001:db8:100:1::1"]);
+        sysctl(&rtr, "net.ipv4.ip_forward=1");
+        sysctl(&rtr, "net.ipv6.conf.all.forwarding=1");
+        let file = ruleset();
+        let (rc, _, err) = run(rtr.exec().args([NFT, "-f", file.to_str().unwrap()]));
+        assert_eq!(rc, 0, "{err}");
+        Net {
+            isp,
+            rtr,
+            lan,
+            dir: TempDir::new("router-fw"),
+        }
+    }
+
+    fn pings(ns: &Netns, to: &str) -> bool {
+        let (rc, _, _) = run(ns.exec().args(["ping", "-c", "1", "-W", "2", to]));
+        rc == 0
+    }
+}
+
+/// RFC 6092 simple security with the router's ruleset: the LAN host
+/// connects out over both families (IPv4 masqueraded behind the WAN
+/// address, IPv6 as it is), the ISP side cannot open a connection to it
+/// (dropped: the connect times out), echo requests pass (RFC 4890), and a
+/// port of the router itself opens only when the conf's set names it.
+#[test]
+fn the_router_firewall_lets_the_lan_out_and_nothing_in() {
+    if !netns_prerequisites()
+        || !require("nft (Debian nftables)", have_program(NFT))
+        || !require("python3", have_program("/usr/bin/python3"))
+    {
+        return;
+    }
+    let net = Net::new();
+    let d = net.dir.path();
+    let _isp4 = common::lab::tell_peer(&net.isp, "10.9.0.1", 8080, d);
+    let _isp6 = common::lab::tell_peer(&net.isp, "2001:db8:1::1", 8080, d);
+    let _lan6 = common::lab::tell_peer(&net.lan, "::", 8081, d);
+    let _rtr = common::lab::tell_peer(&net.rtr, "::", 2222, d);
+    // out: IPv4 through NAT, IPv6 routed
+    assert_eq!(
+        common::lab::connect(&net.lan, "10.9.0.1", 8080, 5),
+        "peer=10.9.0.2"
+    );
+    assert_eq!(
+        common::lab::connect(&net.lan, "2001:db8:1::1", 8080, 5),
+        "peer=2001:db8:100:1::100"
+    );
+    assert!(Net::pings(&net.lan, "2001:db8:1::1"));
+    assert!(Net::pings(&net.lan, "10.9.0.1"));
+    // in: the LAN host's open port is not reachable from the WAN
+    let t0 = std::time::Instant::now();
+    let inbound = common::lab::connect(&net.isp, "2001:db8:100:1::100", 8081, 3);
+    assert!(inbound.starts_with("failed="), "the ISP got in: {inbound}");
+    assert!(
+        !inbound.contains("Refused"),
+        "dropped, not refused: {inbound}"
+    );
+    eprintln!(
+        "ISP -> LAN host TCP over IPv6: {inbound} after {:?}",
+        t0.elapsed()
+    );
+    // ... but the LAN host itself reaches it (the server is up)
+    assert_eq!(common::lab::connect(&net.lan, "::1", 8081, 5), "peer=::1");
+    // ICMPv6 echo passes in transit (RFC 4890 4.3.1)
+    assert!(Net::pings(&net.isp, "2001:db8:100:1::100"));
+    // the router's own port: closed until the conf opens it
+    let closed = common::lab::connect(&net.isp, "2001:db8:1::2", 2222, 2);
+    assert!(closed.starts_with("failed="), "{closed}");
+    net.rtr.run(&[
+        NFT, "add", "element", "inet", "filter", "open_tcp", "{ 2222 }",
+    ]);
+    assert_eq!(
+        common::lab::connect(&net.isp, "2001:db8:1::2", 2222, 5),
+        "peer=2001:db8:1::1"
+    );
+    // and it was the ruleset that kept the ISP out: without it, it gets in
+    net.rtr.run(&[NFT, "flush", "ruleset"]);
+    assert_eq!(
+        common::lab::connect(&net.isp, "2001:db8:100:1::100", 8081, 5),
+        "peer=2001:db8:1::1"
+    );
 }

@@ -694,3 +694,57 @@ impl ArpFlood {
         self.sent.load(Ordering::Relaxed)
     }
 }
+
+/// A TCP server in python3 on ADDR PORT that tells each client its address
+/// (`peer=ADDR`), so a test sees what NAT made of it.
+pub const TELL_PEER: &str = r#"
+import socket, sys
+a = sys.argv[1]
+s = socket.socket(socket.AF_INET6 if ':' in a else socket.AF_INET)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((a, int(sys.argv[2])))
+s.listen(8)
+while True:
+    c, p = s.accept()
+    c.sendall(('peer=%s\n' % p[0]).encode())
+    c.close()
+"#;
+
+/// A TCP client in python3: connects to ADDR PORT within SEC seconds and
+/// prints what it hears, or the error's name (`timeout`, `ConnectionRefusedError`).
+pub const CONNECT: &str = r#"
+import socket, sys
+try:
+    c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[3]))
+    print(c.recv(200).decode().strip())
+except Exception as e:
+    print('failed=%s' % type(e).__name__)
+"#;
+
+/// A python3 TCP server (TELL_PEER) in `ns` on ADDR PORT, once it listens;
+/// its stderr in `dir`.
+pub fn tell_peer(ns: &Netns, addr: &str, port: u16, dir: &Path) -> Daemon {
+    let mut cmd = ns.exec();
+    cmd.args(["python3", "-c", TELL_PEER, addr, &port.to_string()]);
+    let d = spawn_logged(&mut cmd, dir.join(format!("serve-{addr}-{port}.log")));
+    let listening = wait_until(T, || {
+        ns.output(&["ss", "-tln"]).contains(&format!(":{port} "))
+    });
+    assert!(listening, "no server on {addr} port {port}: {}", d.log());
+    d
+}
+
+/// From `ns`, connect to ADDR PORT within `secs` seconds (CONNECT): what
+/// the server said (`peer=ADDR`) or `failed=REASON` (`failed=timeout`).
+pub fn connect(ns: &Netns, addr: &str, port: u16, secs: u32) -> String {
+    ns.output(&[
+        "python3",
+        "-c",
+        CONNECT,
+        addr,
+        &port.to_string(),
+        &secs.to_string(),
+    ])
+    .trim()
+    .to_string()
+}
