@@ -28,6 +28,32 @@ MODULES = _BOARD["modules"]
 KERNEL = os.path.join(IMG, "vmlinux") if os.path.exists(os.path.join(IMG, "vmlinux")) else os.path.join(IMG, "vmlinuz")
 
 
+def module_closure(names):
+    """The .ko files of `names` and everything they depend on, each after
+    its dependencies (each module's `depends=` in its .modinfo section, as
+    depmod reads it; Debian's package ships no modules.dep)."""
+    found = subprocess.run(["find", os.path.join(REPO, "target/cache/debian/amd64"), "-name", "*.ko"],
+                           capture_output=True, text=True).stdout.split()
+    by_name = {os.path.basename(m)[:-3].replace("-", "_"): m for m in found}
+    order = []
+
+    def depends(path):
+        with open(path, "rb") as f:
+            m = re.search(rb"\0depends=([^\0]*)\0", f.read())
+        return [d for d in (m.group(1).decode().split(",") if m else []) if d]
+
+    def visit(name):
+        path = by_name[name]
+        if path in order:
+            return
+        for d in depends(path):
+            visit(d.replace("-", "_"))
+        order.append(path)
+    for n in names:
+        visit(n)
+    return order
+
+
 def busybox_image(tmp, extra=None):
     """BusyBox init + getty image; `extra(root)` may add files and returns
     more inittab lines."""
@@ -41,14 +67,15 @@ def busybox_image(tmp, extra=None):
         if not os.path.lexists(p):
             os.symlink("/bin/busybox", p)
     os.symlink("bin/busybox", os.path.join(root, "init"))
-    # the same modules as the ferrite image, loaded in the same order by
-    # BusyBox's insmod
+    # the same modules as the ferrite image, with their dependencies first
+    # (from the kernel's modules.dep), loaded in that order by BusyBox's
+    # insmod: a module whose dependencies are missing fails to load, and
+    # then the reference would boot without its NIC driver
     insmod = ""
-    for m in MODULES:
-        found = subprocess.run(["find", os.path.join(REPO, "target/cache/debian/amd64"), "-name", f"{m}.ko"],
-                               capture_output=True, text=True).stdout.split()
-        shutil.copy(found[0], os.path.join(root, f"lib/{m}.ko"))
-        insmod += f"::sysinit:/sbin/insmod /lib/{m}.ko\n"
+    for path in module_closure(MODULES):
+        name = os.path.basename(path)
+        shutil.copy(path, os.path.join(root, f"lib/{name}"))
+        insmod += f"::sysinit:/sbin/insmod /lib/{name}\n"
     with open(os.path.join(root, "etc/inittab"), "w") as f:
         f.write("::sysinit:/bin/mount -t proc proc /proc\n"
                 "::sysinit:/bin/mount -t sysfs sysfs /sys\n"
