@@ -254,9 +254,18 @@ fn login_command_poweroff(board: &str, tty: &str, machine: &str) {
     }
     let mut vm = Vm::boot(board, false);
     vm.expect("ferrite init: booting", BOOT);
-    vm.expect("ferrite init: loaded module virtio_net", STEP);
     vm.expect(&format!("console {tty}"), BOOT);
     let took = vm.expect("ferrite login: ", BOOT);
+    // init loads the NIC's drivers beside the boot: their line may come
+    // before or after the prompt
+    assert!(
+        wait_until(STEP, || vm
+            .output()
+            .contains("ferrite init: loaded modules ")
+            && vm.output().contains(" virtio_net ")),
+        "no line naming the loaded modules; console:\n{}",
+        vm.output()
+    );
     eprintln!("{board}: login prompt after {took:?}");
     vm.send("root\n");
     vm.expect("# ", STEP);
@@ -586,11 +595,15 @@ fn a_module_that_fails_to_load_is_reported_and_boot_continues() {
         .spawn()
         .unwrap();
     let console = || std::fs::read_to_string(dir.join("console")).unwrap_or_default();
-    let ok = wait_until(BOOT, || console().contains("ferrite login: "));
+    // the modules load beside the boot: their lines may follow the prompt
+    let ok = wait_until(BOOT, || {
+        let c = console();
+        c.contains("ferrite login: ") && c.contains("ferrite init: loaded modules ")
+    });
     let _ = child.kill();
     let _ = child.wait();
     let c = console();
-    assert!(ok, "no login prompt; console:\n{c}");
+    assert!(ok, "no login prompt or no modules line; console:\n{c}");
     assert!(
         c.contains("ferrite init: module no_such_module: not found under /lib/modules/"),
         "{c}"
@@ -599,7 +612,10 @@ fn a_module_that_fails_to_load_is_reported_and_boot_continues() {
         c.contains("ferrite init: module broken (/lib/modules/"),
         "{c}"
     );
-    assert!(c.contains("ferrite init: loaded module virtio_ring"), "{c}");
+    assert!(
+        c.contains("ferrite init: loaded modules virtio_ring "),
+        "{c}"
+    );
 }
 
 /// The kernel's own module requests reach ferrite's modprobe: `ip link add
@@ -847,7 +863,8 @@ fn rpi3_qemu_boots_its_sd_card_through_u_boot_to_a_login_prompt_and_a_lease() {
     let kernel = t0.elapsed();
     vm.expect("Machine model: Raspberry Pi 3 Model B", SD_BOOT);
     vm.expect("ferrite init: booting", SD_BOOT);
-    vm.expect("ferrite init: loaded module bcm2835", SD_BOOT);
+    vm.expect("ferrite init: loaded modules ", SD_BOOT);
+    vm.expect(" bcm2835 ", STEP);
     vm.expect(
         "ferrite init: root /dev/mmcblk0p2 mounted read-only",
         SD_BOOT,

@@ -252,7 +252,8 @@ fn a_runsvdir_started_after_one_killed_with_9_waits_quietly_and_takes_over() {
 #[test]
 fn a_console_login_starts_first_and_the_others_once_it_is_ready() {
     let t = TempDir::new("getty-first");
-    let g = t.join("getty_x");
+    // its terminal must exist (getty_TTY names /dev/TTY)
+    let g = t.join("getty_null");
     script(
         &g.join("run"),
         "sleep 0.5; date +%s%N > ready-at; echo >&3; exec sleep 100",
@@ -272,4 +273,31 @@ fn a_console_login_starts_first_and_the_others_once_it_is_ready() {
         "a started {} ms before the getty was ready",
         (ready - started) / 1_000_000
     );
+}
+
+/// A console login that cannot come up (its terminal is missing, or it is
+/// marked `down`) holds nobody back: the others start at once, not after
+/// the 2 s the hold lasts at most.
+#[test]
+fn a_console_login_that_cannot_come_up_holds_nobody_back() {
+    for (name, down) in [("getty_no_such_tty_here", false), ("getty_null", true)] {
+        let t = TempDir::new("getty-missing");
+        let g = t.join(name);
+        script(&g.join("run"), "exec sleep 100");
+        fs::write(g.join("notification-fd"), "3\n").unwrap();
+        if down {
+            fs::write(g.join("down"), "").unwrap();
+        }
+        script(&t.join("a/run"), "exec sleep 100");
+        let _r = runsvdir(t.path(), &[]);
+        let t0 = Instant::now();
+        assert!(wait_until(Duration::from_secs(10), || is_running(
+            &t.join("a")
+        )));
+        assert!(
+            t0.elapsed() < Duration::from_millis(1500),
+            "{name} (down: {down}) held a back for {:?}",
+            t0.elapsed()
+        );
+    }
 }

@@ -143,22 +143,30 @@ pub fn set_modprobe_path() {
     }
 }
 
-/// Find `NAME.ko` under `dir` (module names treat `-` and `_` alike).
-fn find_module(dir: &Path, name: &str) -> Option<PathBuf> {
-    let want = format!("{}.ko", name.replace('-', "_"));
+/// Every `NAME.ko` under `dir`, by name (module names treat `-` and `_`
+/// alike): one walk of the tree for the whole list.
+fn module_files(dir: &Path) -> std::collections::BTreeMap<String, PathBuf> {
+    let mut found = std::collections::BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).ok()?.flatten() {
+        let Ok(entries) = fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
             let p = e.path();
-            let ft = e.file_type().ok()?;
-            if ft.is_dir() {
-                stack.push(p);
-            } else if e.file_name().to_string_lossy().replace('-', "_") == want {
-                return Some(p);
+            match e.file_type() {
+                Ok(ft) if ft.is_dir() => stack.push(p),
+                Ok(_) => {
+                    let name = e.file_name().to_string_lossy().replace('-', "_");
+                    if let Some(stem) = name.strip_suffix(".ko") {
+                        found.entry(stem.to_string()).or_insert(p);
+                    }
+                }
+                Err(_) => {}
             }
         }
     }
-    None
+    found
 }
 
 /// The module list: one name or path per line; `#` starts a comment.
@@ -179,17 +187,24 @@ pub fn load_module_file(path: &Path) -> io::Result<()> {
     }
 }
 
-/// Load the modules listed in `list`, in order; each failure is reported.
+/// Load the modules listed in `list`, in order: one console line names
+/// those loaded and how long it took, and one line reports each failure.
 pub fn load_modules(list: &Path) {
     let Ok(text) = fs::read_to_string(list) else {
         return;
     };
+    let started = std::time::Instant::now();
     let moddir = PathBuf::from("/lib/modules").join(kernel_release());
+    let mut files = None;
+    let mut loaded = Vec::new();
     for entry in parse_module_list(&text) {
         let path = if entry.contains('/') {
             Some(PathBuf::from(&entry))
         } else {
-            find_module(&moddir, &entry)
+            files
+                .get_or_insert_with(|| module_files(&moddir))
+                .get(&entry.replace('-', "_"))
+                .cloned()
         };
         match path {
             None => log(&format!(
@@ -197,13 +212,42 @@ pub fn load_modules(list: &Path) {
                 moddir.display()
             )),
             Some(p) => match load_module_file(&p) {
-                Ok(()) => log(&format!("loaded module {entry}")),
+                Ok(()) => loaded.push(entry),
                 Err(e) => log(&format!(
                     "module {entry} ({}): {}",
                     p.display(),
                     describe(&e)
                 )),
             },
+        }
+    }
+    if !loaded.is_empty() {
+        log(&format!(
+            "loaded modules {} in {} ms",
+            loaded.join(" "),
+            started.elapsed().as_millis()
+        ));
+    }
+}
+
+/// [`load_modules`] in a child process of its own, so that the console's
+/// login and the supervision tree start while the kernel links and probes
+/// the drivers (under emulation that is most of stage 1). Returns the
+/// child's pid, or `None` when it could not be made and the modules were
+/// loaded here. Call it only while PID 1 has a single thread.
+pub fn load_modules_beside(list: &Path) -> Option<rustix::process::Pid> {
+    // SAFETY: PID 1 has one thread here (it makes none), so the child may
+    // run any code; it loads the modules, writes to the console and exits.
+    let pid = unsafe { libc::fork() };
+    match pid {
+        0 => {
+            load_modules(list);
+            std::process::exit(0)
+        }
+        p if p > 0 => rustix::process::Pid::from_raw(p),
+        _ => {
+            load_modules(list);
+            None
         }
     }
 }

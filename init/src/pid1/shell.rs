@@ -96,10 +96,25 @@ fn stage1() -> Vec<String> {
     let mounted = boot::mount_basics();
     boot::set_hostname();
     boot::set_modprobe_path();
-    boot::load_modules(Path::new("/etc/modules"));
+    let modules = Path::new("/etc/modules");
+    let mut loader = if Path::new("/newroot").is_dir() {
+        // a disk image's initramfs: its modules find and mount the disk
+        boot::load_modules(modules);
+        None
+    } else {
+        // the final root: nothing before the login needs the NIC's drivers
+        boot::load_modules_beside(modules)
+    };
     disk_root();
     boot::loopback_up();
-    boot::run_hook(Path::new("/etc/ferrite/boot"));
+    let hook = Path::new("/etc/ferrite/boot");
+    if hook.is_file() {
+        // the board's hook may use any module
+        if let Some(pid) = loader.take() {
+            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+        }
+    }
+    boot::run_hook(hook);
     boot::install_services(
         Path::new(boot::SERVICE_SOURCE),
         Path::new(boot::SERVICE_LIVE),

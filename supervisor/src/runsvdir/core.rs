@@ -50,7 +50,8 @@ pub struct Table {
 
 /// Whether a directory entry names a service (dot-directories do not).
 /// Console logins (`getty_*`) start first at boot: runsvdir's first scan
-/// starts only them, and the other services once each of them is up
+/// starts only them (those not marked `down` and whose `/dev/TTY` is
+/// there), and the other services once each of them is up
 /// (running, and ready when it uses notification), or `HOLD_MAX` passed.
 /// Under emulation every program's first run is slow, and the prompt then
 /// does not wait for a dozen other starts.

@@ -102,6 +102,22 @@ fn setup(opts: Options) -> Result<(Runsvdir, SignalFd), String> {
     Ok((r, sigfd))
 }
 
+/// Whether a console login is worth holding the others for: not marked
+/// `down`, and its terminal (`getty_TTY` names `/dev/TTY`) is there. A
+/// login that cannot come up would cost the whole `HOLD_MAX`.
+fn may_come_up(name: &std::ffi::OsStr) -> bool {
+    let dir = Path::new(name);
+    let tty = name
+        .as_encoded_bytes()
+        .strip_prefix(b"getty_")
+        .unwrap_or_default();
+    !dir.join("down").exists()
+        && !tty.is_empty()
+        && Path::new("/dev")
+            .join(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(tty))
+            .exists()
+}
+
 fn key_of(m: &fs::Metadata) -> Key {
     Key {
         dev: m.dev(),
@@ -256,7 +272,7 @@ impl Runsvdir {
         if let Some((_, first)) = self.hold.as_mut() {
             let firsts: Vec<Found> = found
                 .iter()
-                .filter(|f| is_first(f.name.as_bytes()))
+                .filter(|f| is_first(f.name.as_bytes()) && may_come_up(&f.name))
                 .cloned()
                 .collect();
             if firsts.is_empty() {
