@@ -37,10 +37,10 @@ fn quote(v: &str) -> String {
     format!("'{}'", v.replace('\'', "'\\''"))
 }
 
-/// Native mode's `dhcp6_IF.ipconf`: `if=` and `origin='dhcp6'` as fw reads
-/// them today; `ip6=`, `prefix6=` (each `ADDR/LEN,preferred,valid`,
-/// space-separated, lifetimes in seconds from when the file was written),
-/// `dns6=` and `domains6=` are keys fw ignores until it learns IPv6.
+/// Native mode's `dhcp6_IF.ipconf` for fw: `if=`, `origin='dhcp6'`,
+/// `ip6=`, `prefix6=` (each `ADDR/LEN,preferred,valid`, space-separated,
+/// lifetimes in seconds from when the file was written), `dns6=` and
+/// `domains6=` (see `fw::core::ipconf` and `fw::core::v6`).
 pub fn ipconf(interface: &str, b: &Bindings) -> String {
     let mut s = format!("# written by ferrite's DHCPv6 client for {interface}\n");
     s.push_str(&format!("if={}\norigin='dhcp6'\n", quote(interface)));
@@ -131,10 +131,23 @@ mod tests {
              ip6='2001:db8::100/128,200,300'\nprefix6='2001:db8:1100::/56,0,139 2001:db8:2200::/56,500,600'\n\
              dns6='2001:db8::53'\ndomains6='example.net lan'\n"
         );
-        // fw reads it today without an error (the IPv6 keys are not its yet)
+        // fw reads it back the same
         let c = crate::fw::ipconf::parse(&t, "dhcp6_eth0.ipconf").unwrap();
         assert_eq!(c[0].interface, "eth0");
         assert!(c[0].addrs.is_empty() && c[0].routes.is_empty());
+        let back: Vec<Lease> = c[0]
+            .prefixes6
+            .iter()
+            .map(|l| Lease {
+                addr: l.ip,
+                len: l.len,
+                preferred: l.preferred,
+                valid: l.valid,
+            })
+            .collect();
+        assert_eq!(back, b().prefixes);
+        assert_eq!((&c[0].dns6, &c[0].domains6), (&b().dns, &b().domains));
+        assert_eq!(c[0].addrs6.len(), 1);
     }
 
     #[test]

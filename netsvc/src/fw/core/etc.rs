@@ -197,7 +197,7 @@ pub fn render(template: &str, vars: &Vars, file: &str) -> (String, Vec<String>) 
 }
 
 /// The built-in `/etc/resolv.conf` (an `etc/resolv.conf` template replaces it).
-pub fn resolv_conf(dns: &[Ipv4Addr], domain: Option<&str>, search: &[String]) -> String {
+pub fn resolv_conf(dns: &[std::net::IpAddr], domain: Option<&str>, search: &[String]) -> String {
     let mut text = String::from("# written by ferrite fw\n");
     if let Some(d) = domain {
         text.push_str(&format!("domain {d}\n"));
@@ -225,6 +225,7 @@ mod tests {
             search: vec![],
             mtu: None,
             origin: Some("dhcp".into()),
+            ..IfConf::default()
         };
         let lan = IfConf {
             interface: "br-lan".into(),

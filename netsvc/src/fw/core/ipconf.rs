@@ -5,6 +5,14 @@
 //! domain, search, mtu (68..65535), origin. A repeated gw/net pair is one
 //! more route.
 //!
+//! IPv6 keys (each a space-separated list): `ip6` (`ADDR/LEN` with
+//! optional `,PREFERRED,VALID` seconds, as `dhcp6` writes them: relative
+//! to the file's write time; none is forever), `prefix6` (delegated
+//! prefixes, the same form), `dns6`, `domains6`; and for a LAN interface
+//! `prefix6_from` (the uplink whose delegated prefixes give it a /64) with
+//! `prefix6_subnet` (which /64 of them, a number; default the
+//! lowest one no other LAN claims).
+//!
 //! `origin=` says who made an entry: `dhcp` for a lease (its routes are
 //! checked by `fw::shadow` before fw installs them), anything else (`vpn`,
 //! `static`, ...) for configuration that guards against such routes. A file
@@ -12,7 +20,17 @@
 //! handler, older ferrite) counts as `dhcp`, everything else as local
 //! (`default_origin`).
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// An IPv6 address or prefix with its lifetimes in seconds (`u32::MAX`
+/// forever), as the file says them (relative to its write time).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lease6 {
+    pub ip: Ipv6Addr,
+    pub len: u8,
+    pub preferred: u32,
+    pub valid: u32,
+}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IfConf {
@@ -27,15 +45,33 @@ pub struct IfConf {
     pub mtu: Option<u32>,
     /// `origin=`: who made the entry (`dhcp` for a lease), when it says
     pub origin: Option<String>,
+    /// `ip6=`, `prefix6=`: addresses and delegated prefixes
+    pub addrs6: Vec<Lease6>,
+    pub prefixes6: Vec<Lease6>,
+    pub dns6: Vec<Ipv6Addr>,
+    pub domains6: Vec<String>,
+    /// `prefix6_from=`, `prefix6_subnet=`: this LAN's /64 of that uplink's prefixes
+    pub prefix6_from: Option<String>,
+    pub prefix6_subnet: Option<u64>,
+    /// Seconds since the file was written (set by the reader; the
+    /// lifetimes count from then).
+    pub age: u32,
 }
 
 /// The origin learned from DHCP (`origin=dhcp`).
 pub const DHCP: &str = "dhcp";
+/// The origin `dhcp6` writes (`origin=dhcp6`).
+pub const DHCP6: &str = "dhcp6";
 
 impl IfConf {
     /// Its routes were learned from a DHCP server.
     pub fn from_dhcp(&self) -> bool {
         self.origin.as_deref() == Some(DHCP)
+    }
+
+    /// It was learned from a DHCPv6 server.
+    pub fn from_dhcp6(&self) -> bool {
+        self.origin.as_deref() == Some(DHCP6)
     }
 }
 
@@ -96,6 +132,95 @@ fn cidr(v: &str) -> Result<(Ipv4Addr, u8), String> {
 
 fn addr(v: &str) -> Result<Ipv4Addr, String> {
     v.parse().map_err(|_| format!("{v:?} is not an address"))
+}
+
+fn addr6(v: &str) -> Result<Ipv6Addr, String> {
+    v.parse()
+        .map_err(|_| format!("{v:?} is not an IPv6 address"))
+}
+
+/// `ADDR/LEN` (0..128) of IPv6.
+fn cidr6(v: &str) -> Result<(Ipv6Addr, u8), String> {
+    let (a, p) = v
+        .split_once('/')
+        .ok_or(format!("{v:?} is not ADDRESS/PREFIX"))?;
+    let len = p
+        .parse()
+        .ok()
+        .filter(|p| *p <= 128)
+        .ok_or(format!("prefix {p:?} is not 0..128"))?;
+    Ok((addr6(a)?, len))
+}
+
+/// `ADDR/LEN[,PREFERRED,VALID]`: without lifetimes, forever.
+fn lease6(v: &str) -> Result<Lease6, String> {
+    let (a, times) = v.split_once(',').unwrap_or((v, ""));
+    let (ip, len) = cidr6(a)?;
+    let t: Vec<Option<u32>> = times.split(',').map(|n| n.parse().ok()).collect();
+    let (preferred, valid) = match t[..] {
+        _ if times.is_empty() => (u32::MAX, u32::MAX),
+        [Some(p), Some(v)] if p <= v => (p, v),
+        _ => {
+            return Err(format!(
+                "{v:?} is not ADDR/LEN,PREFERRED,VALID (preferred at most valid)"
+            ))
+        }
+    };
+    Ok(Lease6 {
+        ip,
+        len,
+        preferred,
+        valid,
+    })
+}
+
+/// A domain name for resolv.conf: letters, digits, `-`, `_`, `.`.
+fn domain_name(v: &str) -> Result<String, String> {
+    let ok = !v.is_empty()
+        && v.len() <= 253
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    ok.then(|| v.to_string())
+        .ok_or(format!("{v:?} is not a domain name"))
+}
+
+/// One of the IPv6 keys into `c`; false when `key` is none of them.
+fn ipv6_key(c: &mut IfConf, key: &str, value: &str) -> Result<bool, String> {
+    let words = value.split_whitespace();
+    match key {
+        "ip6" => {
+            for w in words {
+                c.addrs6.push(lease6(w)?);
+            }
+        }
+        "prefix6" => {
+            for w in words {
+                c.prefixes6.push(lease6(w)?);
+            }
+        }
+        "dns6" => {
+            for w in words {
+                c.dns6.push(addr6(w)?);
+            }
+        }
+        "domains6" => {
+            for w in words {
+                c.domains6.push(domain_name(w)?);
+            }
+        }
+        "prefix6_from" => {
+            if value.len() > 15 || value.contains('/') {
+                return Err(format!("bad interface name {value:?}"));
+            }
+            c.prefix6_from = (!value.is_empty()).then(|| value.to_string());
+        }
+        "prefix6_subnet" => {
+            let n = value.parse();
+            c.prefix6_subnet = Some(n.map_err(|_| format!("subnet {value:?} is not a number"))?)
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
 }
 
 /// The largest ipconf file read (a few lines per interface).
@@ -201,7 +326,10 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<IfConf>, String> {
                         .ok_or_else(|| err(format!("mtu {value:?} is not 68..65535")))?,
                 )
             }
-            _ => {} // other keys are for other readers
+            _ => {
+                // the IPv6 keys, or others' keys
+                ipv6_key(&mut cur, key, &value).map_err(err)?;
+            }
         }
     }
     flush(&mut cur, &mut pending_gw, &mut confs);
@@ -272,10 +400,77 @@ mod tests {
             ("if=eth0\nmtu=67\n", "f:2: mtu \"67\" is not 68..65535"),
             ("if=eth0\nmtu=big\n", "f:2: mtu"),
             ("if=eth0\norigin='d h c p'\n", "f:2: bad origin"),
+            (
+                "if=eth0\nip6=2001:db8::1/129\n",
+                "f:2: prefix \"129\" is not 0..128",
+            ),
+            (
+                "if=eth0\nip6=10.0.0.1/24\n",
+                "f:2: \"10.0.0.1\" is not an IPv6",
+            ),
+            (
+                "if=eth0\nip6=2001:db8::1/64,5\n",
+                "f:2: \"2001:db8::1/64,5\" is not",
+            ),
+            (
+                "if=eth0\nip6=2001:db8::1/64,9,5\n",
+                "f:2: \"2001:db8::1/64,9,5\" is not",
+            ),
+            (
+                "if=eth0\nprefix6=2001:db8::/56,1,2,3\n",
+                "f:2: \"2001:db8::/56,1,2,3\" is not",
+            ),
+            (
+                "if=eth0\nprefix6=2001:db8::/56,1,-2\n",
+                "f:2: \"2001:db8::/56,1,-2\" is not",
+            ),
+            ("if=eth0\ndns6=1.2.3.4\n", "f:2: \"1.2.3.4\" is not an IPv6"),
+            (
+                "if=eth0\ndomains6='a\u{1b}b'\n",
+                "f:2: \"a\\u{1b}b\" is not a domain",
+            ),
+            ("if=eth1\nprefix6_subnet=0x1\n", "f:2: subnet \"0x1\""),
+            ("if=eth1\nprefix6_from=a/b\n", "f:2: bad interface name"),
         ] {
             let e = parse(t, "f").unwrap_err();
             assert!(e.starts_with(want), "{t:?}: {e}");
         }
+    }
+
+    #[test]
+    fn ipv6_keys_as_dhcp6_writes_them_and_static_ones() {
+        let t = "if='eth0'\norigin='dhcp6'\nip6='2001:db8::100/128,200,300'\n\
+                 prefix6='2001:db8:1100::/56,0,139 2001:db8:2200::/56,500,600'\n\
+                 dns6='2001:db8::53'\ndomains6='example.net lan'\n";
+        let c = &parse(t, "f").unwrap()[0];
+        assert!(c.from_dhcp6() && !c.from_dhcp());
+        let l = |a: &str, len, preferred, valid| Lease6 {
+            ip: a.parse().unwrap(),
+            len,
+            preferred,
+            valid,
+        };
+        assert_eq!(c.addrs6, [l("2001:db8::100", 128, 200, 300)]);
+        assert_eq!(
+            c.prefixes6,
+            [
+                l("2001:db8:1100::", 56, 0, 139),
+                l("2001:db8:2200::", 56, 500, 600)
+            ]
+        );
+        assert_eq!(c.dns6, ["2001:db8::53".parse::<Ipv6Addr>().unwrap()]);
+        assert_eq!(c.domains6, ["example.net", "lan"]);
+        assert!(c.addrs.is_empty() && c.routes.is_empty());
+        // static: no lifetimes is forever; a LAN's prefix source
+        let t = "if=eth1\nip6=2001:db8:9::1/64\nprefix6_from=eth0\nprefix6_subnet=31\n";
+        let c = &parse(t, "f").unwrap()[0];
+        assert_eq!(c.addrs6, [l("2001:db8:9::1", 64, u32::MAX, u32::MAX)]);
+        assert_eq!(
+            (c.prefix6_from.as_deref(), c.prefix6_subnet),
+            (Some("eth0"), Some(31))
+        );
+        // an entry with only IPv6 keys is an entry
+        assert_eq!(parse("if=eth1\nprefix6_from=eth0\n", "f").unwrap().len(), 1);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The files fw writes besides its state: resolv.conf, the `/etc` files
-//! rendered from its `etc/` templates, `up`; and forwarding and the
-//! firewall. Each file is replaced atomically, and only when its text
+//! rendered from its `etc/` templates, `up`; and forwarding (both
+//! families, `accept_ra`) and the firewall. Each file is replaced atomically, and only when its text
 //! changed.
 
 use super::super::cli::Options;
@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 /// addresses (a lost lease empties it).
 pub fn resolv_conf(
     p: &Options,
-    dns: &[std::net::Ipv4Addr],
+    dns: &[std::net::IpAddr],
     domain: Option<&str>,
     search: &[String],
     managed: bool,
@@ -104,20 +104,31 @@ pub fn etc_files(p: &Options, vars: &etc::Vars) -> bool {
     ok
 }
 
-/// `conf/forward` present: route between interfaces.
-pub fn forwarding(p: &Options) {
+/// `conf/forward` present: route between interfaces, IPv4 and IPv6. The
+/// IPv6 uplinks get `accept_ra=2` first: with forwarding on, the kernel
+/// takes no router advertisement on a link with 1 (no SLAAC address, no
+/// default route). Turning IPv6 forwarding on drops the default routes
+/// learned from RAs; the next RA brings them back.
+pub fn forwarding(p: &Options, uplinks: &[String]) {
     if !p.conf.join("forward").exists() {
         return;
     }
-    let f = "/proc/sys/net/ipv4/ip_forward";
-    if std::fs::read_to_string(f)
-        .map(|s| s.trim() == "1")
-        .unwrap_or(false)
-    {
+    for u in uplinks {
+        sysctl(&format!("/proc/sys/net/ipv6/conf/{u}/accept_ra"), "2");
+    }
+    sysctl("/proc/sys/net/ipv4/ip_forward", "1");
+    if Path::new("/proc/sys/net/ipv6").exists() {
+        sysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1");
+    }
+}
+
+/// Write `value` to `/proc/sys` file `f` unless it holds it.
+fn sysctl(f: &str, value: &str) {
+    if std::fs::read_to_string(f).is_ok_and(|s| s.trim() == value) {
         return;
     }
-    match std::fs::write(f, "1\n") {
-        Ok(()) => say(&format!("{PROG}: forwarding on\n")),
+    match std::fs::write(f, value) {
+        Ok(()) => say(&format!("{PROG}: {f} = {value}\n")),
         Err(e) => out::err(&format!("{PROG}: {f}: {}\n", describe(&e))),
     }
 }

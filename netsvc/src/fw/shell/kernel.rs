@@ -1,12 +1,12 @@
 //! What fw changes in the kernel through netlink: addresses and its own
-//! routes (only the difference `plan::diff` gives), link MTUs; and the
-//! kernel's other routes, read for the TunnelVision screen.
+//! routes (only the difference `plan::diff` and `v6::plan6` give), link
+//! MTUs; and the kernel's other routes, read for the TunnelVision screen.
 
 use super::super::core::plan::{self, Op, A, FW_PROTO, R};
-use super::super::core::shadow;
 use super::super::core::wanted::Wanted;
+use super::super::core::{shadow, v6};
 use super::{say, PROG};
-use crate::netlink::Rtnl;
+use crate::netlink::{Route6, Rtnl};
 use common::errtext::describe;
 use common::iface::name_of;
 use common::out;
@@ -115,4 +115,67 @@ pub fn other_routes(nl: &mut Rtnl) -> Result<Vec<shadow::Route>, String> {
             gateway: r.gateway,
         })
         .collect())
+}
+
+/// The kernel's IPv6 routes of every table: (fw's own, as `v6::as_ours`,
+/// the others); none when IPv6 is off.
+pub fn routes6(nl: &mut Rtnl) -> (Vec<Route6>, Vec<Route6>) {
+    let (ours, others): (Vec<Route6>, Vec<Route6>) = nl
+        .routes6_of_every_table()
+        .unwrap_or_default()
+        .into_iter()
+        .partition(|r| r.protocol == FW_PROTO);
+    (ours.iter().map(v6::as_ours).collect(), others)
+}
+
+/// IPv6 addresses and fw's IPv6 routes (`ours`): only the difference
+/// (`v6::plan6`). Returns whether fw has IPv6 addresses in the kernel
+/// (before or now), and false on an error.
+pub fn ipv6(nl: &mut Rtnl, w: &v6::Wanted6, ours: &[Route6]) -> (bool, bool) {
+    let current = nl.addresses6().unwrap_or_default();
+    let mut ok = apply6(nl, &v6::plan6(w, &current, ours));
+    // routes again: a removed address can take routes through it along
+    let again: Vec<v6::Op6> = v6::plan6(w, &[], &routes6(nl).0)
+        .into_iter()
+        .filter(|o| matches!(o, v6::Op6::AddRoute(_)))
+        .collect();
+    ok &= apply6(nl, &again);
+    let managed = !w.addrs.is_empty() || current.iter().any(|c| c.proto == FW_PROTO);
+    (managed, ok)
+}
+
+fn apply6(nl: &mut Rtnl, ops: &[v6::Op6]) -> bool {
+    use v6::Op6;
+    let mut ok = true;
+    for op in ops {
+        let (verb, r) = match op {
+            Op6::Set(i, a, true) => ("+", nl.set_address6(*i, a)),
+            Op6::Set(i, a, false) => ("~", nl.set_address6(*i, a)),
+            Op6::Deprecate(i, a) => ("deprecated", nl.set_address6(*i, a)),
+            Op6::Del(i, a) => ("-", nl.del_address6(*i, a)),
+            Op6::AddRoute(r) => ("+", nl.add_route6(r)),
+            Op6::DelRoute(r) => ("-", nl.del_route6(r)),
+        };
+        let what = match op {
+            Op6::Set(i, a, _) | Op6::Deprecate(i, a) | Op6::Del(i, a) => format!(
+                "{verb} {}/{} dev {} preferred {} valid {}",
+                a.ip,
+                a.prefix,
+                name_of(*i),
+                v6::secs(a.preferred),
+                v6::secs(a.valid)
+            ),
+            Op6::AddRoute(r) | Op6::DelRoute(r) => {
+                format!("{verb} {}", v6::show_route(r))
+            }
+        };
+        match r {
+            Ok(()) => say(&format!("{PROG}: {what}\n")),
+            Err(e) => {
+                out::err(&format!("{PROG}: {what}: {}\n", describe(&e)));
+                ok = false;
+            }
+        }
+    }
+    ok
 }

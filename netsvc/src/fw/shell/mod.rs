@@ -10,7 +10,7 @@ mod read;
 pub mod state;
 
 use super::cli::Options;
-use super::core::{etc, shadow, state::Applied, wanted};
+use super::core::{etc, shadow, state::Applied, v6, wanted};
 use crate::netlink::Rtnl;
 use common::errtext::describe;
 use common::iface::name_of;
@@ -52,7 +52,13 @@ fn run(p: &Options) -> i32 {
         Vec::new()
     });
     wanted::in_preference_order(&mut confs, &read::prefer(&p.conf.join("prefer")));
-    let (w, dropped) = wanted::wanted(read::present(confs), &kernel);
+    let present = read::present(confs);
+    let (ours6, others6) = kernel::routes6(&mut nl);
+    let w6 = v6::wanted6(&present, &others6);
+    for n in &w6.notes {
+        out::err(&format!("{PROG}: {n}\n"));
+    }
+    let (w, dropped) = wanted::wanted(present, &kernel);
     for d in &dropped {
         out::err(&shadow::message(PROG, d, &name_of));
     }
@@ -62,6 +68,8 @@ fn run(p: &Options) -> i32 {
     let before = state.read();
     ok &= state::save(&state, &before.with(&w.addrs));
     ok &= kernel::addresses_and_routes(&mut nl, &w, &before.addrs);
+    let (managed6, ok6) = kernel::ipv6(&mut nl, &w6, &ours6);
+    ok &= ok6;
     let (own_mtus, mtus_ok) = kernel::mtus(&w.mtus, &before.mtus);
     ok &= mtus_ok;
     ok &= state::save(
@@ -72,17 +80,26 @@ fn run(p: &Options) -> i32 {
         },
     );
     // an etc/resolv.conf template replaces the built-in one
+    // name servers and search domains: IPv4's first, then IPv6's
     if !p.run_dir.join("etc/resolv.conf").exists() {
+        let dns: Vec<std::net::IpAddr> = w
+            .dns
+            .iter()
+            .map(|&d| d.into())
+            .chain(w6.dns.iter().map(|&d| d.into()))
+            .collect();
+        let mut search = w.search.clone();
+        search.extend(w6.search.iter().filter(|s| !w.search.contains(s)).cloned());
         files::resolv_conf(
             p,
-            &w.dns,
+            &dns,
             w.domain.as_deref(),
-            &w.search,
-            !before.addrs.is_empty() || !w.addrs.is_empty(),
+            &search,
+            !before.addrs.is_empty() || !w.addrs.is_empty() || managed6,
         );
     }
     ok &= files::etc_files(p, &etc::Vars::from_confs(&w.used, &read::hostname()));
-    files::forwarding(p);
+    files::forwarding(p, &w6.uplinks);
     files::firewall(p);
     files::up(p);
     if let Err(e) = state.keep_reserve() {
