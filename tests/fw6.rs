@@ -32,7 +32,10 @@ fn preferred(line: &str) -> u64 {
 fn valid(line: &str) -> u64 {
     let w: Vec<&str> = line.split_whitespace().collect();
     let at = w.iter().position(|x| *x == "valid_lft").unwrap();
-    w[at + 1].trim_end_matches("sec").parse().unwrap_or(u64::MAX)
+    w[at + 1]
+        .trim_end_matches("sec")
+        .parse()
+        .unwrap_or(u64::MAX)
 }
 
 const WAN: &str = "# as dhcp6 writes it\nif='eth0'\norigin='dhcp6'\nip6='2001:db8:1::150/128,400,600'\nprefix6='2001:db8:100:ab00::/56,400,600'\ndns6='2001:db8:1::53'\ndomains6='lab.example'\n";
@@ -65,7 +68,10 @@ fn a_dhcp6_file_numbers_the_lan_and_a_new_prefix_deprecates_the_old() {
     let wan = addrs6(&n, "eth0");
     let w = line_of(&wan, "2001:db8:1::150/128").expect(&wan);
     assert!(w.contains("noprefixroute"), "{w}");
-    assert!((495..=500).contains(&valid(w)) && preferred(w) <= 300, "{w}");
+    assert!(
+        (495..=500).contains(&valid(w)) && preferred(w) <= 300,
+        "{w}"
+    );
     let lan = addrs6(&n, "eth1");
     let l = line_of(&lan, "2001:db8:100:ab00::1/64").expect(&lan);
     assert!((495..=500).contains(&valid(l)), "{l}");
@@ -75,7 +81,10 @@ fn a_dhcp6_file_numbers_the_lan_and_a_new_prefix_deprecates_the_old() {
         routes.contains("unreachable 2001:db8:100:ab00::/56 dev lo proto 102"),
         "{routes}"
     );
-    assert!(routes.contains("2001:db8:100:ab00::/64 dev eth1 proto kernel"), "{routes}");
+    assert!(
+        routes.contains("2001:db8:100:ab00::/64 dev eth1 proto kernel"),
+        "{routes}"
+    );
     assert_eq!(
         fs::read_to_string(t.join("resolv.conf")).unwrap(),
         "# written by ferrite fw\nsearch lab.example\nnameserver 2001:db8:1::53\n"
@@ -95,7 +104,10 @@ fn a_dhcp6_file_numbers_the_lan_and_a_new_prefix_deprecates_the_old() {
     .unwrap();
     let (code, out, err) = fw(&n, t.path());
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("deprecated 2001:db8:100:ab00::1/64 dev eth1"), "{out}");
+    assert!(
+        out.contains("deprecated 2001:db8:100:ab00::1/64 dev eth1"),
+        "{out}"
+    );
     let lan = addrs6(&n, "eth1");
     let l = line_of(&lan, "2001:db8:100:ab00::1/64").expect(&lan);
     assert!(l.contains("deprecated") && preferred(l) == 0, "{l}");
@@ -103,8 +115,14 @@ fn a_dhcp6_file_numbers_the_lan_and_a_new_prefix_deprecates_the_old() {
     let l = line_of(&lan, "2001:db8:200:cd00::1/64").expect(&lan);
     assert!(preferred(l) >= 395, "{l}");
     let routes = n.output(&["ip", "-6", "route"]);
-    assert!(routes.contains("unreachable 2001:db8:200:cd00::/56"), "{routes}");
-    assert!(!routes.contains("unreachable 2001:db8:100:ab00::/56"), "{routes}");
+    assert!(
+        routes.contains("unreachable 2001:db8:200:cd00::/56"),
+        "{routes}"
+    );
+    assert!(
+        !routes.contains("unreachable 2001:db8:100:ab00::/56"),
+        "{routes}"
+    );
     // the lease lost: the LAN address deprecated, the uplink's DHCPv6
     // address removed, resolv.conf without the v6 name server
     fs::remove_file(t.join("dyn/dhcp6_eth0.ipconf")).unwrap();
@@ -142,7 +160,9 @@ fn a_prefix_inside_a_vpn_route_and_a_hostile_file_are_harmless() {
     let (code, out, err) = fw(&n, t.path());
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        err.contains("prefix 2001:db8:100:ab00::/56 from eth0 not used: it would shadow 2001:db8::/32"),
+        err.contains(
+            "prefix 2001:db8:100:ab00::/56 from eth0 not used: it would shadow 2001:db8::/32"
+        ),
         "{err}"
     );
     assert!(line_of(&addrs6(&n, "eth1"), "2001:db8:100:ab00::1/64").is_none());
