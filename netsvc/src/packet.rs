@@ -152,13 +152,25 @@ pub fn recv_with_control(
     buf: &mut [u8],
     control: &mut [u8],
 ) -> io::Result<(usize, usize)> {
+    recv_from_with_control(fd, buf, control, &mut []).map(|(n, c, _)| (n, c))
+}
+
+/// `recv_with_control` that also fills `name` with the sender's socket
+/// address (a `sockaddr_in6` for an IPv6 socket): the packet's length, the
+/// control bytes and the address bytes filled.
+pub fn recv_from_with_control(
+    fd: impl AsFd,
+    buf: &mut [u8],
+    control: &mut [u8],
+    name: &mut [u8],
+) -> io::Result<(usize, usize, usize)> {
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
         iov_len: buf.len(),
     };
     let mut hdr = MsgHdr {
-        name: std::ptr::null_mut(),
-        namelen: 0,
+        name: name.as_mut_ptr().cast(),
+        namelen: libc::c_int::try_from(name.len()).unwrap_or(0),
         iov: &raw mut iov,
         iovlen: 1,
         control: control.as_mut_ptr().cast(),
@@ -166,14 +178,34 @@ pub fn recv_with_control(
         flags: 0,
     };
     // SAFETY: `hdr` is laid out as the kernel's user_msghdr and points at
-    // one iovec over `buf` and at `control`, each live and writable for
-    // the length given during the call; recvmsg writes only there and to
-    // `hdr`'s own length and flag fields.
+    // one iovec over `buf`, at `control` and at `name`, each live and
+    // writable for the length given during the call; recvmsg writes only
+    // there and to `hdr`'s own length and flag fields.
     let n = unsafe { libc::recvmsg(fd.as_fd().as_raw_fd(), (&raw mut hdr).cast(), 0) };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok((n as usize, hdr.controllen.min(control.len())))
+    let namelen = usize::try_from(hdr.namelen).unwrap_or(0).min(name.len());
+    Ok((n as usize, hdr.controllen.min(control.len()), namelen))
+}
+
+/// IPV6_RECVHOPLIMIT: each datagram comes with its hop limit (IPV6_HOPLIMIT).
+pub fn enable_hop_limit(fd: impl AsFd) -> io::Result<()> {
+    set_option(
+        fd.as_fd(),
+        libc::IPPROTO_IPV6,
+        libc::IPV6_RECVHOPLIMIT,
+        &1i32,
+    )
+}
+
+/// ICMP6_FILTER (RFC 3542 §3.2) on a raw ICMPv6 socket: only messages of
+/// type `pass` reach it; the kernel drops the rest before they wake us.
+pub fn icmp6_pass_only(fd: impl AsFd, pass: u8) -> io::Result<()> {
+    const ICMP6_FILTER: i32 = 1;
+    let mut blocked = [u32::MAX; 8];
+    blocked[usize::from(pass >> 5)] &= !(1u32 << (pass & 31));
+    set_option(fd.as_fd(), libc::IPPROTO_ICMPV6, ICMP6_FILTER, &blocked)
 }
 
 /// An Ethernet/IPv4 ARP request from `mac`: an RFC 5227 probe when `sender`

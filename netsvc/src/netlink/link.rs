@@ -10,6 +10,8 @@ use std::os::fd::{AsRawFd, RawFd};
 const RTMGRP_LINK: u32 = 1;
 /// `RTMGRP_IPV6_IFADDR`: the multicast group of IPv6 address events.
 const RTMGRP_IPV6_IFADDR: u32 = 0x100;
+/// `RTMGRP_IPV6_ROUTE`: IPv6 route events.
+const RTMGRP_IPV6_ROUTE: u32 = 0x400;
 /// `struct ifinfomsg`: family, type, index, flags, change mask.
 const IFINFOMSG_LEN: usize = 16;
 const IFLA_IFNAME: u16 = 3;
@@ -127,6 +129,31 @@ impl Netlink {
             }
         }
         Ok(out)
+    }
+
+    /// A route socket subscribed to IPv6 route events (ra: whether the box
+    /// has a default route), read with `read_messages`.
+    pub fn route6_events() -> io::Result<Netlink> {
+        Ok(Netlink {
+            sock: Socket::open(RTMGRP_IPV6_ROUTE, true)?,
+        })
+    }
+
+    /// Every message waiting (never blocks), as `f(type, body)`, at most
+    /// `MAX_READS_PER_ROUND` datagrams; `Err` on `ENOBUFS` (events were
+    /// lost: dump again), as `read_addrs6`.
+    pub fn read_messages(&self, mut f: impl FnMut(u16, &[u8])) -> io::Result<()> {
+        let mut buf = vec![0u8; super::socket::BUF_LEN];
+        for _ in 0..crate::MAX_READS_PER_ROUND {
+            match self.sock.recv(&mut buf) {
+                Ok((got, _)) if !got.is_empty() => {
+                    msg::messages(got).for_each(|m| f(m.typ, m.body));
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => return Err(e),
+                _ => break,
+            }
+        }
+        Ok(())
     }
 
     /// Ask for one link's state; the answer arrives like an event.
