@@ -29,6 +29,7 @@ const APPLETS: &[Applet] = &[
     applet("pgrphack", supervisor::chpst::main, "run a program in a new session"),
     applet("pinger", netsvc::pinger::main, "restart the DHCP client when the router stops answering"),
     applet("poweroff", init::reboot::main, "power the machine off (via init, or -f now)"),
+    applet("ra", netsvc::ra::main, "router advertisements of the interface's /64 prefixes (RFC 4861, RDNSS)"),
     applet("reboot", init::reboot::main, "reboot the machine (via init, or -f now)"),
     applet("runsv", supervisor::runsv::main, "supervise one service directory"),
     applet("runsvdir", supervisor::runsvdir::main, "start and watch a runsv per service directory"),

@@ -214,3 +214,35 @@ fn dhcp6_and_odhcp6c_help_name_their_options() {
         "{err}"
     );
 }
+
+#[test]
+fn ra_help_names_its_options() {
+    let (code, out, err, left) = run_bounded(&["ra", "--help"], "ra");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("usage: ra "), "{out}");
+    for o in [
+        "-i IFACE",
+        "--rdnss ADDR",
+        "--dnssl DOMAIN",
+        "--managed",
+        "--other",
+        "--lifetime SEC",
+        "--interval [MIN,]MAX",
+        "--mtu BYTES",
+    ] {
+        assert!(out.contains(o), "{o} missing: {out}");
+    }
+    assert!(left.is_empty());
+    // without an interface (not in a ra_IF directory): the mistake, the usage, 1
+    let (code, _, err, _) = run_bounded(&["ra"], "ra-none");
+    assert_eq!(code, Some(1));
+    assert!(err.starts_with("ra: no interface"), "{err}");
+    assert!(err.contains("\nusage: ra "), "{err}");
+    // out of range: named
+    let (code, _, err, _) = run_bounded(&["ra", "-i", "lo", "--interval", "2000"], "ra-range");
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("--interval MAX") && err.contains("out of range"),
+        "{err}"
+    );
+}

@@ -10,6 +10,7 @@ pub mod ifplugd;
 pub mod netlink;
 pub mod packet;
 pub mod pinger;
+pub mod ra;
 pub mod zcip;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -177,8 +177,10 @@ mod tests {
 
     #[test]
     fn every_option() {
-        let o = p("-v -i lan0 --rdnss 2001:db8::53 --rdnss=2001:db8::54 --dnssl lan.example \
-             --managed --other --lifetime 1200 --interval 30,100 --mtu 1480")
+        let o = p(
+            "-v -i lan0 --rdnss 2001:db8::53 --rdnss=2001:db8::54 --dnssl lan.example \
+             --managed --other --lifetime 1200 --interval 30,100 --mtu 1480",
+        )
         .unwrap();
         assert!(o.verbose && o.cfg.managed && o.cfg.other);
         assert_eq!(o.cfg.rdnss.len(), 2);
@@ -191,7 +193,11 @@ mod tests {
         assert_eq!(o.cfg.mtu, Some(1480));
         let o = p("--interface eth2 --interval 10 --lifetime 0").unwrap();
         assert_eq!(o.interface, "eth2");
-        assert_eq!(o.cfg.min_interval, Duration::from_secs(3), "0.33 x 10, at least 3");
+        assert_eq!(
+            o.cfg.min_interval,
+            Duration::from_secs(3),
+            "0.33 x 10, at least 3"
+        );
         assert_eq!(o.cfg.lifetime, Some(0));
     }
 
@@ -232,7 +238,11 @@ mod tests {
     #[test]
     fn the_interface_from_the_service_directory() {
         assert_eq!(parse(&w(""), "ra_eth1").unwrap().interface, "eth1");
-        assert_eq!(parse(&w("-i lan"), "ra_eth1").unwrap().interface, "lan", "-i wins");
+        assert_eq!(
+            parse(&w("-i lan"), "ra_eth1").unwrap().interface,
+            "lan",
+            "-i wins"
+        );
         assert!(parse(&w(""), "dhcp6_eth1").is_err());
         assert!(parse(&w(""), "ra_").is_err());
         assert!(parse(&w("--help"), "/").unwrap().help);

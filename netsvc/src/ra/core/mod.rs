@@ -41,37 +41,22 @@ pub const MAX_ADDRESSES: usize = 64;
 /// After a failed send (no link-local address yet: DAD), try again this soon.
 pub const RETRY: Duration = Duration::from_secs(1);
 
-/// `IFA_F_*` flags and `IFA_PROTO` values of rtnetlink (linux/if_addr.h).
-pub const IFA_F_TEMPORARY: u32 = 0x01;
-pub const IFA_F_DADFAILED: u32 = 0x08;
-pub const IFA_F_DEPRECATED: u32 = 0x20;
-pub const IFA_F_MANAGETEMPADDR: u32 = 0x100;
+/// `IFA_PROTO` of the kernel's own SLAAC addresses (kernel 5.18+).
 pub const IFAPROT_KERNEL_RA: u8 = 2;
 
 /// An IPv6 address of the interface as the kernel reported it (a dump or
 /// an event); lifetimes left in seconds, `u32::MAX` forever.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Address {
-    pub ip: Ipv6Addr,
-    pub prefix_len: u8,
-    pub scope: u8,
-    pub flags: u32,
-    pub proto: u8,
-    pub preferred: u32,
-    pub valid: u32,
-    pub deleted: bool,
-}
+pub use crate::netlink::Addr6Entry as Address;
+use crate::netlink::{IFA_F_DADFAILED, IFA_F_DEPRECATED, IFA_F_MANAGETEMPADDR, IFA_F_TEMPORARY};
 
-impl Address {
-    /// Contract 2: global scope, a /64, not temporary, not the kernel's
-    /// SLAAC address (nor the base of temporary ones), not failed DAD.
-    pub fn gives_prefix(&self) -> bool {
-        self.scope == 0
-            && self.prefix_len == 64
-            && self.flags & (IFA_F_TEMPORARY | IFA_F_DADFAILED | IFA_F_MANAGETEMPADDR) == 0
-            && self.proto != IFAPROT_KERNEL_RA
-            && !self.ip.is_multicast()
-    }
+/// Contract 2: global scope, a /64, not temporary, not the kernel's SLAAC
+/// address (nor the base of temporary ones), not failed DAD.
+pub fn gives_prefix(a: &Address) -> bool {
+    a.scope == 0
+        && a.prefix == 64
+        && a.flags & (IFA_F_TEMPORARY | IFA_F_DADFAILED | IFA_F_MANAGETEMPADDR) == 0
+        && a.proto != IFAPROT_KERNEL_RA
+        && !a.ip.is_multicast()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -235,15 +220,16 @@ impl Advertiser {
                 valid,
                 preferred: left(e.preferred, e.at, now).min(valid),
             };
-            match out.iter_mut().find(|o| o.prefix == p.prefix) {
-                Some(o) => {
-                    o.valid = o.valid.max(p.valid);
-                    o.preferred = o.preferred.max(p.preferred);
+            // kept sorted by prefix (no sort: its code is large)
+            match out.iter().position(|o| o.prefix >= p.prefix) {
+                Some(i) if out[i].prefix == p.prefix => {
+                    out[i].valid = out[i].valid.max(p.valid);
+                    out[i].preferred = out[i].preferred.max(p.preferred);
                 }
+                Some(i) => out.insert(i, p),
                 None => out.push(p),
             }
         }
-        out.sort_by_key(|p| p.prefix);
         out.truncate(msg::MAX_PREFIXES);
         out
     }
@@ -276,15 +262,15 @@ impl Advertiser {
                 if !in_set {
                     continue;
                 }
-                if ok(e) || !any_ok {
+                let list = if ok(e) || !any_ok {
                     life = life.min(left(e.valid, e.at, now));
-                    live.push(e.ip);
+                    &mut live
                 } else {
-                    gone.push(e.ip);
-                }
+                    &mut gone
+                };
+                let at = list.iter().position(|x| *x > e.ip).unwrap_or(list.len());
+                list.insert(at, e.ip);
             }
-            live.sort();
-            gone.sort();
             rdnss.push((life, live));
             rdnss.push((0, gone));
         }
@@ -354,7 +340,7 @@ impl Advertiser {
         match ev {
             Event::Address(a) => {
                 let at = self.entries.iter().position(|e| e.ip == a.ip);
-                match (at, a.deleted || !a.gives_prefix()) {
+                match (at, a.deleted || !gives_prefix(&a)) {
                     (Some(i), true) => {
                         self.entries.swap_remove(i);
                     }
@@ -363,7 +349,11 @@ impl Advertiser {
                         let deprecated = a.flags & IFA_F_DEPRECATED != 0;
                         let e = Entry {
                             ip: a.ip,
-                            preferred: if deprecated { 0 } else { a.preferred.min(a.valid) },
+                            preferred: if deprecated {
+                                0
+                            } else {
+                                a.preferred.min(a.valid)
+                            },
                             valid: a.valid,
                             at: now,
                         };
@@ -474,7 +464,10 @@ impl Advertiser {
         }
         self.advertising = true;
         let span = self.cfg.max_interval.saturating_sub(self.cfg.min_interval);
-        let mut wait = self.cfg.min_interval.saturating_add(self.random_up_to(span));
+        let mut wait = self
+            .cfg
+            .min_interval
+            .saturating_add(self.random_up_to(span));
         self.initial_left = self.initial_left.saturating_sub(1);
         if self.initial_left > 0 {
             wait = wait.min(MAX_INITIAL_RTR_ADVERT_INTERVAL);

@@ -144,7 +144,9 @@ fn options(m: &[u8], skip: usize) -> Option<Vec<(u8, &[u8])>> {
 }
 
 fn ip6_at(b: &[u8], at: usize) -> Option<Ipv6Addr> {
-    Some(Ipv6Addr::from(<[u8; 16]>::try_from(b.get(at..at + 16)?).ok()?))
+    Some(Ipv6Addr::from(
+        <[u8; 16]>::try_from(b.get(at..at + 16)?).ok()?,
+    ))
 }
 
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
@@ -256,36 +258,30 @@ pub fn sockaddr6(b: &[u8]) -> Option<Ipv6Addr> {
     (i32::from(family) == libc::AF_INET6).then(|| ip6_at(b, 8))?
 }
 
-/// An IPv6 default route of the main table in an `RTM_NEWROUTE` (true)
-/// or `RTM_DELROUTE` (false) body, with what names it: its interface,
-/// gateway and metric. Unreachable, blackhole and other tables' routes are
-/// none: only a unicast default route makes this box a default router.
-pub fn default_route(t: u16, b: &[u8]) -> Option<(bool, [u8; 24])> {
+/// Whether an `RTM_NEWROUTE`/`RTM_DELROUTE` body is about an IPv6
+/// unicast default route of the main table: only such a route makes this
+/// box a default router (unreachable, blackhole and other tables' routes do
+/// not), and only such an event makes the shell look at the routes again.
+pub fn default_route_event(t: u16, b: &[u8]) -> bool {
     use crate::netlink::msg::{attrs, RTM_DELROUTE, RTM_NEWROUTE};
     const RTMSG_LEN: usize = 12;
     const RTN_UNICAST: u8 = 1;
     const RT_TABLE_MAIN: u32 = 254;
-    let added = match t {
-        RTM_NEWROUTE => true,
-        RTM_DELROUTE => false,
-        _ => return None,
+    let Some(h) = b.get(..RTMSG_LEN) else {
+        return false;
     };
-    let h = b.get(..RTMSG_LEN)?;
-    if i32::from(h[0]) != libc::AF_INET6 || h[1] != 0 || h[2] != 0 || h[7] != RTN_UNICAST {
-        return None;
+    if !matches!(t, RTM_NEWROUTE | RTM_DELROUTE)
+        || i32::from(h[0]) != libc::AF_INET6
+        || h[1] != 0
+        || h[7] != RTN_UNICAST
+    {
+        return false;
     }
-    let mut table = u32::from(h[4]);
-    let mut key = [0u8; 24];
-    for (typ, d) in attrs(b, RTMSG_LEN) {
-        match (typ, d.len()) {
-            (4, 4) => key[..4].copy_from_slice(d),     // RTA_OIF
-            (5, 16) => key[4..20].copy_from_slice(d),  // RTA_GATEWAY
-            (6, 4) => key[20..].copy_from_slice(d),    // RTA_PRIORITY
-            (15, 4) => table = u32::from_ne_bytes(d.try_into().ok()?), // RTA_TABLE
-            _ => {}
-        }
-    }
-    (table == RT_TABLE_MAIN).then_some((added, key))
+    let table = attrs(b, RTMSG_LEN)
+        .find(|(t, d)| *t == 15 && d.len() == 4) // RTA_TABLE
+        .and_then(|(_, d)| d.try_into().ok().map(u32::from_ne_bytes))
+        .unwrap_or(u32::from(h[4]));
+    table == RT_TABLE_MAIN
 }
 
 #[cfg(test)]
@@ -316,7 +312,10 @@ mod tests {
                     preferred: 0,
                 },
             ],
-            rdnss: vec![(1800, vec![a("2001:db8:1:1::1")]), (0, vec![a("2001:db8:1:2::1")])],
+            rdnss: vec![
+                (1800, vec![a("2001:db8:1:1::1")]),
+                (0, vec![a("2001:db8:1:2::1")]),
+            ],
             dnssl: Some((1800, vec!["lab.example".into(), "a.b".into()])),
         }
     }
@@ -326,7 +325,11 @@ mod tests {
         let ad = full();
         let b = ad.build();
         assert_eq!(&b[..8], &[134, 0, 0, 0, 64, 0x80, 0x07, 0x08]);
-        assert_eq!(&b[16..24], &[1, 1, 2, 0, 0, 0, 0, 1], "source link-layer address");
+        assert_eq!(
+            &b[16..24],
+            &[1, 1, 2, 0, 0, 0, 0, 1],
+            "source link-layer address"
+        );
         assert_eq!(&b[24..32], &[5, 1, 0, 0, 0, 0, 0x05, 0xd4], "MTU");
         // prefix information: type 3, length 4, /64, L and A
         assert_eq!(&b[32..36], &[3, 4, 64, 0xc0]);
@@ -352,9 +355,9 @@ mod tests {
         let b = ad.build();
         assert_eq!(&b[16..20], &[25, 5, 0, 0], "8 + 2*16 bytes = 5 units");
         let d = &b[56..];
-        assert_eq!(&d[..4], &[31, 2, 0, 0]);
+        assert_eq!(&d[..4], &[31, 3, 0, 0], "8 + 9 bytes: 3 units");
         assert_eq!(&d[8..17], b"\x07example\x00");
-        assert!(d[17..].iter().all(|&z| z == 0) && d.len() == 16);
+        assert!(d[17..].iter().all(|&z| z == 0) && d.len() == 24);
         // names that cannot be written are left out; none left: no option
         assert_eq!(wire_name("a..b"), None);
         assert_eq!(wire_name(&"x".repeat(64)), None);
@@ -422,25 +425,40 @@ mod tests {
     fn default_routes_of_the_main_table_only() {
         use crate::netlink::msg::put_attr;
         let route = |typ: u8, dst_len: u8, table: u32| {
-            let mut b = vec![libc::AF_INET6 as u8, dst_len, 0, 0, 254, 3, 0, typ, 0, 0, 0, 0];
+            let mut b = vec![
+                libc::AF_INET6 as u8,
+                dst_len,
+                0,
+                0,
+                254,
+                3,
+                0,
+                typ,
+                0,
+                0,
+                0,
+                0,
+            ];
             put_attr(&mut b, 15, &table.to_ne_bytes());
-            put_attr(&mut b, 4, &7u32.to_ne_bytes());
             put_attr(&mut b, 5, &a("fe80::1").octets());
-            put_attr(&mut b, 6, &1024u32.to_ne_bytes());
             b
         };
-        let (added, key) = default_route(24, &route(1, 0, 254)).unwrap();
-        assert!(added);
-        assert_eq!(&key[..4], &7u32.to_ne_bytes());
-        assert_eq!(default_route(25, &route(1, 0, 254)), Some((false, key)));
-        assert_eq!(default_route(24, &route(1, 64, 254)), None, "not a default route");
-        assert_eq!(default_route(24, &route(7, 0, 254)), None, "unreachable");
-        assert_eq!(default_route(24, &route(1, 0, 51820)), None, "another table");
-        assert_eq!(default_route(20, &route(1, 0, 254)), None);
-        assert_eq!(default_route(24, &route(1, 0, 254)[..11]), None);
+        assert!(default_route_event(24, &route(1, 0, 254)));
+        assert!(default_route_event(25, &route(1, 0, 254)));
+        assert!(
+            !default_route_event(24, &route(1, 64, 254)),
+            "not a default route"
+        );
+        assert!(!default_route_event(24, &route(7, 0, 254)), "unreachable");
+        assert!(
+            !default_route_event(24, &route(1, 0, 51820)),
+            "another table"
+        );
+        assert!(!default_route_event(20, &route(1, 0, 254)));
+        assert!(!default_route_event(24, &route(1, 0, 254)[..11]));
         let mut v4 = route(1, 0, 254);
         v4[0] = libc::AF_INET as u8;
-        assert_eq!(default_route(24, &v4), None);
+        assert!(!default_route_event(24, &v4));
     }
 
     #[test]

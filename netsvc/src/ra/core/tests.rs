@@ -2,6 +2,7 @@
 
 use super::msg::{parse_ra, Advert};
 use super::*;
+use crate::netlink::{IFA_F_MANAGETEMPADDR, IFA_F_TEMPORARY};
 
 fn s(secs: u64) -> Duration {
     Duration::from_secs(secs)
@@ -18,8 +19,9 @@ fn a(t: &str) -> Ipv6Addr {
 /// The router's LAN address as fw puts it there.
 fn lan(ip: &str, preferred: u32, valid: u32) -> Address {
     Address {
+        index: 2,
         ip: a(ip),
-        prefix_len: 64,
+        prefix: 64,
         scope: 0,
         flags: 0,
         proto: 0,
@@ -82,7 +84,7 @@ fn no_prefix_nothing_at_all_not_even_an_answer() {
     let mut tmp = lan("2001:db8:1:1::99", 100, 200);
     tmp.flags = IFA_F_TEMPORARY;
     let mut host = lan("2001:db8:1:1::7", 100, 200);
-    host.prefix_len = 128;
+    host.prefix = 128;
     let mut slaac = lan("2001:db8:1:1::8", 100, 200);
     slaac.proto = IFAPROT_KERNEL_RA;
     let mut mngtmp = lan("2001:db8:1:1::9", 100, 200);
@@ -98,7 +100,10 @@ fn no_prefix_nothing_at_all_not_even_an_answer() {
     assert!(ad.handle(s(1), solicit(&rs(), "fe80::2")).is_empty());
     assert!(ad.handle(s(1), solicit(&rs(), "::")).is_empty());
     assert_eq!(ad.deadline(), None);
-    assert!(ad.handle(s(2), Event::Stop).is_empty(), "no final RA either");
+    assert!(
+        ad.handle(s(2), Event::Stop).is_empty(),
+        "no final RA either"
+    );
 }
 
 #[test]
@@ -119,11 +124,17 @@ fn a_prefix_at_start_goes_out_at_once_then_three_fast_then_in_the_interval() {
         assert!(gap >= s(198) && gap <= s(600), "{gap:?}");
     }
     let first = &ras[0].1;
-    assert_eq!((first.hop_limit, first.managed, first.other), (64, false, false));
+    assert_eq!(
+        (first.hop_limit, first.managed, first.other),
+        (64, false, false)
+    );
     assert_eq!(first.lifetime, 0, "no default route: not a default router");
     assert_eq!(first.prefixes.len(), 1);
     assert_eq!(first.prefixes[0].prefix, a("2001:db8:1:1::"));
-    assert_eq!((first.prefixes[0].preferred, first.prefixes[0].valid), (3600, 7200));
+    assert_eq!(
+        (first.prefixes[0].preferred, first.prefixes[0].valid),
+        (3600, 7200)
+    );
     // the lifetimes count down as the kernel's do
     let (t, later) = &ras[3];
     let gone = (*t - s(5)).as_secs() as u32;
@@ -148,7 +159,10 @@ fn random_intervals_fill_the_configured_range() {
             n
         }),
     );
-    ad.handle(s(0), Event::Address(lan("2001:db8:1:1::1", u32::MAX, u32::MAX)));
+    ad.handle(
+        s(0),
+        Event::Address(lan("2001:db8:1:1::1", u32::MAX, u32::MAX)),
+    );
     ad.handle(s(0), Event::Synced);
     let times: Vec<Duration> = run_until(&mut ad, s(2000)).iter().map(|r| r.0).collect();
     let gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
@@ -167,7 +181,11 @@ fn deprecation_reaches_hosts_at_once_within_the_rate_limit() {
     assert_eq!(run_until(&mut ad, s(100)).len(), 3);
     // fw deprecates it (RFC 7084 L-13): preferred 0, valid at most 7200
     ad.handle(s(101), Event::Address(lan("2001:db8:1:1::1", 0, 7000)));
-    assert_eq!(ad.deadline(), Some(s(101)), "at once: the last RA was long ago");
+    assert_eq!(
+        ad.deadline(),
+        Some(s(101)),
+        "at once: the last RA was long ago"
+    );
     let r = sent(&ad.handle(s(101), Event::Timer));
     assert_eq!(r[0].prefixes[0].preferred, 0);
     assert_eq!(r[0].prefixes[0].valid, 7000);
@@ -181,7 +199,10 @@ fn deprecation_reaches_hosts_at_once_within_the_rate_limit() {
     // the RDNSS: the new prefix's address, the deprecated one with lifetime 0
     assert_eq!(
         r[0].rdnss,
-        vec![(1800, vec![a("2001:db8:1:2::1")]), (0, vec![a("2001:db8:1:1::1")])]
+        vec![
+            (1800, vec![a("2001:db8:1:2::1")]),
+            (0, vec![a("2001:db8:1:1::1")])
+        ]
     );
 }
 
@@ -236,7 +257,11 @@ fn solicitations_from_the_unspecified_address_get_a_delayed_multicast() {
     ad.handle(s(0), Event::Synced);
     run_until(&mut ad, s(0));
     assert!(ad.handle(s(10), solicit(&rs(), "::")).is_empty());
-    assert_eq!(ad.deadline(), Some(s(10) + ms(250)), "random delay up to 500 ms");
+    assert_eq!(
+        ad.deadline(),
+        Some(s(10) + ms(250)),
+        "random delay up to 500 ms"
+    );
     // a second one does not push it later
     assert!(ad.handle(s(10) + ms(100), solicit(&rs(), "::")).is_empty());
     assert_eq!(ad.deadline(), Some(s(10) + ms(250)));
@@ -276,7 +301,9 @@ fn bad_solicitations_are_dropped() {
     ] {
         assert!(ad.handle(s(1), solicit(&m, "fe80::2")).is_empty(), "{m:?}");
     }
-    assert!(ad.handle(s(1), solicit(&slla_from_nowhere, "::")).is_empty());
+    assert!(ad
+        .handle(s(1), solicit(&slla_from_nowhere, "::"))
+        .is_empty());
     assert_eq!(ad.deadline(), next, "nothing scheduled");
 }
 
@@ -287,7 +314,11 @@ fn the_router_lifetime_follows_the_default_route_unless_configured() {
     ad.handle(s(0), Event::Synced);
     assert_eq!(run_until(&mut ad, s(0))[0].1.lifetime, 0);
     ad.handle(s(10), Event::DefaultRoute(true));
-    assert_eq!(ad.deadline(), Some(s(10)), "a changed lifetime goes out at once");
+    assert_eq!(
+        ad.deadline(),
+        Some(s(10)),
+        "a changed lifetime goes out at once"
+    );
     assert_eq!(run_until(&mut ad, s(10))[0].1.lifetime, 1800);
     ad.handle(s(20), Event::DefaultRoute(true));
     assert_eq!(ad.deadline(), Some(s(26)), "no change, the schedule stays");
@@ -307,7 +338,11 @@ fn the_router_lifetime_follows_the_default_route_unless_configured() {
         0,
     );
     ad.handle(s(0), Event::DefaultRoute(true));
-    assert_eq!(ad.advert(s(0), None).lifetime, 9000, "3 x max, at most 9000");
+    assert_eq!(
+        ad.advert(s(0), None).lifetime,
+        9000,
+        "3 x max, at most 9000"
+    );
 }
 
 #[test]
@@ -320,7 +355,11 @@ fn stop_sends_a_final_ra_with_router_lifetime_0() {
     let r = sent(&ad.handle(s(5), Event::Stop));
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].lifetime, 0);
-    assert_eq!(r[0].prefixes.len(), 1, "the prefixes stay: the addresses do");
+    assert_eq!(
+        r[0].prefixes.len(),
+        1,
+        "the prefixes stay: the addresses do"
+    );
     assert_eq!(ad.deadline(), None);
     assert!(ad.handle(s(6), Event::Stop).is_empty(), "once");
 }
@@ -372,7 +411,10 @@ fn options_the_configuration_asks_for() {
     let mut own = adv(Config::default(), 0);
     own.handle(s(0), Event::Address(lan("2001:db8:1:1::1", 300, 600)));
     own.handle(s(0), Event::Synced);
-    assert_eq!(own.advert(s(0), None).rdnss[0], (600, vec![a("2001:db8:1:1::1")]));
+    assert_eq!(
+        own.advert(s(0), None).rdnss[0],
+        (600, vec![a("2001:db8:1:1::1")])
+    );
 }
 
 #[test]
