@@ -68,6 +68,16 @@ fn interval(v: &str) -> Result<(Duration, Duration), String> {
     Ok((Duration::from_secs(min), Duration::from_secs(max)))
 }
 
+/// The one form of a value's mistake: `OPTION: WHY: VALUE` ("9th": at most 8).
+fn bad(opt: &str, why: &str, v: &str) -> String {
+    let why = if why == "9th" {
+        "at most 8 of them"
+    } else {
+        why
+    };
+    format!("{opt}: {why}: {v}")
+}
+
 /// An interface name as the kernel takes it: 1 to 15 bytes, no `/`, no space.
 fn iface_name_ok(n: &str) -> bool {
     (1..=15).contains(&n.len()) && !n.contains('/') && !n.contains(char::is_whitespace)
@@ -95,26 +105,25 @@ pub fn parse(args: &[String], dir: &str) -> Result<Options, String> {
             Opt::Flag('v') => o.verbose = true,
             Opt::Value('i', v) => o.interface = v,
             Opt::LongValue("rdnss", v) => {
-                let ip: Ipv6Addr = v
-                    .parse()
-                    .map_err(|_| format!("--rdnss: not an IPv6 address: {v}"))?;
-                if ip.is_unspecified() || ip.is_multicast() || ip.is_loopback() {
-                    return Err(format!("--rdnss: not a server's address: {v}"));
+                let ip = v
+                    .parse::<Ipv6Addr>()
+                    .ok()
+                    .filter(|ip| !(ip.is_unspecified() || ip.is_multicast() || ip.is_loopback()));
+                match ip {
+                    _ if o.cfg.rdnss.len() == MAX_SERVERS => return Err(bad("--rdnss", "9th", &v)),
+                    Some(ip) => o.cfg.rdnss.push(ip),
+                    None => return Err(bad("--rdnss", "not a server's IPv6 address", &v)),
                 }
-                if o.cfg.rdnss.len() == MAX_SERVERS {
-                    return Err(format!("--rdnss: at most {MAX_SERVERS}"));
-                }
-                o.cfg.rdnss.push(ip);
             }
             Opt::LongValue("dnssl", v) => {
                 let ok = v
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
                 if !ok || wire_name(&v).is_none() {
-                    return Err(format!("--dnssl: not a domain name: {v}"));
+                    return Err(bad("--dnssl", "not a domain name", &v));
                 }
                 if o.cfg.dnssl.len() == MAX_DOMAINS {
-                    return Err(format!("--dnssl: at most {MAX_DOMAINS}"));
+                    return Err(bad("--dnssl", "9th", &v));
                 }
                 o.cfg.dnssl.push(v);
             }
@@ -127,22 +136,23 @@ pub fn parse(args: &[String], dir: &str) -> Result<Options, String> {
             Opt::LongValue("mtu", v) => {
                 o.cfg.mtu = Some(ranged("--mtu", &v, 1280, 65535)? as u32);
             }
-            Opt::Flag(c) | Opt::Value(c, _) => return Err(format!("unknown option -{c}")),
-            Opt::Long(n) | Opt::LongValue(n, _) => return Err(format!("unknown option --{n}")),
+            _ => return Err("unknown option".into()),
         }
     }
     if let Some(l) = lifetime {
         // §6.2.1: 0, or between MaxRtrAdvInterval and 9000 seconds
         let max = o.cfg.max_interval.as_secs();
         if l != 0 && l < max {
-            return Err(format!(
-                "--lifetime: {l} is out of range (0, or {max} to 9000: not under the interval's MAX)"
+            return Err(bad(
+                "--lifetime",
+                "0, or the interval's MAX to 9000",
+                &l.to_string(),
             ));
         }
         o.cfg.lifetime = Some(l as u16);
     }
     if let Some(w) = args.get(first) {
-        return Err(format!("unknown argument {w}"));
+        return Err(bad("ra", "unknown argument", w));
     }
     if o.interface.is_empty() {
         o.interface = interface_from_dir(dir).unwrap_or_default();
@@ -151,7 +161,7 @@ pub fn parse(args: &[String], dir: &str) -> Result<Options, String> {
         return Err("no interface: give -i IFACE or run it as ra_IF/run".into());
     }
     if !o.interface.is_empty() && !iface_name_ok(&o.interface) {
-        return Err(format!("bad interface name {}", o.interface));
+        return Err(bad("-i", "not an interface name", &o.interface));
     }
     Ok(o)
 }
@@ -233,6 +243,13 @@ mod tests {
         assert!(p(&format!("-i eth1{many}")).is_err());
         let e = p("-i eth1 --mtu 1").unwrap_err();
         assert!(e.contains("--mtu") && e.contains("out of range"), "{e}");
+        assert_eq!(
+            p("-i eth1 --dnssl a;b").unwrap_err(),
+            "--dnssl: not a domain name: a;b"
+        );
+        assert!(p(&format!("-i eth1{many}"))
+            .unwrap_err()
+            .contains("at most 8"));
     }
 
     #[test]

@@ -214,7 +214,7 @@ pub fn run(mut o: Options) -> i32 {
         Ok(r) => r,
         Err(e) => return fail("netlink", e),
     };
-    let adv = Advertiser::new(o.cfg.clone(), random());
+    let adv = Advertiser::new(std::mem::take(&mut o.cfg), random());
     let mut sh = Shell {
         o,
         index,

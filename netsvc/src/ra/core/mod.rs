@@ -221,7 +221,8 @@ impl Advertiser {
                 preferred: left(e.preferred, e.at, now).min(valid),
             };
             // kept sorted by prefix (no sort: its code is large)
-            match out.iter().position(|o| o.prefix >= p.prefix) {
+            let key = |x: &PrefixInfo| u128::from(x.prefix);
+            match out.iter().position(|o| key(o) >= key(&p)) {
                 Some(i) if out[i].prefix == p.prefix => {
                     out[i].valid = out[i].valid.max(p.valid);
                     out[i].preferred = out[i].preferred.max(p.preferred);
@@ -254,7 +255,7 @@ impl Advertiser {
             // server there still answers until they go); the others with
             // lifetime 0, so hosts stop asking them at once
             let ok = |e: &Entry| left(e.preferred, e.at, now) > 0;
-            let any_ok = self.entries.iter().any(|e| ok(e));
+            let any_ok = self.entries.iter().any(&ok);
             let (mut live, mut gone) = (Vec::new(), Vec::new());
             let mut life = dns;
             for e in &self.entries {
@@ -268,7 +269,11 @@ impl Advertiser {
                 } else {
                     &mut gone
                 };
-                let at = list.iter().position(|x| *x > e.ip).unwrap_or(list.len());
+                let ip = u128::from(e.ip);
+                let at = list
+                    .iter()
+                    .position(|x| u128::from(*x) > ip)
+                    .unwrap_or(list.len());
                 list.insert(at, e.ip);
             }
             rdnss.push((life, live));
@@ -341,10 +346,7 @@ impl Advertiser {
             Event::Address(a) => {
                 let at = self.entries.iter().position(|e| e.ip == a.ip);
                 match (at, a.deleted || !gives_prefix(&a)) {
-                    (Some(i), true) => {
-                        self.entries.swap_remove(i);
-                    }
-                    (None, true) => {}
+                    (_, true) => self.entries.retain(|e| e.ip != a.ip),
                     (i, false) => {
                         let deprecated = a.flags & IFA_F_DEPRECATED != 0;
                         let e = Entry {
@@ -474,6 +476,76 @@ impl Advertiser {
         }
         self.next = Some(now.saturating_add(wait));
         vec![Action::Multicast(self.advert(now, None).build())]
+    }
+}
+
+/// Any bytes as what ra reads from outside, the entry point of the fuzz
+/// target `ra_msg`: a router solicitation (into the advertiser, from a
+/// link-local address and from `::`), a control message, a socket address,
+/// a route event, and an RA read back. Never panics; panics only when an RA
+/// built from what `parse_ra` read does not read back to the same bytes, or
+/// when what the advertiser sends is not an RA that reads back.
+pub fn digest_untrusted(bytes: &[u8]) {
+    let _ = msg::hop_limit(bytes);
+    let _ = msg::sockaddr6(bytes);
+    let _ = msg::default_route_event(24, bytes);
+    if let Some(a) = msg::parse_ra(bytes) {
+        let b1 = a.build();
+        let a2 = msg::parse_ra(&b1).expect("an RA built does not parse");
+        assert_eq!(a2.build(), b1, "build(parse(build(a))) != build(a)");
+    }
+    let mut n = 0u32;
+    let mut ad = Advertiser::new(
+        Config {
+            dnssl: vec!["lan.example".into()],
+            mac: Some([2, 0, 0, 0, 0, 1]),
+            ..Config::default()
+        },
+        Box::new(move || {
+            n = n.wrapping_add(0x9e37_79b9);
+            n
+        }),
+    );
+    let lan = Address {
+        index: 1,
+        ip: Ipv6Addr::new(0x2001, 0xdb8, 1, 1, 0, 0, 0, 1),
+        prefix: 64,
+        scope: 0,
+        flags: 0,
+        proto: 0,
+        preferred: 3600,
+        valid: 7200,
+        deleted: false,
+    };
+    let mut now = Duration::from_secs(1);
+    ad.handle(now, Event::Address(lan));
+    ad.handle(now, Event::Synced);
+    let mut out = ad.handle(now, Event::Timer);
+    for from in [
+        Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 2),
+        Ipv6Addr::UNSPECIFIED,
+    ] {
+        for _ in 0..12 {
+            now += Duration::from_millis(100);
+            out.extend(ad.handle(
+                now,
+                Event::Solicit {
+                    from,
+                    hop_limit: Some(255),
+                    msg: bytes,
+                },
+            ));
+            if ad.deadline().is_some_and(|d| d <= now) {
+                out.extend(ad.handle(now, Event::Timer));
+            }
+        }
+    }
+    out.extend(ad.handle(now, Event::Stop));
+    for a in out {
+        if let Action::Multicast(b) | Action::Unicast(_, b) = a {
+            let ra = msg::parse_ra(&b).expect("what ra sends is an RA");
+            assert_eq!(ra.build(), b);
+        }
     }
 }
 

@@ -108,12 +108,12 @@ impl Advert {
             }
         }
         if let Some((lifetime, domains)) = &self.dnssl {
-            let mut names: Vec<u8> = domains
-                .iter()
-                .take(MAX_DOMAINS)
-                .filter_map(|d| wire_name(d))
-                .flatten()
-                .collect();
+            let mut names = Vec::new();
+            for d in domains.iter().take(MAX_DOMAINS) {
+                if let Some(w) = wire_name(d) {
+                    names.extend_from_slice(&w);
+                }
+            }
             if !names.is_empty() {
                 let len = units(8 + names.len());
                 names.resize(usize::from(len) * 8 - 8, 0);

@@ -458,3 +458,45 @@ fn time_near_the_end_of_duration_saturates() {
     old.handle(s(0), Event::Address(lan("2001:db8:1:1::1", 3600, 7200)));
     assert!(old.prefixes(Duration::MAX).is_empty());
 }
+
+#[test]
+fn the_fuzz_entry_takes_any_bytes() {
+    let mut x = 0x1234_5678u32;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x
+    };
+    let seeds: Vec<Vec<u8>> = vec![
+        rs(),
+        [rs(), vec![1, 1, 2, 0, 0, 0, 0, 2]].concat(),
+        Advertiser::new(Config::default(), fixed(0))
+            .advert(s(0), Some(1800))
+            .build(),
+        super::msg::Advert {
+            dnssl: Some((5, vec!["a.b".into(), "c".into()])),
+            rdnss: vec![(5, vec![a("2001:db8::1")])],
+            ..Advert::default()
+        }
+        .build(),
+    ];
+    for seed in seeds {
+        super::digest_untrusted(&seed);
+        for i in 0..300 {
+            let mut b = seed.clone();
+            let flips = 1 + next() as usize % 4;
+            for _ in 0..flips {
+                if !b.is_empty() {
+                    let at = next() as usize % b.len();
+                    b[at] = next() as u8;
+                }
+            }
+            if i % 3 == 0 {
+                let cut = next() as usize % (b.len() + 1);
+                b.truncate(cut);
+            }
+            super::digest_untrusted(&b);
+        }
+    }
+}
