@@ -316,3 +316,58 @@ fn hostile_solicitations_do_not_kill_it_and_answers_stay_bounded() {
     ra.signal(libc::SIGTERM);
     assert!(ra.wait_exit(T).is_some_and(|s| s.success()));
 }
+
+/// Byte 44 of `supervise/status`: 2 once the service said it is ready.
+fn ready_flag(dir: &std::path::Path) -> Option<u8> {
+    fs::read(dir.join("supervise/status"))
+        .ok()
+        .and_then(|s| s.get(44).copied())
+}
+
+/// `ra_lr/run` a link to ferrite with `notification-fd` under our runsv in
+/// the router namespace: the interface from the directory's name; ready
+/// once the dump shows nothing to advertise, and once the first RA went out.
+#[test]
+fn as_ra_if_under_runsv_it_says_when_it_is_ready() {
+    let Some(lan) = Lan::new("r") else { return };
+    for with_prefix in [false, true] {
+        if with_prefix {
+            lan.lan_address("add", 3600, 7200);
+        }
+        let svc = lan.dir.join(&format!("svc{}/ra_lr", with_prefix as u8));
+        fs::create_dir_all(&svc).unwrap();
+        std::os::unix::fs::symlink(ferrite(), svc.join("run")).unwrap();
+        fs::write(svc.join("notification-fd"), "3\n").unwrap();
+        let child = lan
+            .rt
+            .exec()
+            .arg(ferrite())
+            .arg("runsv")
+            .arg(&svc)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(lan.dir.join("runsv.stderr")).unwrap())
+            .spawn()
+            .unwrap();
+        let mut runsv = Proc {
+            child,
+            owned: vec![svc.join("supervise")],
+        };
+        assert!(
+            wait_until(T, || ready_flag(&svc) == Some(2)),
+            "not ready (prefix: {with_prefix}): {:?} {}",
+            ready_flag(&svc),
+            text_of(&lan.dir.join("runsv.stderr"))
+        );
+        if with_prefix {
+            lan.host_up();
+            assert!(
+                wait_until(T, || lan.host_addresses().contains("2001:db8:1:1:")),
+                "{}",
+                lan.host_addresses()
+            );
+        }
+        runsv.signal(libc::SIGTERM);
+        let _ = runsv.wait_exit(T);
+    }
+}
