@@ -1989,6 +1989,74 @@ fn the_router_board_serves_its_lan_and_routes_it_to_the_isp() {
     // the ISP routes the delegated prefix to the router
     lab.isp
         .ip(&["-6", "route", "add", &pd, "via", &ll, "dev", &lab.wan_tap]);
+    // the LAN's IPv6: fw gives eth1 PREFIX:0::1/64 of the delegated /60,
+    // ra_eth1 announces it, and the LAN host makes its SLAAC address there
+    let mut groups: Vec<&str> = pd
+        .split("::")
+        .next()
+        .unwrap_or_default()
+        .split(':')
+        .collect();
+    groups.resize(4, "0");
+    let lan64 = format!("{}:", groups.join(":"));
+    vm.says(
+        "i=0; while [ $i -lt 120 ] && ! ip -6 addr show dev eth1 | grep -q 'inet6 2001:db8:100:[0-9a-f:]*:1/64 scope global'; do sleep 0.25; i=$((i+1)); done; \
+         ip -6 addr show dev eth1 scope global | grep -c '::1/64' | sed 's/^/lan6=/'; sv status ra_eth1\n",
+        &["lan6=1", "run: ra_eth1: (pid "],
+    );
+    let host_addr = || {
+        lab.lan
+            .output(&[
+                "ip",
+                "-6",
+                "-o",
+                "addr",
+                "show",
+                "dev",
+                &lab.lan_tap,
+                "scope",
+                "global",
+            ])
+            .split_whitespace()
+            .find(|w| w.starts_with(&lan64))
+            .map(|w| w.split('/').next().unwrap_or_default().to_string())
+    };
+    assert!(
+        wait_until(Duration::from_secs(60), || host_addr().is_some()),
+        "the LAN host made no address in {lan64}:/64: {}\nconsole:\n{}",
+        lab.lan.output(&["ip", "-6", "addr"]),
+        vm.tail()
+    );
+    let host6 = host_addr().unwrap_or_default();
+    eprintln!("LAN host: SLAAC address {host6} from ra_eth1");
+    let pinged6 = wait_until(STEP, || {
+        lab.lan
+            .exec()
+            .args(["ping", "-6", "-c", "1", "-W", "2", "2001:db8:1::1"])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    assert!(
+        pinged6,
+        "the LAN host cannot ping the ISP over IPv6: {}\n{}",
+        lab.lan.output(&["ip", "-6", "route"]),
+        vm.tail()
+    );
+    // out over IPv6 with its own address (no NAT); in from the ISP: dropped
+    lab.serve(true, "2001:db8:1::1", 8081);
+    let out = lab.connect(false, "2001:db8:1::1", 8081, 10);
+    assert_eq!(
+        out,
+        format!("peer={host6}"),
+        "the LAN host's connection out over IPv6"
+    );
+    lab.serve(false, &host6, 8082);
+    let inward = lab.connect(true, &host6, 8082, 3);
+    assert!(
+        inward.starts_with("failed="),
+        "the router's firewall let the ISP connect into the LAN: {inward}"
+    );
 
     vm.send("poweroff\n");
     vm.shuts_down(
