@@ -1855,6 +1855,40 @@ impl RouterLab {
         self.daemons.push(daemon);
     }
 
+    /// The ISP's name server on 10.9.0.1 (the DHCPv4 lease names it):
+    /// a dnsmasq that knows only `www.isp.example` (10.9.0.1).
+    fn isp_dns(&mut self) {
+        let mut cmd = self.isp.exec();
+        cmd.args([
+            "/usr/sbin/dnsmasq",
+            "--no-daemon",
+            "--keep-in-foreground",
+            "--log-facility=-",
+            "--port=53",
+            "--listen-address=10.9.0.1",
+            "--bind-interfaces",
+            "--no-resolv",
+            "--no-hosts",
+            "--address=/www.isp.example/10.9.0.1",
+        ])
+        .arg(format!("--pid-file={}", self.dir.join("dns.pid").display()));
+        let d = common::lab::spawn_logged(&mut cmd, self.dir.join("isp-dns.log"));
+        let up = wait_until(STEP, || {
+            self.isp.output(&["ss", "-uln"]).contains("10.9.0.1:53 ")
+        });
+        assert!(up, "the ISP's name server did not start: {}", d.log());
+        self.daemons.push(d);
+    }
+
+    /// From the LAN host, ask the name server SERVER for NAME's A record
+    /// (DNS_QUERY): `a=ADDR` or `failed=...`.
+    fn resolve(&self, server: &str, name: &str) -> String {
+        self.lan
+            .output(&["python3", "-c", DNS_QUERY, server, name])
+            .trim()
+            .to_string()
+    }
+
     /// A python3 TCP server in the ISP's (`isp`) or the LAN host's
     /// namespace on ADDR PORT that tells each client its address.
     fn serve(&mut self, isp: bool, addr: &str, port: u16) {
@@ -1872,6 +1906,31 @@ impl RouterLab {
 }
 
 const RADVD: &str = "/usr/sbin/radvd";
+
+/// A DNS client in python3: one A query for NAME to SERVER port 53, asked
+/// up to 5 times 3 s apart; prints `a=ADDR` (the answer's last record) or
+/// `failed=` with the reply's first bytes.
+const DNS_QUERY: &str = r#"
+import socket, struct, sys
+srv, name = sys.argv[1], sys.argv[2]
+q = struct.pack('>HHHHHH', 0x4655, 0x0100, 1, 0, 0, 0)
+q += b''.join(bytes([len(p)]) + p.encode() for p in name.split('.')) + b'\0'
+q += struct.pack('>HH', 1, 1)
+s = socket.socket(socket.AF_INET6 if ':' in srv else socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+r = b''
+for i in range(5):
+    try:
+        s.sendto(q, (srv, 53))
+        r = s.recv(512)
+        break
+    except OSError:
+        pass
+if len(r) >= 16 and r[:2] == q[:2] and r[3] & 15 == 0 and struct.unpack('>H', r[6:8])[0] >= 1:
+    print('a=' + socket.inet_ntoa(r[-4:]))
+else:
+    print('failed=%r' % r[:4])
+"#;
 
 fn router_prerequisites() -> bool {
     image_ready("router")
@@ -1900,6 +1959,7 @@ fn the_router_board_serves_its_lan_and_routes_it_to_the_isp() {
     let mut vm = Vm::boot_taps(&board, &images, true, None, &[], &taps);
     lab.plug(vm.child.id());
     lab.isp_dhcp4();
+    lab.isp_dns();
     lab.isp_ipv6();
     vm.expect("router login: ", BOOT);
     vm.send("root\n");
@@ -1952,6 +2012,14 @@ fn the_router_board_serves_its_lan_and_routes_it_to_the_isp() {
     assert!(
         out.starts_with("peer=10.9.0.") && !out.contains("192.168."),
         "the ISP should see the router's WAN address (NAT): {out}"
+    );
+    // names: the router's dnsmasq answers the LAN, asking the ISP's server
+    // the lease named (fw's resolv.conf)
+    assert_eq!(
+        lab.resolve("192.168.1.1", "www.isp.example"),
+        "a=10.9.0.1",
+        "the LAN host's DNS query to the router: {}",
+        vm.tail()
     );
     // IPv6 on the WAN: a SLAAC address from radvd's /64 (the kernel's) and
     // a delegated /60 from kea (dhcp6_eth0 -P 60, in its ipconf for fw)
@@ -2057,6 +2125,12 @@ $(cat /proc/sys/net/ipv6/conf/all/forwarding)$(cat /proc/sys/net/ipv6/conf/eth0/
         "the LAN host cannot ping the ISP over IPv6: {}\n{}",
         lab.lan.output(&["ip", "-6", "route"]),
         vm.tail()
+    );
+    // the router's name server over IPv6 too, at its LAN address
+    assert_eq!(
+        lab.resolve(&format!("{lan64}:1"), "www.isp.example"),
+        "a=10.9.0.1",
+        "the LAN host's DNS query to the router over IPv6"
     );
     // out over IPv6 with its own address (no NAT); in from the ISP: dropped
     lab.serve(true, "2001:db8:1::1", 8081);

@@ -8,6 +8,7 @@
 mod common;
 use common::*;
 use std::path::PathBuf;
+use std::time::Duration;
 
 const NFT: &str = "/usr/sbin/nft";
 
@@ -178,5 +179,128 @@ fn the_router_firewall_lets_the_lan_out_and_nothing_in() {
     assert_eq!(
         common::lab::connect(&net.isp, "2001:db8:100:1::100", 8081, 5),
         "peer=2001:db8:1::1"
+    );
+}
+
+/// A python3 UDP receiver on ADDR PORT: one line `from=SOURCE` per datagram
+/// on stderr (spawn_logged keeps stderr).
+const UDP_LOG: &str = r#"
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+while True:
+    d, p = s.recvfrom(100)
+    print('from=%s' % p[0], file=sys.stderr, flush=True)
+"#;
+
+/// One UDP datagram from SOURCE to ADDR PORT.
+const UDP_SEND: &str = r#"
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 0))
+s.sendto(b'x', (sys.argv[2], int(sys.argv[3])))
+"#;
+
+fn send_udp(ns: &Netns, from: &str, to: &str, port: u16) {
+    ns.run(&["python3", "-c", UDP_SEND, from, to, &port.to_string()]);
+}
+
+/// A receiver on `addr` in `ns`, and whether datagrams sent from `forged`
+/// arrive: `real` is sent after it on the same path and must arrive, so
+/// once it has, a forged one sent just before it has arrived by then or never will.
+fn forged_arrives(
+    net: &Net,
+    sender: &Netns,
+    forged: &str,
+    real: &str,
+    receiver: &Netns,
+    addr: &str,
+    port: u16,
+) -> bool {
+    let log = net.dir.join(&format!("udp-{port}.log"));
+    let mut cmd = receiver.exec();
+    cmd.args(["python3", "-c", UDP_LOG, addr, &port.to_string()]);
+    let mut d = common::lab::spawn_logged(&mut cmd, log);
+    let up = wait_until(Duration::from_secs(5), || {
+        receiver
+            .output(&["ss", "-uln"])
+            .contains(&format!(":{port} "))
+    });
+    assert!(up, "no UDP receiver on {addr} {port}: {}", d.log());
+    send_udp(sender, forged, addr, port);
+    send_udp(sender, real, addr, port);
+    let real_line = format!("from={real}\n");
+    let got = wait_until(Duration::from_secs(5), || d.log().contains(&real_line));
+    assert!(got, "the real source's datagram never came: {}", d.log());
+    let arrived = d.log().contains(&format!("from={forged}\n"));
+    d.stop();
+    arrived
+}
+
+/// RFC 6092 3.1's basic sanitation with the router's ruleset: a LAN host
+/// cannot send to the Internet from an address outside the LAN's prefix
+/// (REC-5, BCP 38) or from a unique local address (REC-7), and the WAN
+/// cannot reach the router claiming a LAN address as its source (REC-6);
+/// the same datagrams from the real addresses pass. Without the ruleset
+/// the forged ones arrive, so it is the ruleset that stops them.
+#[test]
+fn the_router_firewall_drops_forged_sources() {
+    if !netns_prerequisites()
+        || !require("nft (Debian nftables)", have_program(NFT))
+        || !require("python3", have_program("/usr/bin/python3"))
+    {
+        return;
+    }
+    let net = Net::new();
+    // forged sources: another subnet of the site's /48 and a ULA on the
+    // LAN host, a LAN address on the ISP
+    for a in ["2001:db8:100:2::100/128", "fd00:1::100/128"] {
+        net.lan.ip(&["addr", "add", a, "dev", "lan", "nodad"]);
+    }
+    net.isp.ip(&[
+        "addr",
+        "add",
+        "2001:db8:100:1::200/128",
+        "dev",
+        "wan",
+        "nodad",
+    ]);
+    let lan_real = "2001:db8:100:1::100";
+    let isp = ("2001:db8:1::1", &net.isp);
+    for (forged, port) in [("2001:db8:100:2::100", 9000), ("fd00:1::100", 9001)] {
+        assert!(
+            !forged_arrives(&net, &net.lan, forged, lan_real, isp.1, isp.0, port),
+            "the LAN host reached the ISP from {forged}"
+        );
+    }
+    // REC-6: the router's own open UDP port, from the WAN
+    net.rtr.run(&[
+        NFT, "add", "element", "inet", "filter", "open_udp", "{ 9002 }",
+    ]);
+    assert!(
+        !forged_arrives(
+            &net,
+            &net.isp,
+            "2001:db8:100:1::200",
+            "2001:db8:1::1",
+            &net.rtr,
+            "2001:db8:1::2",
+            9002
+        ),
+        "the ISP reached the router from a LAN address"
+    );
+    // the ruleset is what stopped them
+    net.rtr.run(&[NFT, "flush", "ruleset"]);
+    assert!(
+        forged_arrives(
+            &net,
+            &net.lan,
+            "2001:db8:100:2::100",
+            lan_real,
+            isp.1,
+            isp.0,
+            9003
+        ),
+        "without the ruleset the forged datagram should arrive (else this test proves nothing)"
     );
 }
