@@ -107,6 +107,7 @@ bench:
 	python3 bench/dhcp.py
 	python3 bench/dhcp6.py
 	python3 bench/ra.py
+	python3 bench/pd_replug.py
 	python3 bench/replug.py
 	python3 bench/qemu_replug.py
 	python3 bench/boot.py
