@@ -58,6 +58,17 @@ pub fn ipconf(interface: &str, b: &Bindings) -> String {
     s
 }
 
+/// Whether native mode writes `dhcp6_IF.ipconf` anew and pokes fw: `old`
+/// what it wrote last, `new` what it holds now (`None`: no file). On a
+/// changed text, and on the same text after an exchange that refreshed
+/// the lifetimes (`refreshed`: bound, updated, rebound): the file's
+/// lifetimes count from its write time, so a file left alone would let fw
+/// age them from the earlier write, and the uplink's address and the
+/// LAN's prefix would run out under a lease that was renewed.
+pub fn rewrite(old: Option<&str>, new: Option<&str>, refreshed: bool) -> bool {
+    old != new || (refreshed && new.is_some())
+}
+
 pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -105,6 +116,21 @@ mod tests {
             domains: vec!["example.net".into(), "lan".into()],
             server: vec![0, 3, 0, 1, 2, 0, 0, 0, 9, 1],
         }
+    }
+
+    #[test]
+    fn a_renewal_with_the_same_lifetimes_rewrites_the_file() {
+        let t = ipconf("eth0", &b());
+        let same = Some(t.as_str());
+        // the text alone: no change, no write
+        assert!(!rewrite(same, same, false));
+        // RENEW or REBIND answered with the same lifetimes: the same text,
+        // but counted from now, so written again (fw ages it from its mtime)
+        assert!(rewrite(same, same, true));
+        assert!(rewrite(None, same, true) && rewrite(None, same, false));
+        // nothing held: the file goes once, and then there is nothing to do
+        assert!(rewrite(same, None, false));
+        assert!(!rewrite(None, None, true));
     }
 
     #[test]

@@ -51,9 +51,10 @@ impl Shell {
     }
 
     /// Native mode: the file says what is held; none when nothing is.
-    fn write_ipconf(&mut self, b: Option<&Bindings>) {
+    /// `refreshed`: an exchange renewed the lifetimes (see `report::rewrite`).
+    fn write_ipconf(&mut self, b: Option<&Bindings>, refreshed: bool) {
         let text = b.map(|b| report::ipconf(&self.o.interface, b));
-        if text == self.written {
+        if !report::rewrite(self.written.as_deref(), text.as_deref(), refreshed) {
             return;
         }
         let path = self.ipconf_path();
@@ -100,7 +101,8 @@ impl Shell {
         ));
         if self.native {
             let keep = state != "unbound" && (n > 0 || state == "informed");
-            self.write_ipconf(keep.then_some(b));
+            let refreshed = matches!(state, "bound" | "updated" | "rebound");
+            self.write_ipconf(keep.then_some(b), refreshed);
         } else {
             self.script(state, Some(b));
         }
@@ -110,7 +112,7 @@ impl Shell {
         if self.native {
             // nothing held yet: a file left by an earlier run goes
             self.written = Some(String::new());
-            self.write_ipconf(None);
+            self.write_ipconf(None, false);
         } else {
             self.script("started", None);
         }
@@ -119,7 +121,7 @@ impl Shell {
     /// The end: `stopped`, or the file removed and fw poked.
     pub(super) fn finish(&mut self) -> i32 {
         if self.native {
-            self.write_ipconf(None);
+            self.write_ipconf(None, false);
         } else {
             self.script("stopped", None);
         }
