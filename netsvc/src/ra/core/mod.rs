@@ -9,7 +9,10 @@
 //!   `MAX_INITIAL_RTR_ADVERT_INTERVAL` apart, again after every change;
 //! - a changed prefix set (one added, gone, deprecated, or a lifetime cut
 //!   short) goes out at once, within `MIN_DELAY_BETWEEN_RAS` of the last
-//!   multicast RA;
+//!   multicast RA; so do lifetimes made longer (a renewed lease) when the
+//!   hosts' countdown of those last sent would run out before the next RA
+//!   (short lifetimes: the hosts' addresses would be deprecated, then gone,
+//!   under a prefix the router still holds);
 //! - a solicitation from a link-local address is answered at once, by
 //!   unicast, at most `UNICAST_BURST` per `MIN_DELAY_BETWEEN_RAS`; others
 //!   (from `::`, or beyond the budget) get the next multicast RA, after
@@ -175,6 +178,9 @@ pub struct Advertiser {
     /// the prefixes as last judged, and when
     shown: Vec<PrefixInfo>,
     shown_at: Duration,
+    /// the prefixes of the last multicast RA, and when: what hosts count down
+    sent: Vec<PrefixInfo>,
+    sent_at: Duration,
     unicast_window: (Duration, u32),
 }
 
@@ -192,6 +198,8 @@ impl Advertiser {
             advertising: false,
             shown: Vec::new(),
             shown_at: Duration::ZERO,
+            sent: Vec::new(),
+            sent_at: Duration::ZERO,
             unicast_window: (Duration::ZERO, 0),
         }
     }
@@ -327,8 +335,15 @@ impl Advertiser {
                     || shrunk(o.valid, n.valid)
                     || shrunk(o.preferred, n.preferred)
             });
+        let stale = !changed && self.hosts_run_out(now, &now_set);
         self.shown = now_set;
         self.shown_at = now;
+        if stale {
+            // only the lifetimes: no fast RAs again
+            let t = self.allowed(now);
+            self.send_by(t);
+            return;
+        }
         if !changed {
             return;
         }
@@ -339,6 +354,27 @@ impl Advertiser {
         self.initial_left = MAX_INITIAL_RTR_ADVERTISEMENTS;
         let t = self.allowed(now);
         self.send_by(t);
+    }
+
+    /// Whether a prefix of `now_set` has lifetimes that the hosts, counting
+    /// down those of the last multicast RA, would see run out before the
+    /// next RA is due, while the router has longer ones now.
+    fn hosts_run_out(&self, now: Duration, now_set: &[PrefixInfo]) -> bool {
+        let Some(next) = self.next else {
+            return false;
+        };
+        let until_next = u32::try_from(next.saturating_sub(now).as_secs()).unwrap_or(u32::MAX);
+        now_set.iter().any(|n| {
+            self.sent.iter().any(|o| {
+                let short = |old: u32, new: u32| {
+                    let hosts = left(old, self.sent_at, now);
+                    hosts <= until_next && new > hosts.saturating_add(2)
+                };
+                o.prefix == n.prefix
+                    && n.preferred > 0
+                    && (short(o.preferred, n.preferred) || short(o.valid, n.valid))
+            })
+        })
     }
 
     pub fn handle(&mut self, now: Duration, ev: Event<'_>) -> Vec<Action> {
@@ -462,6 +498,7 @@ impl Advertiser {
                 return Vec::new();
             }
             self.advertising = false;
+            self.sent.clear();
             return vec![Action::Multicast(self.advert(now, Some(0)).build())];
         }
         self.advertising = true;
@@ -475,7 +512,10 @@ impl Advertiser {
             wait = wait.min(MAX_INITIAL_RTR_ADVERT_INTERVAL);
         }
         self.next = Some(now.saturating_add(wait));
-        vec![Action::Multicast(self.advert(now, None).build())]
+        let ra = self.advert(now, None);
+        self.sent.clone_from(&ra.prefixes);
+        self.sent_at = now;
+        vec![Action::Multicast(ra.build())]
     }
 }
 

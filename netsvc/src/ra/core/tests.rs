@@ -225,6 +225,43 @@ fn a_renewal_that_only_refreshes_lifetimes_sends_nothing_extra() {
 }
 
 #[test]
+fn a_renewal_of_short_lifetimes_goes_out_before_the_hosts_count_them_down() {
+    // kea's lifetimes in tests/ipv6_chain.rs: preferred 40 s, valid 60 s,
+    // renewed every 20 s (T1); the fast RAs at start are 16 s apart, the
+    // others 198-600 s
+    let mut ad = adv(Config::default(), 0);
+    ad.handle(s(0), Event::Address(lan("2001:db8:1:1::1", 40, 60)));
+    ad.handle(s(0), Event::Synced);
+    assert_eq!(run_until(&mut ad, s(16)).len(), 2);
+    // renewed at 20 s: the hosts have 20 s left, the next RA (at 32 s)
+    // comes before that and carries the new lifetimes
+    ad.handle(s(20), Event::Address(lan("2001:db8:1:1::1", 40, 60)));
+    assert_eq!(ad.deadline(), Some(s(32)));
+    let r = run_until(&mut ad, s(32));
+    assert_eq!(r[0].1.prefixes[0].preferred, 28);
+    let next = ad.deadline().unwrap();
+    assert!(next >= s(230), "{next:?}");
+    // counted down only: nothing
+    ad.handle(s(35), Event::Address(lan("2001:db8:1:1::1", 25, 45)));
+    assert_eq!(ad.deadline(), Some(next));
+    // renewed at 40 s: the hosts would deprecate their addresses at 60 s,
+    // long before the next RA: one goes out now, with the new lifetimes,
+    // and no fast ones after it
+    ad.handle(s(40), Event::Address(lan("2001:db8:1:1::1", 40, 60)));
+    assert_eq!(ad.deadline(), Some(s(40)));
+    let r = run_until(&mut ad, s(40));
+    let p = &r[0].1.prefixes[0];
+    assert_eq!((p.preferred, p.valid), (40, 60));
+    assert!(ad.deadline().unwrap() >= s(238));
+    // a deprecated prefix is not kept alive this way
+    ad.handle(s(50), Event::Address(lan("2001:db8:1:1::1", 0, 60)));
+    run_until(&mut ad, s(53));
+    let next = ad.deadline();
+    ad.handle(s(60), Event::Address(lan("2001:db8:1:1::1", 0, 60)));
+    assert_eq!(ad.deadline(), next);
+}
+
+#[test]
 fn solicitations_from_link_local_are_answered_at_once_by_unicast_within_a_budget() {
     let mut ad = adv(Config::default(), 400);
     ad.handle(s(0), Event::Address(lan("2001:db8:1:1::1", 3600, 7200)));
