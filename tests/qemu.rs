@@ -1799,12 +1799,6 @@ impl RouterLab {
     /// (addresses, /60 prefixes out of 2001:db8:100::/48) and radvd (the
     /// /64 for SLAAC, M and O set, every 3-10 s).
     fn isp_ipv6(&mut self) {
-        for kv in [
-            "net.ipv6.conf.all.forwarding=1",
-            "net.ipv6.conf.all.accept_ra=0",
-        ] {
-            self.isp.run(&["sysctl", "-q", "-w", kv]);
-        }
         self.isp.ip(&[
             "addr",
             "add",
@@ -1815,23 +1809,7 @@ impl RouterLab {
         ]);
         let conf = common::kea::kea_conf(&self.wan_tap, "2001:db8:100::", 60, "");
         self.kea = Some(common::kea::start(&self.isp, self.dir.path(), &conf, STEP));
-        let radvd_conf = self.dir.join("radvd.conf");
-        std::fs::write(
-            &radvd_conf,
-            format!(
-                "interface {} {{\n AdvSendAdvert on;\n MinRtrAdvInterval 3;\n MaxRtrAdvInterval 10;\n \
-                 AdvManagedFlag on;\n AdvOtherConfigFlag on;\n \
-                 prefix 2001:db8:1::/64 {{ AdvOnLink on; AdvAutonomous on; }};\n}};\n",
-                self.wan_tap
-            ),
-        )
-        .unwrap();
-        let mut cmd = self.isp.exec();
-        cmd.args([RADVD, "-n", "-m", "stderr", "-d", "1", "-C"])
-            .arg(&radvd_conf)
-            .arg("-p")
-            .arg(self.dir.join("radvd.pid"));
-        let d = common::lab::spawn_logged(&mut cmd, self.dir.join("radvd.log"));
+        let d = common::radvd::start(&self.isp, &self.wan_tap, "2001:db8:1::/64", self.dir.path());
         self.daemons.push(d);
     }
 
@@ -1905,8 +1883,6 @@ impl RouterLab {
     }
 }
 
-const RADVD: &str = "/usr/sbin/radvd";
-
 /// A DNS client in python3: one A query for NAME to SERVER port 53, asked
 /// up to 5 times 3 s apart; prints `a=ADDR` (the answer's last record) or
 /// `failed=` with the reply's first bytes.
@@ -1936,7 +1912,7 @@ fn router_prerequisites() -> bool {
     image_ready("router")
         && common::lab::prerequisites()
         && common::kea::prerequisites()
-        && require("radvd", have_program(RADVD))
+        && common::radvd::prerequisites()
         && require("python3", on_path("python3"))
 }
 

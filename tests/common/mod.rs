@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 pub mod kea;
 pub mod lab;
+pub mod radvd;
 
 pub fn ferrite() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_ferrite"))
