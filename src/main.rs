@@ -129,6 +129,7 @@ fn dispatch(args: Vec<OsString>) -> i32 {
         let dir = common::service::dir_name();
         let check: Option<common::AppletMain> = match dir.split('_').next() {
             Some("dhcp") => Some(netsvc::dhcp::check_main),
+            Some("dhcp6") => Some(netsvc::dhcp6::check_main),
             Some("zcip") => Some(netsvc::zcip::check_main),
             Some("fw") => Some(netsvc::fw::check_main),
             _ => None,

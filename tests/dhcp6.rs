@@ -224,7 +224,7 @@ fn native_prefix_only_writes_the_ipconf_and_follows_a_changed_prefix() {
     lab.kea(&kea_conf("2001:db8:100::", r#", "rapid-commit": true"#));
     let fw = lab.dir.join("fw");
     let fwsvc = lab.dir.join("fwsvc");
-    let _cl = lab.client(
+    let mut cl = lab.client(
         "dhcp6",
         &[
             "-N",
@@ -249,6 +249,21 @@ fn native_prefix_only_writes_the_ipconf_and_follows_a_changed_prefix() {
     assert!(t.contains("prefix6='2001:db8:100:"), "{t}");
     assert!(!t.contains("ip6="), "prefix only: {t}");
     assert!(t.contains("dns6='2001:db8:1::53'"), "{t}");
+    // dhcp6_vc/check (what `sv check` runs): 0 while the prefix is held
+    let svc = lab.dir.join("dhcp6_vc");
+    fs::create_dir_all(&svc).unwrap();
+    fs::write(svc.join("args"), format!("--fw-dir {} vc\n", fw.display())).unwrap();
+    std::os::unix::fs::symlink(ferrite(), svc.join("check")).unwrap();
+    let check = |lab: &Kea6| {
+        let st = lab
+            .rt
+            .exec()
+            .arg(svc.join("check"))
+            .current_dir(&svc)
+            .status();
+        st.unwrap().code()
+    };
+    assert_eq!(check(&lab), Some(0), "check while the prefix is held: {t}");
     assert!(
         !lab.log("dhcp6").contains("sent Request"),
         "rapid commit: {}",
@@ -271,6 +286,11 @@ fn native_prefix_only_writes_the_ipconf_and_follows_a_changed_prefix() {
             "old prefix not deprecated: {t}"
         );
     }
+    // stopped: the file goes, and check says nothing is held
+    unsafe { libc::kill(cl.0.id() as i32, libc::SIGTERM) };
+    let gone = wait_until(T, || matches!(cl.0.try_wait(), Ok(Some(_))));
+    assert!(gone && !conf.exists(), "{}", lab.log("dhcp6"));
+    assert_eq!(check(&lab), Some(1));
 }
 
 /// A hostile server: answers every SOLICIT, REQUEST, RENEW and REBIND at

@@ -149,6 +149,16 @@ pub fn scratch_dir(tag: &str) -> io::Result<PathBuf> {
     Ok(dir)
 }
 
+/// Seconds since `f` was written (an ipconf's IPv6 lifetimes count from
+/// then): 0 for a time in the future or one that cannot be read.
+pub fn age_secs(f: &Path) -> u32 {
+    std::fs::metadata(f)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

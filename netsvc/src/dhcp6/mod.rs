@@ -27,3 +27,11 @@ pub fn main(args: &[OsString]) -> i32 {
         Err(e) => shell::usage_error("dhcp6", cli::NATIVE_USAGE, &e),
     }
 }
+
+/// `dhcp6_IF/check`: 0 while a binding is held now (see `shell::check`).
+pub fn check_main(_args: &[OsString]) -> i32 {
+    match cli::parse_native(&common::service::args_file("dhcp6")) {
+        Ok(o) if shell::check::holds_binding(&o) => 0,
+        _ => 1,
+    }
+}

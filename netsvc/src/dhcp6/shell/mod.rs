@@ -5,6 +5,7 @@
 //! (the handler script, or native mode's ipconf file and fw poke) and the
 //! DUID's state file are `out`'s.
 
+pub mod check;
 mod out;
 
 use super::cli::{self, Options};

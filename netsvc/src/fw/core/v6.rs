@@ -61,7 +61,7 @@ pub struct Wanted6 {
 }
 
 /// A lifetime `age` seconds on (forever stays forever).
-fn aged(t: u32, age: u32) -> u32 {
+pub fn aged(t: u32, age: u32) -> u32 {
     if t == FOREVER {
         t
     } else {

@@ -65,7 +65,7 @@ pub fn confs(p: &Options) -> (Vec<IfConf>, bool) {
                 f.display()
             ));
         }
-        let age = age_of(f);
+        let age = common::fsutil::age_secs(f);
         match ipconf::parse(&text, &f.display().to_string()) {
             Ok(c) => confs.extend(c.into_iter().map(|mut c| {
                 if c.origin.is_none() {
@@ -81,16 +81,6 @@ pub fn confs(p: &Options) -> (Vec<IfConf>, bool) {
         }
     }
     (confs, ok)
-}
-
-/// Seconds since `f` was written (its IPv6 lifetimes count from then): 0
-/// for a time in the future or one that cannot be read.
-fn age_of(f: &Path) -> u32 {
-    std::fs::metadata(f)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.elapsed().ok())
-        .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
 }
 
 /// The entries whose interface exists, with its index, each interface
