@@ -183,10 +183,9 @@ pub fn command_with_taps(
             }
         };
         c.args(["-netdev", &netdev]);
-        if n > 0 {
-            c.args(["-device", &format!("{},netdev=n{n},id=nic{n}", q.nic)]);
-        } else if !q.nic_hotplug {
-            c.args(["-device", &nic_device(q)]);
+        // a hotplugged NIC (the first only) is added later by the monitor
+        if n > 0 || !q.nic_hotplug {
+            c.args(["-device", &nic_device(q, n)]);
         }
     }
     if no_reboot {
@@ -196,9 +195,9 @@ pub fn command_with_taps(
     Ok(c)
 }
 
-/// The NIC on the user network `n0`, as `-device` or `device_add` takes it.
-pub fn nic_device(q: &Qemu) -> String {
-    format!("{},netdev=n0,id=nic0", q.nic)
+/// NIC N on network `nN`, as `-device` or `device_add` takes it.
+pub fn nic_device(q: &Qemu, n: u32) -> String {
+    format!("{},netdev=n{n},id=nic{n}", q.nic)
 }
 
 /// The monitor command that plugs the NIC in, for a board with
@@ -206,7 +205,7 @@ pub fn nic_device(q: &Qemu) -> String {
 pub fn nic_hotplug_command(board: &Board) -> Option<String> {
     let q = board.qemu.as_ref()?;
     q.nic_hotplug
-        .then(|| format!("device_add {}", nic_device(q)))
+        .then(|| format!("device_add {}", nic_device(q, 0)))
 }
 
 #[cfg(test)]
