@@ -108,13 +108,18 @@ mod kernel_tests {
             proto: 0x66,
         };
         nl.set_address6(1, &a).unwrap();
-        let e = *nl
-            .addresses6()
-            .unwrap()
-            .iter()
-            .find(|e| e.ip == a.ip)
-            .unwrap();
-        eprintln!("{e:?}");
+        // the kernel's entry for a.ip
+        let entry = |nl: &mut Rtnl| {
+            let e = *nl
+                .addresses6()
+                .unwrap()
+                .iter()
+                .find(|e| e.ip == a.ip)
+                .unwrap();
+            eprintln!("{e:?}");
+            e
+        };
+        let e = entry(&mut nl);
         assert!(e.preferred <= 300 && e.preferred >= 298 && e.valid <= 600);
         assert_eq!(e.proto, 0x66);
         // deprecate it
@@ -127,14 +132,7 @@ mod kernel_tests {
             },
         )
         .unwrap();
-        let e = *nl
-            .addresses6()
-            .unwrap()
-            .iter()
-            .find(|e| e.ip == a.ip)
-            .unwrap();
-        eprintln!("{e:?}");
-        assert_eq!(e.preferred, 0);
+        assert_eq!(entry(&mut nl).preferred, 0);
         let u = Route6 {
             dst: "2001:db8:100::".parse().unwrap(),
             prefix: 56,
