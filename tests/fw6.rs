@@ -177,3 +177,43 @@ fn a_prefix_inside_a_vpn_route_and_a_hostile_file_are_harmless() {
     assert_eq!(code, 1);
     assert!(err.contains("dhcp6_eth0.ipconf:3:"), "{err}");
 }
+
+/// Static IPv6 routes from a local file (a link without router
+/// advertisements): `gw6=` a default route, `net6=` routes via it; fw
+/// installs them once, and removes them when the file drops them.
+#[test]
+fn static_ipv6_routes_come_and_go_with_the_file() {
+    if !netns_prerequisites() {
+        return;
+    }
+    let n = two_links("6c");
+    let t = TempDir::new("fw6s");
+    fw_dirs(t.path());
+    let conf = "if=eth0\nip6=2001:db8:9::2/64\ngw6=2001:db8:9::1\nnet6='2001:db8:aa::/48'\n";
+    fs::write(t.join("conf/eth0.ipconf"), conf).unwrap();
+    let (code, out, err) = fw(&n, t.path());
+    assert_eq!(code, 0, "{out}{err}");
+    let routes = n.output(&["ip", "-6", "route"]);
+    for want in [
+        "default via 2001:db8:9::1 dev eth0 proto 102 metric 1024",
+        "2001:db8:aa::/48 via 2001:db8:9::1 dev eth0 proto 102 metric 1024",
+    ] {
+        assert!(routes.contains(want), "{want:?} not in:\n{routes}\n{out}");
+    }
+    // again: nothing to do (the kernel's routes read back as fw's)
+    let (code, out, _) = fw(&n, t.path());
+    assert_eq!((code, out.as_str()), (0, ""));
+    fs::write(
+        t.join("conf/eth0.ipconf"),
+        "if=eth0\nip6=2001:db8:9::2/64\n",
+    )
+    .unwrap();
+    let (code, out, err) = fw(&n, t.path());
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("- route default via 2001:db8:9::1"), "{out}");
+    let routes = n.output(&["ip", "-6", "route"]);
+    assert!(
+        !routes.contains("default") && !routes.contains("2001:db8:aa::"),
+        "{routes}"
+    );
+}

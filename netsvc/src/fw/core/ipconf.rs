@@ -50,6 +50,10 @@ pub struct IfConf {
     pub prefixes6: Vec<Lease6>,
     pub dns6: Vec<Ipv6Addr>,
     pub domains6: Vec<String>,
+    /// `gw6=`, `net6=`: a static default route, static routes (via `gw6`
+    /// when there is one, else on the link)
+    pub gw6: Option<Ipv6Addr>,
+    pub nets6: Vec<(Ipv6Addr, u8)>,
     /// `prefix6_from=`, `prefix6_subnet=`: this LAN's /64 of that uplink's prefixes
     pub prefix6_from: Option<String>,
     pub prefix6_subnet: Option<u64>,
@@ -206,6 +210,12 @@ fn ipv6_key(c: &mut IfConf, key: &str, value: &str) -> Result<bool, String> {
         "domains6" => {
             for w in words {
                 c.domains6.push(domain_name(w)?);
+            }
+        }
+        "gw6" => c.gw6 = Some(addr6(value.trim())?),
+        "net6" => {
+            for w in words {
+                c.nets6.push(cidr6(w)?);
             }
         }
         "prefix6_from" => {

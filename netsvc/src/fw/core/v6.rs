@@ -15,6 +15,9 @@
 //!   uplink (the kernel's, any table, not fw's: a VPN's) is not used, and
 //!   named. DHCPv6 brings no routes; the uplink's default route is the
 //!   kernel's, from router advertisements.
+//! - Static routes, for links without router advertisements: `gw6=` a
+//!   default route via it, `net6=` routes via `gw6` or on the link; only
+//!   from local files (a DHCPv6 entry's are not believed).
 //! - Every address fw adds is marked `IFA_PROTO` = `FW_PROTO` (kernel
 //!   5.18+); that mark is how a later run knows which are fw's. A LAN
 //!   address of a prefix no file names any more is not deleted: it is
@@ -27,7 +30,8 @@
 use super::ipconf::IfConf;
 use super::plan::FW_PROTO;
 use crate::netlink::{
-    Addr6, Addr6Entry, Route6, FOREVER, IFA_F_NOPREFIXROUTE, IP6_DEFAULT_METRIC, UNREACHABLE,
+    Addr6, Addr6Entry, Route6, FOREVER, IFA_F_NOPREFIXROUTE, IP6_DEFAULT_METRIC, UNICAST,
+    UNREACHABLE,
 };
 use std::net::Ipv6Addr;
 
@@ -49,7 +53,8 @@ pub struct Want6 {
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Wanted6 {
     pub addrs: Vec<Want6>,
-    /// fw's routes: `unreachable` over each delegated prefix in use
+    /// fw's routes: `unreachable` over each delegated prefix in use, the
+    /// static ones
     pub routes: Vec<Route6>,
     pub dns: Vec<Ipv6Addr>,
     pub search: Vec<String>,
@@ -121,13 +126,21 @@ fn show(dst: Ipv6Addr, len: u8) -> String {
 /// fw's `unreachable` route over a delegated prefix.
 fn unreachable(dst: Ipv6Addr, len: u8) -> Route6 {
     Route6 {
-        dst,
+        kind: UNREACHABLE,
+        ..route(dst, len, None, 0)
+    }
+}
+
+/// fw's route to `dst/len` on link `index`, via `gateway` when given.
+fn route(dst: Ipv6Addr, len: u8, gateway: Option<Ipv6Addr>, index: i32) -> Route6 {
+    Route6 {
+        dst: network(dst, len),
         prefix: len,
-        gateway: None,
-        index: 0,
+        gateway,
+        index,
         protocol: FW_PROTO,
         metric: IP6_DEFAULT_METRIC,
-        kind: UNREACHABLE,
+        kind: UNICAST,
     }
 }
 
@@ -189,6 +202,17 @@ pub fn wanted6(present: &[(i32, IfConf)], kernel: &[Route6]) -> Wanted6 {
             let preferred = aged(l.preferred, c.age).min(valid);
             delegated.push((c.interface.as_str(), p, len, preferred, valid));
             w.routes.push(unreachable(p, len));
+        }
+        if !learned {
+            let via = c.gw6;
+            let default = via.map(|g| (Ipv6Addr::UNSPECIFIED, 0, Some(g)));
+            let nets = c.nets6.iter().map(|&(d, l)| (d, l, via));
+            for (d, l, g) in default.into_iter().chain(nets) {
+                let r = route(d, l, g, *index);
+                if !w.routes.contains(&r) {
+                    w.routes.push(r);
+                }
+            }
         }
         for d in &c.dns6 {
             if !w.dns.contains(d) {
@@ -332,21 +356,22 @@ pub fn secs(t: u32) -> String {
     }
 }
 
-/// fw's route `r` for its log (fw makes only `unreachable` ones).
+/// fw's route `r` for its log.
 pub fn show_route(r: &Route6) -> String {
     let kind = if r.kind == UNREACHABLE {
         "unreachable"
     } else {
         "route"
     };
-    format!("{kind} {}/{}", r.dst, r.prefix)
+    let via = r.gateway.map(|g| format!(" via {g}")).unwrap_or_default();
+    format!("{kind} {}{via}", show(r.dst, r.prefix))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::fw::core::ipconf::parse;
-    use crate::netlink::{IFA_F_DEPRECATED, UNICAST};
+    use crate::netlink::IFA_F_DEPRECATED;
 
     fn conf(text: &str, age: u32) -> IfConf {
         let mut c = parse(text, "t").unwrap().remove(0);
@@ -375,6 +400,46 @@ mod tests {
                 deleted: false,
             })
             .collect()
+    }
+
+    #[test]
+    fn static_routes_from_local_files_only_and_gone_when_the_file_drops_them() {
+        let local = "if=eth0\nip6=2001:db8:9::2/64\ngw6=fe80::1\nnet6='2001:db8:aa:1::7/48 2001:db8:bb::/64'\n";
+        let w = wanted6(&[(2, conf(local, 0))], &[]);
+        let want = |d: &str, l: u8| Route6 {
+            dst: ip(d),
+            prefix: l,
+            gateway: Some(ip("fe80::1")),
+            index: 2,
+            protocol: FW_PROTO,
+            metric: IP6_DEFAULT_METRIC,
+            kind: UNICAST,
+        };
+        // the default route first; a net6 address is cut to its network
+        assert_eq!(
+            w.routes,
+            [
+                want("::", 0),
+                want("2001:db8:aa::", 48),
+                want("2001:db8:bb::", 64)
+            ]
+        );
+        assert_eq!(show_route(&w.routes[0]), "route default via fe80::1");
+        assert_eq!(plan6(&w, &kernel(&w, 0), &w.routes), []);
+        // without gw6, on the link
+        let w = wanted6(&[(2, conf("if=eth0\nnet6=2001:db8:bb::/64\n", 0))], &[]);
+        assert_eq!(w.routes[0].gateway, None);
+        // a DHCPv6 file's are not believed
+        let learned = format!("{local}origin=dhcp6\n");
+        assert_eq!(wanted6(&[(2, conf(&learned, 0))], &[]).routes, []);
+        // taken out of the file: fw deletes them
+        let none = wanted6(&[(2, conf("if=eth0\n", 0))], &[]);
+        assert_eq!(
+            plan6(&none, &[], &[want("::", 0)]),
+            [Op6::DelRoute(want("::", 0))]
+        );
+        assert!(parse("if=eth0\ngw6=10.0.0.1\n", "t").is_err());
+        assert!(parse("if=eth0\nnet6=2001:db8::/129\n", "t").is_err());
     }
 
     #[test]
