@@ -11,6 +11,7 @@ pub mod netlink;
 pub mod packet;
 pub mod pinger;
 pub mod ra;
+pub mod random;
 pub mod zcip;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -10,7 +10,7 @@
 
 use super::cli::Options;
 use super::core::msg::{self, ALL_NODES, ALL_ROUTERS, ROUTER_SOLICIT};
-use super::core::{Action, Advertiser, Event, Random};
+use super::core::{Action, Advertiser, Event};
 use crate::netlink::{Netlink, Rtnl};
 use common::errtext::describe;
 use common::poll::PollSet;
@@ -20,25 +20,6 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 const PROG: &str = "ra";
-
-/// Random numbers for the schedule: getrandom without waiting for the
-/// pool (they need not be secret), a xorshift when even that fails.
-fn random() -> Random {
-    let mut x = u64::from(std::process::id()) << 32 | 0x9e37_79b9;
-    Box::new(move || {
-        use rustix::rand::{getrandom, GetRandomFlags};
-        let mut b = [0u8; 4];
-        if getrandom(&mut b, GetRandomFlags::INSECURE | GetRandomFlags::NONBLOCK)
-            .is_ok_and(|n| n == 4)
-        {
-            return u32::from_ne_bytes(b);
-        }
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x as u32
-    })
-}
 
 /// The raw ICMPv6 socket on `ifname`: only router solicitations come in
 /// (ICMP6_FILTER), each with its hop limit; RAs go out with hop limit 255
@@ -214,7 +195,7 @@ pub fn run(mut o: Options) -> i32 {
         Ok(r) => r,
         Err(e) => return fail("netlink", e),
     };
-    let adv = Advertiser::new(std::mem::take(&mut o.cfg), random());
+    let adv = Advertiser::new(std::mem::take(&mut o.cfg), crate::random::source());
     let mut sh = Shell {
         o,
         index,

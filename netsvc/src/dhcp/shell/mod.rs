@@ -212,28 +212,6 @@ fn drain(mut read_one: impl FnMut() -> bool) -> usize {
     n
 }
 
-/// A seed for transaction ids and jitter. It need not be secret, and it
-/// must not wait: at boot a plain getrandom(2) blocks until the kernel's
-/// random pool is ready, which held the first DISCOVER back by a second in
-/// QEMU. Insecure bytes (Linux 5.6+), else what the pool has without
-/// waiting, else the clock; mixed with the pid in every case.
-fn seed() -> u64 {
-    use rustix::rand::{getrandom, GetRandomFlags};
-    let mut bytes = [0u8; 8];
-    let got = [GetRandomFlags::INSECURE, GetRandomFlags::NONBLOCK]
-        .into_iter()
-        .any(|flags| getrandom(&mut bytes, flags).is_ok_and(|n| n == 8));
-    let fallback = if got {
-        0
-    } else {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0)
-    };
-    u64::from_ne_bytes(bytes) ^ fallback ^ std::process::id() as u64
-}
-
 /// Go to the background (once), as BusyBox does without -f.
 fn daemonize(o: &Options) {
     static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -274,7 +252,7 @@ fn run(o: Options, native: Option<Native>) -> i32 {
     };
     let udp = sockets::udp_socket(&o.interface).ok();
     let mut nl = Netlink::link_events().ok();
-    let mut cfg = Config::new(mac, seed());
+    let mut cfg = Config::new(mac, crate::random::seed());
     if o.no_client_id {
         cfg.client_id.clear();
     }

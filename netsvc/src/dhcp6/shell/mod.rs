@@ -1,7 +1,7 @@
 //! The I/O around `Client`: one poll loop over a UDP socket on port 546
 //! bound to the interface, a netlink socket (carrier) and a signalfd. Each
 //! socket is read at most `MAX_READS_PER_ROUND` times a round. The random
-//! numbers the core asks for come from getrandom here. What the events do
+//! numbers the core asks for come from `crate::random`. What the events do
 //! (the handler script, or native mode's ipconf file and fw poke) and the
 //! DUID's state file are `out`'s.
 
@@ -9,7 +9,7 @@ pub mod check;
 mod out;
 
 use super::cli::{self, Options};
-use super::core::client::{Action, Client, Config, Event, Random, State};
+use super::core::client::{Action, Client, Config, Event, State};
 use super::core::msg::{self, Message, ALL_SERVERS, CLIENT_PORT, SERVER_PORT};
 use crate::netlink::Netlink;
 use common::errtext::describe;
@@ -28,32 +28,6 @@ pub fn usage_error(prog: &str, usage: &str, e: &str) -> i32 {
     common::out::err(&format!("{prog}: {e}\n"));
     common::out::err(usage);
     1
-}
-
-/// Random numbers for the core: getrandom without waiting for the pool
-/// (at boot it may not be ready; these need not be secret), a xorshift
-/// from the pid and the clock when even that fails.
-fn random() -> Random {
-    let mut x = std::process::id() as u64
-        ^ std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(1)
-        | 1;
-    Box::new(move || {
-        use rustix::rand::{getrandom, GetRandomFlags};
-        let mut b = [0u8; 4];
-        if getrandom(&mut b, GetRandomFlags::INSECURE | GetRandomFlags::NONBLOCK)
-            .is_ok_and(|n| n == 4)
-            || getrandom(&mut b, GetRandomFlags::NONBLOCK).is_ok_and(|n| n == 4)
-        {
-            return u32::from_ne_bytes(b);
-        }
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x as u32
-    })
 }
 
 /// The client's socket: UDP port 546 on `ifname` only, multicast out of it.
@@ -249,7 +223,7 @@ pub fn run(mut o: Options, native: bool) -> i32 {
         o,
         index,
         sock,
-        client: Client::new(cfg, random()),
+        client: Client::new(cfg, crate::random::source()),
         epoch: Instant::now(),
         written: None,
         native,
