@@ -42,86 +42,6 @@ pub struct RouteSpec {
 /// fields as the route one asks for.
 pub type RouteEntry = RouteSpec;
 
-/// The body of `RTM_NEWROUTE`/`RTM_DELROUTE` for `r`.
-pub fn route_body(r: &RouteSpec) -> Vec<u8> {
-    // rtmsg: family, dst_len, src_len, tos, table main, protocol, scope
-    // universe (link when there is no gateway), type unicast, flags
-    let scope = if r.gateway.is_some() { 0 } else { SCOPE_LINK };
-    let mut b = vec![
-        libc::AF_INET as u8,
-        r.prefix,
-        0,
-        0,
-        RT_TABLE_MAIN,
-        r.protocol,
-        scope,
-        UNICAST,
-    ];
-    b.extend_from_slice(&0u32.to_ne_bytes());
-    if r.prefix > 0 {
-        msg::put_attr(&mut b, RTA_DST, &r.dst.octets());
-    }
-    if let Some(g) = r.gateway {
-        msg::put_attr(&mut b, RTA_GATEWAY, &g.octets());
-    }
-    msg::put_attr(&mut b, RTA_OIF, &(r.index as u32).to_ne_bytes());
-    if r.metric > 0 {
-        msg::put_attr(&mut b, RTA_PRIORITY, &r.metric.to_ne_bytes());
-    }
-    b
-}
-
-/// A route of a dump (message type `t`, body `b`) when it is in the main table.
-pub fn parse_route(t: u16, b: &[u8]) -> Option<RouteEntry> {
-    if t != RTM_NEWROUTE || b.len() < RTMSG_LEN || b[4] != RT_TABLE_MAIN {
-        return None;
-    }
-    Some(route_entry(b, b[1]))
-}
-
-/// A route of a dump (message type `t`, body `b`) from any routing table
-/// but `local` (the kernel's own local and broadcast routes): unicast,
-/// blackhole, unreachable and prohibit routes, so that a VPN's default
-/// route in its own table (wg-quick's 51820, reached by a policy rule) is
-/// seen too. A route without `RTA_OIF` (multipath, blackhole) has index 0.
-pub fn route_of_any_table(t: u16, b: &[u8]) -> Option<RouteEntry> {
-    if t != RTM_NEWROUTE || b.len() < RTMSG_LEN || b[0] != libc::AF_INET as u8 {
-        return None;
-    }
-    let table = msg::attrs(b, RTMSG_LEN)
-        .find(|(t, d)| *t == RTA_TABLE && d.len() == 4)
-        .and_then(|(_, d)| msg::u32_of(d))
-        .unwrap_or(u32::from(b[4]));
-    // rtm_type: unicast 1, blackhole 6, unreachable 7, prohibit 8
-    if table == RT_TABLE_LOCAL || !matches!(b[7], 1 | 6..=8) {
-        return None;
-    }
-    Some(route_entry(b, b[1].min(32)))
-}
-
-/// A route message's body `b` (at least `RTMSG_LEN` bytes) as a
-/// `RouteEntry`: destination, gateway, output link and metric.
-fn route_entry(b: &[u8], prefix: u8) -> RouteEntry {
-    let mut r = RouteEntry {
-        dst: Ipv4Addr::UNSPECIFIED,
-        prefix,
-        gateway: None,
-        index: 0,
-        protocol: b[5],
-        metric: 0,
-    };
-    for (t, d) in msg::attrs(b, RTMSG_LEN) {
-        match t {
-            RTA_DST => r.dst = msg::ip4(d).unwrap_or(r.dst),
-            RTA_GATEWAY => r.gateway = msg::ip4(d),
-            RTA_OIF => r.index = msg::u32_of(d).map_or(r.index, |i| i as i32),
-            RTA_PRIORITY => r.metric = msg::u32_of(d).unwrap_or(r.metric),
-            _ => {}
-        }
-    }
-    r
-}
-
 /// An IPv6 route: destination/prefix (::/0 the default route), gateway,
 /// device (0: none, as for an `unreachable` route), who made it, metric
 /// (0: the kernel's 1024) and type (`UNICAST`, `UNREACHABLE`).
@@ -136,27 +56,63 @@ pub struct Route6 {
     pub kind: u8,
 }
 
-/// The body of an IPv6 `RTM_NEWROUTE`/`RTM_DELROUTE` for `r` (main table).
-pub fn route6_body(r: &Route6) -> Vec<u8> {
+/// A route of either family as rtnetlink carries it, addresses in 16
+/// bytes (an IPv4 one in the first four): what the one encoder writes and
+/// the one decoder reads. `RouteSpec` and `Route6` are its two faces.
+struct Wire {
+    family: u8,
+    dst: [u8; 16],
+    prefix: u8,
+    gateway: Option<[u8; 16]>,
+    oif: Option<u32>,
+    protocol: u8,
+    scope: u8,
+    kind: u8,
+    metric: u32,
+    table: u32,
+}
+
+/// The length of an address of `family` (`AF_INET` or `AF_INET6`).
+fn addr_len(family: u8) -> usize {
+    if i32::from(family) == libc::AF_INET6 {
+        16
+    } else {
+        4
+    }
+}
+
+/// `a` in 16 bytes, the rest zero.
+fn widen(a: &[u8]) -> [u8; 16] {
+    let mut w = [0u8; 16];
+    for (w, a) in w.iter_mut().zip(a) {
+        *w = *a;
+    }
+    w
+}
+
+/// The body of `RTM_NEWROUTE`/`RTM_DELROUTE` for `r` (main table).
+fn encode(r: &Wire) -> Vec<u8> {
+    let n = addr_len(r.family);
+    // rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags
     let mut b = vec![
-        libc::AF_INET6 as u8,
-        r.prefix.min(128),
+        r.family,
+        r.prefix.min(8 * n as u8),
         0,
         0,
         RT_TABLE_MAIN,
         r.protocol,
-        0,
+        r.scope,
         r.kind,
     ];
     b.extend_from_slice(&0u32.to_ne_bytes());
     if r.prefix > 0 {
-        msg::put_attr(&mut b, RTA_DST, &r.dst.octets());
+        msg::put_attr(&mut b, RTA_DST, &r.dst[..n]);
     }
-    if let Some(g) = r.gateway {
-        msg::put_attr(&mut b, RTA_GATEWAY, &g.octets());
+    if let Some(g) = &r.gateway {
+        msg::put_attr(&mut b, RTA_GATEWAY, &g[..n]);
     }
-    if r.index > 0 {
-        msg::put_attr(&mut b, RTA_OIF, &(r.index as u32).to_ne_bytes());
+    if let Some(i) = r.oif {
+        msg::put_attr(&mut b, RTA_OIF, &i.to_ne_bytes());
     }
     if r.metric > 0 {
         msg::put_attr(&mut b, RTA_PRIORITY, &r.metric.to_ne_bytes());
@@ -164,47 +120,166 @@ pub fn route6_body(r: &Route6) -> Vec<u8> {
     b
 }
 
-/// An IPv6 route of a dump (message type `t`, body `b`) and its table,
-/// when it is a unicast, blackhole, unreachable or prohibit route.
-fn route6_entry(t: u16, b: &[u8]) -> Option<(u32, Route6)> {
-    if t != RTM_NEWROUTE || b.len() < RTMSG_LEN || b[0] != libc::AF_INET6 as u8 {
+/// The route in the body `b` of a route message, when it is of `family`:
+/// its table from `RTA_TABLE` (ids over 255) or the header, addresses of
+/// the wrong length ignored, the prefix at most the address's bits.
+fn decode(b: &[u8], family: i32) -> Option<Wire> {
+    let h = b.get(..RTMSG_LEN)?;
+    if i32::from(h[0]) != family {
         return None;
     }
-    if !matches!(b[7], 1 | 6..=8) {
-        return None;
-    }
-    let ip6 = |d: &[u8]| <[u8; 16]>::try_from(d).ok().map(Ipv6Addr::from);
-    let mut table = u32::from(b[4]);
-    let mut r = Route6 {
-        dst: Ipv6Addr::UNSPECIFIED,
-        prefix: b[1].min(128),
+    let n = addr_len(h[0]);
+    let addr = |d: &[u8]| (d.len() == n).then(|| widen(d));
+    let mut r = Wire {
+        family: h[0],
+        dst: [0; 16],
+        prefix: h[1].min(8 * n as u8),
         gateway: None,
-        index: 0,
-        protocol: b[5],
+        oif: None,
+        protocol: h[5],
+        scope: h[6],
+        kind: h[7],
         metric: 0,
-        kind: b[7],
+        table: u32::from(h[4]),
     };
     for (t, d) in msg::attrs(b, RTMSG_LEN) {
         match t {
-            RTA_DST => r.dst = ip6(d).unwrap_or(r.dst),
-            RTA_GATEWAY => r.gateway = ip6(d),
-            RTA_OIF => r.index = msg::u32_of(d).map_or(r.index, |i| i as i32),
+            RTA_DST => r.dst = addr(d).unwrap_or(r.dst),
+            RTA_GATEWAY => r.gateway = addr(d),
+            RTA_OIF => r.oif = msg::u32_of(d).or(r.oif),
             RTA_PRIORITY => r.metric = msg::u32_of(d).unwrap_or(r.metric),
-            RTA_TABLE => table = msg::u32_of(d).unwrap_or(table),
+            RTA_TABLE => r.table = msg::u32_of(d).unwrap_or(r.table),
             _ => {}
         }
     }
-    Some((table, r))
+    Some(r)
 }
 
-/// An IPv6 route of the main table.
+/// A route of a dump of `family` (message type `t`, body `b`) from any
+/// table but `local` (`main_only`: from the main table), when it is a
+/// unicast, blackhole, unreachable or prohibit route (`any_kind`: of any
+/// type).
+fn listed(t: u16, b: &[u8], family: i32, main_only: bool, any_kind: bool) -> Option<Wire> {
+    if t != RTM_NEWROUTE {
+        return None;
+    }
+    let r = decode(b, family)?;
+    let table_ok = if main_only {
+        r.table == u32::from(RT_TABLE_MAIN)
+    } else {
+        r.table != RT_TABLE_LOCAL
+    };
+    // rtm_type: unicast 1, blackhole 6, unreachable 7, prohibit 8
+    (table_ok && (any_kind || matches!(r.kind, 1 | 6..=8))).then_some(r)
+}
+
+impl From<&RouteSpec> for Wire {
+    fn from(r: &RouteSpec) -> Wire {
+        Wire {
+            family: libc::AF_INET as u8,
+            dst: widen(&r.dst.octets()),
+            prefix: r.prefix,
+            gateway: r.gateway.map(|g| widen(&g.octets())),
+            oif: Some(r.index as u32),
+            protocol: r.protocol,
+            // universe, link when there is no gateway
+            scope: if r.gateway.is_some() { 0 } else { SCOPE_LINK },
+            kind: UNICAST,
+            metric: r.metric,
+            table: u32::from(RT_TABLE_MAIN),
+        }
+    }
+}
+
+impl From<Wire> for RouteEntry {
+    fn from(r: Wire) -> RouteEntry {
+        let v4 = |a: [u8; 16]| Ipv4Addr::new(a[0], a[1], a[2], a[3]);
+        RouteEntry {
+            dst: v4(r.dst),
+            prefix: r.prefix,
+            gateway: r.gateway.map(v4),
+            index: r.oif.map_or(0, |i| i as i32),
+            protocol: r.protocol,
+            metric: r.metric,
+        }
+    }
+}
+
+impl From<&Route6> for Wire {
+    fn from(r: &Route6) -> Wire {
+        Wire {
+            family: libc::AF_INET6 as u8,
+            dst: r.dst.octets(),
+            prefix: r.prefix,
+            gateway: r.gateway.map(|g| g.octets()),
+            oif: (r.index > 0).then_some(r.index as u32),
+            protocol: r.protocol,
+            scope: 0,
+            kind: r.kind,
+            metric: r.metric,
+            table: u32::from(RT_TABLE_MAIN),
+        }
+    }
+}
+
+impl From<Wire> for Route6 {
+    fn from(r: Wire) -> Route6 {
+        Route6 {
+            dst: Ipv6Addr::from(r.dst),
+            prefix: r.prefix,
+            gateway: r.gateway.map(Ipv6Addr::from),
+            index: r.oif.map_or(0, |i| i as i32),
+            protocol: r.protocol,
+            metric: r.metric,
+            kind: r.kind,
+        }
+    }
+}
+
+/// The body of `RTM_NEWROUTE`/`RTM_DELROUTE` for `r`.
+pub fn route_body(r: &RouteSpec) -> Vec<u8> {
+    encode(&r.into())
+}
+
+/// A route of a dump (message type `t`, body `b`) when it is in the main table.
+pub fn parse_route(t: u16, b: &[u8]) -> Option<RouteEntry> {
+    listed(t, b, libc::AF_INET, true, true).map(RouteEntry::from)
+}
+
+/// A route of a dump (message type `t`, body `b`) from any routing table
+/// but `local` (the kernel's own local and broadcast routes): unicast,
+/// blackhole, unreachable and prohibit routes, so that a VPN's default
+/// route in its own table (wg-quick's 51820, reached by a policy rule) is
+/// seen too. A route without `RTA_OIF` (multipath, blackhole) has index 0.
+pub fn route_of_any_table(t: u16, b: &[u8]) -> Option<RouteEntry> {
+    listed(t, b, libc::AF_INET, false, false).map(RouteEntry::from)
+}
+
+/// The body of an IPv6 `RTM_NEWROUTE`/`RTM_DELROUTE` for `r` (main table).
+pub fn route6_body(r: &Route6) -> Vec<u8> {
+    encode(&r.into())
+}
+
+/// An IPv6 route of the main table in a dump (message type `t`, body `b`):
+/// unicast, blackhole, unreachable or prohibit.
 pub fn parse_route6(t: u16, b: &[u8]) -> Option<Route6> {
-    route6_entry(t, b).and_then(|(table, r)| (table == u32::from(RT_TABLE_MAIN)).then_some(r))
+    listed(t, b, libc::AF_INET6, true, false).map(Route6::from)
 }
 
 /// An IPv6 route of any table but `local` (as `route_of_any_table`).
 pub fn route6_of_any_table(t: u16, b: &[u8]) -> Option<Route6> {
-    route6_entry(t, b).and_then(|(table, r)| (table != RT_TABLE_LOCAL).then_some(r))
+    listed(t, b, libc::AF_INET6, false, false).map(Route6::from)
+}
+
+/// Whether a route event (message type `t`, body `b`) is about an IPv6
+/// unicast default route of the main table, added or removed: only such a
+/// route makes a box a default router (unreachable, blackhole and other
+/// tables' routes do not), so only such an event is worth a new look.
+pub fn default_route6_event(t: u16, b: &[u8]) -> bool {
+    matches!(t, RTM_NEWROUTE | RTM_DELROUTE)
+        && decode(b, libc::AF_INET6).is_some_and(|r| {
+            r.prefix == 0 && r.kind == UNICAST && r.table == u32::from(RT_TABLE_MAIN)
+        })
 }
 
 impl Rtnl {
@@ -415,5 +490,44 @@ mod tests {
         for n in 0..long.len() {
             let _ = route6_of_any_table(RTM_NEWROUTE, &long[..n]);
         }
+    }
+
+    #[test]
+    fn default_routes_of_the_main_table_only() {
+        let route = |typ: u8, dst_len: u8, table: u32| {
+            let mut b = vec![
+                libc::AF_INET6 as u8,
+                dst_len,
+                0,
+                0,
+                254,
+                3,
+                0,
+                typ,
+                0,
+                0,
+                0,
+                0,
+            ];
+            attr(&mut b, 15, &table.to_ne_bytes());
+            attr(&mut b, 5, &"fe80::1".parse::<Ipv6Addr>().unwrap().octets());
+            b
+        };
+        assert!(default_route6_event(24, &route(1, 0, 254)));
+        assert!(default_route6_event(25, &route(1, 0, 254)));
+        assert!(
+            !default_route6_event(24, &route(1, 64, 254)),
+            "not a default route"
+        );
+        assert!(!default_route6_event(24, &route(7, 0, 254)), "unreachable");
+        assert!(
+            !default_route6_event(24, &route(1, 0, 51820)),
+            "another table"
+        );
+        assert!(!default_route6_event(20, &route(1, 0, 254)));
+        assert!(!default_route6_event(24, &route(1, 0, 254)[..11]));
+        let mut v4 = route(1, 0, 254);
+        v4[0] = libc::AF_INET as u8;
+        assert!(!default_route6_event(24, &v4));
     }
 }

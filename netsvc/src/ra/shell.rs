@@ -228,7 +228,8 @@ pub fn run(mut o: Options) -> i32 {
         }
         if poll.readable(ri) {
             let mut looked = false;
-            let r = routes.read_messages(|t, b| looked |= msg::default_route_event(t, b));
+            let r =
+                routes.read_messages(|t, b| looked |= crate::netlink::default_route6_event(t, b));
             if looked || r.is_err() {
                 sh.default_route(&mut rtnl);
             }

@@ -528,7 +528,7 @@ impl Advertiser {
 pub fn digest_untrusted(bytes: &[u8]) {
     let _ = msg::hop_limit(bytes);
     let _ = msg::sockaddr6(bytes);
-    let _ = msg::default_route_event(24, bytes);
+    let _ = crate::netlink::default_route6_event(24, bytes);
     if let Some(a) = msg::parse_ra(bytes) {
         let b1 = a.build();
         let a2 = msg::parse_ra(&b1).expect("an RA built does not parse");

@@ -258,32 +258,6 @@ pub fn sockaddr6(b: &[u8]) -> Option<Ipv6Addr> {
     (i32::from(family) == libc::AF_INET6).then(|| ip6_at(b, 8))?
 }
 
-/// Whether an `RTM_NEWROUTE`/`RTM_DELROUTE` body is about an IPv6
-/// unicast default route of the main table: only such a route makes this
-/// box a default router (unreachable, blackhole and other tables' routes do
-/// not), and only such an event makes the shell look at the routes again.
-pub fn default_route_event(t: u16, b: &[u8]) -> bool {
-    use crate::netlink::msg::{attrs, RTM_DELROUTE, RTM_NEWROUTE};
-    const RTMSG_LEN: usize = 12;
-    const RTN_UNICAST: u8 = 1;
-    const RT_TABLE_MAIN: u32 = 254;
-    let Some(h) = b.get(..RTMSG_LEN) else {
-        return false;
-    };
-    if !matches!(t, RTM_NEWROUTE | RTM_DELROUTE)
-        || i32::from(h[0]) != libc::AF_INET6
-        || h[1] != 0
-        || h[7] != RTN_UNICAST
-    {
-        return false;
-    }
-    let table = attrs(b, RTMSG_LEN)
-        .find(|(t, d)| *t == 15 && d.len() == 4) // RTA_TABLE
-        .and_then(|(_, d)| d.try_into().ok().map(u32::from_ne_bytes))
-        .unwrap_or(u32::from(h[4]));
-    table == RT_TABLE_MAIN
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,46 +393,6 @@ mod tests {
         huge[..8].copy_from_slice(&[0xff; 8]);
         assert_eq!(hop_limit(&huge), None);
         assert_eq!(hop_limit(&cmsg(41, 52, &300i32.to_ne_bytes())), None);
-    }
-
-    #[test]
-    fn default_routes_of_the_main_table_only() {
-        use crate::netlink::msg::put_attr;
-        let route = |typ: u8, dst_len: u8, table: u32| {
-            let mut b = vec![
-                libc::AF_INET6 as u8,
-                dst_len,
-                0,
-                0,
-                254,
-                3,
-                0,
-                typ,
-                0,
-                0,
-                0,
-                0,
-            ];
-            put_attr(&mut b, 15, &table.to_ne_bytes());
-            put_attr(&mut b, 5, &a("fe80::1").octets());
-            b
-        };
-        assert!(default_route_event(24, &route(1, 0, 254)));
-        assert!(default_route_event(25, &route(1, 0, 254)));
-        assert!(
-            !default_route_event(24, &route(1, 64, 254)),
-            "not a default route"
-        );
-        assert!(!default_route_event(24, &route(7, 0, 254)), "unreachable");
-        assert!(
-            !default_route_event(24, &route(1, 0, 51820)),
-            "another table"
-        );
-        assert!(!default_route_event(20, &route(1, 0, 254)));
-        assert!(!default_route_event(24, &route(1, 0, 254)[..11]));
-        let mut v4 = route(1, 0, 254);
-        v4[0] = libc::AF_INET as u8;
-        assert!(!default_route_event(24, &v4));
     }
 
     #[test]
