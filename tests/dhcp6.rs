@@ -462,3 +462,177 @@ fn native_mode_on_a_host_follows_the_m_and_o_flags() {
         lab.log("dhcp6")
     );
 }
+
+const RADVD: &str = "/usr/sbin/radvd";
+
+/// radvd's configuration on `vs`: the /64 for SLAAC (valid 3000 s,
+/// preferred 2000 s), one route, one DNS server and domain, hop limit
+/// `hops`.
+fn radvd_conf(hops: u8, route: &str, dns: &str, domain: &str) -> String {
+    format!(
+        "interface vs {{\n AdvSendAdvert on;\n MinRtrAdvInterval 3;\n MaxRtrAdvInterval 4;\n \
+         AdvDefaultLifetime 1800;\n AdvManagedFlag on;\n AdvOtherConfigFlag on;\n \
+         AdvCurHopLimit {hops};\n AdvLinkMTU 1400;\n \
+         prefix 2001:db8:1::/64 {{ AdvOnLink on; AdvAutonomous on; AdvValidLifetime 3000; \
+         AdvPreferredLifetime 2000; }};\n {route}\n RDNSS {dns} {{ }};\n DNSSL {domain} {{ }};\n}};\n"
+    )
+}
+
+/// The first `ip -6 -o addr` line of `dev` in `ns` that holds `what`.
+fn addr_line(ns: &Netns, dev: &str, what: &str) -> String {
+    let out = ns
+        .exec()
+        .args(["ip", "-6", "-o", "addr", "show", "dev", dev])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.contains(what))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The number after `key ` in `line` (`valid_lft 2999sec`).
+fn number_after(line: &str, key: &str) -> u32 {
+    let at = line
+        .find(key)
+        .map(|i| i + key.len() + 1)
+        .unwrap_or(line.len());
+    line[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap_or(0)
+}
+
+/// `ENTRY` of a space-separated list that starts with `start`: its
+/// comma-separated fields.
+fn entry_of(list: &str, start: &str) -> Option<Vec<String>> {
+    list.split(' ')
+        .find(|e| e.starts_with(start))
+        .map(|e| e.split(',').map(String::from).collect())
+}
+
+#[test]
+fn odhcp6c_passes_on_what_the_router_advertisements_say_and_calls_ra_updated() {
+    let Some(mut lab) = Kea6::new("v") else {
+        return;
+    };
+    if !require("radvd", have_program(RADVD)) {
+        return;
+    }
+    lab.kea(&kea_conf("2001:db8:100::", ""));
+    sysctl(&lab.isp, "net.ipv6.conf.all.forwarding=1");
+    let conf = lab.dir.join("radvd.conf");
+    let route1 = "route 2001:db8:77::/48 { AdvRoutePreference high; AdvRouteLifetime 900; };";
+    fs::write(
+        &conf,
+        radvd_conf(61, route1, "2001:db8:1::53", "lab.example"),
+    )
+    .unwrap();
+    let mut cmd = lab.isp.exec();
+    cmd.args([RADVD, "-n", "-m", "stderr", "-d", "1", "-C"])
+        .arg(&conf)
+        .arg("-p")
+        .arg(lab.dir.join("radvd.pid"));
+    let radvd = common::lab::spawn_logged(&mut cmd, lab.dir.join("radvd.log"));
+    // the handler: STATE|RA_ADDRESSES|RA_ROUTES|RA_DNS|RA_DOMAINS|RA_HOPLIMIT|RA_MTU
+    let h = lab.dir.join("handler");
+    let log = lab.dir.join("ra-events");
+    script(
+        &h,
+        &format!(
+            "echo \"$2|$RA_ADDRESSES|$RA_ROUTES|$RA_DNS|$RA_DOMAINS|$RA_HOPLIMIT|$RA_MTU\" >> {}",
+            log.display()
+        ),
+    );
+    let events = || -> Vec<Vec<String>> {
+        lines_of(&log)
+            .iter()
+            .map(|l| l.split('|').map(String::from).collect())
+            .collect()
+    };
+    let _cl = lab.client("odhcp6c", &["-s", h.to_str().unwrap(), "vc"]);
+    let diag = |lab: &Kea6| {
+        format!(
+            "{:#?}\n{}\n{}",
+            events(),
+            lab.log("odhcp6c"),
+            text_of(&lab.dir.join("radvd.log"))
+        )
+    };
+    assert!(
+        wait_until(T, || events()
+            .iter()
+            .any(|e| e.len() == 7 && !e[1].is_empty() && !e[3].is_empty())),
+        "no RA_ values: {}",
+        diag(&lab)
+    );
+    let ev = events();
+    let e = ev.iter().find(|e| !e[1].is_empty()).unwrap();
+    // the kernel's own SLAAC address, with its lifetimes, as odhcp6c writes it
+    let kernel = addr_line(&lab.rt, "vc", "dynamic");
+    assert!(kernel.contains("2001:db8:1:"), "{kernel}");
+    let ip = kernel.split_whitespace().nth(3).unwrap().to_string();
+    let a = entry_of(&e[1], &ip).unwrap_or_else(|| panic!("{ip} not in {e:?}"));
+    assert_eq!(a.len(), 3, "{a:?}");
+    let (p, v): (u32, u32) = (a[1].parse().unwrap(), a[2].parse().unwrap());
+    assert!(
+        (1990..=2000).contains(&p) && (2990..=3000).contains(&v),
+        "{a:?}"
+    );
+    assert!(
+        number_after(&kernel, "valid_lft").abs_diff(v) <= 5
+            && number_after(&kernel, "preferred_lft").abs_diff(p) <= 5,
+        "{kernel} vs {a:?}"
+    );
+    // routes: the default via radvd's link-local address, the announced
+    // route (preference high: 384), the on-link prefix (no gateway, 256)
+    let ll = addr_line(&lab.isp, "vs", "fe80:");
+    let ll = ll
+        .split_whitespace()
+        .nth(3)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap();
+    let d = entry_of(&e[2], "::/0,").unwrap_or_else(|| panic!("{e:?}"));
+    assert_eq!((d[1].as_str(), d[3].as_str()), (ll, "512"), "{d:?}");
+    assert!(
+        (1790..=1800).contains(&d[2].parse::<u32>().unwrap()),
+        "{d:?}"
+    );
+    let r = entry_of(&e[2], "2001:db8:77::/48,").unwrap_or_else(|| panic!("{e:?}"));
+    assert_eq!((r[1].as_str(), r[3].as_str()), (ll, "384"), "{r:?}");
+    assert!((890..=900).contains(&r[2].parse::<u32>().unwrap()), "{r:?}");
+    let o = entry_of(&e[2], "2001:db8:1::/64,").unwrap_or_else(|| panic!("{e:?}"));
+    assert_eq!((o[1].as_str(), o[3].as_str()), ("", "256"), "{o:?}");
+    assert_eq!(
+        (&e[3][..], &e[4][..], &e[5][..], &e[6][..]),
+        ("2001:db8:1::53", "lab.example", "61", "1400"),
+        "{e:?}"
+    );
+    // the router's configuration changes: ra-updated with the new values
+    let route2 = "route 2001:db8:88::/48 { AdvRoutePreference low; AdvRouteLifetime 900; };";
+    fs::write(
+        &conf,
+        radvd_conf(62, route2, "2001:db8:1::54", "other.example"),
+    )
+    .unwrap();
+    radvd.signal(libc::SIGHUP);
+    let new = |e: &Vec<String>| {
+        e.len() == 7 && e[0] == "ra-updated" && e[3].contains("2001:db8:1::54") && e[5] == "62"
+    };
+    assert!(
+        wait_until(T, || events().iter().any(new)),
+        "no ra-updated with the new values: {}",
+        diag(&lab)
+    );
+    let ev = events();
+    let e = ev.iter().find(|e| new(e)).unwrap();
+    let r = entry_of(&e[2], "2001:db8:88::/48,").unwrap_or_else(|| panic!("{e:?}"));
+    assert_eq!((r[1].as_str(), r[3].as_str()), (ll, "640"), "{r:?}");
+    assert!(e[4].split(' ').any(|d| d == "other.example"), "{e:?}");
+    assert!(entry_of(&e[1], &ip).is_some(), "{e:?}");
+}

@@ -20,7 +20,8 @@ pub const USAGE: &str = "usage: odhcp6c [-N try|force|none] [-P [PREFIX/]LEN] [-
 pub const HELP: &str = "usage: odhcp6c [OPTIONS] IFACE\n\
     \x20 -N try|force|none   ask for addresses (IA_NA): if offered, required, not at all (try)\n\
     \x20 -P [PREFIX/]LEN     ask for a delegated prefix (IA_PD), LEN a hint (0: none)\n\
-    \x20 -s SCRIPT           handler: SCRIPT IFACE STATE (/usr/sbin/odhcp6c-update)\n\
+    \x20 -s SCRIPT           handler: SCRIPT IFACE STATE (/usr/sbin/odhcp6c-update); the RAs'\n\
+    \x20                     RA_ADDRESSES, RA_ROUTES, RA_DNS, ... too, ra-updated on a change\n\
     \x20 -t SEC              longest SOLICIT retransmission timeout (3600)\n\
     \x20 -k                  send no RELEASE when stopping\n\
     \x20 -p PIDFILE          write the pid there\n\

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod msg;
+pub mod ra;
 pub mod report;
 
 /// Decode any bytes as a message from a server and follow them as far as

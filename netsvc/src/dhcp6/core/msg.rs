@@ -292,7 +292,7 @@ fn label_ok(l: &[u8]) -> bool {
 /// RFC 1035 §3.1 names one after the other, uncompressed (RFC 8415 §10).
 /// A name with a bad label is skipped; a compression pointer, a label
 /// longer than 63 or a truncated name ends the list (no way to resync).
-fn names_of(b: &[u8], out: &mut Vec<String>) {
+pub(crate) fn names_of(b: &[u8], out: &mut Vec<String>) {
     let mut i = 0;
     while i < b.len() && out.len() < MAX_LIST {
         let mut name = String::new();

@@ -16,8 +16,8 @@ fn leases(l: &[Lease]) -> String {
         .join(" ")
 }
 
-/// odhcp6c's environment for `SCRIPT IFACE STATE`. The RA_ variables are
-/// set empty: router advertisements are the kernel's here.
+/// odhcp6c's environment for `SCRIPT IFACE STATE` from the bindings (the
+/// `RA_*` variables are `ra`'s).
 pub fn script_env(b: &Bindings) -> Vec<(&'static str, String)> {
     let dns: Vec<String> = b.dns.iter().map(|a| a.to_string()).collect();
     vec![
@@ -26,10 +26,6 @@ pub fn script_env(b: &Bindings) -> Vec<(&'static str, String)> {
         ("RDNSS", dns.join(" ")),
         ("DOMAINS", b.domains.join(" ")),
         ("SERVER_DUID", hex(&b.server)),
-        ("RA_ADDRESSES", String::new()),
-        ("RA_ROUTES", String::new()),
-        ("RA_DNS", String::new()),
-        ("RA_DOMAINS", String::new()),
     ]
 }
 
@@ -145,7 +141,6 @@ mod tests {
         assert_eq!(get("RDNSS"), "2001:db8::53");
         assert_eq!(get("DOMAINS"), "example.net lan");
         assert_eq!(get("SERVER_DUID"), "00030001020000000901");
-        assert_eq!(get("RA_ROUTES"), "");
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod out;
 use super::cli::{self, Options};
 use super::core::client::{Action, Client, Config, Event, State};
 use super::core::msg::{self, Message, ALL_SERVERS, CLIENT_PORT, SERVER_PORT};
+use super::core::ra::{self, RaState};
 use crate::netlink::Netlink;
 use common::errtext::describe;
 use common::poll::PollSet;
@@ -45,8 +46,9 @@ fn socket(ifname: &str, index: u32) -> std::io::Result<UdpSocket> {
     Ok(UdpSocket::from(fd))
 }
 
-/// An ICMPv6 socket on `ifname`: router advertisements come in, a router
-/// solicitation goes out (hop limit 255, RFC 4861 §6.1.1).
+/// An ICMPv6 socket on `ifname`: router advertisements come in (only
+/// they, each with its hop limit), a router solicitation goes out (hop
+/// limit 255, RFC 4861 §6.1.1).
 fn ra_socket(ifname: &str, index: u32) -> std::io::Result<OwnedFd> {
     use rustix::net::{ipproto, SocketFlags, SocketType};
     let fd = rustix::net::socket_with(
@@ -56,6 +58,8 @@ fn ra_socket(ifname: &str, index: u32) -> std::io::Result<OwnedFd> {
         Some(ipproto::ICMPV6),
     )?;
     crate::packet::bind_to_device(&fd, ifname)?;
+    crate::packet::icmp6_pass_only(&fd, 134)?;
+    crate::packet::enable_hop_limit(&fd)?;
     rustix::net::sockopt::set_ipv6_multicast_if(&fd, index)?;
     rustix::net::sockopt::set_ipv6_multicast_hops(&fd, 255)?;
     let _ = rustix::net::sockopt::set_ipv6_multicast_loop(&fd, false);
@@ -73,17 +77,29 @@ fn solicit_router(fd: &OwnedFd, index: u32) {
     );
 }
 
-/// The M and O flags of one router advertisement waiting on `fd`, from a
-/// link-local router; `Err` when nothing is waiting.
-fn read_ra(fd: &OwnedFd, buf: &mut [u8]) -> Result<Option<(bool, bool)>, ()> {
-    let (n, _, from) =
-        rustix::net::recvfrom(fd, &mut *buf, rustix::net::RecvFlags::empty()).map_err(drop)?;
-    let from = from.and_then(|a| SocketAddrV6::try_from(a).ok());
-    let link_local = from.is_some_and(|a| a.ip().segments()[0] & 0xffc0 == 0xfe80);
-    Ok(buf
-        .get(..n)
-        .filter(|_| link_local)
-        .and_then(msg::router_advert_flags))
+/// One router advertisement waiting on `fd`: its router and length, when
+/// it is valid as RFC 4861 §6.1.2 has it (from a link-local address, hop
+/// limit 255, the kernel checked the checksum); `Err` when nothing waits.
+fn read_ra(fd: &OwnedFd, buf: &mut [u8]) -> Result<Option<(Ipv6Addr, usize)>, ()> {
+    let (mut control, mut name) = ([0u8; 64], [0u8; 28]);
+    let (n, c, nl) =
+        crate::packet::recv_from_with_control(fd, buf, &mut control, &mut name).map_err(drop)?;
+    let from = crate::ra::core::msg::sockaddr6(&name[..nl]);
+    let hops = crate::ra::core::msg::hop_limit(&control[..c]);
+    Ok(from
+        .filter(|a| a.segments()[0] & 0xffc0 == 0xfe80 && hops == Some(255))
+        .map(|a| (a, n.min(buf.len()))))
+}
+
+/// The interface identifier of `index`'s link-local address, which
+/// odhcp6c's `RA_ADDRESSES` take (the kernel's own SLAAC addresses too,
+/// unless addr_gen_mode says otherwise).
+fn link_local_iid(index: u32) -> Option<u64> {
+    let addrs = crate::netlink::Rtnl::open().ok()?.addresses6().ok()?;
+    addrs
+        .iter()
+        .find(|a| a.index as u32 == index && a.ip.segments()[0] & 0xffc0 == 0xfe80)
+        .map(|a| ra::iid_of(a.ip))
 }
 
 struct Shell {
@@ -102,6 +118,15 @@ struct Shell {
     ready: common::ready::Ready,
     /// The M and O flags last logged: a change is always said.
     ra_said: Option<(bool, bool)>,
+    /// odhcp6c mode: what the RAs say (the `RA_*` variables), the
+    /// interface identifier of the addresses in it, when `ra-updated` is
+    /// due, whether one was said since the link came up, and whether
+    /// bindings are held (`bound` .. `unbound`).
+    ra: Option<RaState>,
+    iid: Option<u64>,
+    ra_due: Option<Duration>,
+    ra_told: bool,
+    bound: bool,
 }
 
 impl Shell {
@@ -129,6 +154,33 @@ impl Shell {
             // no usable link-local address yet (DAD): the retransmission tries again
             Err(e) => self.log(&format!("sending {:?}: {}", m.kind, describe(&e))),
         }
+    }
+
+    /// odhcp6c mode: an RA into the `RA_*` set; a change makes `ra-updated`
+    /// due, as odhcp6c has it: 1 s on (more changes meanwhile go with it),
+    /// 10 s for the link's first while no bindings are held (DHCPv6 may
+    /// bring them first; its call carries the RA's values then).
+    fn heard_ra(&mut self, from: Ipv6Addr, m: &[u8], index: u32) {
+        let now = self.now();
+        let Some(r) = self.ra.as_mut() else {
+            return;
+        };
+        if self.iid.is_none() {
+            self.iid = link_local_iid(index);
+        }
+        if r.heard(m, from, self.iid, now) && self.ra_due.is_none() {
+            let wait = if self.ra_told || self.bound { 1 } else { 10 };
+            self.ra_due = Some(now + Duration::from_secs(wait));
+        }
+    }
+
+    fn ra_updated(&mut self) {
+        self.ra_told = true;
+        if self.o.verbose {
+            self.log("ra-updated");
+        }
+        let b = self.bound.then(|| self.client.bindings(self.now()));
+        self.script("ra-updated", b.as_ref());
     }
 
     /// Carry out the client's actions; `true` once it is done.
@@ -209,7 +261,7 @@ pub fn run(mut o: Options, native: bool) -> i32 {
     cfg.pd = o.pd;
     cfg.sol_max_rt = o.sol_max_rt.map(|s| Duration::from_secs(s.into()));
     cfg.follow_ra = o.follow_ra;
-    let ra = if cfg.waits_for_ra() {
+    let ra = if cfg.waits_for_ra() || !native {
         match ra_socket(&o.interface, index) {
             Ok(fd) => Some(fd),
             Err(e) => return fail("ICMPv6 socket", e),
@@ -229,6 +281,11 @@ pub fn run(mut o: Options, native: bool) -> i32 {
         native,
         ready,
         ra_said: None,
+        ra: (!native).then(RaState::default),
+        iid: None,
+        ra_due: None,
+        ra_told: false,
+        bound: false,
     };
     sh.started();
     let mut link_up = true;
@@ -252,6 +309,9 @@ pub fn run(mut o: Options, native: bool) -> i32 {
         let mut timeout = sh.client.deadline().map(|d| d.saturating_sub(sh.now()));
         if let Some(t) = stop_by {
             timeout = crate::earliest(timeout, Some(t.saturating_duration_since(Instant::now())));
+        }
+        if let Some(d) = sh.ra_due {
+            timeout = crate::earliest(timeout, Some(d.saturating_sub(sh.now())));
         }
         poll.clear();
         let si = poll.add(sigfd.as_raw_fd());
@@ -293,6 +353,8 @@ pub fn run(mut o: Options, native: bool) -> i32 {
                         actions.extend(sh.client.handle(sh.now(), Event::LinkDown));
                     }
                     if l.carrier() {
+                        // odhcp6c: the link's first ra-updated waits for DHCPv6
+                        (sh.iid, sh.ra_told) = (None, false);
                         actions.extend(sh.client.handle(sh.now(), Event::LinkUp));
                         if let Some(fd) = &ra {
                             solicit_router(fd, index);
@@ -308,7 +370,11 @@ pub fn run(mut o: Options, native: bool) -> i32 {
                     let Ok(got) = read_ra(fd, &mut buf) else {
                         break;
                     };
-                    if let Some((managed, other)) = got {
+                    let Some((from, n)) = got else {
+                        continue;
+                    };
+                    sh.heard_ra(from, &buf[..n], index);
+                    if let Some((managed, other)) = msg::router_advert_flags(&buf[..n]) {
                         if sh.o.verbose || sh.ra_said != Some((managed, other)) {
                             let quiet = if managed || other {
                                 ""
@@ -357,6 +423,9 @@ pub fn run(mut o: Options, native: bool) -> i32 {
             actions.extend(sh.client.handle(sh.now(), Event::Timer));
         }
         let done = sh.execute(actions);
+        if sh.ra_due.is_some_and(|d| sh.now() >= d) {
+            sh.ra_updated();
+        }
         if done || sh.client.state() == State::Done || stop_by.is_some_and(|t| Instant::now() >= t)
         {
             return sh.finish();

@@ -1,6 +1,7 @@
 //! What the client's events do outside it: odhcp6c's handler protocol
 //! (`SCRIPT IFACE STATE`, states started, bound, informed, updated,
-//! rebound, unbound, stopped; the bindings in the environment only), or in
+//! rebound, ra-updated, unbound, stopped; the bindings and the `RA_*`
+//! variables in the environment only), or in
 //! native mode `FW_DIR/dhcp6_IF.ipconf` written atomically (removed when
 //! nothing is held) and `u` to fw when its text changed. And the DUID's
 //! state file.
@@ -22,7 +23,10 @@ impl Shell {
             .join(format!("dhcp6_{}.ipconf", self.o.interface))
     }
 
-    fn script(&self, state: &str, b: Option<&Bindings>) {
+    /// `SCRIPT IFACE STATE`, the bindings and what the RAs say in its
+    /// environment (which a pending `ra-updated` thereby gets too).
+    pub(super) fn script(&mut self, state: &str, b: Option<&Bindings>) {
+        self.ra_due = None;
         let Some(script) = &self.o.script else {
             return;
         };
@@ -30,6 +34,9 @@ impl Shell {
         cmd.arg(&self.o.interface).arg(state);
         if let Some(b) = b {
             cmd.envs(report::script_env(b));
+        }
+        if let Some(r) = &self.ra {
+            cmd.envs(r.env(self.now()));
         }
         match common::sig::clean_child(&mut cmd).status() {
             Ok(st) if !st.success() && self.o.verbose => {
@@ -89,6 +96,7 @@ impl Shell {
     }
 
     pub(super) fn event(&mut self, state: &str, b: &Bindings) {
+        self.bound = state != "unbound";
         let n = b.addresses.len() + b.prefixes.len();
         self.log(&format!(
             "{state}: {} address(es), {} prefix(es){}",

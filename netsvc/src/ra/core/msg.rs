@@ -129,7 +129,7 @@ impl Advert {
 /// The options of an ND message after its fixed part of `skip` bytes, as
 /// (type, whole option); `None` when one has length 0 or runs past the end
 /// (RFC 4861 §6.1: such a message is invalid).
-fn options(m: &[u8], skip: usize) -> Option<Vec<(u8, &[u8])>> {
+pub fn options(m: &[u8], skip: usize) -> Option<Vec<(u8, &[u8])>> {
     let mut rest = m.get(skip..)?;
     let mut out = Vec::new();
     while !rest.is_empty() {
