@@ -154,6 +154,7 @@ impl RaState {
     /// A router advertisement (the ICMPv6 message) from `from`; `iid` the
     /// interface identifier of our SLAAC addresses (`None`: not known yet,
     /// no address). Whether the set changed; a malformed RA changes nothing.
+    #[inline(never)]
     pub fn heard(&mut self, m: &[u8], from: Ipv6Addr, iid: Option<u64>, now: Duration) -> bool {
         if m.len() < 16 || m[0] != 134 || m[1] != 0 {
             return false;
@@ -243,45 +244,47 @@ impl RaState {
 
     /// The `RA_*` variables at `now`, in odhcp6c's formats; what has
     /// expired is left out.
+    #[inline(never)]
     pub fn env(&self, now: Duration) -> Vec<(&'static str, String)> {
-        let text = |list: usize, f: &dyn Fn(&Entry, u32) -> String| {
-            self.lists[list]
-                .iter()
-                .filter_map(|e| {
-                    let v = left(e.valid, e.at, now);
-                    (v > 0).then(|| f(e, v))
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        let gw = |e: &Entry| {
-            if e.router.is_unspecified() {
-                String::new()
-            } else {
-                e.router.to_string()
+        use std::fmt::Write;
+        let mut out = Vec::new();
+        for (list, key) in ["RA_ADDRESSES", "RA_ROUTES", "RA_DNS", "RA_DOMAINS"]
+            .into_iter()
+            .enumerate()
+        {
+            let mut t = String::new();
+            for e in &self.lists[list] {
+                let v = left(e.valid, e.at, now);
+                if v == 0 {
+                    continue;
+                }
+                if !t.is_empty() {
+                    t.push(' ');
+                }
+                let _ = match list {
+                    ADDRS => write!(t, "{}/64,{},{v}", e.target, left(e.preferred, e.at, now)),
+                    ROUTES => {
+                        let _ = write!(t, "{}/{},", e.target, e.len);
+                        if !e.router.is_unspecified() {
+                            let _ = write!(t, "{}", e.router);
+                        }
+                        write!(t, ",{v},{}", e.metric)
+                    }
+                    DNS => write!(t, "{}", e.target),
+                    _ => write!(t, "{}", e.name),
+                };
             }
-        };
-        vec![
-            (
-                "RA_ADDRESSES",
-                text(ADDRS, &|e, v| {
-                    let p = left(e.preferred, e.at, now);
-                    format!("{}/{},{p},{v}", e.target, e.len)
-                }),
-            ),
-            (
-                "RA_ROUTES",
-                text(ROUTES, &|e, v| {
-                    format!("{}/{},{},{v},{}", e.target, e.len, gw(e), e.metric)
-                }),
-            ),
-            ("RA_DNS", text(DNS, &|e, _| e.target.to_string())),
-            ("RA_DOMAINS", text(DOMAINS, &|e, _| e.name.clone())),
-            ("RA_HOPLIMIT", self.hop_limit.to_string()),
-            ("RA_MTU", self.mtu.to_string()),
-            ("RA_REACHABLE", self.reachable.to_string()),
-            ("RA_RETRANSMIT", self.retransmit.to_string()),
-        ]
+            out.push((key, t));
+        }
+        for (key, v) in [
+            ("RA_HOPLIMIT", self.hop_limit),
+            ("RA_MTU", self.mtu),
+            ("RA_REACHABLE", self.reachable),
+            ("RA_RETRANSMIT", self.retransmit),
+        ] {
+            out.push((key, v.to_string()));
+        }
+        out
     }
 }
 
