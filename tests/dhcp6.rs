@@ -463,8 +463,6 @@ fn native_mode_on_a_host_follows_the_m_and_o_flags() {
     );
 }
 
-const RADVD: &str = "/usr/sbin/radvd";
-
 /// radvd's configuration on `vs`: the /64 for SLAAC (valid 3000 s,
 /// preferred 2000 s), one route, one DNS server and domain, hop limit
 /// `hops`.
@@ -519,24 +517,14 @@ fn odhcp6c_passes_on_what_the_router_advertisements_say_and_calls_ra_updated() {
     let Some(mut lab) = Kea6::new("v") else {
         return;
     };
-    if !require("radvd", have_program(RADVD)) {
+    if !common::radvd::prerequisites() {
         return;
     }
     lab.kea(&kea_conf("2001:db8:100::", ""));
-    sysctl(&lab.isp, "net.ipv6.conf.all.forwarding=1");
     let conf = lab.dir.join("radvd.conf");
     let route1 = "route 2001:db8:77::/48 { AdvRoutePreference high; AdvRouteLifetime 900; };";
-    fs::write(
-        &conf,
-        radvd_conf(61, route1, "2001:db8:1::53", "lab.example"),
-    )
-    .unwrap();
-    let mut cmd = lab.isp.exec();
-    cmd.args([RADVD, "-n", "-m", "stderr", "-d", "1", "-C"])
-        .arg(&conf)
-        .arg("-p")
-        .arg(lab.dir.join("radvd.pid"));
-    let radvd = common::lab::spawn_logged(&mut cmd, lab.dir.join("radvd.log"));
+    let first = radvd_conf(61, route1, "2001:db8:1::53", "lab.example");
+    let radvd = common::radvd::start_with(&lab.isp, &first, lab.dir.path());
     // the handler: STATE|RA_ADDRESSES|RA_ROUTES|RA_DNS|RA_DOMAINS|RA_HOPLIMIT|RA_MTU
     let h = lab.dir.join("handler");
     let log = lab.dir.join("ra-events");

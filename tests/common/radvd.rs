@@ -16,6 +16,18 @@ pub fn prerequisites() -> bool {
 /// files in `dir` (radvd.conf, radvd.pid, radvd.log); IPv6 forwarding on
 /// and RAs ignored in `ns` first.
 pub fn start(ns: &Netns, iface: &str, prefix: &str, dir: &Path) -> Daemon {
+    let conf = format!(
+        "interface {iface} {{\n AdvSendAdvert on;\n MinRtrAdvInterval 3;\n MaxRtrAdvInterval 10;\n \
+         AdvManagedFlag on;\n AdvOtherConfigFlag on;\n \
+         prefix {prefix} {{ AdvOnLink on; AdvAutonomous on; }};\n}};\n"
+    );
+    start_with(ns, &conf, dir)
+}
+
+/// radvd in `ns` with the configuration `text` (in `dir/radvd.conf`:
+/// rewrite it and send SIGHUP to change what it announces); forwarding on
+/// and RAs ignored in `ns` first.
+pub fn start_with(ns: &Netns, text: &str, dir: &Path) -> Daemon {
     for kv in [
         "net.ipv6.conf.all.forwarding=1",
         "net.ipv6.conf.all.accept_ra=0",
@@ -23,15 +35,7 @@ pub fn start(ns: &Netns, iface: &str, prefix: &str, dir: &Path) -> Daemon {
         ns.run(&["sysctl", "-q", "-w", kv]);
     }
     let conf = dir.join("radvd.conf");
-    fs::write(
-        &conf,
-        format!(
-            "interface {iface} {{\n AdvSendAdvert on;\n MinRtrAdvInterval 3;\n MaxRtrAdvInterval 10;\n \
-             AdvManagedFlag on;\n AdvOtherConfigFlag on;\n \
-             prefix {prefix} {{ AdvOnLink on; AdvAutonomous on; }};\n}};\n"
-        ),
-    )
-    .unwrap();
+    fs::write(&conf, text).unwrap();
     let mut cmd = ns.exec();
     cmd.args([RADVD, "-n", "-m", "stderr", "-d", "1", "-C"])
         .arg(&conf)
