@@ -189,6 +189,41 @@ fn odhcp6c_gets_an_address_and_a_prefix_keeps_it_over_a_replug_and_releases() {
     assert!(!ev.iter().any(|e| e.starts_with("vc unbound")), "{ev:?}");
     let r = ev.iter().find(|e| e.starts_with("vc rebound ")).unwrap();
     assert_eq!(prefix_of(r), prefix, "{r}");
+    // the cable out at the ISP's end while the client's side has traffic
+    // for an address of the ISP's link (a router's LAN hosts do): the
+    // kernel's unresolved entry for it is gone once the carrier is back, so
+    // the next packet asks at once, not at the kernel's next solicitation a
+    // second after the first (the ISP's own solicitation for the client,
+    // to send kea's Reply, resolves only the ISP's link-local address)
+    lab.rt
+        .ip(&["-6", "route", "add", "2001:db8:1::/64", "dev", "vc"]);
+    let unresolved = |lab: &Kea6| {
+        let n = lab.rt.output(&[
+            "ip",
+            "-6",
+            "neigh",
+            "show",
+            "dev",
+            "vc",
+            "to",
+            "2001:db8:1::1",
+        ]);
+        n.contains("INCOMPLETE") || n.contains("FAILED")
+    };
+    lab.isp.ip(&["link", "set", "vs", "down"]);
+    lab.rt.output(&["ping", "-c1", "-W0.2", "2001:db8:1::1"]);
+    assert!(unresolved(&lab), "nothing asked for with the cable out");
+    lab.isp.ip(&["link", "set", "vs", "up"]);
+    assert!(
+        lab.wait_event("rebound", 2),
+        "no rebind after the second replug: {}",
+        lab.log("odhcp6c")
+    );
+    assert!(
+        wait_until(Duration::from_millis(300), || !unresolved(&lab)),
+        "the entry unresolved with the cable out is still there: {}",
+        lab.rt.output(&["ip", "-6", "neigh", "show", "dev", "vc"])
+    );
     // T1 is 20 s: renewed
     assert!(
         lab.wait_event_for(Duration::from_secs(45), "updated", 1),

@@ -1,14 +1,15 @@
 //! A small rtnetlink client, written against rtnetlink(7) directly: link
 //! state (carrier) by request and as events, addresses with lifetimes,
-//! routes. `msg` encodes and decodes (pure, fuzzed); `link`, `addr` and
-//! `route` are the typed operations with their pure encoders and
-//! decoders; `socket` is the one socket they all use. The general-purpose
-//! crates parse every link kind and cost 400 KB of binary
-//! (docs/architecture.md).
+//! routes, IPv6 neighbours the kernel could not resolve. `msg` encodes
+//! and decodes (pure, fuzzed); `link`, `addr`, `route` and `neigh` are the
+//! typed operations with their pure encoders and decoders; `socket` is
+//! the one socket they all use. The general-purpose crates parse every
+//! link kind and cost 400 KB of binary (docs/architecture.md).
 
 mod addr;
 mod link;
 pub mod msg;
+mod neigh;
 mod route;
 mod socket;
 
@@ -19,6 +20,7 @@ pub use addr::{
 };
 pub use link::{link_of, parse_links, Link, Netlink};
 pub use msg::{ack, Dump, DumpEnd};
+pub use neigh::{neigh6_body, parse_neigh6, Neigh6, NUD_FAILED, NUD_INCOMPLETE};
 pub use route::{
     default_route6_event, parse_route, parse_route6, route6_body, route6_of_any_table, route_body,
     route_of_any_table, Route6, RouteEntry, RouteSpec, IP6_DEFAULT_METRIC, UNICAST, UNREACHABLE,
@@ -62,6 +64,8 @@ mod tests {
         nl.routes6_of_every_table()
             .expect("IPv6 dump of every table");
         let _events = Netlink::addr6_events().expect("IPv6 address watcher");
+        // loopback resolves no neighbours: the dump answers, nothing goes
+        assert_eq!(nl.forget_unresolved6(1).expect("neighbour dump"), 0);
         // a request the kernel refuses is an error, not a hang
         let e = nl.del_route(&RouteSpec {
             dst: std::net::Ipv4Addr::new(203, 0, 113, 0),

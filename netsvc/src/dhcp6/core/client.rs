@@ -92,6 +92,12 @@ pub enum Action {
     Unbound(Bindings),
     /// Stateless: DNS servers and domains.
     Informed(Bindings),
+    /// The carrier is back: the kernel is to forget the link's IPv6
+    /// neighbours it could not resolve while the cable was out. It would
+    /// send their next solicitation only at its retransmission timer (1 s),
+    /// with the LAN's traffic to the upstream router queued behind it;
+    /// forgotten, the next packet solicits at once.
+    ForgetNeighbours,
     Done,
 }
 
@@ -376,14 +382,16 @@ impl Client {
                     return Vec::new();
                 }
                 self.link_up = true;
-                if !self.pd.is_empty() {
+                let mut a = vec![Action::ForgetNeighbours];
+                a.extend(if !self.pd.is_empty() {
                     let mrd = self.last_expiry();
                     self.begin(now, Kind::Rebind, mrd)
                 } else if !self.na.is_empty() {
                     self.begin(now, Kind::Confirm, Some(now.saturating_add(CNF_MAX_RD)))
                 } else {
                     self.begin_fresh(now)
-                }
+                });
+                a
             }
             Event::RenewNow if self.link_up => {
                 if self.holds() {

@@ -12,7 +12,7 @@ use super::cli::{self, Options};
 use super::core::client::{Action, Client, Config, Event, State};
 use super::core::msg::{self, Message, ALL_SERVERS, CLIENT_PORT, SERVER_PORT};
 use super::core::ra::{self, RaState};
-use crate::netlink::Netlink;
+use crate::netlink::{Netlink, Rtnl};
 use common::errtext::describe;
 use common::poll::PollSet;
 use common::sig::SignalFd;
@@ -183,6 +183,22 @@ impl Shell {
         self.script("ra-updated", b.as_ref());
     }
 
+    /// The carrier is back: the link's IPv6 neighbours the kernel could not
+    /// resolve meanwhile go, so the next packet to them solicits at once.
+    fn forget_neighbours(&self) {
+        let index = i32::try_from(self.index).unwrap_or(0);
+        match Rtnl::open().and_then(|mut nl| nl.forget_unresolved6(index)) {
+            Ok(n) if n > 0 && self.o.verbose => self.log(&format!(
+                "carrier back: {n} unresolved neighbour(s) forgotten"
+            )),
+            Ok(_) => {}
+            Err(e) => self.log(&format!(
+                "forgetting unresolved neighbours: {}",
+                describe(&e)
+            )),
+        }
+    }
+
     /// Carry out the client's actions; `true` once it is done.
     fn execute(&mut self, actions: Vec<Action>) -> bool {
         let mut done = false;
@@ -200,6 +216,7 @@ impl Shell {
                     self.event("informed", &b);
                     self.ready.now();
                 }
+                Action::ForgetNeighbours => self.forget_neighbours(),
                 Action::Done => done = true,
             }
         }
