@@ -23,15 +23,108 @@ pub fn secs(what: &str, v: &str, max: u64) -> Result<Duration, String> {
     ranged(what, v, 0, max).map(Duration::from_secs)
 }
 
+/// What `decimal_secs` made of a text.
+enum Secs {
+    /// Not a number.
+    Not,
+    /// A number no `Duration` takes: negative, infinite, NaN or too big.
+    Out,
+    In(Duration),
+}
+
+/// A decimal number of seconds in the forms `f64`'s parser takes (`67`,
+/// `0.5`, `.5`, `+2`, `1e-3`; `inf` and `NaN` are numbers out of any
+/// range), to the nanosecond: digits after the ninth decimal are cut. No
+/// floating point, so no float parser in the binary (its tables are 13 KB).
+fn decimal_secs(v: &str) -> Secs {
+    let (neg, body) = match v.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, v.strip_prefix('+').unwrap_or(v)),
+    };
+    if matches!(
+        body.to_ascii_lowercase().as_str(),
+        "inf" | "infinity" | "nan"
+    ) {
+        return Secs::Out;
+    }
+    let (mantissa, exp) = match body.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e)),
+        None => (body, None),
+    };
+    let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    // the exponent, cut to ±1000 (beyond it every number is 0 or too big)
+    let exp = match exp {
+        None => 0,
+        Some(e) => {
+            let (eneg, d) = match e.strip_prefix('-') {
+                Some(d) => (true, d),
+                None => (false, e.strip_prefix('+').unwrap_or(e)),
+            };
+            if d.is_empty() || !all_digits(d) {
+                return Secs::Not;
+            }
+            let n = d
+                .bytes()
+                .fold(0i64, |n, b| (n * 10 + i64::from(b - b'0')).min(1000));
+            if eneg {
+                -n
+            } else {
+                n
+            }
+        }
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if (int.is_empty() && frac.is_empty()) || !all_digits(int) || !all_digits(frac) {
+        return Secs::Not;
+    }
+    let digits: Vec<u8> = int.bytes().chain(frac.bytes()).collect();
+    // the digit at `i` (0: the first), 0 before and after the digits there are
+    let digit = |i: i64| {
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| digits.get(i))
+            .map_or(0, |d| u64::from(d - b'0'))
+    };
+    // the decimal point comes after `point` digits
+    let point = i64::try_from(int.len())
+        .unwrap_or(i64::MAX)
+        .saturating_add(exp);
+    let mut secs = 0u64;
+    for i in 0..point {
+        match secs.checked_mul(10).and_then(|s| s.checked_add(digit(i))) {
+            Some(s) => secs = s,
+            None => return Secs::Out,
+        }
+    }
+    let nanos = (0..9).fold(0u32, |n, k| n * 10 + digit(point.saturating_add(k)) as u32);
+    if neg && (secs > 0 || nanos > 0) {
+        return Secs::Out;
+    }
+    Secs::In(Duration::new(secs, nanos))
+}
+
+/// `d` in seconds as one writes them: `86400`, `0.001`.
+fn show_secs(d: Duration) -> String {
+    let frac = format!("{:09}", d.subsec_nanos());
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() {
+        d.as_secs().to_string()
+    } else {
+        format!("{}.{frac}", d.as_secs())
+    }
+}
+
 /// Seconds with a fraction (`0.5`, `67`) in `min..=max`; rejects `inf`, `NaN`
-/// and negative numbers, which `Duration::from_secs_f64` would abort on.
-pub fn secs_f64(what: &str, v: &str, min: f64, max: f64) -> Result<Duration, String> {
-    match v.parse::<f64>() {
-        Ok(s) if s.is_finite() && s >= min && s <= max => Ok(Duration::from_secs_f64(s)),
-        Ok(_) => Err(format!(
-            "{what}: {v} is out of range ({min} to {max} seconds)"
+/// and negative numbers.
+pub fn secs_frac(what: &str, v: &str, min: Duration, max: Duration) -> Result<Duration, String> {
+    match decimal_secs(v) {
+        Secs::In(d) if d >= min && d <= max => Ok(d),
+        Secs::In(_) | Secs::Out => Err(format!(
+            "{what}: {v} is out of range ({} to {} seconds)",
+            show_secs(min),
+            show_secs(max)
         )),
-        Err(_) => Err(format!("{what}: not a number of seconds: {v}")),
+        Secs::Not => Err(format!("{what}: not a number of seconds: {v}")),
     }
 }
 
@@ -66,12 +159,57 @@ mod tests {
 
     #[test]
     fn fractions_but_no_infinity() {
-        assert_eq!(
-            secs_f64("--interval", "0.5", 0.0, 10.0),
-            Ok(Duration::from_millis(500))
-        );
-        for bad in ["inf", "-inf", "NaN", "-1", "1e300", "11"] {
-            assert!(secs_f64("--interval", bad, 0.0, 10.0).is_err(), "{bad}");
+        let ten = Duration::from_secs(10);
+        let f = |v: &str| secs_frac("--interval", v, Duration::ZERO, ten);
+        assert_eq!(f("0.5"), Ok(Duration::from_millis(500)));
+        for (v, want) in [
+            ("7", Duration::from_secs(7)),
+            (".25", Duration::from_millis(250)),
+            ("2.", Duration::from_secs(2)),
+            ("+1.5", Duration::from_millis(1500)),
+            ("1e-3", Duration::from_millis(1)),
+            ("0.0015E3", Duration::from_millis(1500)),
+            ("5e0", Duration::from_secs(5)),
+            ("0.000000001", Duration::from_nanos(1)),
+            ("0.0000000019", Duration::from_nanos(1)),
+            ("-0", Duration::ZERO),
+            ("0e99999999999999999999", Duration::ZERO),
+            ("9e-99999999999999999999", Duration::ZERO),
+            ("00000000000000000000000000009", Duration::from_secs(9)),
+        ] {
+            assert_eq!(f(v), Ok(want), "{v}");
         }
+        for bad in [
+            "inf",
+            "-inf",
+            "NaN",
+            "Infinity",
+            "-1",
+            "-0.5",
+            "1e300",
+            "11",
+            "10.000000001",
+            "99999999999999999999999",
+            "1e19",
+        ] {
+            let e = f(bad).unwrap_err();
+            assert!(e.contains("out of range (0 to 10 seconds)"), "{bad}: {e}");
+        }
+        for bad in [
+            "", ".", "+", "-", "e3", "1e", "1e+", "1.5.2", "0x10", "1 ", " 1", "5s", "é",
+        ] {
+            let e = f(bad).unwrap_err();
+            assert!(e.contains("not a number of seconds"), "{bad:?}: {e}");
+        }
+        let e = secs_frac(
+            "-i",
+            "0",
+            Duration::from_millis(1),
+            Duration::from_secs(86_400),
+        );
+        assert_eq!(
+            e.unwrap_err(),
+            "-i: 0 is out of range (0.001 to 86400 seconds)"
+        );
     }
 }

@@ -1,11 +1,20 @@
 #![no_main]
-//! Feeds any bytes as ICMP datagrams (pinger::core::echo_reply_seq, ping-socket and raw form) and drives the pinger's core (Pinger::handle) with the replies, lease changes and timers the bytes describe; asserts no panic and that the core asks for a timer whenever it has a router.
+//! Feeds any bytes as the seconds of -i/-t (common::num::secs_frac: what it takes is in range and within 1 ns of what f64's parser reads), as ICMP datagrams (pinger::core::echo_reply_seq, ping-socket and raw form) and drives the pinger's core (Pinger::handle) with the replies, lease changes and timers the bytes describe; asserts no panic and that the core asks for a timer whenever it has a router.
 use libfuzzer_sys::fuzz_target;
 use netsvc::pinger::core::{echo_reply_seq, Event, Pinger};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
 fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let (lo, hi) = (Duration::from_millis(1), Duration::from_secs(86_400));
+        if let Ok(d) = common::num::secs_frac("-i", text, lo, hi) {
+            assert!(d >= lo && d <= hi, "{text:?}: {d:?} out of range");
+            let f = text.parse::<f64>().expect("secs_frac took what f64 does not");
+            let g = Duration::from_secs_f64(f);
+            assert!(d.abs_diff(g) <= Duration::from_nanos(1), "{text:?}: {d:?} vs {g:?}");
+        }
+    }
     let _ = echo_reply_seq(data, false);
     let _ = echo_reply_seq(data, true);
     let mut p = Pinger::new(

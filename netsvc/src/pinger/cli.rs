@@ -55,7 +55,12 @@ pub enum Parsed {
 
 /// Seconds for `what`: at least 1 ms (0 would ping in a busy loop), at most a day.
 fn secs(what: &str, v: &str) -> Result<Duration, String> {
-    common::num::secs_f64(what, v, 0.001, common::num::MAX_SECS as f64)
+    common::num::secs_frac(
+        what,
+        v,
+        Duration::from_millis(1),
+        Duration::from_secs(common::num::MAX_SECS),
+    )
 }
 
 /// The words after `pinger`, run in `cwd`. An error is the whole text for
