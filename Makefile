@@ -106,6 +106,7 @@ bench:
 	python3 bench/svlogd.py
 	python3 bench/dhcp.py
 	python3 bench/dhcp6.py
+	python3 bench/ra_vars.py
 	python3 bench/ra.py
 	python3 bench/pd_replug.py
 	python3 bench/replug.py
