@@ -15,6 +15,8 @@ import os, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from procs import stop  # noqa: E402
+import netns  # noqa: E402
+from netns import sh, ns  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FERRITE = os.environ.get("FERRITE", os.path.join(REPO, "target/x86_64-unknown-linux-musl/release/ferrite"))
@@ -31,21 +33,9 @@ RADVD = """interface lr {
 """
 
 
-def sh(*a, **kw):
-    subprocess.run(a, check=True, **kw)
-
-
-def ns(n, *a, **kw):
-    return subprocess.run(["ip", "netns", "exec", n, *a], capture_output=True, text=True, **kw)
-
-
 def setup():
-    for n in (R, H):
-        sh("ip", "netns", "add", n)
-        sh("ip", "-n", n, "link", "set", "lo", "up")
-        for kv in ("net.ipv6.conf.default.accept_dad=0", "net.ipv6.conf.all.accept_dad=0"):
-            ns(n, "sysctl", "-q", "-w", kv, check=True)
-    ns(R, "sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1", check=True)
+    netns.add(R, forwarding=True)
+    netns.add(H)
     sh("ip", "-n", R, "link", "add", "lr", "type", "veth", "peer", "name", "lh", "netns", H)
     sh("ip", "-n", R, "link", "set", "lr", "up")
     sh("ip", "-n", R, "addr", "add", "2001:db8:1:1::1/64", "dev", "lr",
@@ -123,8 +113,7 @@ def main():
         else:
             print("radvd not installed: ferrite only", file=sys.stderr)
     finally:
-        for n in (R, H):
-            subprocess.run(["ip", "netns", "del", n], stderr=subprocess.DEVNULL)
+        netns.delete(R, H)
         shutil.rmtree(tmp, ignore_errors=True)
     med = lambda v: f"{statistics.median(v) * 1000:.1f}" if v else "-"
     print(f"| measure | {' | '.join(r[0] for r in results)} |")

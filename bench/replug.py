@@ -18,15 +18,13 @@ import os, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from procs import stop  # noqa: E402
+import netns  # noqa: E402
+from netns import sh  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FERRITE = os.environ.get("FERRITE", os.path.join(REPO, "target/x86_64-unknown-linux-musl/release/ferrite"))
 RUNS = int(os.environ.get("RUNS", "5"))
 S, C = f"ferps{os.getpid()}", f"ferpc{os.getpid()}"
-
-
-def sh(*a, **kw):
-    subprocess.run(a, check=True, **kw)
 
 
 def script(path, body):
@@ -146,12 +144,7 @@ def measure(make_tree, delays, idle=None):
         time.sleep(1)
         # everything left in the client namespace was started here: end it,
         # and start the next measurement from a bare interface
-        pids = subprocess.run(["ip", "netns", "pids", C], capture_output=True, text=True).stdout.split()
-        for pid in pids:
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except OSError:
-                pass
+        netns.end_all_in(C)
         time.sleep(0.5)
         subprocess.run(["ip", "-n", C, "addr", "flush", "dev", "vc"])
         subprocess.run(["ip", "-n", C, "route", "flush", "dev", "vc"])
@@ -162,9 +155,8 @@ def measure(make_tree, delays, idle=None):
 def main():
     if os.geteuid() != 0:
         sys.exit("needs root")
-    for ns in (S, C):
-        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
-        sh("ip", "netns", "add", ns)
+    for n in (S, C):
+        netns.add(n)
     tmp = tempfile.mkdtemp(prefix="ferrite-replug-dns-")
     try:
         sh("ip", "link", "add", "vs", "netns", S, "type", "veth", "peer", "name", "vc", "netns", C)
@@ -185,8 +177,7 @@ def main():
         dns.terminate()
         dns.wait()
     finally:
-        for ns in (S, C):
-            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+        netns.delete(S, C)
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"| replug → address configured by fw, median of {RUNS} (ms) | ferrite | BusyBox-style chain (Debian ifplugd 0.28, BusyBox udhcpc, shell handlers, runit) |")
     print("|---|---|---|")
