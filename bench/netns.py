@@ -1,7 +1,12 @@
 """Network namespace helpers the benchmarks share: commands in a
 namespace, a namespace made the same way every time (loopback up, DAD off),
 an ISP's kea-dhcp6 and radvd, and what a run leaves behind ended."""
-import os, signal, subprocess, time
+import os, shutil, signal, subprocess, time
+
+
+def program(name):
+    """A server's path: on PATH, else in /usr/sbin (a root shell's PATH may lack it)."""
+    return shutil.which(name) or os.path.join("/usr/sbin", name)
 
 
 def sh(*a, **kw):
@@ -83,7 +88,7 @@ def start_kea6(n, d, conf):
     os.makedirs(run, exist_ok=True)
     env = dict(os.environ, KEA_LOCKFILE_DIR=run, KEA_PIDFILE_DIR=run)
     log = open(os.path.join(d, "kea.log"), "a")
-    p = subprocess.Popen(["ip", "netns", "exec", n, "kea-dhcp6", "-c", path], env=env, stdout=log, stderr=log)
+    p = subprocess.Popen(["ip", "netns", "exec", n, program("kea-dhcp6"), "-c", path], env=env, stdout=log, stderr=log)
     end = time.monotonic() + 10
     while time.monotonic() < end and ":547" not in ns(n, "ss", "-uln").stdout:
         time.sleep(0.05)
@@ -96,5 +101,5 @@ def start_radvd(n, d, iface, body):
     with open(conf, "w") as f:
         f.write(f"interface {iface} {{\n{body}\n}};\n")
     log = open(os.path.join(d, "radvd.log"), "a")
-    return subprocess.Popen(["ip", "netns", "exec", n, "radvd", "-n", "-C", conf,
+    return subprocess.Popen(["ip", "netns", "exec", n, program("radvd"), "-n", "-C", conf,
                              "-p", os.path.join(d, "radvd.pid"), "-m", "stderr"], stdout=log, stderr=log)

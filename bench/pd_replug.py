@@ -123,7 +123,7 @@ def dhcpcd_side(d, st):
                 f"interface {WAN}\n ia_na 1\n ia_pd 2/::/60 {LAN}/0/64\n")
     forget_dhcpcd_lease()
     out = open(os.path.join(d, "out"), "a")
-    return [subprocess.Popen(["ip", "netns", "exec", R, "dhcpcd", "-f", conf, "-c", hook, "-B", "-6", WAN],
+    return [subprocess.Popen(["ip", "netns", "exec", R, netns.program("dhcpcd"), "-f", conf, "-c", hook, "-B", "-6", WAN],
                              cwd=d, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True),
             subprocess.Popen(["ip", "netns", "exec", R, FERRITE, "ra", "-i", LAN],
                              stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)]
@@ -280,8 +280,7 @@ def run_once(kind, st):
 
 
 def main():
-    if os.geteuid() != 0 or not shutil.which("kea-dhcp6") or not shutil.which("dhcpcd") \
-            or not (shutil.which("radvd") or os.path.exists("/usr/sbin/radvd")):
+    if os.geteuid() != 0 or not all(os.path.exists(netns.program(p)) for p in ("kea-dhcp6", "radvd", "dhcpcd")):
         print("pd_replug.py: needs root, kea-dhcp6-server, radvd and dhcpcd-base", file=sys.stderr)
         return 1
     d = tempfile.mkdtemp(prefix="ferrite-pd-")
