@@ -30,6 +30,14 @@ pub fn out(msg: &str) -> bool {
     write_all(1, msg.as_bytes()).is_ok()
 }
 
+/// `d` as seconds with three decimals, rounded to the millisecond
+/// (`12.346`), the stamp of a verbose log line; integers only, so no float
+/// formatting in the binary.
+pub fn secs3(d: std::time::Duration) -> String {
+    let ms = d.as_nanos().saturating_add(500_000) / 1_000_000;
+    format!("{}.{:03}", ms / 1000, ms % 1000)
+}
+
 /// `PROG: warning: MSG\n` on stderr.
 pub fn warn(prog: &str, msg: &str) {
     err(&format!("{prog}: warning: {msg}\n"));
@@ -38,4 +46,16 @@ pub fn warn(prog: &str, msg: &str) {
 /// `PROG: fatal: MSG\n` on stderr.
 pub fn fatal(prog: &str, msg: &str) {
     err(&format!("{prog}: fatal: {msg}\n"));
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn seconds_with_three_decimals() {
+        use std::time::Duration;
+        assert_eq!(super::secs3(Duration::ZERO), "0.000");
+        assert_eq!(super::secs3(Duration::from_micros(12_345_600)), "12.346");
+        assert_eq!(super::secs3(Duration::from_micros(999_600)), "1.000");
+        assert_eq!(super::secs3(Duration::from_millis(86_400_007)), "86400.007");
+    }
 }

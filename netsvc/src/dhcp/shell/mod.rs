@@ -81,10 +81,7 @@ impl Shell {
     fn log(&self, msg: &str) {
         if self.o.verbose {
             // with -v, seconds since start: the timing is what one debugs
-            out::err(&format!(
-                "{PROG}: [{:.3}] {msg}\n",
-                self.now().as_secs_f64()
-            ));
+            out::err(&format!("{PROG}: [{}] {msg}\n", out::secs3(self.now())));
         } else {
             out::err(&format!("{PROG}: {msg}\n"));
         }

@@ -137,9 +137,9 @@ impl Shell {
     fn log(&self, msg: &str) {
         if self.o.verbose {
             common::out::err(&format!(
-                "{}: [{:.3}] {msg}\n",
+                "{}: [{}] {msg}\n",
                 self.prog,
-                self.now().as_secs_f64()
+                common::out::secs3(self.now())
             ));
         } else {
             common::out::err(&format!("{}: {msg}\n", self.prog));

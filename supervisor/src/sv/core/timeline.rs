@@ -236,10 +236,55 @@ pub fn xml_escape(s: &str) -> String {
     out
 }
 
-const LEFT: f64 = 220.0;
-const PLOT: f64 = 1000.0;
-const TOP: f64 = 60.0;
-const ROW: f64 = 22.0;
+/// A coordinate or length of the picture in tenths of a pixel, written
+/// with one decimal as the SVG has it (`220.0`): integers, so the binary
+/// carries no float formatting for the picture.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Px(i64);
+
+const fn px(n: i64) -> Px {
+    Px(n * 10)
+}
+
+impl Px {
+    /// Whole pixels (for the picture's size, always whole).
+    fn whole(self) -> i64 {
+        self.0 / 10
+    }
+}
+
+impl std::ops::Add for Px {
+    type Output = Px;
+    fn add(self, o: Px) -> Px {
+        Px(self.0.saturating_add(o.0))
+    }
+}
+
+impl std::ops::Sub for Px {
+    type Output = Px;
+    fn sub(self, o: Px) -> Px {
+        Px(self.0.saturating_sub(o.0))
+    }
+}
+
+impl std::fmt::Display for Px {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let a = self.0.unsigned_abs();
+        write!(f, "{sign}{}.{}", a / 10, a % 10)
+    }
+}
+
+const LEFT: Px = px(220);
+/// The time axis's length in pixels.
+const PLOT: u128 = 1000;
+const TOP: Px = px(60);
+const ROW: Px = px(22);
+
+/// `n` rows' height.
+fn rows_of(n: usize) -> Px {
+    Px(ROW.0.saturating_mul(i64::try_from(n).unwrap_or(i64::MAX)))
+}
 
 /// A grid step for a plot `total` long: about 10 to 20 lines.
 fn step(total: Duration) -> Duration {
@@ -287,22 +332,29 @@ pub fn svg(rows: &[Row], init: Option<Duration>, now: Duration) -> String {
     let total_ms = last.saturating_add(margin).as_millis().div_ceil(g) * g;
     let total = Duration::from_millis(u64::try_from(total_ms).unwrap_or(u64::MAX));
     let end = now.min(total).max(last);
-    let x = |t: Duration| LEFT + (t.as_secs_f64() * 1000.0 / total_ms.max(1) as f64) * PLOT;
+    // tenths of a pixel: t's share of the axis, rounded
+    let den = total_ms.max(1).saturating_mul(100_000);
+    let share = |t: Duration| {
+        let tenths = t.as_nanos().saturating_mul(PLOT).saturating_add(den / 2) / den;
+        Px(i64::try_from(tenths).unwrap_or(i64::MAX))
+    };
+    let x = |t: Duration| LEFT + share(t);
     let n = rows.len() + 1;
-    let height = TOP + ROW * n as f64 + 60.0;
-    let width = LEFT + PLOT + 40.0;
+    let height = (TOP + rows_of(n) + px(60)).whole();
+    let width = (LEFT + px(PLOT as i64) + px(40)).whole();
     let mut s = String::new();
     let _ = write!(
         s,
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-         <svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" \
-         viewBox=\"0 0 {width:.0} {height:.0}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"12\">\n\
          <style>.starting{{fill:#f0a030}}.ready{{fill:#40a040}}.running{{fill:#5080d0}}\
          .finish{{fill:#a060c0}}.kernel{{fill:#b0b0b0}}.exit{{stroke:#d02020;stroke-width:2}}\
          .restart{{fill:#d02020}}.failed{{fill:#000}}.grid{{stroke:#ddd;stroke-width:1}}\
          .name{{text-anchor:end}}</style>\n\
          <rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n\
-         <text x=\"{LEFT}\" y=\"20\" font-size=\"15\">Boot timeline (sv timeline --svg): {} services, {} ms since boot</text>\n",
+         <text x=\"{}\" y=\"20\" font-size=\"15\">Boot timeline (sv timeline --svg): {} services, {} ms since boot</text>\n",
+        LEFT.whole(),
         rows.len(),
         ms(now)
     );
@@ -312,11 +364,11 @@ pub fn svg(rows: &[Row], init: Option<Duration>, now: Duration) -> String {
         let xt = x(t);
         let _ = writeln!(
             s,
-            "<line class=\"grid\" x1=\"{xt:.1}\" y1=\"{:.1}\" x2=\"{xt:.1}\" y2=\"{:.1}\"/>\
-             <text x=\"{xt:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\">{}</text>",
-            TOP - 10.0,
-            TOP + ROW * n as f64,
-            TOP - 14.0,
+            "<line class=\"grid\" x1=\"{xt}\" y1=\"{}\" x2=\"{xt}\" y2=\"{}\"/>\
+             <text x=\"{xt}\" y=\"{}\" text-anchor=\"middle\" font-size=\"10\">{}</text>",
+            TOP - px(10),
+            TOP + rows_of(n),
+            TOP - px(14),
             seconds_label(t)
         );
         t = t.saturating_add(grid);
@@ -324,22 +376,22 @@ pub fn svg(rows: &[Row], init: Option<Duration>, now: Duration) -> String {
             break;
         }
     }
-    let row_y = |i: usize| TOP + ROW * i as f64;
+    let row_y = |i: usize| TOP + rows_of(i);
     // the kernel's row
     let _ = writeln!(
         s,
-        "<text class=\"name\" x=\"{:.1}\" y=\"{:.1}\">kernel</text>",
-        LEFT - 8.0,
-        row_y(0) + 15.0
+        "<text class=\"name\" x=\"{}\" y=\"{}\">kernel</text>",
+        LEFT - px(8),
+        row_y(0) + px(15)
     );
     if let Some(i) = init {
         let _ = writeln!(
             s,
-            "<rect class=\"kernel\" x=\"{LEFT:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\">\
+            "<rect class=\"kernel\" x=\"{LEFT}\" y=\"{}\" width=\"{}\" height=\"{}\">\
              <title>kernel: 0 to {} ms (init started)</title></rect>",
-            row_y(0) + 3.0,
-            (x(i) - LEFT).max(1.0),
-            ROW - 6.0,
+            row_y(0) + px(3),
+            share(i).max(px(1)),
+            ROW - px(6),
             ms(i)
         );
     }
@@ -348,9 +400,9 @@ pub fn svg(rows: &[Row], init: Option<Duration>, now: Duration) -> String {
         let name = xml_escape(&row.name);
         let _ = writeln!(
             s,
-            "<g><title>{name}</title><text class=\"name\" x=\"{:.1}\" y=\"{:.1}\">{name}</text>",
-            LEFT - 8.0,
-            y + 15.0
+            "<g><title>{name}</title><text class=\"name\" x=\"{}\" y=\"{}\">{name}</text>",
+            LEFT - px(8),
+            y + px(15)
         );
         let (bars, marks) = bars(&row.events, end);
         for b in &bars {
@@ -362,12 +414,12 @@ pub fn svg(rows: &[Row], init: Option<Duration>, now: Duration) -> String {
             };
             let _ = writeln!(
                 s,
-                "<rect class=\"{class}\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\">\
+                "<rect class=\"{class}\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\">\
                  <title>{name}: {class} {}–{} ms</title></rect>",
                 x(b.from),
-                y + 3.0,
-                (x(b.to) - x(b.from)).max(1.0),
-                ROW - 6.0,
+                y + px(3),
+                share(b.to.saturating_sub(b.from)).max(px(1)),
+                ROW - px(6),
                 ms(b.from),
                 ms(b.to)
             );
@@ -378,22 +430,22 @@ pub fn svg(rows: &[Row], init: Option<Duration>, now: Duration) -> String {
             let _ = match m.kind {
                 MarkKind::Exit => writeln!(
                     s,
-                    "<line class=\"exit\" x1=\"{xm:.1}\" y1=\"{:.1}\" x2=\"{xm:.1}\" y2=\"{:.1}\">\
+                    "<line class=\"exit\" x1=\"{xm}\" y1=\"{}\" x2=\"{xm}\" y2=\"{}\">\
                      <title>{name}: {title} at {} ms</title></line>",
-                    y + 1.0,
-                    y + ROW - 1.0,
+                    y + px(1),
+                    y + ROW - px(1),
                     ms(m.at)
                 ),
                 MarkKind::Restart | MarkKind::StartFailed => writeln!(
                     s,
-                    "<path class=\"{}\" d=\"M{xm:.1},{:.1} l-5,-8 h10 z\">\
+                    "<path class=\"{}\" d=\"M{xm},{} l-5,-8 h10 z\">\
                      <title>{name}: {title} at {} ms</title></path>",
                     if m.kind == MarkKind::Restart {
                         "restart"
                     } else {
                         "failed"
                     },
-                    y + 11.0,
+                    y + px(11),
                     ms(m.at)
                 ),
             };
@@ -402,16 +454,16 @@ pub fn svg(rows: &[Row], init: Option<Duration>, now: Duration) -> String {
         if let Some(ready) = row.events.iter().find(|e| e.kind == Kind::Ready) {
             let _ = write!(
                 s,
-                "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\">ready {} ms</text>",
-                x(ready.at) + 4.0,
-                y + 15.0,
+                "<text x=\"{}\" y=\"{}\" font-size=\"10\">ready {} ms</text>",
+                x(ready.at) + px(4),
+                y + px(15),
                 ms(ready.at)
             );
         }
         s.push_str("</g>\n");
     }
     // the legend
-    let ly = row_y(n) + 25.0;
+    let ly = row_y(n) + px(25);
     let mut lx = LEFT;
     for (class, words) in [
         ("kernel", "kernel"),
@@ -423,13 +475,13 @@ pub fn svg(rows: &[Row], init: Option<Duration>, now: Duration) -> String {
     ] {
         let _ = write!(
             s,
-            "<rect class=\"{class}\" x=\"{lx:.1}\" y=\"{:.1}\" width=\"12\" height=\"12\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\">{words}</text>",
-            ly - 10.0,
-            lx + 16.0,
+            "<rect class=\"{class}\" x=\"{lx}\" y=\"{}\" width=\"12\" height=\"12\"/>\
+             <text x=\"{}\" y=\"{}\">{words}</text>",
+            ly - px(10),
+            lx + px(16),
             ly
         );
-        lx += 30.0 + 6.5 * words.len() as f64;
+        lx = lx + Px(300 + 65 * i64::try_from(words.len()).unwrap_or(0));
     }
     s.push_str("\n</svg>\n");
     s
@@ -639,6 +691,15 @@ mod tests {
             },
         ];
         let s = svg(&rows, Some(d(300)), d(3000));
+        // the numbers as the f64 version of this writer wrote them
+        for exact in [
+            "width=\"1260\" height=\"230\"",
+            "<line class=\"grid\" x1=\"291.4\" y1=\"50.0\" x2=\"291.4\" y2=\"170.0\"/>",
+            "<rect class=\"starting\" x=\"398.6\" y=\"85.0\" width=\"42.9\" height=\"16.0\">",
+            "<rect class=\"running\" x=\"362.9\" y=\"129.0\" width=\"17.9\" height=\"16.0\">",
+        ] {
+            assert!(s.contains(exact), "{exact}\n{s}");
+        }
         well_formed(&s).unwrap_or_else(|e| panic!("{e}\n{s}"));
         for name in [
             "kernel",
