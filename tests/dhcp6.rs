@@ -659,3 +659,63 @@ fn odhcp6c_passes_on_what_the_router_advertisements_say_and_calls_ra_updated() {
     assert!(e[4].split(' ').any(|d| d == "other.example"), "{e:?}");
     assert!(entry_of(&e[1], &ip).is_some(), "{e:?}");
 }
+
+/// Prints `RS SECONDS` for each router solicitation on `vs` for 10 s.
+const RS_COUNTER: &str = r#"
+import socket, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.SOL_SOCKET, 25, b"vs\0")
+s.settimeout(0.2)
+t0 = time.monotonic()
+print("listening", flush=True)
+while time.monotonic() - t0 < 10:
+    try:
+        b, a = s.recvfrom(1500)
+    except socket.timeout:
+        continue
+    if b[0] == 133:
+        print(f"RS {time.monotonic() - t0:.2f}", flush=True)
+"#;
+
+#[test]
+fn odhcp6c_solicits_a_router_three_times_4_s_apart_when_none_answers() {
+    if !require("python3", have_program("/usr/bin/python3")) {
+        return;
+    }
+    let lab = Kea6::lab("s");
+    // the ISP side as a router (ff02::2 joined); the kernel of the client's
+    // side solicits nothing itself
+    sysctl(&lab.isp, "net.ipv6.conf.all.forwarding=1");
+    sysctl(&lab.rt, "net.ipv6.conf.vc.router_solicitations=0");
+    let counter = lab.dir.join("rs.py");
+    fs::write(&counter, RS_COUNTER).unwrap();
+    let out = lab.dir.join("rs.out");
+    let c = lab
+        .isp
+        .exec()
+        .args(["python3", counter.to_str().unwrap()])
+        .stdout(fs::File::create(&out).unwrap())
+        .spawn()
+        .unwrap();
+    let mut c = Guard(c);
+    assert!(wait_until(T, || text_of(&out).contains("listening")));
+    // a solicitation from no address at all is not sent: wait for vc's
+    // link-local address (the retries cover that at a real start)
+    assert!(wait_until(T, || !addr_line(&lab.rt, "vc", "fe80:").is_empty()));
+    let _cl = lab.client("odhcp6c", &["-s", "/bin/true", "vc"]);
+    assert!(
+        wait_until(Duration::from_secs(15), || matches!(
+            c.0.try_wait(),
+            Ok(Some(_))
+        )),
+        "the counter did not end"
+    );
+    let times: Vec<f64> = lines_of(&out)
+        .iter()
+        .filter_map(|l| l.strip_prefix("RS ")?.parse().ok())
+        .collect();
+    assert_eq!(times.len(), 3, "{times:?}\n{}", lab.log("odhcp6c"));
+    for w in times.windows(2) {
+        assert!((3.5..4.5).contains(&(w[1] - w[0])), "{times:?}");
+    }
+}

@@ -21,6 +21,10 @@ use std::net::{Ipv6Addr, UdpSocket};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
+/// Router solicitations: up to 3, 4 s apart, until an RA with a router
+/// lifetime comes (RFC 4861 §10, as odhcp6c).
+const RTR_SOLICITATION_INTERVAL: Duration = Duration::from_secs(4);
+
 /// How long a stop waits for the server to answer the RELEASE.
 const STOP_GRACE: Duration = Duration::from_secs(3);
 
@@ -316,8 +320,11 @@ pub fn run(mut o: Options, native: bool) -> i32 {
     }
     let a = sh.client.handle(sh.now(), Event::Start { link_up });
     sh.execute(a);
+    // solicitations still to send after the first, and when the next one is due
+    let mut rs = (0u8, None::<Duration>);
     if let (Some(fd), true) = (&ra, link_up) {
         solicit_router(fd, index);
+        rs = (2, Some(sh.now() + RTR_SOLICITATION_INTERVAL));
     }
     let mut poll = PollSet::new();
     let mut buf = vec![0u8; 65536];
@@ -327,7 +334,7 @@ pub fn run(mut o: Options, native: bool) -> i32 {
         if let Some(t) = stop_by {
             timeout = crate::earliest(timeout, Some(t.saturating_duration_since(Instant::now())));
         }
-        if let Some(d) = sh.ra_due {
+        for d in [sh.ra_due, rs.1].into_iter().flatten() {
             timeout = crate::earliest(timeout, Some(d.saturating_sub(sh.now())));
         }
         poll.clear();
@@ -375,6 +382,7 @@ pub fn run(mut o: Options, native: bool) -> i32 {
                         actions.extend(sh.client.handle(sh.now(), Event::LinkUp));
                         if let Some(fd) = &ra {
                             solicit_router(fd, index);
+                            rs = (2, Some(sh.now() + RTR_SOLICITATION_INTERVAL));
                         }
                     }
                 }
@@ -392,6 +400,9 @@ pub fn run(mut o: Options, native: bool) -> i32 {
                     };
                     sh.heard_ra(from, &buf[..n], index);
                     if let Some((managed, other)) = msg::router_advert_flags(&buf[..n]) {
+                        if buf[6..8] != [0, 0] {
+                            rs.1 = None;
+                        }
                         if sh.o.verbose || sh.ra_said != Some((managed, other)) {
                             let quiet = if managed || other {
                                 ""
@@ -442,6 +453,11 @@ pub fn run(mut o: Options, native: bool) -> i32 {
         let done = sh.execute(actions);
         if sh.ra_due.is_some_and(|d| sh.now() >= d) {
             sh.ra_updated();
+        }
+        if let (Some(fd), true) = (&ra, rs.1.is_some_and(|d| sh.now() >= d)) {
+            solicit_router(fd, index);
+            rs.0 = rs.0.saturating_sub(1);
+            rs.1 = (rs.0 > 0).then(|| sh.now() + RTR_SOLICITATION_INTERVAL);
         }
         if done || sh.client.state() == State::Done || stop_by.is_some_and(|t| Instant::now() >= t)
         {
