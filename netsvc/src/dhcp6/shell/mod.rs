@@ -334,7 +334,7 @@ pub fn run(mut o: Options, native: bool) -> i32 {
         if let Some(t) = stop_by {
             timeout = crate::earliest(timeout, Some(t.saturating_duration_since(Instant::now())));
         }
-        for d in [sh.ra_due, rs.1].into_iter().flatten() {
+        if let Some(d) = sh.ra_due.min(rs.1).or(sh.ra_due).or(rs.1) {
             timeout = crate::earliest(timeout, Some(d.saturating_sub(sh.now())));
         }
         poll.clear();
