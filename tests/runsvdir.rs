@@ -260,6 +260,8 @@ fn a_console_login_starts_first_and_the_others_once_it_is_ready() {
     );
     fs::write(g.join("notification-fd"), "3\n").unwrap();
     script(&t.join("a/run"), "date +%s%N > started-at; exec sleep 100");
+    // dropped after runsvdir: its runsv processes and services end too
+    let _tree = Tree(t.path().to_path_buf());
     let _r = runsvdir(t.path(), &[]);
     let at = |p: PathBuf| -> Option<u128> { fs::read_to_string(p).ok()?.trim().parse().ok() };
     assert!(wait_until(Duration::from_secs(10), || at(
@@ -289,6 +291,7 @@ fn a_console_login_that_cannot_come_up_holds_nobody_back() {
             fs::write(g.join("down"), "").unwrap();
         }
         script(&t.join("a/run"), "exec sleep 100");
+        let _tree = Tree(t.path().to_path_buf());
         let _r = runsvdir(t.path(), &[]);
         let t0 = Instant::now();
         assert!(wait_until(Duration::from_secs(10), || is_running(
