@@ -191,12 +191,23 @@ fn static_ipv6_routes_come_and_go_with_the_file() {
     fw_dirs(t.path());
     let conf = "if=eth0\nip6=2001:db8:9::2/64\ngw6=2001:db8:9::1\nnet6='2001:db8:aa::/48'\n";
     fs::write(t.join("conf/eth0.ipconf"), conf).unwrap();
+    // a default route from a router advertisement is there too (the
+    // kernel's, metric 1024): fw's goes ahead of it, no collision
+    n.ip(&["link", "set", "eth0", "up"]);
+    n.ip(&[
+        "-6", "route", "add", "default", "via", "fe80::99", "dev", "eth0", "proto", "ra", "metric",
+        "1024",
+    ]);
     let (code, out, err) = fw(&n, t.path());
     assert_eq!(code, 0, "{out}{err}");
     let routes = n.output(&["ip", "-6", "route"]);
+    assert!(
+        routes.contains("default via fe80::99 dev eth0 proto ra metric 1024"),
+        "{routes}"
+    );
     for want in [
-        "default via 2001:db8:9::1 dev eth0 proto 102 metric 1024",
-        "2001:db8:aa::/48 via 2001:db8:9::1 dev eth0 proto 102 metric 1024",
+        "default via 2001:db8:9::1 dev eth0 proto 102 metric 512",
+        "2001:db8:aa::/48 via 2001:db8:9::1 dev eth0 proto 102 metric 512",
     ] {
         assert!(routes.contains(want), "{want:?} not in:\n{routes}\n{out}");
     }
@@ -213,7 +224,11 @@ fn static_ipv6_routes_come_and_go_with_the_file() {
     assert!(out.contains("- route default via 2001:db8:9::1"), "{out}");
     let routes = n.output(&["ip", "-6", "route"]);
     assert!(
-        !routes.contains("default") && !routes.contains("2001:db8:aa::"),
+        !routes.contains("default via 2001:db8:9::1") && !routes.contains("2001:db8:aa::"),
         "{routes}"
+    );
+    assert!(
+        routes.contains("default via fe80::99"),
+        "the kernel's route stays: {routes}"
     );
 }

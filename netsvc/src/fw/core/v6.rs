@@ -35,6 +35,11 @@ use crate::netlink::{
 };
 use std::net::Ipv6Addr;
 
+/// The metric of static routes (`gw6=`, `net6=`): ahead of the kernel's
+/// routes from router advertisements (1024), so a configured default
+/// route wins and never collides with one of the same metric (EEXIST).
+pub const STATIC_METRIC: u32 = 512;
+
 /// RFC 7084 L-13: an old prefix stays valid at most this long.
 pub const MAX_OLD_VALID: u32 = 2 * 60 * 60;
 
@@ -208,10 +213,27 @@ pub fn wanted6(present: &[(i32, IfConf)], kernel: &[Route6]) -> Wanted6 {
             let default = via.map(|g| (Ipv6Addr::UNSPECIFIED, 0, Some(g)));
             let nets = c.nets6.iter().map(|&(d, l)| (d, l, via));
             for (d, l, g) in default.into_iter().chain(nets) {
-                let r = route(d, l, g, *index);
-                if !w.routes.contains(&r) {
-                    w.routes.push(r);
+                // one per destination: the kernel would merge two of one
+                // metric into a multipath route that never reads back
+                let dst = network(d, l);
+                if let Some(x) = w.routes.iter().find(|x| x.dst == dst && x.prefix == l) {
+                    if x.index != *index {
+                        let other = present
+                            .iter()
+                            .find(|(i, _)| *i == x.index)
+                            .map_or("a delegated prefix", |(_, o)| o.interface.as_str());
+                        w.notes.push(format!(
+                            "{}: route {} not used: {other} has it",
+                            c.interface,
+                            show(dst, l)
+                        ));
+                    }
+                    continue;
                 }
+                w.routes.push(Route6 {
+                    metric: STATIC_METRIC,
+                    ..route(d, l, g, *index)
+                });
             }
         }
         for d in &c.dns6 {
@@ -412,7 +434,7 @@ mod tests {
             gateway: Some(ip("fe80::1")),
             index: 2,
             protocol: FW_PROTO,
-            metric: IP6_DEFAULT_METRIC,
+            metric: STATIC_METRIC,
             kind: UNICAST,
         };
         // the default route first; a net6 address is cut to its network
@@ -438,6 +460,17 @@ mod tests {
             plan6(&none, &[], &[want("::", 0)]),
             [Op6::DelRoute(want("::", 0))]
         );
+        // the same route on a second link: the first file's, and a note
+        let two = wanted6(
+            &[
+                (2, conf(local, 0)),
+                (3, conf("if=eth1\ngw6=fe80::2\nnet6=2001:db8:cc::/48\n", 0)),
+            ],
+            &[],
+        );
+        assert_eq!(two.routes.len(), 4, "{:?}", two.routes);
+        assert_eq!(two.routes[0], want("::", 0));
+        assert_eq!(two.notes, ["eth1: route default not used: eth0 has it"]);
         assert!(parse("if=eth0\ngw6=10.0.0.1\n", "t").is_err());
         assert!(parse("if=eth0\nnet6=2001:db8::/129\n", "t").is_err());
     }
