@@ -68,7 +68,8 @@ size-check: build
 	@bytes=$$(stat -c %s $(RELEASE_BIN)); \
 	 file $(RELEASE_BIN) | grep -Eq 'static(-pie)? linked|statically linked' || { echo "FAIL: $(RELEASE_BIN) is not static"; exit 1; }; \
 	 if [ $$bytes -gt $(MAX_BYTES) ]; then echo "FAIL: $(RELEASE_BIN) is $$bytes bytes (limit $(MAX_BYTES))"; exit 1; fi; \
-	 echo "size-check: $(RELEASE_BIN) is $$bytes bytes, static (limit $(MAX_BYTES))"
+	 $(if $(filter x86_64%,$(TARGET)),$(RELEASE_BIN) --list | grep -qx init || { echo "FAIL: $(RELEASE_BIN) does not start (its packed relocations need musl 1.2.4+: .cargo/config.toml)"; exit 1; };) \
+	 echo "size-check: $(RELEASE_BIN) is $$bytes bytes, static, starts (limit $(MAX_BYTES))"
 
 # The suite. Under CI=true it first shows that the setup heals itself.
 test:

@@ -289,18 +289,25 @@ fn the_router_firewall_drops_forged_sources() {
         ),
         "the ISP reached the router from a LAN address"
     );
-    // the ruleset is what stopped them
+    // the ruleset is what stopped them: without it each arrives (else
+    // this test proves nothing)
     net.rtr.run(&[NFT, "flush", "ruleset"]);
+    for (forged, port) in [("2001:db8:100:2::100", 9003), ("fd00:1::100", 9004)] {
+        assert!(
+            forged_arrives(&net, &net.lan, forged, lan_real, isp.1, isp.0, port),
+            "without the ruleset {forged} should reach the ISP"
+        );
+    }
     assert!(
         forged_arrives(
             &net,
-            &net.lan,
-            "2001:db8:100:2::100",
-            lan_real,
-            isp.1,
-            isp.0,
-            9003
+            &net.isp,
+            "2001:db8:100:1::200",
+            "2001:db8:1::1",
+            &net.rtr,
+            "2001:db8:1::2",
+            9005
         ),
-        "without the ruleset the forged datagram should arrive (else this test proves nothing)"
+        "without the ruleset the ISP should reach the router from a LAN address"
     );
 }
