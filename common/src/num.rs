@@ -52,7 +52,7 @@ fn decimal_secs(v: &str) -> Secs {
         None => (body, None),
     };
     let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
-    // the exponent, cut to ±1000 (beyond it every number is 0 or too big)
+    // the exponent, saturating (far beyond any number of digits one can type)
     let exp = match exp {
         None => 0,
         Some(e) => {
@@ -63,9 +63,9 @@ fn decimal_secs(v: &str) -> Secs {
             if d.is_empty() || !all_digits(d) {
                 return Secs::Not;
             }
-            let n = d
-                .bytes()
-                .fold(0i64, |n, b| (n * 10 + i64::from(b - b'0')).min(1000));
+            let n = d.bytes().fold(0i64, |n, b| {
+                n.saturating_mul(10).saturating_add(i64::from(b - b'0'))
+            });
             if eneg {
                 -n
             } else {
@@ -78,6 +78,25 @@ fn decimal_secs(v: &str) -> Secs {
         return Secs::Not;
     }
     let digits: Vec<u8> = int.bytes().chain(frac.bytes()).collect();
+    let zeros = digits.iter().take_while(|&&d| d == b'0').count();
+    let digits = &digits[zeros..];
+    if digits.is_empty() {
+        return Secs::In(Duration::ZERO);
+    }
+    // the decimal point comes after `point` digits of `digits`, whose first
+    // is not 0
+    let point = i64::try_from(int.len())
+        .unwrap_or(i64::MAX)
+        .saturating_sub(i64::try_from(zeros).unwrap_or(i64::MAX))
+        .saturating_add(exp);
+    if point > 20 {
+        // at least 10^20 seconds
+        return Secs::Out;
+    }
+    if point < -9 {
+        // less than a nanosecond: cut to 0
+        return Secs::In(Duration::ZERO);
+    }
     // the digit at `i` (0: the first), 0 before and after the digits there are
     let digit = |i: i64| {
         usize::try_from(i)
@@ -85,10 +104,6 @@ fn decimal_secs(v: &str) -> Secs {
             .and_then(|i| digits.get(i))
             .map_or(0, |d| u64::from(d - b'0'))
     };
-    // the decimal point comes after `point` digits
-    let point = i64::try_from(int.len())
-        .unwrap_or(i64::MAX)
-        .saturating_add(exp);
     let mut secs = 0u64;
     for i in 0..point {
         match secs.checked_mul(10).and_then(|s| s.checked_add(digit(i))) {
@@ -161,6 +176,7 @@ mod tests {
     fn fractions_but_no_infinity() {
         let ten = Duration::from_secs(10);
         let f = |v: &str| secs_frac("--interval", v, Duration::ZERO, ten);
+        let one_after_zeros = format!("0.{}1e1001", "0".repeat(1000));
         assert_eq!(f("0.5"), Ok(Duration::from_millis(500)));
         for (v, want) in [
             ("7", Duration::from_secs(7)),
@@ -176,6 +192,31 @@ mod tests {
             ("0e99999999999999999999", Duration::ZERO),
             ("9e-99999999999999999999", Duration::ZERO),
             ("00000000000000000000000000009", Duration::from_secs(9)),
+            // the exponent counts against the digits as they are, not cut
+            (&one_after_zeros, Duration::from_secs(1)),
+            (&format!("0.{}1e1002", "0".repeat(1000)), ten),
+            (
+                &format!("0.{}1e1001", "0".repeat(1001)),
+                Duration::from_millis(100),
+            ),
+            (
+                &format!("{}1e-9", "0".repeat(2000)),
+                Duration::from_nanos(1),
+            ),
+            (
+                &format!("1e-{}9", "0".repeat(2000)),
+                Duration::from_nanos(1),
+            ),
+            (
+                &format!("{}e-1500", "9".repeat(1500)),
+                Duration::from_nanos(999_999_999),
+            ),
+            ("0.1e-8", Duration::from_nanos(1)),
+            ("0.1e-9", Duration::ZERO),
+            ("1e-10", Duration::ZERO),
+            ("1e-9223372036854775808", Duration::ZERO),
+            ("0e9223372036854775808", Duration::ZERO),
+            ("-1e-10", Duration::ZERO),
         ] {
             assert_eq!(f(v), Ok(want), "{v}");
         }
@@ -191,6 +232,9 @@ mod tests {
             "10.000000001",
             "99999999999999999999999",
             "1e19",
+            "1.0000000001e1",
+            "1e9223372036854775808",
+            "18446744073709551616",
         ] {
             let e = f(bad).unwrap_err();
             assert!(e.contains("out of range (0 to 10 seconds)"), "{bad}: {e}");
@@ -201,6 +245,18 @@ mod tests {
             let e = f(bad).unwrap_err();
             assert!(e.contains("not a number of seconds"), "{bad:?}: {e}");
         }
+        let day = |v: &str| secs_frac("-i", v, Duration::ZERO, Duration::from_secs(MAX_SECS));
+        let thousand = format!("1{}e-1497", "0".repeat(1500));
+        assert_eq!(day(&thousand), Ok(Duration::from_secs(1000)));
+        let more = format!("1{}e-1495", "0".repeat(1500));
+        assert!(day(&more).unwrap_err().contains("out of range"));
+        let max = format!("864{}e-{}", "0".repeat(2000), 1998);
+        assert_eq!(day(&max), Ok(Duration::from_secs(MAX_SECS)));
+        let u64_max = "18446744073709551615";
+        let big = secs_frac("-i", u64_max, Duration::ZERO, Duration::MAX);
+        assert_eq!(big, Ok(Duration::from_secs(u64::MAX)));
+        let big = secs_frac("-i", "1e20", Duration::ZERO, Duration::MAX);
+        assert!(big.unwrap_err().contains("out of range"));
         let e = secs_frac(
             "-i",
             "0",
