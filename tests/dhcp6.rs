@@ -531,7 +531,8 @@ fn number_after(line: &str, key: &str) -> u32 {
         .find(key)
         .map(|i| i + key.len() + 1)
         .unwrap_or(line.len());
-    line[at..]
+    line.get(at..)
+        .unwrap_or("")
         .chars()
         .take_while(char::is_ascii_digit)
         .collect::<String>()
