@@ -334,7 +334,7 @@ pub fn run(mut o: Options, native: bool) -> i32 {
         if let Some(t) = stop_by {
             timeout = crate::earliest(timeout, Some(t.saturating_duration_since(Instant::now())));
         }
-        if let Some(d) = sh.ra_due.min(rs.1).or(sh.ra_due).or(rs.1) {
+        if let Some(d) = crate::earliest(sh.ra_due, rs.1) {
             timeout = crate::earliest(timeout, Some(d.saturating_sub(sh.now())));
         }
         poll.clear();
@@ -390,7 +390,7 @@ pub fn run(mut o: Options, native: bool) -> i32 {
         }
         if let (Some(i), Some(fd)) = (ri, &ra) {
             if poll.readable(i) {
-                // every ICMPv6 message of the link comes here: at most a budget a round
+                // router advertisements only (ICMP6_FILTER): at most a budget a round
                 for _ in 0..crate::MAX_READS_PER_ROUND {
                     let Ok(got) = read_ra(fd, &mut buf) else {
                         break;
