@@ -713,6 +713,12 @@ fn odhcp6c_solicits_a_router_three_times_4_s_apart_when_none_answers() {
     assert!(wait_until(T, || !addr_line(&lab.rt, "vc", "fe80:").is_empty()));
     fs::write(&start, "").unwrap();
     let _cl = lab.client("odhcp6c", &["-s", "/bin/true", "vc"]);
+    // link messages with the carrier there (MTU changes) are no carrier
+    // return: no extra solicitation, the schedule goes on
+    for (after, mtu) in [(1, "1400"), (5, "1500")] {
+        std::thread::sleep(Duration::from_secs(after));
+        lab.rt.ip(&["link", "set", "vc", "mtu", mtu]);
+    }
     assert!(
         wait_until(Duration::from_secs(20), || matches!(
             c.0.try_wait(),

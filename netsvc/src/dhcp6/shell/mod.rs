@@ -376,7 +376,11 @@ pub fn run(mut o: Options, native: bool) -> i32 {
                     if bounced || !l.carrier() {
                         actions.extend(sh.client.handle(sh.now(), Event::LinkDown));
                     }
-                    if l.carrier() {
+                    // only a carrier that was gone: an MTU, flag or address
+                    // change with the carrier there is no return
+                    let back = l.carrier() && (bounced || !link_up);
+                    link_up = l.carrier();
+                    if back {
                         // odhcp6c: the link's first ra-updated waits for DHCPv6
                         (sh.iid, sh.ra_told) = (None, false);
                         actions.extend(sh.client.handle(sh.now(), Event::LinkUp));
