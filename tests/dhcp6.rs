@@ -103,6 +103,11 @@ impl Kea6 {
     }
 
     fn client(&self, applet: &str, args: &[&str]) -> Guard {
+        self.client_env(applet, args, &[])
+    }
+
+    /// `client` with `env` added to the applet's environment.
+    fn client_env(&self, applet: &str, args: &[&str], env: &[(&str, &str)]) -> Guard {
         let log = fs::File::create(self.dir.join(&format!("{applet}.log"))).unwrap();
         let state = self.dir.join("state");
         let child = self
@@ -112,6 +117,7 @@ impl Kea6 {
             .arg(applet)
             .args(["-v", "--state-dir", state.to_str().unwrap()])
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -711,8 +717,25 @@ fn odhcp6c_solicits_a_router_three_times_4_s_apart_when_none_answers() {
     // a solicitation from no address at all is not sent: wait for vc's
     // link-local address (the retries cover that at a real start)
     assert!(wait_until(T, || !addr_line(&lab.rt, "vc", "fe80:").is_empty()));
+    // a `set -u` handler: the bindings' variables are there (empty) while
+    // nothing is bound, not inherited from odhcp6c's own environment
+    let h = lab.dir.join("handler");
+    let calls = lab.dir.join("calls");
+    script(
+        &h,
+        &format!(
+            "set -u\necho \"$2|$ADDRESSES|$PREFIXES|$RDNSS|$DOMAINS\" >> {}",
+            calls.display()
+        ),
+    );
+    let stale = [
+        ("ADDRESSES", "2001:db8:9::1/128,1,2"),
+        ("PREFIXES", "2001:db8:99::/56,1,2"),
+        ("RDNSS", "2001:db8:9::53"),
+        ("DOMAINS", "stale.example"),
+    ];
     fs::write(&start, "").unwrap();
-    let _cl = lab.client("odhcp6c", &["-s", "/bin/true", "vc"]);
+    let _cl = lab.client_env("odhcp6c", &["-s", h.to_str().unwrap(), "vc"], &stale);
     // link messages with the carrier there (MTU changes) are no carrier
     // return: no extra solicitation, the schedule goes on
     for (after, mtu) in [(1, "1400"), (5, "1500")] {
@@ -731,6 +754,10 @@ fn odhcp6c_solicits_a_router_three_times_4_s_apart_when_none_answers() {
         .filter_map(|l| l.strip_prefix("RS ")?.parse().ok())
         .collect();
     assert_eq!(times.len(), 3, "{times:?}\n{}", lab.log("odhcp6c"));
+    assert_eq!(
+        lines_of(&calls).first().map(String::as_str),
+        Some("started||||")
+    );
     for w in times.windows(2) {
         assert!((3.5..4.5).contains(&(w[1] - w[0])), "{times:?}");
     }

@@ -1,7 +1,7 @@
 //! What the client's events do outside it: odhcp6c's handler protocol
 //! (`SCRIPT IFACE STATE`, states started, bound, informed, updated,
-//! rebound, ra-updated, unbound, stopped; the bindings and the `RA_*`
-//! variables in the environment only), or in
+//! rebound, ra-updated, unbound, stopped; the bindings (empty while none
+//! are held) and the `RA_*` variables in the environment only), or in
 //! native mode `FW_DIR/dhcp6_IF.ipconf` written atomically (removed when
 //! nothing is held) and `u` to fw when its text changed. And the DUID's
 //! state file.
@@ -32,9 +32,9 @@ impl Shell {
         };
         let mut cmd = Command::new(script);
         cmd.arg(&self.o.interface).arg(state);
-        if let Some(b) = b {
-            cmd.envs(report::script_env(b));
-        }
+        // nothing held: the bindings' variables empty, not odhcp6c's own
+        let none = Bindings::default();
+        cmd.envs(report::script_env(b.unwrap_or(&none)));
         if let Some(r) = &self.ra {
             cmd.envs(r.env(self.now()));
         }
