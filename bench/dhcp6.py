@@ -8,14 +8,13 @@ has the prefix again. kea without and with Rapid Commit. Needs root and the
 Debian packages kea-dhcp6-server and dhcpcd-base. dhcpcd gets `option
 rapid_commit` in the Rapid Commit runs.
 """
-import os, shutil, signal, statistics, subprocess, sys, tempfile, time
+import os, signal, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from procs import stop  # noqa: E402
+import netns  # noqa: E402
+from netns import sh, FERRITE, RUNS  # noqa: E402
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FERRITE = os.environ.get("FERRITE", os.path.join(REPO, "target/x86_64-unknown-linux-musl/release/ferrite"))
-RUNS = int(os.environ.get("RUNS", "5"))
 S, C = f"fer6s{os.getpid()}", f"fer6c{os.getpid()}"
 
 KEA = """{"Dhcp6": {
@@ -28,10 +27,6 @@ KEA = """{"Dhcp6": {
     "pd-pools": [{ "prefix": "2001:db8:100::", "prefix-len": 48, "delegated-len": 56 }] }],
   "loggers": [{ "name": "kea-dhcp6", "output_options": [{ "output": "stdout" }], "severity": "WARN" }]
 }}"""
-
-
-def sh(*a, **kw):
-    subprocess.run(a, check=True, **kw)
 
 
 def script(path, body):
@@ -76,16 +71,6 @@ def dhcpcd_client(d, log, rapid):
     return ["dhcpcd", "-f", conf, "-c", h, "-B", "-6", "vc"]
 
 
-def end_group(pgid):
-    """TERM, then KILL, what is left of the process group this benchmark started."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            return
-        time.sleep(0.5)
-
-
 def forget_dhcpcd_lease():
     """dhcpcd keeps its lease in /var/lib/dhcpcd (compiled in): each run starts afresh."""
     for f in ("vc.lease6", "vc.lease"):
@@ -97,10 +82,7 @@ def forget_dhcpcd_lease():
 
 def setup():
     for n in (S, C):
-        sh("ip", "netns", "add", n)
-        sh("ip", "-n", n, "link", "set", "lo", "up")
-        for k in ("default.accept_dad=0", "all.accept_dad=0", "default.keep_addr_on_down=1"):
-            sh("ip", "netns", "exec", n, "sysctl", "-qw", f"net.ipv6.conf.{k}")
+        netns.add(n, keep_addr_on_down=True)
     sh("ip", "-n", S, "link", "add", "vs", "type", "veth", "peer", "name", "vc", "netns", C)
     sh("ip", "-n", C, "link", "add", "d0", "type", "veth", "peer", "name", "d1")  # the LAN of dhcpcd's ia_pd
     sh("ip", "-n", C, "link", "set", "d0", "up")
@@ -108,11 +90,6 @@ def setup():
     sh("ip", "-n", S, "addr", "add", "2001:db8:1::1/64", "dev", "vs", "nodad")
     sh("ip", "-n", S, "link", "set", "vs", "up")
     time.sleep(1)
-
-
-def teardown():
-    for n in (S, C):
-        subprocess.run(["ip", "netns", "del", n], stderr=subprocess.DEVNULL)
 
 
 def measure(d, kind, rapid):
@@ -123,7 +100,7 @@ def measure(d, kind, rapid):
     os.makedirs(run, exist_ok=True)
     env = dict(os.environ, KEA_LOCKFILE_DIR=run, KEA_PIDFILE_DIR=run)
     klog = open(os.path.join(d, "kea.log"), "a")
-    kea = subprocess.Popen(["ip", "netns", "exec", S, "kea-dhcp6", "-c", conf], env=env, stdout=klog, stderr=klog)
+    kea = subprocess.Popen(["ip", "netns", "exec", S, netns.program("kea-dhcp6"), "-c", conf], env=env, stdout=klog, stderr=klog)
     time.sleep(1.5)
     log = os.path.join(d, f"ev-{kind}")
     if os.path.exists(log):
@@ -146,14 +123,14 @@ def measure(d, kind, rapid):
         got = wait_for(log, 2)
         replug = got - t1 if got else None
     stop(cl, signal.SIGTERM, 5)
-    end_group(cl.pid)
+    netns.end_group(cl.pid)
     stop(kea, signal.SIGTERM, 5)
     time.sleep(0.3)
     return first, replug
 
 
 def main():
-    if os.geteuid() != 0 or not shutil.which("kea-dhcp6") or not shutil.which("dhcpcd"):
+    if os.geteuid() != 0 or not all(os.path.exists(netns.program(p)) for p in ("kea-dhcp6", "dhcpcd")):
         print("dhcp6.py: needs root, kea-dhcp6-server and dhcpcd-base", file=sys.stderr)
         return 1
     d = tempfile.mkdtemp(prefix="bench-dhcp6-")
@@ -166,21 +143,12 @@ def main():
             for kind in ("ferrite", "dhcpcd"):
                 runs = [measure(d, kind, rapid) for _ in range(RUNS)]
                 res[kind] = runs
-            tag = "kea with Rapid Commit" if rapid else "kea"
-            for i, what in ((0, "start -> address and /56 (s)"), (1, "replug -> prefix again (s)")):
-                cells = []
-                for kind in ("ferrite", "dhcpcd"):
-                    v = [r[i] for r in res[kind] if r[i] is not None]
-                    miss = len(res[kind]) - len(v)
-                    cells.append((f"{statistics.median(v):.3f}" if v else "none") + (f" ({miss} failed)" if miss else ""))
-                print(f"| {tag}: {what} | {cells[0]} | {cells[1]} |")
+            tag = "kea with Rapid Commit: " if rapid else "kea: "
+            netns.median_rows(((0, "start -> address and /56 (s)"), (1, "replug -> prefix again (s)")), res, tag=tag)
     finally:
-        teardown()
+        netns.teardown(S, C)
         forget_dhcpcd_lease()
-        if os.environ.get("KEEP"):
-            print(f"logs in {d}", file=sys.stderr)
-        else:
-            shutil.rmtree(d, ignore_errors=True)
+        netns.remove_dir(d)
     return 0
 
 

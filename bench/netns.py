@@ -1,7 +1,12 @@
 """Network namespace helpers the benchmarks share: commands in a
 namespace, a namespace made the same way every time (loopback up, DAD off),
-an ISP's kea-dhcp6 and radvd, and what a run leaves behind ended."""
-import os, shutil, signal, subprocess, time
+an ISP's kea-dhcp6 and radvd, what a run leaves behind ended, and the
+medians' table."""
+import os, shutil, signal, statistics, subprocess, sys, time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FERRITE = os.environ.get("FERRITE", os.path.join(REPO, "target/x86_64-unknown-linux-musl/release/ferrite"))
+RUNS = int(os.environ.get("RUNS", "5"))
 
 
 def program(name):
@@ -47,6 +52,14 @@ def end_all_in(n):
             os.kill(int(pid), signal.SIGKILL)
         except (OSError, ValueError):
             pass
+
+
+def teardown(*names):
+    """The namespaces deleted, what still runs in them KILLed first (`ip
+    netns del` leaves a namespace's processes running)."""
+    for n in names:
+        end_all_in(n)
+    delete(*names)
 
 
 def end_group(pgid):
@@ -95,11 +108,37 @@ def start_kea6(n, d, conf):
     return p
 
 
-def start_radvd(n, d, iface, body):
-    """radvd in namespace `n` on `iface` with `body` inside its interface block."""
+def radvd_conf(d, iface, body):
+    """radvd's configuration in `d`, `body` inside `iface`'s block; its path."""
     conf = os.path.join(d, "radvd.conf")
     with open(conf, "w") as f:
         f.write(f"interface {iface} {{\n{body}\n}};\n")
+    return conf
+
+
+def start_radvd(n, d, iface, body):
+    """radvd in namespace `n` on `iface` with `body` inside its interface block."""
+    conf = radvd_conf(d, iface, body)
     log = open(os.path.join(d, "radvd.log"), "a")
     return subprocess.Popen(["ip", "netns", "exec", n, program("radvd"), "-n", "-C", conf,
                              "-p", os.path.join(d, "radvd.pid"), "-m", "stderr"], stdout=log, stderr=log)
+
+
+def median_rows(rows, res, kinds=("ferrite", "dhcpcd"), tag=""):
+    """A table row per (i, what) of `rows`: the median of each kind's runs'
+    i-th figure (s), and how many runs had none."""
+    for i, what in rows:
+        cells = []
+        for kind in kinds:
+            v = [r[i] for r in res[kind] if r[i] is not None]
+            miss = len(res[kind]) - len(v)
+            cells.append((f"{statistics.median(v):.3f}" if v else "none") + (f" ({miss} failed)" if miss else ""))
+        print(f"| {tag}{what} | {' | '.join(cells)} |")
+
+
+def remove_dir(d):
+    """A run's directory removed, or kept (KEEP=1) and named."""
+    if os.environ.get("KEEP"):
+        print(f"logs in {d}", file=sys.stderr)
+    else:
+        shutil.rmtree(d, ignore_errors=True)

@@ -31,12 +31,9 @@ import os, re, shutil, signal, statistics, subprocess, sys, tempfile, threading,
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from procs import stop  # noqa: E402
 import netns  # noqa: E402
-from netns import sh  # noqa: E402
+from netns import sh, REPO, FERRITE, RUNS  # noqa: E402
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FERRITE = os.environ.get("FERRITE", os.path.join(REPO, "target/x86_64-unknown-linux-musl/release/ferrite"))
 PROBE = os.path.join(REPO, "bench/probe6.py")
-RUNS = int(os.environ.get("RUNS", "5"))
 PULL = float(os.environ.get("PULL", "2"))
 I, R, L = (f"{x}{os.getpid()}" for x in ("ferpi", "ferpr", "ferpl"))
 WAN, LAN = "wan6", "lan6"
@@ -295,8 +292,7 @@ def main():
     finally:
         for p in daemons:
             stop(p, signal.SIGTERM, 5)
-        netns.end_all_in(R)
-        netns.delete(I, R, L)
+        netns.teardown(I, R, L)
         forget_dhcpcd_lease()
         shutil.rmtree(d, ignore_errors=True)
 

@@ -16,12 +16,9 @@ import os, shutil, signal, statistics, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from procs import stop  # noqa: E402
 import netns  # noqa: E402
-from netns import sh, ns  # noqa: E402
+from netns import sh, ns, REPO, FERRITE, RUNS  # noqa: E402
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FERRITE = os.environ.get("FERRITE", os.path.join(REPO, "target/x86_64-unknown-linux-musl/release/ferrite"))
 PROBE = os.path.join(REPO, "tests/data/ra-probe.py")
-RUNS = int(os.environ.get("RUNS", "5"))
 RS_RUNS = int(os.environ.get("RS_RUNS", "10"))
 R, H = f"ferar{os.getpid()}", f"ferah{os.getpid()}"
 
