@@ -762,3 +762,60 @@ fn odhcp6c_solicits_a_router_three_times_4_s_apart_when_none_answers() {
         assert!((3.5..4.5).contains(&(w[1] - w[0])), "{times:?}");
     }
 }
+
+#[test]
+fn odhcp6c_without_a_link_local_address_dumps_the_addresses_at_most_once_a_second() {
+    if !require("python3", have_program("/usr/bin/python3"))
+        || !require("strace", have_program("/usr/bin/strace"))
+    {
+        return;
+    }
+    let lab = Kea6::lab("l");
+    // vc without its link-local address: the interface identifier of
+    // RA_ADDRESSES stays unknown while RAs come every 0.2 s
+    lab.rt
+        .ip(&["-6", "addr", "flush", "dev", "vc", "scope", "link"]);
+    let sender = lab.dir.join("ra.py");
+    fs::write(&sender, RA_SENDER).unwrap();
+    let trace = lab.dir.join("trace");
+    let log = fs::File::create(lab.dir.join("odhcp6c.log")).unwrap();
+    // strace's tracee is ended by its pid file's pid
+    let piddir = lab.dir.join("odhcp6c-pid");
+    fs::create_dir_all(&piddir).unwrap();
+    let child = lab
+        .rt
+        .exec()
+        .args(["strace", "-f", "-e", "trace=sendto", "-o"])
+        .arg(&trace)
+        .arg(ferrite())
+        .args(["odhcp6c", "-s", "/bin/true", "-p"])
+        .arg(piddir.join("pid"))
+        .arg("vc")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let _cl = Proc {
+        child,
+        owned: vec![piddir.clone()],
+    };
+    assert!(wait_until(T, || piddir.join("pid").exists()));
+    let ra = lab
+        .isp
+        .exec()
+        .args(["python3", sender.to_str().unwrap(), "00"])
+        .spawn()
+        .unwrap();
+    let ra = Guard(ra);
+    let dumps = || text_of(&trace).matches("RTM_GETADDR").count();
+    // about 20 RAs in 4 s: 4 or 5 dumps, not one per RA
+    std::thread::sleep(Duration::from_secs(4));
+    drop(ra);
+    let n = dumps();
+    assert!(
+        (1..=6).contains(&n),
+        "{n} address dumps\n{}",
+        lab.log("odhcp6c")
+    );
+}

@@ -123,11 +123,13 @@ struct Shell {
     /// The M and O flags last logged: a change is always said.
     ra_said: Option<(bool, bool)>,
     /// odhcp6c mode: what the RAs say (the `RA_*` variables), the
-    /// interface identifier of the addresses in it, when `ra-updated` is
+    /// interface identifier of the addresses in it (and when an address
+    /// dump may look for it again while unknown), when `ra-updated` is
     /// due, whether one was said since the link came up, and whether
     /// bindings are held (`bound` .. `unbound`).
     ra: Option<RaState>,
     iid: Option<u64>,
+    iid_retry: Option<Duration>,
     ra_due: Option<Duration>,
     ra_told: bool,
     bound: bool,
@@ -169,7 +171,9 @@ impl Shell {
         let Some(r) = self.ra.as_mut() else {
             return;
         };
-        if self.iid.is_none() {
+        // no link-local address known yet: a dump at most once a second
+        if self.iid.is_none() && self.iid_retry.is_none_or(|t| now >= t) {
+            self.iid_retry = Some(now.saturating_add(Duration::from_secs(1)));
             self.iid = link_local_iid(index);
         }
         if r.heard(m, from, self.iid, now) && self.ra_due.is_none() {
@@ -304,6 +308,7 @@ pub fn run(mut o: Options, native: bool) -> i32 {
         ra_said: None,
         ra: (!native).then(RaState::default),
         iid: None,
+        iid_retry: None,
         ra_due: None,
         ra_told: false,
         bound: false,
@@ -382,7 +387,7 @@ pub fn run(mut o: Options, native: bool) -> i32 {
                     link_up = l.carrier();
                     if back {
                         // odhcp6c: the link's first ra-updated waits for DHCPv6
-                        (sh.iid, sh.ra_told) = (None, false);
+                        (sh.iid, sh.iid_retry, sh.ra_told) = (None, None, false);
                         actions.extend(sh.client.handle(sh.now(), Event::LinkUp));
                         if let Some(fd) = &ra {
                             solicit_router(fd, index);
