@@ -24,6 +24,10 @@ now_ms() { read up _ < /proc/uptime; echo "${up%.*}${up#*.}0"; }
 scan() {
 	TABLE=""
 	for p in /proc/[0-9]*; do
+		# not this shell: its cwd is wherever the last `cd -P` below took
+		# it, the previous process's (it once counted as a second
+		# dhcp6_eth0 when its pid came right after that client's)
+		[ "${p#/proc/}" = "$$" ] && continue
 		read -r st < "$p/stat" 2>/dev/null || continue
 		st=${st##*) }
 		case "$st" in Z*) continue ;; esac
