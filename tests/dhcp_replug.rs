@@ -87,6 +87,50 @@ fn replug_with_the_server_down_keeps_the_address_until_it_answers() {
     );
 }
 
+/// Traffic for the link's server while the cable is out leaves its ARP
+/// entry unresolved (INCOMPLETE, then FAILED); once the carrier is back
+/// under the lease the client has the kernel forget it, so the next packet
+/// asks at once, not at ARP's next retry a second after the last (a
+/// router's LAN traffic waited that long for the WAN's gateway).
+#[test]
+fn a_replug_forgets_the_arp_entries_left_unresolved_with_the_cable_out() {
+    let Some(lab) = lab("arpf") else { return };
+    let _srv = lab.dnsmasq_with(&default_range(lab.net), Some("leases"), &[]);
+    let cl = udhcpc(&lab.c, lab.path(), &["-i", "vc"]);
+    assert!(lab.wait_event(T, "bound"), "no lease: {}", cl.log());
+    let ipaddr = field(&events(lab.path())[1], "ip").to_string();
+    assert!(wait_until(T, || lab
+        .vc_addresses()
+        .contains(&format!("{ipaddr}/24"))));
+    let gw = format!("{}.1", lab.net);
+    let unresolved = || {
+        let n = lab
+            .c
+            .output(&["ip", "-4", "neigh", "show", "dev", "vc", "to", &gw]);
+        n.contains("INCOMPLETE") || n.contains("FAILED")
+    };
+    lab.s.ip(&["link", "set", "vs", "down"]);
+    assert!(
+        wait_until(T, || cl.log().contains("carrier down")),
+        "{}",
+        cl.log()
+    );
+    lab.c.output(&["ping", "-c1", "-W0.2", &gw]);
+    assert!(unresolved(), "nothing asked for with the cable out");
+    lab.s.ip(&["link", "set", "vs", "up"]);
+    assert!(
+        wait_until(Duration::from_millis(300), || !unresolved()),
+        "the entry unresolved with the cable out is still there: {}\n{}",
+        lab.c.output(&["ip", "-4", "neigh", "show", "dev", "vc"]),
+        cl.log()
+    );
+    assert!(
+        cl.log().contains("unresolved neighbour(s) forgotten"),
+        "{}",
+        cl.log()
+    );
+}
+
 /// client --- switch (bridge) --- network A (10.71/24) / network B (10.72/24):
 /// a lease from A, then the cable moved to B, whose dnsmasq gets `b_extra`.
 /// Returns the replug-to-new-lease time, the events and the client's log.

@@ -1,5 +1,5 @@
 #![no_main]
-//! Feeds any bytes as what an rtnetlink socket returns, through the one decoder (netlink::msg): the message and attribute walkers, link events (netlink::parse_links), a dump's answers (netlink::Dump) whose bodies go to netlink::parse_addr, netlink::parse_route and netlink::route_of_any_table and their IPv6 forms (parse_addr6, parse_route6, route6_of_any_table), IPv6 neighbours (parse_neigh6), and a request's acknowledgement (netlink::ack); asserts no panic, that the message and attribute walkers go forward, aligned, inside the bytes given, that names hold no NUL and prefixes of any table are at most 32 (128 for IPv6), and that what the encoders write (a header, attributes, an IPv6 address and route, a neighbour's delete) decodes back the same.
+//! Feeds any bytes as what an rtnetlink socket returns, through the one decoder (netlink::msg): the message and attribute walkers, link events (netlink::parse_links), a dump's answers (netlink::Dump) whose bodies go to netlink::parse_addr, netlink::parse_route and netlink::route_of_any_table and their IPv6 forms (parse_addr6, parse_route6, route6_of_any_table), neighbours of both families (parse_neigh), and a request's acknowledgement (netlink::ack); asserts no panic, that the message and attribute walkers go forward, aligned, inside the bytes given, that names hold no NUL and prefixes of any table are at most 32 (128 for IPv6), and that what the encoders write (a header, attributes, an IPv6 address and route, a neighbour's delete) decodes back the same.
 use libfuzzer_sys::fuzz_target;
 use netsvc::netlink::{self, msg};
 
@@ -29,10 +29,10 @@ fn bodies(t: u16, body: &[u8]) {
         assert_eq!((b.ip, b.prefix, b.valid), (a.ip, a.prefix, a.valid));
         assert_eq!(b.preferred, a.preferred.min(a.valid));
     }
-    if let Some(n) = netlink::parse_neigh6(t, body) {
+    if let Some(n) = netlink::parse_neigh(t, body) {
         // the delete for it names the same link and address
-        let del = netlink::neigh6_body(n.index, Some(n.dst));
-        let back = netlink::parse_neigh6(msg::RTM_NEWNEIGH, &del).unwrap();
+        let del = netlink::neigh_body(0, n.index, Some(n.dst));
+        let back = netlink::parse_neigh(msg::RTM_NEWNEIGH, &del).unwrap();
         assert_eq!((back.index, back.dst), (n.index, n.dst));
     }
     for r in [

@@ -1,6 +1,6 @@
 //! A small rtnetlink client, written against rtnetlink(7) directly: link
 //! state (carrier) by request and as events, addresses with lifetimes,
-//! routes, IPv6 neighbours the kernel could not resolve. `msg` encodes
+//! routes, neighbours the kernel could not resolve. `msg` encodes
 //! and decodes (pure, fuzzed); `link`, `addr`, `route` and `neigh` are the
 //! typed operations with their pure encoders and decoders; `socket` is
 //! the one socket they all use. The general-purpose crates parse every
@@ -20,7 +20,7 @@ pub use addr::{
 };
 pub use link::{link_of, parse_links, Link, Netlink};
 pub use msg::{ack, Dump, DumpEnd};
-pub use neigh::{neigh6_body, parse_neigh6, Neigh6, NUD_FAILED, NUD_INCOMPLETE};
+pub use neigh::{neigh_body, parse_neigh, Neigh, NUD_FAILED, NUD_INCOMPLETE};
 pub use route::{
     default_route6_event, parse_route, parse_route6, route6_body, route6_of_any_table, route_body,
     route_of_any_table, Route6, RouteEntry, RouteSpec, IP6_DEFAULT_METRIC, UNICAST, UNREACHABLE,
@@ -65,7 +65,12 @@ mod tests {
             .expect("IPv6 dump of every table");
         let _events = Netlink::addr6_events().expect("IPv6 address watcher");
         // loopback resolves no neighbours: the dump answers, nothing goes
-        assert_eq!(nl.forget_unresolved6(1).expect("neighbour dump"), 0);
+        assert_eq!(
+            nl.forget_unresolved(libc::AF_INET6, 1)
+                .expect("neighbour dump"),
+            0
+        );
+        assert_eq!(nl.forget_unresolved(libc::AF_INET, 1).expect("ARP dump"), 0);
         // a request the kernel refuses is an error, not a hang
         let e = nl.del_route(&RouteSpec {
             dst: std::net::Ipv4Addr::new(203, 0, 113, 0),

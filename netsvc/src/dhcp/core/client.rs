@@ -87,6 +87,10 @@ pub enum Action {
     /// when it was obtained.
     Remember(Lease),
     Forget,
+    /// The carrier is back under a lease: have the kernel forget the
+    /// link's neighbours it could not resolve with the cable out (ARP
+    /// retries only every second otherwise, the traffic queued behind).
+    ForgetNeighbours,
 }
 
 /// A lease and when it was obtained.
@@ -395,12 +399,16 @@ impl Client {
                     return Vec::new();
                 }
                 self.link_up = true;
-                match self.state {
+                let mut a = match self.state {
                     State::Released => Vec::new(),
                     // verify the lease at once: the cable may be on another network
                     _ if self.held.is_some() || self.candidate.is_some() => self.begin_reboot(now),
                     _ => self.start_over(now),
+                };
+                if self.held.is_some() {
+                    a.push(Action::ForgetNeighbours);
                 }
+                a
             }
             Event::RenewNow => match self.state {
                 State::Bound | State::Renewing | State::Rebinding if self.link_up => {
@@ -894,6 +902,20 @@ mod tests {
             },
         );
         assert_eq!(sent(&a), [(MsgType::Discover, Dest::Broadcast)]);
+    }
+
+    #[test]
+    fn a_replug_under_a_lease_has_the_unresolved_neighbours_forgotten() {
+        // the INIT-REBOOT goes out, and the kernel is told to forget what
+        // it could not resolve with the cable out (ARP's 1 s retry)
+        let (mut c, a) = replugged();
+        assert_eq!(a.last(), Some(&Action::ForgetNeighbours), "{a:?}");
+        assert_eq!(sent(&a), [(MsgType::Request, Dest::Broadcast)]);
+        // a second link-up while up, or one without a lease: nothing to forget
+        assert!(c.handle(s(13.0), Event::LinkUp).is_empty());
+        let (mut fresh, _) = started(1, false);
+        let a = fresh.handle(s(1.0), Event::LinkUp);
+        assert!(!a.contains(&Action::ForgetNeighbours), "{a:?}");
     }
 
     #[test]

@@ -195,7 +195,7 @@ impl Shell {
     /// resolve meanwhile go, so the next packet to them solicits at once.
     fn forget_neighbours(&self) {
         let index = i32::try_from(self.index).unwrap_or(0);
-        match Rtnl::open().and_then(|mut nl| nl.forget_unresolved6(index)) {
+        match Rtnl::open().and_then(|mut nl| nl.forget_unresolved(libc::AF_INET6, index)) {
             Ok(n) if n > 0 && self.o.verbose => self.log(&format!(
                 "carrier back: {n} unresolved neighbour(s) forgotten"
             )),
