@@ -20,7 +20,7 @@ pub use addr::{
 };
 pub use link::{link_of, parse_links, Link, Netlink};
 pub use msg::{ack, Dump, DumpEnd};
-pub use neigh::{neigh_body, parse_neigh, Neigh, NUD_FAILED, NUD_INCOMPLETE};
+pub use neigh::{forget_after_replug, neigh_body, parse_neigh, Neigh, NUD_FAILED, NUD_INCOMPLETE};
 pub use route::{
     default_route6_event, parse_route, parse_route6, route6_body, route6_of_any_table, route_body,
     route_of_any_table, Route6, RouteEntry, RouteSpec, IP6_DEFAULT_METRIC, UNICAST, UNREACHABLE,

@@ -96,6 +96,22 @@ impl Rtnl {
     }
 }
 
+/// A carrier back on link `index`: its unresolved neighbours of `family`
+/// forgotten, through a netlink socket of its own; the line for the
+/// client's log, if there is one to say (`verbose`: also how many went).
+pub fn forget_after_replug(family: i32, index: i32, verbose: bool) -> Option<String> {
+    match Rtnl::open().and_then(|mut nl| nl.forget_unresolved(family, index)) {
+        Ok(n) if n > 0 && verbose => Some(format!(
+            "carrier back: {n} unresolved neighbour(s) forgotten"
+        )),
+        Ok(_) => None,
+        Err(e) => Some(format!(
+            "forgetting unresolved neighbours: {}",
+            common::errtext::describe(&e)
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -188,17 +188,13 @@ impl Shell {
                     let _ = std::fs::remove_file(self.lease_file());
                 }
                 Action::ForgetNeighbours => {
-                    let gone = crate::netlink::Rtnl::open()
-                        .and_then(|mut nl| nl.forget_unresolved(libc::AF_INET, self.index));
-                    match gone {
-                        Ok(n) if n > 0 && self.o.verbose => self.log(&format!(
-                            "carrier back: {n} unresolved neighbour(s) forgotten"
-                        )),
-                        Ok(_) => {}
-                        Err(e) => self.log(&format!(
-                            "forgetting unresolved neighbours: {}",
-                            describe(&e)
-                        )),
+                    let said = crate::netlink::forget_after_replug(
+                        libc::AF_INET,
+                        self.index,
+                        self.o.verbose,
+                    );
+                    if let Some(line) = said {
+                        self.log(&line);
                     }
                 }
             }

@@ -12,7 +12,7 @@ use super::cli::{self, Options};
 use super::core::client::{Action, Client, Config, Event, State};
 use super::core::msg::{self, Message, ALL_SERVERS, CLIENT_PORT, SERVER_PORT};
 use super::core::ra::{self, RaState};
-use crate::netlink::{Netlink, Rtnl};
+use crate::netlink::{forget_after_replug, Netlink};
 use common::errtext::describe;
 use common::poll::PollSet;
 use common::sig::SignalFd;
@@ -195,15 +195,8 @@ impl Shell {
     /// resolve meanwhile go, so the next packet to them solicits at once.
     fn forget_neighbours(&self) {
         let index = i32::try_from(self.index).unwrap_or(0);
-        match Rtnl::open().and_then(|mut nl| nl.forget_unresolved(libc::AF_INET6, index)) {
-            Ok(n) if n > 0 && self.o.verbose => self.log(&format!(
-                "carrier back: {n} unresolved neighbour(s) forgotten"
-            )),
-            Ok(_) => {}
-            Err(e) => self.log(&format!(
-                "forgetting unresolved neighbours: {}",
-                describe(&e)
-            )),
+        if let Some(line) = forget_after_replug(libc::AF_INET6, index, self.o.verbose) {
+            self.log(&line);
         }
     }
 
