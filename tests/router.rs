@@ -48,6 +48,13 @@ fn the_router_firewall_loads_on_debian_nftables() {
     assert_eq!(ns.output(&[NFT, "list", "ruleset"]), listed);
 }
 
+/// Root, iproute2, Debian's nft and python3 (the tests' peers and probes).
+fn three_namespace_prerequisites() -> bool {
+    netns_prerequisites()
+        && require("nft (Debian nftables)", have_program(NFT))
+        && require("python3", have_program("/usr/bin/python3"))
+}
+
 /// The ruleset at work in three namespaces: an ISP, the router (veth
 /// `eth0` to the ISP, `eth1` to the LAN, forwarding on, the ruleset
 /// loaded) and a LAN host with a global IPv6 address of the LAN's /64.
@@ -125,10 +132,7 @@ impl Net {
 /// port of the router itself opens only when the conf's set names it.
 #[test]
 fn the_router_firewall_lets_the_lan_out_and_nothing_in() {
-    if !netns_prerequisites()
-        || !require("nft (Debian nftables)", have_program(NFT))
-        || !require("python3", have_program("/usr/bin/python3"))
-    {
+    if !three_namespace_prerequisites() {
         return;
     }
     let net = Net::new();
@@ -245,10 +249,7 @@ fn forged_arrives(
 /// the forged ones arrive, so it is the ruleset that stops them.
 #[test]
 fn the_router_firewall_drops_forged_sources() {
-    if !netns_prerequisites()
-        || !require("nft (Debian nftables)", have_program(NFT))
-        || !require("python3", have_program("/usr/bin/python3"))
-    {
+    if !three_namespace_prerequisites() {
         return;
     }
     let net = Net::new();
